@@ -1,0 +1,310 @@
+//! The invitation and its lifecycle, as a pure state machine: every
+//! transition takes the current record and the time, and answers either the
+//! new record or the reason it is refused.
+
+use crate::ids::{RoleId, TenantId};
+use crate::secret::SecretHash;
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// The status of an invitation as callers see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Accepted,
+    Declined,
+    Revoked,
+    Expired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Accepted => "accepted",
+            Status::Declined => "declined",
+            Status::Revoked => "revoked",
+            Status::Expired => "expired",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Status::Pending,
+            "accepted" => Status::Accepted,
+            "declined" => Status::Declined,
+            "revoked" => Status::Revoked,
+            "expired" => Status::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// Where the invitation email is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Queued,
+    Sent,
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => DeliveryState::Queued,
+            "sent" => DeliveryState::Sent,
+            "failed" => DeliveryState::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// What happened to an invitation; each is one audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "invitation.created")]
+    Created,
+    #[serde(rename = "invitation.sent")]
+    Sent,
+    #[serde(rename = "invitation.delivery_failed")]
+    DeliveryFailed,
+    #[serde(rename = "invitation.resent")]
+    Resent,
+    #[serde(rename = "invitation.accepted")]
+    Accepted,
+    #[serde(rename = "invitation.declined")]
+    Declined,
+    #[serde(rename = "invitation.revoked")]
+    Revoked,
+    #[serde(rename = "invitation.expired")]
+    Expired,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Created => "invitation.created",
+            EventType::Sent => "invitation.sent",
+            EventType::DeliveryFailed => "invitation.delivery_failed",
+            EventType::Resent => "invitation.resent",
+            EventType::Accepted => "invitation.accepted",
+            EventType::Declined => "invitation.declined",
+            EventType::Revoked => "invitation.revoked",
+            EventType::Expired => "invitation.expired",
+        }
+    }
+}
+
+/// Who did something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    /// A caller authenticated by an API key (or the operator's CLI, which
+    /// appears as a key named `cli`).
+    ApiKey { id: Uuid, name: String },
+    /// The person invited, holding the token.
+    Invitee { account_id: Option<String> },
+    /// invitd itself (the outbox worker, the expiry sweep).
+    System,
+}
+
+/// One invitation, as stored. `status` is the stored status; callers must
+/// read [`Invitation::status_at`], which turns a pending invitation past its
+/// expiry into `expired` before any sweep has recorded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub number: i64,
+    pub tenant_id: TenantId,
+    pub email: String,
+    pub email_normalized: String,
+    pub roles: Vec<RoleId>,
+    pub location_ids: Vec<String>,
+    pub message: Option<String>,
+    pub purpose: Option<String>,
+    pub language: Option<String>,
+    pub metadata: serde_json::Value,
+    pub inviter_account_id: Option<String>,
+    pub inviter_email: Option<String>,
+    pub status: Status,
+    pub token_hash: SecretHash,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub last_sent_at: Option<OffsetDateTime>,
+    pub accepted_at: Option<OffsetDateTime>,
+    pub declined_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub accepted_by: Option<String>,
+    pub resend_count: u32,
+    /// Start of the current resend window and resends inside it.
+    pub resend_window_start: Option<OffsetDateTime>,
+    pub resend_window_count: u32,
+    pub delivery_state: DeliveryState,
+    pub delivery_attempts: u32,
+    pub delivery_last_error: Option<String>,
+    pub delivery_sent_at: Option<OffsetDateTime>,
+}
+
+/// A tenant's resend rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResendPolicy {
+    /// Least time between two sends of one invitation.
+    pub cooldown: Duration,
+    /// Most resends inside one `window`.
+    pub max_resends: u32,
+    /// The window that `max_resends` counts in; it starts at the first
+    /// resend after the previous window ended.
+    pub window: Duration,
+    /// How far a resend moves the expiry: now plus this.
+    pub lifetime: Duration,
+}
+
+/// Why a transition is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("the invitation has expired")]
+    Expired,
+    #[error("the invitation was already accepted")]
+    AlreadyAccepted,
+    #[error("the invitation was already declined")]
+    AlreadyDeclined,
+    #[error("the invitation was revoked")]
+    Revoked,
+    #[error("the invitation was sent too recently; retry in {retry_after_secs} s")]
+    ResendCooldown { retry_after_secs: u64 },
+    #[error("the invitation was resent too many times; retry in {retry_after_secs} s")]
+    ResendLimit { retry_after_secs: u64 },
+}
+
+fn refuse_final(status: Status) -> LifecycleError {
+    match status {
+        Status::Accepted => LifecycleError::AlreadyAccepted,
+        Status::Declined => LifecycleError::AlreadyDeclined,
+        Status::Revoked => LifecycleError::Revoked,
+        Status::Expired => LifecycleError::Expired,
+        // Pending is never final; callers only pass final statuses.
+        Status::Pending => LifecycleError::Expired,
+    }
+}
+
+fn secs_until(now: OffsetDateTime, at: OffsetDateTime) -> u64 {
+    let secs = (at - now).as_seconds_f64().ceil();
+    if secs < 1.0 { 1 } else { secs as u64 }
+}
+
+impl Invitation {
+    /// The status as of `now`.
+    pub fn status_at(&self, now: OffsetDateTime) -> Status {
+        if self.status == Status::Pending && now >= self.expires_at {
+            Status::Expired
+        } else {
+            self.status
+        }
+    }
+
+    /// The invitee accepts (`account_id` is who accepted, when the host app
+    /// knows it). Only a pending, unexpired invitation can be accepted.
+    pub fn accept(
+        &self,
+        now: OffsetDateTime,
+        account_id: Option<String>,
+    ) -> Result<Invitation, LifecycleError> {
+        match self.status_at(now) {
+            Status::Pending => Ok(Invitation {
+                status: Status::Accepted,
+                accepted_at: Some(now),
+                accepted_by: account_id,
+                ..self.clone()
+            }),
+            other => Err(refuse_final(other)),
+        }
+    }
+
+    /// The invitee declines. Same preconditions as accept.
+    pub fn decline(&self, now: OffsetDateTime) -> Result<Invitation, LifecycleError> {
+        match self.status_at(now) {
+            Status::Pending => Ok(Invitation {
+                status: Status::Declined,
+                declined_at: Some(now),
+                ..self.clone()
+            }),
+            other => Err(refuse_final(other)),
+        }
+    }
+
+    /// An admin revokes; allowed while pending or expired.
+    pub fn revoke(&self, now: OffsetDateTime) -> Result<Invitation, LifecycleError> {
+        match self.status_at(now) {
+            Status::Pending | Status::Expired => Ok(Invitation {
+                status: Status::Revoked,
+                revoked_at: Some(now),
+                ..self.clone()
+            }),
+            other => Err(refuse_final(other)),
+        }
+    }
+
+    /// An admin resends with a freshly minted token: allowed while pending or
+    /// expired, outside the cooldown and under the window's maximum. The
+    /// invitation returns to pending with a new expiry and a queued email.
+    pub fn resend(
+        &self,
+        now: OffsetDateTime,
+        policy: &ResendPolicy,
+        new_token: SecretHash,
+    ) -> Result<Invitation, LifecycleError> {
+        match self.status_at(now) {
+            Status::Pending | Status::Expired => {}
+            other => return Err(refuse_final(other)),
+        }
+        let last = self.last_sent_at.unwrap_or(self.created_at);
+        if now < last + policy.cooldown {
+            return Err(LifecycleError::ResendCooldown {
+                retry_after_secs: secs_until(now, last + policy.cooldown),
+            });
+        }
+        let (window_start, window_count) = match self.resend_window_start {
+            Some(start) if now < start + policy.window => (start, self.resend_window_count),
+            _ => (now, 0),
+        };
+        if window_count >= policy.max_resends {
+            return Err(LifecycleError::ResendLimit {
+                retry_after_secs: secs_until(now, window_start + policy.window),
+            });
+        }
+        Ok(Invitation {
+            status: Status::Pending,
+            token_hash: new_token,
+            expires_at: now + policy.lifetime,
+            last_sent_at: Some(now),
+            resend_count: self.resend_count + 1,
+            resend_window_start: Some(window_start),
+            resend_window_count: window_count + 1,
+            delivery_state: DeliveryState::Queued,
+            delivery_attempts: 0,
+            delivery_last_error: None,
+            delivery_sent_at: None,
+            ..self.clone()
+        })
+    }
+
+    /// The sweep records an expiry that has already happened in effect.
+    pub fn expire(&self, now: OffsetDateTime) -> Option<Invitation> {
+        (self.status == Status::Pending && now >= self.expires_at).then(|| Invitation {
+            status: Status::Expired,
+            ..self.clone()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

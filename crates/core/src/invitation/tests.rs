@@ -1,0 +1,164 @@
+//! Table-driven tests of the lifecycle with a fixed clock.
+
+use super::*;
+use crate::clock::{Clock, FixedClock};
+use crate::secret::Secret;
+use time::macros::datetime;
+
+const T0: OffsetDateTime = datetime!(2026-01-01 12:00 UTC);
+
+fn policy() -> ResendPolicy {
+    ResendPolicy {
+        cooldown: Duration::minutes(1),
+        max_resends: 3,
+        window: Duration::hours(24),
+        lifetime: Duration::days(7),
+    }
+}
+
+fn invitation(status: Status) -> Invitation {
+    Invitation {
+        id: Uuid::now_v7(),
+        number: 1,
+        tenant_id: TenantId::parse("acme").unwrap(),
+        email: "Ann@example.com".into(),
+        email_normalized: "ann@example.com".into(),
+        roles: vec![RoleId::parse("editor").unwrap()],
+        location_ids: vec![],
+        message: None,
+        purpose: None,
+        language: None,
+        metadata: serde_json::json!({}),
+        inviter_account_id: None,
+        inviter_email: None,
+        status,
+        token_hash: Secret::generate("").hash(),
+        created_at: T0,
+        expires_at: T0 + Duration::days(7),
+        last_sent_at: Some(T0),
+        accepted_at: None,
+        declined_at: None,
+        revoked_at: None,
+        accepted_by: None,
+        resend_count: 0,
+        resend_window_start: None,
+        resend_window_count: 0,
+        delivery_state: DeliveryState::Queued,
+        delivery_attempts: 0,
+        delivery_last_error: None,
+        delivery_sent_at: None,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Accept,
+    Decline,
+    Revoke,
+    Resend,
+}
+
+fn apply(op: Op, inv: &Invitation, now: OffsetDateTime) -> Result<Invitation, LifecycleError> {
+    match op {
+        Op::Accept => inv.accept(now, Some("acct-1".into())),
+        Op::Decline => inv.decline(now),
+        Op::Revoke => inv.revoke(now),
+        Op::Resend => inv.resend(now, &policy(), Secret::generate("").hash()),
+    }
+}
+
+#[test]
+fn transitions_table() {
+    use LifecycleError::*;
+    let fresh = T0 + Duration::hours(1);
+    let late = T0 + Duration::days(8);
+    // (stored status, time, operation, expected status or error)
+    let table: Vec<(Status, OffsetDateTime, Op, Result<Status, LifecycleError>)> = vec![
+        (Status::Pending, fresh, Op::Accept, Ok(Status::Accepted)),
+        (Status::Pending, fresh, Op::Decline, Ok(Status::Declined)),
+        (Status::Pending, fresh, Op::Revoke, Ok(Status::Revoked)),
+        (Status::Pending, fresh, Op::Resend, Ok(Status::Pending)),
+        // Past expiry, even before the sweep recorded it.
+        (Status::Pending, late, Op::Accept, Err(Expired)),
+        (Status::Pending, late, Op::Decline, Err(Expired)),
+        (Status::Pending, late, Op::Revoke, Ok(Status::Revoked)),
+        (Status::Pending, late, Op::Resend, Ok(Status::Pending)),
+        (Status::Expired, fresh, Op::Accept, Err(Expired)),
+        (Status::Expired, fresh, Op::Revoke, Ok(Status::Revoked)),
+        (Status::Expired, fresh, Op::Resend, Ok(Status::Pending)),
+        (Status::Accepted, fresh, Op::Accept, Err(AlreadyAccepted)),
+        (Status::Accepted, fresh, Op::Decline, Err(AlreadyAccepted)),
+        (Status::Accepted, fresh, Op::Revoke, Err(AlreadyAccepted)),
+        (Status::Accepted, fresh, Op::Resend, Err(AlreadyAccepted)),
+        (Status::Declined, fresh, Op::Accept, Err(AlreadyDeclined)),
+        (Status::Declined, fresh, Op::Resend, Err(AlreadyDeclined)),
+        (Status::Declined, fresh, Op::Revoke, Err(AlreadyDeclined)),
+        (Status::Revoked, fresh, Op::Accept, Err(Revoked)),
+        (Status::Revoked, fresh, Op::Decline, Err(Revoked)),
+        (Status::Revoked, fresh, Op::Resend, Err(Revoked)),
+        (Status::Revoked, fresh, Op::Revoke, Err(Revoked)),
+    ];
+    for (stored, now, op, want) in table {
+        let got = apply(op, &invitation(stored), now).map(|i| i.status);
+        assert_eq!(got, want, "{stored:?} {op:?} at {now}");
+    }
+}
+
+#[test]
+fn status_reads_expired_at_the_instant_of_expiry() {
+    let inv = invitation(Status::Pending);
+    assert_eq!(inv.status_at(inv.expires_at - Duration::milliseconds(1)), Status::Pending);
+    assert_eq!(inv.status_at(inv.expires_at), Status::Expired);
+    assert!(inv.expire(inv.expires_at - Duration::milliseconds(1)).is_none());
+    assert_eq!(inv.expire(inv.expires_at).map(|i| i.status), Some(Status::Expired));
+}
+
+#[test]
+fn accept_records_who_and_when() {
+    let clock = FixedClock::new(T0 + Duration::hours(2));
+    let inv = invitation(Status::Pending).accept(clock.now(), Some("acct-9".into())).unwrap();
+    assert_eq!(inv.accepted_at, Some(clock.now()));
+    assert_eq!(inv.accepted_by.as_deref(), Some("acct-9"));
+}
+
+#[test]
+fn resend_mints_extends_and_counts() {
+    let clock = FixedClock::new(T0 + Duration::days(9));
+    let old = invitation(Status::Expired);
+    let token = Secret::generate("").hash();
+    let new = old.resend(clock.now(), &policy(), token).unwrap();
+    assert_eq!(new.status, Status::Pending);
+    assert!(new.token_hash.matches(&token));
+    assert!(!new.token_hash.matches(&old.token_hash));
+    assert_eq!(new.expires_at, clock.now() + Duration::days(7));
+    assert_eq!(new.resend_count, 1);
+    assert_eq!(new.last_sent_at, Some(clock.now()));
+    assert_eq!(new.delivery_state, DeliveryState::Queued);
+}
+
+#[test]
+fn resend_cooldown_and_window_limit() {
+    let clock = FixedClock::new(T0 + Duration::seconds(30));
+    let mut inv = invitation(Status::Pending);
+    // Inside the cooldown after creation: 30 s left.
+    assert_eq!(
+        apply(Op::Resend, &inv, clock.now()),
+        Err(LifecycleError::ResendCooldown { retry_after_secs: 30 })
+    );
+    for _ in 0..3 {
+        clock.advance(Duration::minutes(1));
+        inv = apply(Op::Resend, &inv, clock.now()).unwrap();
+    }
+    clock.advance(Duration::minutes(1));
+    let window_end = inv.resend_window_start.unwrap() + Duration::hours(24);
+    let expected = (window_end - clock.now()).whole_seconds() as u64;
+    assert_eq!(
+        apply(Op::Resend, &inv, clock.now()),
+        Err(LifecycleError::ResendLimit { retry_after_secs: expected })
+    );
+    // A new window opens after 24 hours.
+    clock.set(window_end);
+    let again = apply(Op::Resend, &inv, clock.now()).unwrap();
+    assert_eq!(again.resend_window_count, 1);
+    assert_eq!(again.resend_count, 4);
+}

@@ -1,0 +1,15 @@
+//! The pure domain of invitd: identifiers, secrets, the invitation lifecycle
+//! and the clock. Nothing here touches a database, the network or a runtime.
+
+pub mod clock;
+pub mod ids;
+pub mod invitation;
+pub mod limits;
+pub mod secret;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use ids::{EmailAddress, IdError, Language, RoleId, TenantId};
+pub use invitation::{
+    Actor, DeliveryState, EventType, Invitation, LifecycleError, ResendPolicy, Status,
+};
+pub use secret::{Secret, SecretHash};
