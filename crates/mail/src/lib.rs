@@ -1,1 +1,100 @@
-//! placeholder
+//! Email for invitd: the [`Mailer`] trait with its transports, and the
+//! templates that turn an outbox payload into a message.
+
+mod file;
+mod render;
+
+pub use file::FileMailer;
+pub use render::{InvitationEmail, Templates};
+
+use async_trait::async_trait;
+
+/// A message ready to send.
+#[derive(Clone, PartialEq)]
+pub struct RenderedEmail {
+    /// Stable per outbox row (`<outbox-17.…@host>`), so a retried message
+    /// can be recognized as the same one.
+    pub message_id: String,
+    pub from: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl std::fmt::Debug for RenderedEmail {
+    // The bodies carry the accept link; keep them out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenderedEmail")
+            .field("message_id", &self.message_id)
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RenderedEmail {
+    /// The message as RFC 5322 bytes: multipart/alternative with a plain
+    /// text and an HTML part.
+    pub fn to_rfc5322(&self) -> Result<Vec<u8>, MailError> {
+        use lettre::message::{Mailbox, MultiPart};
+        let from: Mailbox = self
+            .from
+            .parse()
+            .map_err(|e| MailError::Permanent(format!("bad sender address: {e}")))?;
+        let to: Mailbox = self
+            .to
+            .parse()
+            .map_err(|e| MailError::Permanent(format!("bad recipient address: {e}")))?;
+        let message = lettre::Message::builder()
+            .from(from)
+            .to(to)
+            .subject(one_line(&self.subject))
+            .message_id(Some(self.message_id.clone()))
+            .multipart(MultiPart::alternative_plain_html(
+                self.text.clone(),
+                self.html.clone(),
+            ))
+            .map_err(|e| MailError::Permanent(format!("cannot build message: {e}")))?;
+        Ok(message.formatted())
+    }
+}
+
+/// Collapses line breaks and control characters so user text in a header
+/// cannot start a new header.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Why a send failed, and whether trying again may help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    #[error("temporary failure: {0}")]
+    Temporary(String),
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+/// A mail transport.
+#[async_trait]
+pub trait Mailer: Send + Sync + 'static {
+    async fn send(&self, email: &RenderedEmail) -> Result<(), MailError>;
+}
+
+/// Builds the transport named by a mail URL: `file:///path/to/folder`.
+pub fn from_url(url: &str) -> Result<std::sync::Arc<dyn Mailer>, MailError> {
+    if let Some(path) = url.strip_prefix("file://") {
+        if path.is_empty() {
+            return Err(MailError::Permanent("file:// URL needs a folder path".into()));
+        }
+        return Ok(std::sync::Arc::new(FileMailer::new(path)));
+    }
+    Err(MailError::Permanent(format!(
+        "unsupported mail URL {url:?}; use file:///path/to/folder"
+    )))
+}

@@ -1,1 +1,148 @@
-//! placeholder
+//! Storage for invitd: the [`Store`] trait that the server talks to, the
+//! records it reads and writes, and the SQLite implementation (PostgreSQL
+//! joins it behind the same trait).
+//!
+//! The trait speaks in whole domain operations ("apply this lifecycle
+//! decision atomically", "insert these invitations with their emails"), not
+//! in rows, so that each backend can make them atomic and fast its own way:
+//! SQLite funnels every write through one writer connection; PostgreSQL will
+//! lock rows.
+
+mod error;
+mod model;
+pub mod sqlite;
+
+pub use error::StoreError;
+pub use model::*;
+
+use async_trait::async_trait;
+use invitd_core::{Invitation, SecretHash, TenantId};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Opens the store named by a database URL (`sqlite://…`), creating the file
+/// if needed, and runs the migrations.
+pub async fn open(url: &str, options: &OpenOptions) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        let store = sqlite::SqliteStore::open(url, options).await?;
+        Ok(std::sync::Arc::new(store))
+    } else {
+        Err(StoreError::Config(format!(
+            "unsupported database URL scheme in {}; use sqlite://path",
+            redact_url(url)
+        )))
+    }
+}
+
+/// A database URL with any password replaced, fit for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Connections for reads (writes always go through one connection on
+    /// SQLite).
+    pub read_connections: u32,
+    /// Run migrations on open.
+    pub migrate: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            read_connections: 8,
+            migrate: true,
+        }
+    }
+}
+
+/// The lifecycle decision a transition applies: given the current record,
+/// the new record (or why not). Runs inside the store's transaction, so the
+/// decision and the write are atomic.
+pub type Decide = Box<dyn FnOnce(&Invitation) -> Result<Transition, invitd_core::LifecycleError> + Send>;
+
+/// Everything a store does. Every method is one atomic unit.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Runs the migrations.
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    // --- tenants and roles ---
+    /// Creates a tenant with its starting roles; `Conflict` if the id exists.
+    async fn create_tenant(&self, tenant: &Tenant, roles: &[Role], audit: &Audit) -> Result<(), StoreError>;
+    async fn get_tenant(&self, id: &TenantId) -> Result<Tenant, StoreError>;
+    /// Writes a tenant's settings back; `NotFound` if missing.
+    async fn update_tenant(&self, tenant: &Tenant, audit: &Audit) -> Result<(), StoreError>;
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    async fn list_roles(&self, tenant: &TenantId) -> Result<Vec<Role>, StoreError>;
+    /// Adds a role; `Conflict` if the tenant already has that id.
+    async fn create_role(&self, tenant: &TenantId, role: &Role, audit: &Audit) -> Result<(), StoreError>;
+
+    // --- API keys ---
+    async fn create_api_key(&self, key: &ApiKey, hash: &SecretHash, audit: &Audit) -> Result<(), StoreError>;
+    /// The unrevoked key with this hash.
+    async fn find_api_key(&self, hash: &SecretHash) -> Result<Option<ApiKey>, StoreError>;
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+    async fn revoke_api_key(&self, id: Uuid, now: OffsetDateTime, audit: &Audit) -> Result<ApiKey, StoreError>;
+
+    // --- invitations ---
+    /// Inserts invitations, each with its `created` event and its email in
+    /// the outbox, in one transaction. An address with a live pending
+    /// invitation in the tenant comes back as `AlreadyPending`; a pending
+    /// one past its expiry is first recorded as expired.
+    async fn create_invitations(
+        &self,
+        items: Vec<NewInvitation>,
+        now: OffsetDateTime,
+        audit: &Audit,
+    ) -> Result<Vec<CreateOutcome>, StoreError>;
+    async fn get_invitation(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError>;
+    async fn get_invitation_by_number(&self, tenant: &TenantId, number: i64) -> Result<Invitation, StoreError>;
+    /// Newest first.
+    async fn list_invitations(
+        &self,
+        tenant: &TenantId,
+        filter: &InvitationFilter,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Invitation>, StoreError>;
+    /// Finds an invitation by a token hash, current or replaced by a resend.
+    async fn find_by_token(&self, hash: &SecretHash) -> Result<TokenMatch, StoreError>;
+    /// Applies a lifecycle decision atomically: reads the target, runs
+    /// `decide`, writes the new record, its event and its email. Errors:
+    /// `NotFound`, `Lifecycle`.
+    async fn transition(&self, target: Target, decide: Decide, audit: &Audit) -> Result<Invitation, StoreError>;
+    /// The audit events of one invitation, oldest first.
+    async fn list_invitation_events(&self, tenant: &TenantId, id: Uuid) -> Result<Vec<Event>, StoreError>;
+
+    // --- outbox ---
+    /// Leases up to `limit` due emails until `now + lease`.
+    async fn claim_outbox(&self, now: OffsetDateTime, lease: time::Duration, limit: u32) -> Result<Vec<OutboxItem>, StoreError>;
+    /// Records a delivery attempt's outcome.
+    async fn finish_outbox(&self, item: &OutboxItem, outcome: &DeliveryOutcome, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    // --- idempotency ---
+    /// Starts a keyed request, or finds its earlier answer.
+    async fn idempotency_begin(&self, scope: &str, key: &str, request_hash: &[u8; 32], now: OffsetDateTime) -> Result<IdempotencyBegin, StoreError>;
+    /// Stores the answer of a keyed request.
+    async fn idempotency_finish(&self, scope: &str, key: &str, status: u16, body: &[u8]) -> Result<(), StoreError>;
+    /// Forgets a keyed request that failed without an answer worth replaying.
+    async fn idempotency_abandon(&self, scope: &str, key: &str) -> Result<(), StoreError>;
+}

@@ -1,0 +1,187 @@
+//! Records the store reads and writes besides the invitation itself.
+
+use invitd_core::{Actor, EventType, Invitation, Language, RoleId, TenantId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A tenant and its settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub language: Option<Language>,
+    /// Invitation lifetime in days (1–30).
+    pub lifetime_days: i64,
+    pub resend_cooldown_secs: i64,
+    pub max_resends: u32,
+    pub resend_window_secs: i64,
+    pub accept_redirect_url: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Tenant {
+    pub fn resend_policy(&self) -> invitd_core::ResendPolicy {
+        invitd_core::ResendPolicy {
+            cooldown: time::Duration::seconds(self.resend_cooldown_secs),
+            max_resends: self.max_resends,
+            window: time::Duration::seconds(self.resend_window_secs),
+            lifetime: time::Duration::days(self.lifetime_days),
+        }
+    }
+}
+
+/// A role in a tenant's catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub id: RoleId,
+    pub name: String,
+    pub rank: i32,
+}
+
+/// An API key, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// `None`: every tenant.
+    pub tenants: Option<Vec<TenantId>>,
+    /// The first characters of the secret, to tell keys apart.
+    pub hint: String,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// Who is acting, and from where; recorded with every event.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    pub actor: Actor,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Audit {
+    pub fn system() -> Self {
+        Self {
+            actor: Actor::System,
+            ip: None,
+            user_agent: None,
+        }
+    }
+}
+
+/// One audit event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: i64,
+    pub tenant_id: Option<TenantId>,
+    pub invitation_id: Option<Uuid>,
+    pub event_type: String,
+    pub actor: Actor,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub at: OffsetDateTime,
+    pub data: serde_json::Value,
+}
+
+/// An email to put in the outbox. `payload` is what the mail layer renders
+/// from; it holds the accept link, so the store clears it once sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEmail {
+    pub kind: String,
+    pub payload: serde_json::Value,
+}
+
+/// An invitation to insert (its `number` is assigned by the store) with its
+/// email.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub invitation: Invitation,
+    pub email: OutboxEmail,
+}
+
+/// The fate of one [`NewInvitation`].
+#[derive(Debug, Clone)]
+pub enum CreateOutcome {
+    Created(Box<Invitation>),
+    AlreadyPending { email: String },
+}
+
+/// What a transition writes.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub updated: Invitation,
+    /// When the transition happens (the time the decision was made with).
+    pub at: OffsetDateTime,
+    pub event: EventType,
+    pub event_data: serde_json::Value,
+    /// An email to queue; any unsent email of the invitation is dropped
+    /// first, because its link no longer works.
+    pub email: Option<OutboxEmail>,
+}
+
+/// The invitation a transition applies to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Id { tenant: TenantId, id: Uuid },
+    /// By token hash; only the current token matches.
+    Token(invitd_core::SecretHash),
+}
+
+/// What a token hash points at.
+#[derive(Debug, Clone)]
+pub enum TokenMatch {
+    Current(Box<Invitation>),
+    /// The token was replaced by a resend.
+    Replaced(Box<Invitation>),
+    Unknown,
+}
+
+/// Filters for listing invitations. `status` is the effective status.
+#[derive(Debug, Clone, Default)]
+pub struct InvitationFilter {
+    pub status: Option<invitd_core::Status>,
+    pub email_normalized: Option<String>,
+    pub role: Option<RoleId>,
+    pub created_after: Option<OffsetDateTime>,
+    pub created_before: Option<OffsetDateTime>,
+    /// Only invitations with a number below this (the cursor).
+    pub before_number: Option<i64>,
+    pub limit: u32,
+}
+
+/// A leased outbox row.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub invitation_id: Uuid,
+    pub tenant_id: TenantId,
+    pub kind: String,
+    pub attempts: u32,
+    pub payload: serde_json::Value,
+}
+
+/// How a delivery attempt went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    Sent,
+    /// Try again at `retry_at`.
+    Retry { error: String, retry_at: OffsetDateTime },
+    /// Give up.
+    Failed { error: String },
+}
+
+/// The start of a request carrying an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdempotencyBegin {
+    /// First time: go ahead, then finish or abandon.
+    Fresh,
+    /// Seen and answered: replay this.
+    Replay { status: u16, body: Vec<u8> },
+    /// Seen with another request body.
+    Mismatch,
+    /// Seen and still running.
+    InProgress,
+}

@@ -1,0 +1,300 @@
+//! Invitations on SQLite: creation with outbox, reads, lifecycle writes.
+
+use super::admin::insert_event;
+use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
+use super::SqliteStore;
+use crate::{
+    Audit, CreateOutcome, Decide, Event, InvitationFilter, NewInvitation, OutboxEmail, StoreError,
+    Target, TokenMatch,
+};
+use invitd_core::{EventType, Invitation, SecretHash, Status, TenantId};
+use sqlx::SqliteConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+async fn insert_invitation(conn: &mut SqliteConnection, inv: &Invitation) -> Result<i64, sqlx::Error> {
+    let (number,): (i64,) = sqlx::query_as(
+        "INSERT INTO invitations (id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, status, token_hash, created_at, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number",
+    )
+    .bind(inv.id)
+    .bind(inv.tenant_id.as_str())
+    .bind(&inv.email)
+    .bind(&inv.email_normalized)
+    .bind(to_json(&inv.roles))
+    .bind(to_json(&inv.location_ids))
+    .bind(inv.message.as_deref())
+    .bind(inv.purpose.as_deref())
+    .bind(inv.language.as_deref())
+    .bind(to_json(&inv.metadata))
+    .bind(inv.inviter_account_id.as_deref())
+    .bind(inv.inviter_email.as_deref())
+    .bind(inv.status.as_str())
+    .bind(inv.token_hash.as_bytes())
+    .bind(ms(inv.created_at))
+    .bind(ms(inv.expires_at))
+    .bind(inv.last_sent_at.map(ms))
+    .bind(inv.accepted_at.map(ms))
+    .bind(inv.declined_at.map(ms))
+    .bind(inv.revoked_at.map(ms))
+    .bind(inv.accepted_by.as_deref())
+    .bind(inv.resend_count as i64)
+    .bind(inv.resend_window_start.map(ms))
+    .bind(inv.resend_window_count as i64)
+    .bind(inv.delivery_state.as_str())
+    .bind(inv.delivery_attempts as i64)
+    .bind(inv.delivery_last_error.as_deref())
+    .bind(inv.delivery_sent_at.map(ms))
+    .fetch_one(conn)
+    .await?;
+    Ok(number)
+}
+
+/// Writes back every field a transition may change.
+async fn update_invitation(conn: &mut SqliteConnection, inv: &Invitation) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE invitations SET status = ?, token_hash = ?, expires_at = ?, last_sent_at = ?, accepted_at = ?, declined_at = ?, revoked_at = ?, accepted_by = ?, resend_count = ?, resend_window_start = ?, resend_window_count = ?, delivery_state = ?, delivery_attempts = ?, delivery_last_error = ?, delivery_sent_at = ? WHERE number = ?",
+    )
+    .bind(inv.status.as_str())
+    .bind(inv.token_hash.as_bytes())
+    .bind(ms(inv.expires_at))
+    .bind(inv.last_sent_at.map(ms))
+    .bind(inv.accepted_at.map(ms))
+    .bind(inv.declined_at.map(ms))
+    .bind(inv.revoked_at.map(ms))
+    .bind(inv.accepted_by.as_deref())
+    .bind(inv.resend_count as i64)
+    .bind(inv.resend_window_start.map(ms))
+    .bind(inv.resend_window_count as i64)
+    .bind(inv.delivery_state.as_str())
+    .bind(inv.delivery_attempts as i64)
+    .bind(inv.delivery_last_error.as_deref())
+    .bind(inv.delivery_sent_at.map(ms))
+    .bind(inv.number)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_outbox(
+    conn: &mut SqliteConnection,
+    inv: &Invitation,
+    email: &OutboxEmail,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO outbox (invitation_number, tenant_id, kind, state, payload, next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+    )
+    .bind(inv.number)
+    .bind(inv.tenant_id.as_str())
+    .bind(&email.kind)
+    .bind(to_json(&email.payload))
+    .bind(ms(now))
+    .bind(ms(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn invitation_event_data(inv: &Invitation) -> serde_json::Value {
+    serde_json::json!({"email": inv.email, "roles": inv.roles, "status": inv.status.as_str()})
+}
+
+impl SqliteStore {
+    pub(super) async fn create_invitations_impl(
+        &self,
+        items: Vec<NewInvitation>,
+        now: OffsetDateTime,
+        audit: &Audit,
+    ) -> Result<Vec<CreateOutcome>, StoreError> {
+        let mut tx = self.write().await?;
+        let mut out = Vec::with_capacity(items.len());
+        for NewInvitation { mut invitation, email } in items {
+            let existing: Option<(i64, i64)> = sqlx::query_as(
+                "SELECT number, expires_at FROM invitations WHERE tenant_id = ? AND email_normalized = ? AND status = 'pending'",
+            )
+            .bind(invitation.tenant_id.as_str())
+            .bind(&invitation.email_normalized)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((number, expires_at)) = existing {
+                if expires_at > ms(now) {
+                    out.push(CreateOutcome::AlreadyPending { email: invitation.email });
+                    continue;
+                }
+                // Expired in effect but not yet recorded: record it now so
+                // the new invitation can take the pending slot.
+                sqlx::query("UPDATE invitations SET status = 'expired' WHERE number = ?")
+                    .bind(number)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_event(&mut tx, Some(&invitation.tenant_id), Some(number), EventType::Expired.as_str(), &Audit::system(), now, &serde_json::json!({})).await?;
+            }
+            invitation.number = insert_invitation(&mut tx, &invitation).await?;
+            insert_event(&mut tx, Some(&invitation.tenant_id), Some(invitation.number), EventType::Created.as_str(), audit, now, &invitation_event_data(&invitation)).await?;
+            insert_outbox(&mut tx, &invitation, &email, now).await?;
+            out.push(CreateOutcome::Created(Box::new(invitation)));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub(super) async fn get_invitation_impl(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError> {
+        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = ? AND tenant_id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(tenant.as_str())
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        rows::invitation(&row)
+    }
+
+    pub(super) async fn get_invitation_by_number_impl(&self, tenant: &TenantId, number: i64) -> Result<Invitation, StoreError> {
+        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = ? AND tenant_id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(number)
+            .bind(tenant.as_str())
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        rows::invitation(&row)
+    }
+
+    pub(super) async fn list_invitations_impl(
+        &self,
+        tenant: &TenantId,
+        f: &InvitationFilter,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Invitation>, StoreError> {
+        let mut sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE tenant_id = ?");
+        // Effective status: a pending invitation past its expiry is expired.
+        match f.status {
+            Some(Status::Pending) => sql.push_str(" AND status = 'pending' AND expires_at > ?"),
+            Some(Status::Expired) => sql.push_str(" AND (status = 'expired' OR (status = 'pending' AND expires_at <= ?))"),
+            Some(_) => sql.push_str(" AND status = ?"),
+            None => {}
+        }
+        if f.email_normalized.is_some() {
+            sql.push_str(" AND email_normalized = ?");
+        }
+        if f.role.is_some() {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(invitations.roles) WHERE json_each.value = ?)");
+        }
+        if f.created_after.is_some() {
+            sql.push_str(" AND created_at > ?");
+        }
+        if f.created_before.is_some() {
+            sql.push_str(" AND created_at < ?");
+        }
+        if f.before_number.is_some() {
+            sql.push_str(" AND number < ?");
+        }
+        sql.push_str(" ORDER BY number DESC LIMIT ?");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
+        match f.status {
+            Some(Status::Pending | Status::Expired) => q = q.bind(ms(now)),
+            Some(other) => q = q.bind(other.as_str()),
+            None => {}
+        }
+        if let Some(e) = &f.email_normalized {
+            q = q.bind(e.as_str());
+        }
+        if let Some(r) = &f.role {
+            q = q.bind(r.as_str());
+        }
+        if let Some(t) = f.created_after {
+            q = q.bind(ms(t));
+        }
+        if let Some(t) = f.created_before {
+            q = q.bind(ms(t));
+        }
+        if let Some(n) = f.before_number {
+            q = q.bind(n);
+        }
+        let rows = q.bind(f.limit as i64).fetch_all(&self.reader).await?;
+        rows.iter().map(rows::invitation).collect()
+    }
+
+    pub(super) async fn find_by_token_impl(&self, hash: &SecretHash) -> Result<TokenMatch, StoreError> {
+        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = ?");
+        if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(hash.as_bytes())
+            .fetch_optional(&self.reader)
+            .await?
+        {
+            return Ok(TokenMatch::Current(Box::new(rows::invitation(&row)?)));
+        }
+        let sql = format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = (SELECT invitation_number FROM replaced_tokens WHERE token_hash = ?)"
+        );
+        match sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(hash.as_bytes())
+            .fetch_optional(&self.reader)
+            .await?
+        {
+            Some(row) => Ok(TokenMatch::Replaced(Box::new(rows::invitation(&row)?))),
+            None => Ok(TokenMatch::Unknown),
+        }
+    }
+
+    pub(super) async fn transition_impl(&self, target: Target, decide: Decide, audit: &Audit) -> Result<Invitation, StoreError> {
+        let mut tx = self.write().await?;
+        let row = match &target {
+            Target::Id { tenant, id } => {
+                let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = ? AND tenant_id = ?");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(*id)
+                    .bind(tenant.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            Target::Token(hash) => {
+                let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = ?");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(hash.as_bytes())
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+        };
+        let current = rows::invitation(&row.ok_or(StoreError::NotFound)?)?;
+        let change = decide(&current)?;
+        let now = change.at;
+        let updated = change.updated;
+        if !updated.token_hash.matches(&current.token_hash) {
+            sqlx::query("INSERT INTO replaced_tokens (token_hash, invitation_number, replaced_at) VALUES (?, ?, ?)")
+                .bind(current.token_hash.as_bytes())
+                .bind(current.number)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        update_invitation(&mut tx, &updated).await?;
+        if let Some(email) = &change.email {
+            // An unsent email of this invitation carries a dead link now.
+            sqlx::query("UPDATE outbox SET state = 'superseded', payload = NULL WHERE invitation_number = ? AND state = 'pending'")
+                .bind(updated.number)
+                .execute(&mut *tx)
+                .await?;
+            insert_outbox(&mut tx, &updated, email, now).await?;
+        }
+        insert_event(&mut tx, Some(&updated.tenant_id), Some(updated.number), change.event.as_str(), audit, now, &change.event_data).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    pub(super) async fn list_invitation_events_impl(&self, tenant: &TenantId, id: Uuid) -> Result<Vec<Event>, StoreError> {
+        let number: Option<(i64,)> = sqlx::query_as("SELECT number FROM invitations WHERE id = ? AND tenant_id = ?")
+            .bind(id)
+            .bind(tenant.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        let (number,) = number.ok_or(StoreError::NotFound)?;
+        let rows = sqlx::query(
+            "SELECT e.id, e.tenant_id, i.id AS invitation_id, e.type, e.actor, e.ip, e.user_agent, e.at, e.data FROM events e JOIN invitations i ON i.number = e.invitation_number WHERE e.invitation_number = ? ORDER BY e.id",
+        )
+        .bind(number)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(rows::event).collect()
+    }
+}

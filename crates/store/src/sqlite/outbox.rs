@@ -1,0 +1,158 @@
+//! The email outbox and idempotency keys on SQLite.
+
+use super::admin::insert_event;
+use super::rows::{from_ms, ms};
+use super::SqliteStore;
+use crate::{Audit, DeliveryOutcome, IdempotencyBegin, OutboxItem, StoreError};
+use invitd_core::{EventType, TenantId};
+use sqlx::Row;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// How long an answered idempotency key is remembered.
+const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
+/// A keyed request still unanswered after this is taken to have died.
+const IDEMPOTENCY_STALE: time::Duration = time::Duration::minutes(1);
+
+impl SqliteStore {
+    pub(super) async fn claim_outbox_impl(&self, now: OffsetDateTime, lease: time::Duration, limit: u32) -> Result<Vec<OutboxItem>, StoreError> {
+        let mut tx = self.write().await?;
+        let rows = sqlx::query(
+            "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_attempt_at, id LIMIT ?) RETURNING id, invitation_number, tenant_id, kind, attempts, payload, (SELECT id FROM invitations WHERE number = outbox.invitation_number) AS invitation_id",
+        )
+        .bind(ms(now + lease))
+        .bind(ms(now))
+        .bind(ms(now))
+        .bind(limit as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            let payload: Option<String> = row.try_get("payload")?;
+            items.push(OutboxItem {
+                id: row.try_get("id")?,
+                invitation_id: row.try_get::<Uuid, _>("invitation_id")?,
+                tenant_id: TenantId::parse(row.try_get::<String, _>("tenant_id")?).map_err(StoreError::corrupt)?,
+                kind: row.try_get("kind")?,
+                attempts: row.try_get::<i64, _>("attempts")? as u32,
+                payload: serde_json::from_str(payload.as_deref().unwrap_or("null")).map_err(StoreError::corrupt)?,
+            });
+        }
+        items.sort_by_key(|i| i.id);
+        Ok(items)
+    }
+
+    pub(super) async fn finish_outbox_impl(&self, item: &OutboxItem, outcome: &DeliveryOutcome, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        // Only a row still pending is ours to finish: a resend may have
+        // superseded it while it was being sent.
+        let (state, error, next): (&str, Option<&str>, Option<OffsetDateTime>) = match outcome {
+            DeliveryOutcome::Sent => ("sent", None, None),
+            DeliveryOutcome::Retry { error, retry_at } => ("pending", Some(error), Some(*retry_at)),
+            DeliveryOutcome::Failed { error } => ("failed", Some(error), None),
+        };
+        let updated = sqlx::query(
+            "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, claimed_until = NULL, next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, payload = CASE WHEN ? = 'pending' THEN payload ELSE NULL END WHERE id = ? AND state = 'pending' RETURNING invitation_number",
+        )
+        .bind(state)
+        .bind(error)
+        .bind(next.map(ms))
+        .bind(state)
+        .bind(ms(now))
+        .bind(state)
+        .bind(item.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = updated else {
+            tx.commit().await?;
+            return Ok(());
+        };
+        let number: i64 = row.try_get("invitation_number")?;
+        let delivery_state = match outcome {
+            DeliveryOutcome::Sent => "sent",
+            DeliveryOutcome::Retry { .. } => "queued",
+            DeliveryOutcome::Failed { .. } => "failed",
+        };
+        sqlx::query(
+            "UPDATE invitations SET delivery_state = ?, delivery_attempts = delivery_attempts + 1, delivery_last_error = ?, delivery_sent_at = CASE WHEN ? = 'sent' THEN ? ELSE delivery_sent_at END WHERE number = ?",
+        )
+        .bind(delivery_state)
+        .bind(error)
+        .bind(delivery_state)
+        .bind(ms(now))
+        .bind(number)
+        .execute(&mut *tx)
+        .await?;
+        let event = match outcome {
+            DeliveryOutcome::Sent => Some((EventType::Sent, serde_json::json!({"outbox_id": item.id, "kind": item.kind}))),
+            DeliveryOutcome::Failed { error } => Some((EventType::DeliveryFailed, serde_json::json!({"outbox_id": item.id, "error": error}))),
+            DeliveryOutcome::Retry { .. } => None,
+        };
+        if let Some((event, data)) = event {
+            insert_event(&mut tx, Some(&item.tenant_id), Some(number), event.as_str(), &Audit::system(), now, &data).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn idempotency_begin_impl(&self, scope: &str, key: &str, hash: &[u8; 32], now: OffsetDateTime) -> Result<IdempotencyBegin, StoreError> {
+        let mut tx = self.write().await?;
+        let existing: Option<(Vec<u8>, Option<i64>, Option<Vec<u8>>, i64)> = sqlx::query_as(
+            "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE scope = ? AND key = ?",
+        )
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((stored_hash, status, body, created_at)) = existing {
+            let created_at = from_ms(created_at)?;
+            let expired = created_at + IDEMPOTENCY_TTL <= now;
+            let abandoned = status.is_none() && created_at + IDEMPOTENCY_STALE <= now;
+            if !expired && !abandoned {
+                tx.commit().await?;
+                if stored_hash.as_slice() != hash.as_slice() {
+                    return Ok(IdempotencyBegin::Mismatch);
+                }
+                return Ok(match (status, body) {
+                    (Some(status), Some(body)) => IdempotencyBegin::Replay { status: status as u16, body },
+                    _ => IdempotencyBegin::InProgress,
+                });
+            }
+            sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?")
+                .bind(scope)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(scope)
+            .bind(key)
+            .bind(hash.as_slice())
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(IdempotencyBegin::Fresh)
+    }
+
+    pub(super) async fn idempotency_finish_impl(&self, scope: &str, key: &str, status: u16, body: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?")
+            .bind(status as i64)
+            .bind(body)
+            .bind(scope)
+            .bind(key)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn idempotency_abandon_impl(&self, scope: &str, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status IS NULL")
+            .bind(scope)
+            .bind(key)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}
