@@ -115,6 +115,8 @@ pub enum Actor {
     Invitee { account_id: Option<String> },
     /// invitd itself (the outbox worker, the expiry sweep).
     System,
+    /// The operator, through the `invitd` command line.
+    Operator,
 }
 
 /// One invitation, as stored. `status` is the stored status; callers must

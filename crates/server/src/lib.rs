@@ -1,1 +1,135 @@
-//! placeholder
+//! The invitd server: configuration, HTTP routes (native `/v1`, later one
+//! module per seed-compatible API), authentication, errors, OpenAPI, and the
+//! background outbox worker.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+mod idempotency;
+pub mod openapi;
+mod pages;
+pub mod service;
+pub mod state;
+pub mod v1;
+pub mod worker;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::Request;
+use config::Config;
+use invitd_core::{Clock, SystemClock};
+use state::{AppState, KeyCache};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::{Notify, watch};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use worker::{OutboxWorker, WorkerConfig};
+
+impl AppState {
+    pub fn service(&self) -> service::Service {
+        service::Service::new(self.clone())
+    }
+}
+
+/// The documented routes and the document describing them.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(v1::router())
+        .routes(routes!(pages::healthz))
+        .routes(routes!(pages::readyz))
+}
+
+/// The OpenAPI document, as served at `/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+/// Paths as they may appear in access logs: accept-link tokens redacted.
+pub fn loggable_path(path: &str) -> String {
+    match path.strip_prefix("/i/") {
+        Some(_) => "/i/<redacted>".to_string(),
+        None => path.to_string(),
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let (api, doc) = api_router()
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .split_for_parts();
+    let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc);
+    let max_body = state.config.max_body_bytes;
+    api.route("/i/{token}", axum::routing::get(pages::accept_link))
+        .fallback(|| async { error::Error::NotFound("route") })
+        .with_state(state)
+        .merge(swagger)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
+            }),
+        )
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub worker: OutboxWorker,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests, stops the worker.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Opens the store and mail transport named by `config`, binds, and serves
+/// in the background.
+pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Result<Running> {
+    let store = invitd_store::open(&config.database_url, &Default::default())
+        .await
+        .with_context(|| format!("cannot open the database at {}", invitd_store::redact_url(&config.database_url)))?;
+    let mailer = invitd_mail::from_url(&config.mail_url).context("mail transport")?;
+    let templates = Arc::new(invitd_mail::Templates::new(config.templates_dir.clone()).context("templates")?);
+    let clock: Arc<dyn Clock> = clock.unwrap_or_else(|| Arc::new(SystemClock));
+    let state = AppState {
+        store: store.clone(),
+        clock: clock.clone(),
+        config: Arc::new(config.clone()),
+        outbox_notify: Arc::new(Notify::new()),
+        keys: Arc::new(KeyCache::default()),
+    };
+    let worker = OutboxWorker::new(store, mailer, templates, clock, WorkerConfig::new(config.mail_from.clone(), &config.public_url));
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let app = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let mut server_rx = rx.clone();
+    tasks.push(tokio::spawn(async move {
+        let graceful = async move {
+            let _ = server_rx.wait_for(|stop| *stop).await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
+            tracing::error!(error = %e, "server failed");
+        }
+    }));
+    if config.run_worker {
+        tasks.push(tokio::spawn(worker.clone().run(state.outbox_notify.clone(), rx)));
+    }
+    tracing::info!(%addr, "invitd listening");
+    Ok(Running { addr, state, worker, shutdown, tasks })
+}

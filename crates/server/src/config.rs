@@ -1,0 +1,58 @@
+//! Server configuration. The CLI fills it from flags and `INVITD_*`
+//! variables; tests fill it directly.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// `sqlite:///path/invitd.db`.
+    pub database_url: String,
+    /// The public base URL that accept links start with, without a trailing
+    /// slash: `<public_url>/i/<token>`.
+    pub public_url: String,
+    /// `file:///path/to/folder`.
+    pub mail_url: String,
+    /// The sender of invitation emails, display name allowed.
+    pub mail_from: String,
+    /// A folder whose template files replace the built-in ones.
+    pub templates_dir: Option<PathBuf>,
+    /// Start the outbox worker (tests turn it off to drive it by hand).
+    pub run_worker: bool,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    /// Defaults that work on a laptop: SQLite file and mail folder in the
+    /// working directory, `127.0.0.1:8080`.
+    pub fn laptop_defaults() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://invitd.db".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            mail_url: "file://./mail".into(),
+            mail_from: "invitd <invitd@localhost.localdomain>".into(),
+            templates_dir: None,
+            run_worker: true,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    // Database and mail URLs may carry passwords.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &invitd_store::redact_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("mail_url", &invitd_store::redact_url(&self.mail_url))
+            .field("mail_from", &self.mail_from)
+            .field("templates_dir", &self.templates_dir)
+            .field("run_worker", &self.run_worker)
+            .finish()
+    }
+}

@@ -1,0 +1,433 @@
+//! Invitations: create, read, list, resend, revoke, and the invitee's
+//! accept and decline by token.
+
+use super::{Service, check_text};
+use crate::auth::{Caller, Scope};
+use crate::error::Error;
+use invitd_core::{
+    EmailAddress, EventType, Invitation, Language, Secret, Status, TenantId, limits,
+};
+use invitd_core::{DeliveryState, RoleId};
+use invitd_mail::InvitationEmail;
+use invitd_store::{
+    Audit, CreateOutcome, Decide, Event, InvitationFilter, NewInvitation, OutboxEmail, Role,
+    StoreError, Target, Tenant, TokenMatch, Transition,
+};
+use serde::Deserialize;
+use std::collections::HashSet;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Who sent the invitation, as the host app knows them.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Inviter {
+    pub account_id: Option<String>,
+    pub email: Option<String>,
+}
+
+/// A request to invite one or more addresses with the same roles.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvitations {
+    /// 1 to 1,000 addresses.
+    pub emails: Vec<String>,
+    /// Role ids from the tenant's catalogue; at least one.
+    pub roles: Vec<String>,
+    /// Optional restriction to locations or resources (opaque ids).
+    #[serde(default)]
+    pub location_ids: Vec<String>,
+    /// A personal message shown in the email (at most 2,000 characters).
+    pub message: Option<String>,
+    /// Why the invitation is sent (at most 500 characters).
+    pub purpose: Option<String>,
+    /// The email's language; the tenant's when absent.
+    pub language: Option<String>,
+    /// Days until the link expires (1–30); the tenant's lifetime when absent.
+    pub expires_in_days: Option<i64>,
+    /// A JSON object of at most 8 KiB, returned as given.
+    pub metadata: Option<serde_json::Value>,
+    pub inviter: Option<Inviter>,
+}
+
+/// One created invitation with the token of its link.
+pub struct Created {
+    pub invitation: Invitation,
+    pub token: Secret,
+}
+
+/// An address that was not invited, and why.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Failure {
+    pub email: String,
+    /// `invalid_email`, `duplicate_in_request` or `already_pending`.
+    pub code: String,
+    pub message: String,
+}
+
+pub struct CreateOutput {
+    pub tenant: Tenant,
+    pub created: Vec<Created>,
+    pub failures: Vec<Failure>,
+}
+
+/// List filters as the API receives them.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `pending`, `accepted`, `declined`, `revoked` or `expired` (as of now).
+    pub status: Option<String>,
+    /// Exact address, compared case-insensitively.
+    pub email: Option<String>,
+    /// Invitations granting this role.
+    pub role: Option<String>,
+    /// RFC 3339; only invitations created after it.
+    pub created_after: Option<String>,
+    /// RFC 3339; only invitations created before it.
+    pub created_before: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, Error> {
+    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| Error::invalid(field, "must be an RFC 3339 date-time"))
+}
+
+fn not_found_as(what: &'static str) -> impl Fn(StoreError) -> Error {
+    move |e| match e {
+        StoreError::NotFound => Error::NotFound(what),
+        other => other.into(),
+    }
+}
+
+/// The accept link for a token.
+pub fn accept_url(public_url: &str, token: &Secret) -> String {
+    format!("{}/i/{}", public_url.trim_end_matches('/'), token.expose())
+}
+
+impl Service {
+    /// Validates and inserts invitations. Unknown roles or any invalid
+    /// common field refuse the whole call; bad addresses fail one by one.
+    pub async fn create_invitations(&self, caller: &Caller, tenant: &str, req: CreateInvitations) -> Result<CreateOutput, Error> {
+        caller.require(Scope::InvitesWrite)?;
+        let tenant = self.tenant_for(caller, tenant).await?;
+        self.create_invitations_in(tenant, req, &caller.audit()).await
+    }
+
+    /// The creation itself, for a tenant already authorized.
+    pub async fn create_invitations_in(&self, tenant: Tenant, req: CreateInvitations, audit: &Audit) -> Result<CreateOutput, Error> {
+        if req.emails.is_empty() || req.emails.len() > limits::MAX_EMAILS_PER_CALL {
+            return Err(Error::invalid("emails", format!("must list 1 to {} addresses", limits::MAX_EMAILS_PER_CALL)));
+        }
+        let catalogue = self.state.store.list_roles(&tenant.id).await?;
+        let roles = resolve_roles(&req.roles, &catalogue)?;
+        if req.location_ids.len() > limits::MAX_LOCATIONS_PER_INVITATION
+            || req.location_ids.iter().any(|l| l.is_empty() || l.len() > 128)
+        {
+            return Err(Error::invalid("location_ids", format!("at most {} ids of 1 to 128 characters", limits::MAX_LOCATIONS_PER_INVITATION)));
+        }
+        let message = check_text("message", req.message, limits::MAX_MESSAGE_CHARS)?;
+        let purpose = check_text("purpose", req.purpose, limits::MAX_PURPOSE_CHARS)?;
+        let language = req
+            .language
+            .map(|l| Language::parse(l).map_err(|e| Error::invalid("language", e.reason)))
+            .transpose()?;
+        let lifetime_days = match req.expires_in_days {
+            None => tenant.lifetime_days,
+            Some(d) if (1..=limits::MAX_LIFETIME_DAYS).contains(&d) => d,
+            Some(_) => return Err(Error::invalid("expires_in_days", format!("must be 1 to {}", limits::MAX_LIFETIME_DAYS))),
+        };
+        let metadata = match req.metadata {
+            None | Some(serde_json::Value::Null) => serde_json::json!({}),
+            Some(v @ serde_json::Value::Object(_)) => {
+                if serde_json::to_vec(&v).map(|b| b.len()).unwrap_or(usize::MAX) > limits::MAX_METADATA_BYTES {
+                    return Err(Error::invalid("metadata", format!("must be at most {} bytes of JSON", limits::MAX_METADATA_BYTES)));
+                }
+                v
+            }
+            Some(_) => return Err(Error::invalid("metadata", "must be a JSON object")),
+        };
+        let inviter = req.inviter.unwrap_or_default();
+        let inviter_account_id = check_text("inviter.account_id", inviter.account_id, limits::MAX_NAME_CHARS)?;
+        let inviter_email = inviter
+            .email
+            .map(|e| EmailAddress::parse(&e).map(|e| e.as_given().to_string()).map_err(|err| Error::invalid("inviter.email", err.reason)))
+            .transpose()?;
+
+        let now = self.now();
+        let expires_at = now + time::Duration::days(lifetime_days);
+        let role_names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
+        let mail_language = language.as_ref().or(tenant.language.as_ref()).map(|l| l.as_str().to_string()).unwrap_or_else(|| "en".into());
+        let mut failures = Vec::new();
+        let mut seen = HashSet::new();
+        let mut items = Vec::new();
+        let mut tokens = Vec::new();
+        for raw in req.emails {
+            let email = match EmailAddress::parse(&raw) {
+                Ok(e) => e,
+                Err(e) => {
+                    failures.push(Failure { email: raw, code: "invalid_email".into(), message: e.reason });
+                    continue;
+                }
+            };
+            if !seen.insert(email.normalized().to_string()) {
+                failures.push(Failure {
+                    email: raw,
+                    code: "duplicate_in_request".into(),
+                    message: "this address appears earlier in the request".into(),
+                });
+                continue;
+            }
+            let token = Secret::generate("");
+            let invitation = Invitation {
+                id: Uuid::now_v7(),
+                number: 0,
+                tenant_id: tenant.id.clone(),
+                email: email.as_given().to_string(),
+                email_normalized: email.normalized().to_string(),
+                roles: roles.iter().map(|r| r.id.clone()).collect(),
+                location_ids: req.location_ids.clone(),
+                message: message.clone(),
+                purpose: purpose.clone(),
+                language: language.as_ref().map(|l| l.as_str().to_string()),
+                metadata: metadata.clone(),
+                inviter_account_id: inviter_account_id.clone(),
+                inviter_email: inviter_email.clone(),
+                status: Status::Pending,
+                token_hash: token.hash(),
+                created_at: now,
+                expires_at,
+                last_sent_at: Some(now),
+                accepted_at: None,
+                declined_at: None,
+                revoked_at: None,
+                accepted_by: None,
+                resend_count: 0,
+                resend_window_start: None,
+                resend_window_count: 0,
+                delivery_state: DeliveryState::Queued,
+                delivery_attempts: 0,
+                delivery_last_error: None,
+                delivery_sent_at: None,
+            };
+            let email = self.outbox_email("invitation", &tenant, &invitation, &role_names, &mail_language, &token);
+            items.push(NewInvitation { invitation, email });
+            tokens.push(token);
+        }
+        let mut created = Vec::new();
+        if !items.is_empty() {
+            let outcomes = self.state.store.create_invitations(items, now, audit).await?;
+            for (outcome, token) in outcomes.into_iter().zip(tokens) {
+                match outcome {
+                    CreateOutcome::Created(invitation) => created.push(Created { invitation: *invitation, token }),
+                    CreateOutcome::AlreadyPending { email } => failures.push(Failure {
+                        email,
+                        code: "already_pending".into(),
+                        message: "this address already has a pending invitation to this tenant".into(),
+                    }),
+                }
+            }
+            if !created.is_empty() {
+                self.state.outbox_notify.notify_one();
+            }
+        }
+        Ok(CreateOutput { tenant, created, failures })
+    }
+
+    fn outbox_email(&self, kind: &str, tenant: &Tenant, inv: &Invitation, role_names: &[String], language: &str, token: &Secret) -> OutboxEmail {
+        let data = InvitationEmail {
+            to: inv.email.clone(),
+            tenant_name: tenant.name.clone(),
+            inviter: inv.inviter_email.clone().or_else(|| inv.inviter_account_id.clone()),
+            role_names: role_names.to_vec(),
+            message: inv.message.clone(),
+            purpose: inv.purpose.clone(),
+            language: language.to_string(),
+            expires_at: inv.expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            accept_url: accept_url(&self.state.config.public_url, token),
+            kind: kind.to_string(),
+        };
+        OutboxEmail { kind: kind.into(), payload: serde_json::to_value(&data).unwrap_or_default() }
+    }
+
+    pub async fn get_invitation(&self, caller: &Caller, tenant: &str, id: Uuid) -> Result<Invitation, Error> {
+        caller.require(Scope::InvitesRead)?;
+        let tenant = self.tenant_for(caller, tenant).await?;
+        self.state.store.get_invitation(&tenant.id, id).await.map_err(not_found_as("invitation"))
+    }
+
+    pub async fn list_invitations(&self, caller: &Caller, tenant: &str, q: ListQuery) -> Result<(Vec<Invitation>, Option<String>), Error> {
+        caller.require(Scope::InvitesRead)?;
+        let tenant = self.tenant_for(caller, tenant).await?;
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(Error::invalid("limit", "must be 1 to 200"));
+        }
+        let filter = InvitationFilter {
+            status: q.status.as_deref().map(|s| Status::parse(s).ok_or_else(|| Error::invalid("status", "must be pending, accepted, declined, revoked or expired"))).transpose()?,
+            email_normalized: q.email.map(|e| e.trim().to_lowercase()),
+            role: q.role.map(|r| RoleId::parse(r).map_err(|e| Error::invalid("role", e.reason))).transpose()?,
+            created_after: q.created_after.as_deref().map(|s| parse_time("created_after", s)).transpose()?,
+            created_before: q.created_before.as_deref().map(|s| parse_time("created_before", s)).transpose()?,
+            before_number: q.cursor.as_deref().map(parse_cursor).transpose()?,
+            limit: limit + 1,
+        };
+        let mut page = self.state.store.list_invitations(&tenant.id, &filter, self.now()).await?;
+        let next = if page.len() > limit as usize {
+            page.truncate(limit as usize);
+            page.last().map(|i| format!("n{}", i.number))
+        } else {
+            None
+        };
+        Ok((page, next))
+    }
+
+    /// Resends: a new token (the old link dies), a new expiry, a new email.
+    pub async fn resend(&self, caller: &Caller, tenant: &str, id: Uuid) -> Result<(Invitation, Secret), Error> {
+        caller.require(Scope::InvitesWrite)?;
+        let tenant = self.tenant_for(caller, tenant).await?;
+        self.resend_in(&tenant, id, None, &caller.audit()).await
+    }
+
+    /// Resend within an authorized tenant; `language` overrides the email's
+    /// language for this send (the Wix API's `defaultEmailLanguage`).
+    pub async fn resend_in(&self, tenant: &Tenant, id: Uuid, language: Option<Language>, audit: &Audit) -> Result<(Invitation, Secret), Error> {
+        let catalogue = self.state.store.list_roles(&tenant.id).await?;
+        let token = Secret::generate("");
+        let now = self.now();
+        let policy = tenant.resend_policy();
+        let this = self.clone();
+        let tenant_c = tenant.clone();
+        let token_c = token.clone();
+        let decide: Decide = Box::new(move |current: &Invitation| {
+            let updated = current.resend(now, &policy, token_c.hash())?;
+            let names = role_names(&updated.roles, &catalogue);
+            let lang = language
+                .map(|l| l.as_str().to_string())
+                .or_else(|| updated.language.clone())
+                .or_else(|| tenant_c.language.as_ref().map(|l| l.as_str().to_string()))
+                .unwrap_or_else(|| "en".into());
+            let email = this.outbox_email("resend", &tenant_c, &updated, &names, &lang, &token_c);
+            Ok(Transition {
+                event_data: serde_json::json!({"resend_count": updated.resend_count, "expires_at": updated.expires_at.unix_timestamp()}),
+                updated,
+                at: now,
+                event: EventType::Resent,
+                email: Some(email),
+            })
+        });
+        let target = Target::Id { tenant: tenant.id.clone(), id };
+        let updated = self.state.store.transition(target, decide, audit).await.map_err(not_found_as("invitation"))?;
+        self.state.outbox_notify.notify_one();
+        Ok((updated, token))
+    }
+
+    pub async fn revoke(&self, caller: &Caller, tenant: &str, id: Uuid) -> Result<Invitation, Error> {
+        caller.require(Scope::InvitesWrite)?;
+        let tenant = self.tenant_for(caller, tenant).await?;
+        self.revoke_in(&tenant.id, id, &caller.audit()).await
+    }
+
+    pub async fn revoke_in(&self, tenant: &TenantId, id: Uuid, audit: &Audit) -> Result<Invitation, Error> {
+        let now = self.now();
+        let decide: Decide = Box::new(move |current: &Invitation| {
+            Ok(Transition { updated: current.revoke(now)?, at: now, event: EventType::Revoked, event_data: serde_json::json!({}), email: None })
+        });
+        let target = Target::Id { tenant: tenant.clone(), id };
+        self.state.store.transition(target, decide, audit).await.map_err(not_found_as("invitation"))
+    }
+
+    /// Finds the invitation of a token, if the caller reaches its tenant.
+    /// A token replaced by a resend answers 410 `token_replaced`.
+    pub async fn lookup_token(&self, caller: &Caller, token: &str) -> Result<Invitation, Error> {
+        caller.require(Scope::InvitesRead)?;
+        let inv = self.find_token(token).await?;
+        caller.require_tenant(&inv.tenant_id).map_err(|_| Error::NotFound("invitation"))?;
+        Ok(inv)
+    }
+
+    /// The invitation a token currently opens.
+    pub async fn find_token(&self, token: &str) -> Result<Invitation, Error> {
+        let token = Secret::from_presented(token.trim());
+        if !token.looks_minted("") {
+            return Err(Error::NotFound("invitation"));
+        }
+        match self.state.store.find_by_token(&token.hash()).await? {
+            TokenMatch::Current(inv) => Ok(*inv),
+            TokenMatch::Replaced(_) => Err(Error::Conflict {
+                code: "token_replaced",
+                message: "this link was replaced by a newer invitation".into(),
+            }),
+            TokenMatch::Unknown => Err(Error::NotFound("invitation")),
+        }
+    }
+
+    /// Accept (`accept = true`) or decline by token, for a host app.
+    pub async fn answer_by_token(&self, caller: &Caller, token: &str, accept: bool, account_id: Option<String>) -> Result<Invitation, Error> {
+        caller.require(Scope::InvitesWrite)?;
+        let inv = self.lookup_token(caller, token).await?;
+        let account_id = check_text("account_id", account_id, limits::MAX_NAME_CHARS)?;
+        let audit = Audit {
+            actor: invitd_core::Actor::Invitee { account_id: account_id.clone() },
+            ip: caller.client.ip.clone(),
+            user_agent: caller.client.user_agent.clone(),
+        };
+        self.answer(inv.token_hash, accept, account_id, &audit).await
+    }
+
+    /// The answer itself; the store re-reads the invitation by token inside
+    /// its transaction, so of two concurrent answers exactly one succeeds.
+    pub async fn answer(&self, token_hash: invitd_core::SecretHash, accept: bool, account_id: Option<String>, audit: &Audit) -> Result<Invitation, Error> {
+        let now = self.now();
+        let decide: Decide = Box::new(move |current: &Invitation| {
+            let (updated, event, data) = if accept {
+                (current.accept(now, account_id.clone())?, EventType::Accepted, serde_json::json!({"account_id": account_id}))
+            } else {
+                (current.decline(now)?, EventType::Declined, serde_json::json!({}))
+            };
+            Ok(Transition { updated, at: now, event, event_data: data, email: None })
+        });
+        self.state.store.transition(Target::Token(token_hash), decide, audit).await.map_err(not_found_as("invitation"))
+    }
+
+    pub async fn invitation_events(&self, caller: &Caller, tenant: &str, id: Uuid) -> Result<Vec<Event>, Error> {
+        caller.require(Scope::InvitesRead)?;
+        let tenant = self.tenant_for(caller, tenant).await?;
+        self.state.store.list_invitation_events(&tenant.id, id).await.map_err(not_found_as("invitation"))
+    }
+}
+
+fn parse_cursor(s: &str) -> Result<i64, Error> {
+    s.strip_prefix('n')
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n > 0)
+        .ok_or_else(|| Error::invalid("cursor", "is not a cursor this API returned"))
+}
+
+/// Resolves role ids against the catalogue; any unknown one refuses all.
+fn resolve_roles(wanted: &[String], catalogue: &[Role]) -> Result<Vec<Role>, Error> {
+    if wanted.is_empty() || wanted.len() > limits::MAX_ROLES_PER_INVITATION {
+        return Err(Error::invalid("roles", format!("must list 1 to {} roles", limits::MAX_ROLES_PER_INVITATION)));
+    }
+    let mut out: Vec<Role> = Vec::new();
+    let mut unknown = Vec::new();
+    for id in wanted {
+        match catalogue.iter().find(|r| r.id.as_str() == id) {
+            Some(role) if !out.iter().any(|r| r.id == role.id) => out.push(role.clone()),
+            Some(_) => {}
+            None => unknown.push(id.clone()),
+        }
+    }
+    if unknown.is_empty() { Ok(out) } else { Err(Error::UnknownRoles(unknown)) }
+}
+
+/// Display names of role ids (the id itself for a role since removed).
+pub fn role_names(ids: &[RoleId], catalogue: &[Role]) -> Vec<String> {
+    ids.iter()
+        .map(|id| catalogue.iter().find(|r| &r.id == id).map(|r| r.name.clone()).unwrap_or_else(|| id.to_string()))
+        .collect()
+}

@@ -1,0 +1,52 @@
+//! The domain operations that every API face calls: validation, the
+//! lifecycle decision, the store write. A face translates its request into
+//! these calls and their results back into its own shape; no face holds a
+//! rule of its own.
+
+pub mod invitations;
+pub mod keys;
+pub mod tenants;
+
+use crate::state::AppState;
+
+/// The operations, over the server's state.
+#[derive(Clone)]
+pub struct Service {
+    pub state: AppState,
+}
+
+impl Service {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+
+    fn now(&self) -> time::OffsetDateTime {
+        self.state.clock.now()
+    }
+}
+
+/// Checks an optional free text: length bound, and no control characters
+/// other than line breaks and tabs.
+pub(crate) fn check_text(
+    field: &str,
+    value: Option<String>,
+    max_chars: usize,
+) -> Result<Option<String>, crate::error::Error> {
+    let Some(value) = value else { return Ok(None) };
+    if value.chars().count() > max_chars {
+        return Err(crate::error::Error::invalid(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(crate::error::Error::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(if value.trim().is_empty() { None } else { Some(value) })
+}

@@ -1,0 +1,56 @@
+//! Shared state of the running server.
+
+use crate::config::Config;
+use invitd_core::{Clock, SecretHash};
+use invitd_store::{ApiKey, Store, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<Config>,
+    /// Woken when an email is queued, so the worker sends it at once.
+    pub outbox_notify: Arc<Notify>,
+    pub keys: Arc<KeyCache>,
+}
+
+/// A short-lived cache of API-key lookups, so a busy caller does not cost a
+/// query per request. A key revoked in this process is forgotten at once;
+/// one revoked by another process (the CLI, a second server) stops working
+/// within [`KeyCache::TTL`].
+#[derive(Default)]
+pub struct KeyCache {
+    entries: RwLock<HashMap<[u8; 32], (Option<ApiKey>, Instant)>>,
+}
+
+impl KeyCache {
+    pub const TTL: Duration = Duration::from_secs(2);
+    const MAX_ENTRIES: usize = 10_000;
+
+    pub async fn find(&self, store: &dyn Store, hash: &SecretHash) -> Result<Option<ApiKey>, StoreError> {
+        if let Ok(entries) = self.entries.read()
+            && let Some((key, at)) = entries.get(&hash.0)
+            && at.elapsed() < Self::TTL
+        {
+            return Ok(key.clone());
+        }
+        let key = store.find_api_key(hash).await?;
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(hash.0, (key.clone(), Instant::now()));
+        }
+        Ok(key)
+    }
+
+    pub fn forget_all(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! The `/v1` response shapes: snake_case, RFC 3339 times, never a token
+//! except the `accept_url` of the call that minted it.
+
+use crate::auth::{Caller, Scope};
+use invitd_core::{Invitation, Status};
+use invitd_store::{ApiKey, Event, Role, Tenant};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Who invited.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviterView {
+    pub account_id: Option<String>,
+    pub email: Option<String>,
+}
+
+/// Where the invitation email is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    /// `queued`, `sent` or `failed`.
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+/// What the caller may do with the invitation now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CapabilitiesView {
+    pub can_resend: bool,
+    pub can_revoke: bool,
+}
+
+/// An invitation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationView {
+    pub id: Uuid,
+    /// Per-installation integer id (the workspace and tenant-admin APIs use it).
+    pub number: i64,
+    pub tenant_id: String,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub location_ids: Vec<String>,
+    pub message: Option<String>,
+    pub purpose: Option<String>,
+    pub language: Option<String>,
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+    pub inviter: InviterView,
+    /// As of now: a pending invitation past its expiry reads `expired`.
+    #[schema(value_type = String, example = "pending")]
+    pub status: Status,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_sent_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub accepted_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub declined_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    /// The account that accepted, when the host app said.
+    pub accepted_by: Option<String>,
+    pub resend_count: u32,
+    pub delivery: DeliveryView,
+    pub capabilities: CapabilitiesView,
+    /// The link to accept; only in the answer of the call that minted it
+    /// (create, resend).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_url: Option<String>,
+}
+
+impl InvitationView {
+    pub fn new(inv: &Invitation, caller: &Caller, now: OffsetDateTime, accept_url: Option<String>) -> Self {
+        let status = inv.status_at(now);
+        let open = matches!(status, Status::Pending | Status::Expired);
+        let can_write = caller.has(Scope::InvitesWrite);
+        Self {
+            id: inv.id,
+            number: inv.number,
+            tenant_id: inv.tenant_id.to_string(),
+            email: inv.email.clone(),
+            roles: inv.roles.iter().map(|r| r.to_string()).collect(),
+            location_ids: inv.location_ids.clone(),
+            message: inv.message.clone(),
+            purpose: inv.purpose.clone(),
+            language: inv.language.clone(),
+            metadata: inv.metadata.clone(),
+            inviter: InviterView { account_id: inv.inviter_account_id.clone(), email: inv.inviter_email.clone() },
+            status,
+            created_at: inv.created_at,
+            expires_at: inv.expires_at,
+            last_sent_at: inv.last_sent_at,
+            accepted_at: inv.accepted_at,
+            declined_at: inv.declined_at,
+            revoked_at: inv.revoked_at,
+            accepted_by: inv.accepted_by.clone(),
+            resend_count: inv.resend_count,
+            delivery: DeliveryView {
+                state: inv.delivery_state.as_str().into(),
+                attempts: inv.delivery_attempts,
+                last_error: inv.delivery_last_error.clone(),
+                sent_at: inv.delivery_sent_at,
+            },
+            capabilities: CapabilitiesView { can_resend: open && can_write, can_revoke: open && can_write },
+            accept_url,
+        }
+    }
+}
+
+/// The answer to a create call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreateInvitationsResponse {
+    pub invitations: Vec<InvitationView>,
+    pub failures: Vec<crate::service::invitations::Failure>,
+}
+
+/// One page of invitations, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationPage {
+    pub invitations: Vec<InvitationView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A token presented by a host app that renders its own accept page.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub token: String,
+    /// The host app's account id of the person accepting.
+    pub account_id: Option<String>,
+}
+
+/// A tenant and its settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantView {
+    pub id: String,
+    pub name: String,
+    pub language: Option<String>,
+    pub invitation_lifetime_days: i64,
+    pub resend_cooldown_seconds: i64,
+    pub max_resends: u32,
+    pub resend_window_seconds: i64,
+    pub accept_redirect_url: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<&Tenant> for TenantView {
+    fn from(t: &Tenant) -> Self {
+        Self {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            language: t.language.as_ref().map(|l| l.to_string()),
+            invitation_lifetime_days: t.lifetime_days,
+            resend_cooldown_seconds: t.resend_cooldown_secs,
+            max_resends: t.max_resends,
+            resend_window_seconds: t.resend_window_secs,
+            accept_redirect_url: t.accept_redirect_url.clone(),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+/// A role of a tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleView {
+    pub id: String,
+    pub name: String,
+    pub rank: i32,
+}
+
+impl From<&Role> for RoleView {
+    fn from(r: &Role) -> Self {
+        Self { id: r.id.to_string(), name: r.name.clone(), rank: r.rank }
+    }
+}
+
+/// The role catalogue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleList {
+    pub roles: Vec<RoleView>,
+}
+
+/// An API key (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyView {
+    pub id: Uuid,
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// Null: all tenants.
+    pub tenants: Option<Vec<String>>,
+    /// The first characters of the secret, to tell keys apart.
+    pub hint: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl From<&ApiKey> for KeyView {
+    fn from(k: &ApiKey) -> Self {
+        Self {
+            id: k.id,
+            name: k.name.clone(),
+            scopes: k.scopes.clone(),
+            tenants: k.tenants.as_ref().map(|ts| ts.iter().map(|t| t.to_string()).collect()),
+            hint: k.hint.clone(),
+            created_at: k.created_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// A new key with its secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedKey {
+    #[serde(flatten)]
+    pub key: KeyView,
+    /// The secret: send it as `Authorization: Bearer <secret>`. It is not
+    /// stored and cannot be shown again.
+    pub secret: String,
+}
+
+/// The list of keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyList {
+    pub keys: Vec<KeyView>,
+}
+
+/// One audit event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub id: i64,
+    /// `invitation.created`, `invitation.sent`, `invitation.accepted`, …
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// `{"kind": "api_key", "id", "name"}`, `{"kind": "invitee", "account_id"}` or `{"kind": "system"}`.
+    #[schema(value_type = Object)]
+    pub actor: invitd_core::Actor,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+impl From<&Event> for EventView {
+    fn from(e: &Event) -> Self {
+        Self {
+            id: e.id,
+            event_type: e.event_type.clone(),
+            actor: e.actor.clone(),
+            ip: e.ip.clone(),
+            user_agent: e.user_agent.clone(),
+            at: e.at,
+            data: e.data.clone(),
+        }
+    }
+}
+
+/// The audit trail of one invitation, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventList {
+    pub events: Vec<EventView>,
+}

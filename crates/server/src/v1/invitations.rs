@@ -1,0 +1,167 @@
+//! `/v1` invitation routes.
+
+use super::dto::*;
+use crate::auth::Caller;
+use crate::error::{Error, Problem};
+use crate::extract::{Json, Path, Query};
+use crate::service::invitations::{CreateInvitations, ListQuery, accept_url};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+/// Invite one or more addresses.
+///
+/// Unknown roles or an invalid common field refuse the whole call; each
+/// address that cannot be invited is listed in `failures` with a code
+/// (`invalid_email`, `duplicate_in_request`, `already_pending`). Answers 201
+/// when at least one invitation was created, 200 when none was. Each created
+/// invitation carries its `accept_url`, shown this once.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations", tag = "invitations",
+    params(("tenant" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a repeated key")),
+    request_body = CreateInvitations,
+    security(("bearer" = ["invites:write"])),
+    responses(
+        (status = 201, body = CreateInvitationsResponse, description = "At least one invitation created"),
+        (status = 200, body = CreateInvitationsResponse, description = "None created; see failures"),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Json(req): Json<CreateInvitations>,
+) -> Result<(StatusCode, axum::Json<CreateInvitationsResponse>), Error> {
+    let out = state.service().create_invitations(&caller, &tenant, req).await?;
+    let now = state.clock.now();
+    let invitations: Vec<InvitationView> = out
+        .created
+        .iter()
+        .map(|c| InvitationView::new(&c.invitation, &caller, now, Some(accept_url(&state.config.public_url, &c.token))))
+        .collect();
+    let status = if invitations.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, axum::Json(CreateInvitationsResponse { invitations, failures: out.failures })))
+}
+
+/// List invitations, newest first, with filters and cursor pagination.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/invitations", tag = "invitations",
+    params(("tenant" = String, Path), ListQuery),
+    security(("bearer" = ["invites:read"])),
+    responses((status = 200, body = InvitationPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<InvitationPage>, Error> {
+    let (page, next_cursor) = state.service().list_invitations(&caller, &tenant, q).await?;
+    let now = state.clock.now();
+    Ok(axum::Json(InvitationPage {
+        invitations: page.iter().map(|i| InvitationView::new(i, &caller, now, None)).collect(),
+        next_cursor,
+    }))
+}
+
+/// One invitation.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/invitations/{id}", tag = "invitations",
+    params(("tenant" = String, Path), ("id" = Uuid, Path)),
+    security(("bearer" = ["invites:read"])),
+    responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((tenant, id)): Path<(String, Uuid)>,
+) -> Result<axum::Json<InvitationView>, Error> {
+    let inv = state.service().get_invitation(&caller, &tenant, id).await?;
+    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+}
+
+/// Resend: a new token (the old link stops working), the expiry extended by
+/// the tenant's lifetime, back to pending if expired, and a new email.
+/// Refused with 429 and `Retry-After` inside the cooldown or past the
+/// window's maximum; 409 once accepted, declined or revoked.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations/{id}/resend", tag = "invitations",
+    params(("tenant" = String, Path), ("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    security(("bearer" = ["invites:write"])),
+    responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
+pub async fn resend(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((tenant, id)): Path<(String, Uuid)>,
+) -> Result<axum::Json<InvitationView>, Error> {
+    let (inv, token) = state.service().resend(&caller, &tenant, id).await?;
+    let url = accept_url(&state.config.public_url, &token);
+    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), Some(url))))
+}
+
+/// Revoke a pending or expired invitation; the record is kept.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations/{id}/revoke", tag = "invitations",
+    params(("tenant" = String, Path), ("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    security(("bearer" = ["invites:write"])),
+    responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((tenant, id)): Path<(String, Uuid)>,
+) -> Result<axum::Json<InvitationView>, Error> {
+    let inv = state.service().revoke(&caller, &tenant, id).await?;
+    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+}
+
+/// The audit trail of one invitation, oldest first.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/invitations/{id}/events", tag = "invitations",
+    params(("tenant" = String, Path), ("id" = Uuid, Path)),
+    security(("bearer" = ["invites:read"])),
+    responses((status = 200, body = EventList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((tenant, id)): Path<(String, Uuid)>,
+) -> Result<axum::Json<EventList>, Error> {
+    let events = state.service().invitation_events(&caller, &tenant, id).await?;
+    Ok(axum::Json(EventList { events: events.iter().map(EventView::from).collect() }))
+}
+
+/// Look an invitation up by the token of its link (for host apps that
+/// render their own accept page). 410 `token_replaced` for a link replaced
+/// by a resend.
+#[utoipa::path(post, path = "/v1/invitations/lookup", tag = "tokens",
+    request_body = TokenRequest,
+    security(("bearer" = ["invites:read"])),
+    responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn lookup(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<TokenRequest>,
+) -> Result<axum::Json<InvitationView>, Error> {
+    let inv = state.service().lookup_token(&caller, &req.token).await?;
+    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+}
+
+/// Accept by token, once. 410 when expired, 409 when already answered or
+/// revoked; of two concurrent accepts exactly one succeeds.
+#[utoipa::path(post, path = "/v1/invitations/accept", tag = "tokens",
+    request_body = TokenRequest,
+    security(("bearer" = ["invites:write"])),
+    responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem)))]
+pub async fn accept(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<TokenRequest>,
+) -> Result<axum::Json<InvitationView>, Error> {
+    let inv = state.service().answer_by_token(&caller, &req.token, true, req.account_id).await?;
+    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+}
+
+/// Decline by token, once. Same refusals as accept.
+#[utoipa::path(post, path = "/v1/invitations/decline", tag = "tokens",
+    request_body = TokenRequest,
+    security(("bearer" = ["invites:write"])),
+    responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem)))]
+pub async fn decline(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<TokenRequest>,
+) -> Result<axum::Json<InvitationView>, Error> {
+    let inv = state.service().answer_by_token(&caller, &req.token, false, req.account_id).await?;
+    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+}

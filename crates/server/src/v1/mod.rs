@@ -1,0 +1,28 @@
+//! The native `/v1` API.
+
+pub mod dto;
+mod invitations;
+mod keys;
+mod tenants;
+
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Every `/v1` route, each documented by its handler's annotation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(tenants::create))
+        .routes(routes!(tenants::get, tenants::update))
+        .routes(routes!(tenants::list_roles, tenants::create_role))
+        .routes(routes!(invitations::create, invitations::list))
+        .routes(routes!(invitations::get))
+        .routes(routes!(invitations::resend))
+        .routes(routes!(invitations::revoke))
+        .routes(routes!(invitations::events))
+        .routes(routes!(invitations::lookup))
+        .routes(routes!(invitations::accept))
+        .routes(routes!(invitations::decline))
+        .routes(routes!(keys::create, keys::list))
+        .routes(routes!(keys::revoke))
+}

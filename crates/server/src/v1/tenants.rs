@@ -1,0 +1,56 @@
+//! `/v1` tenant and role routes.
+
+use super::dto::*;
+use crate::auth::Caller;
+use crate::error::{Error, Problem};
+use crate::extract::{Json, Path};
+use crate::service::tenants::{NewRole, NewTenant, TenantPatch};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+/// Create a tenant; it starts with the roles viewer, editor, admin, owner.
+/// Needs `tenants:admin` on a key for all tenants.
+#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = NewTenant,
+    security(("bearer" = ["tenants:admin"])),
+    responses((status = 201, body = TenantView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn create(State(state): State<AppState>, caller: Caller, Json(req): Json<NewTenant>) -> Result<(StatusCode, axum::Json<TenantView>), Error> {
+    let t = state.service().create_tenant(&caller, req).await?;
+    Ok((StatusCode::CREATED, axum::Json(TenantView::from(&t))))
+}
+
+/// A tenant and its settings.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)),
+    security(("bearer" = ["invites:read"])),
+    responses((status = 200, body = TenantView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(tenant): Path<String>) -> Result<axum::Json<TenantView>, Error> {
+    let t = state.service().get_tenant(&caller, &tenant).await?;
+    Ok(axum::Json(TenantView::from(&t)))
+}
+
+/// Change a tenant's settings; absent fields stay, `null` clears.
+#[utoipa::path(patch, path = "/v1/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), request_body = TenantPatch,
+    security(("bearer" = ["tenants:admin"])),
+    responses((status = 200, body = TenantView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn update(State(state): State<AppState>, caller: Caller, Path(tenant): Path<String>, Json(patch): Json<TenantPatch>) -> Result<axum::Json<TenantView>, Error> {
+    let t = state.service().update_tenant(&caller, &tenant, patch).await?;
+    Ok(axum::Json(TenantView::from(&t)))
+}
+
+/// The tenant's role catalogue, by rank.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/roles", tag = "tenants", params(("tenant" = String, Path)),
+    security(("bearer" = ["invites:read"])),
+    responses((status = 200, body = RoleList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_roles(State(state): State<AppState>, caller: Caller, Path(tenant): Path<String>) -> Result<axum::Json<RoleList>, Error> {
+    let roles = state.service().list_roles(&caller, &tenant).await?;
+    Ok(axum::Json(RoleList { roles: roles.iter().map(RoleView::from).collect() }))
+}
+
+/// Add a role to the catalogue.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/roles", tag = "tenants", params(("tenant" = String, Path)), request_body = NewRole,
+    security(("bearer" = ["tenants:admin"])),
+    responses((status = 201, body = RoleView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn create_role(State(state): State<AppState>, caller: Caller, Path(tenant): Path<String>, Json(req): Json<NewRole>) -> Result<(StatusCode, axum::Json<RoleView>), Error> {
+    let role = state.service().create_role(&caller, &tenant, req).await?;
+    Ok((StatusCode::CREATED, axum::Json(RoleView::from(&role))))
+}

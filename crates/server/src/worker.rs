@@ -1,0 +1,127 @@
+//! The outbox worker: leases due emails, renders and sends them, records
+//! each outcome. A crash at any point loses nothing: a leased row whose
+//! worker died becomes due again when its lease runs out.
+
+use invitd_core::Clock;
+use invitd_mail::{InvitationEmail, MailError, Mailer, Templates};
+use invitd_store::{DeliveryOutcome, OutboxItem, Store};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How a worker behaves.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Waits between attempts: after the first failure, the first entry, and
+    /// so on; when they run out the email is marked failed.
+    pub backoff: Vec<time::Duration>,
+    /// How long a leased email is ours before another worker may take it.
+    pub lease: time::Duration,
+    /// Emails leased per round.
+    pub batch: u32,
+    /// How often to look for due emails when nobody wakes the worker.
+    pub poll: Duration,
+    pub from: String,
+    /// Host part of the Message-IDs.
+    pub message_id_host: String,
+}
+
+impl WorkerConfig {
+    pub fn new(from: String, public_url: &str) -> Self {
+        let host = public_url
+            .split("://")
+            .nth(1)
+            .unwrap_or("invitd.local")
+            .split(['/', ':'])
+            .next()
+            .filter(|h| !h.is_empty())
+            .unwrap_or("invitd.local")
+            .to_string();
+        Self {
+            backoff: [30, 120, 600, 3600, 6 * 3600]
+                .into_iter()
+                .map(time::Duration::seconds)
+                .collect(),
+            lease: time::Duration::minutes(5),
+            batch: 64,
+            poll: Duration::from_secs(1),
+            from,
+            message_id_host: host,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct OutboxWorker {
+    store: Arc<dyn Store>,
+    mailer: Arc<dyn Mailer>,
+    templates: Arc<Templates>,
+    clock: Arc<dyn Clock>,
+    config: WorkerConfig,
+}
+
+impl OutboxWorker {
+    pub fn new(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>, templates: Arc<Templates>, clock: Arc<dyn Clock>, config: WorkerConfig) -> Self {
+        Self { store, mailer, templates, clock, config }
+    }
+
+    /// One round: lease the due emails and deliver them. Returns how many
+    /// were handled (sent, retried or failed).
+    pub async fn run_once(&self) -> Result<usize, invitd_store::StoreError> {
+        let items = self.store.claim_outbox(self.clock.now(), self.config.lease, self.config.batch).await?;
+        let count = items.len();
+        for item in items {
+            let outcome = self.deliver(&item).await;
+            self.store.finish_outbox(&item, &outcome, self.clock.now()).await?;
+        }
+        Ok(count)
+    }
+
+    /// Runs until `shutdown` resolves, waking on `notify` or every poll.
+    pub async fn run(self, notify: Arc<Notify>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            match self.run_once().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox round failed"),
+            }
+            tokio::select! {
+                _ = notify.notified() => {}
+                _ = tokio::time::sleep(self.config.poll) => {}
+                _ = shutdown.changed() => return,
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
+    }
+
+    async fn deliver(&self, item: &OutboxItem) -> DeliveryOutcome {
+        let message_id = format!("<outbox-{}.{}@{}>", item.id, item.invitation_id, self.config.message_id_host);
+        let result = match serde_json::from_value::<InvitationEmail>(item.payload.clone()) {
+            Ok(data) => match self.templates.render(&data, &self.config.from, &message_id) {
+                Ok(email) => self.mailer.send(&email).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(MailError::Permanent(format!("unreadable outbox payload: {e}"))),
+        };
+        match result {
+            Ok(()) => DeliveryOutcome::Sent,
+            Err(MailError::Permanent(error)) => {
+                tracing::warn!(outbox_id = item.id, %error, "email failed permanently");
+                DeliveryOutcome::Failed { error }
+            }
+            Err(MailError::Temporary(error)) => match self.config.backoff.get(item.attempts as usize) {
+                Some(wait) => {
+                    // Up to 20% jitter, so a burst of failures does not
+                    // retry in lockstep.
+                    let jitter = wait.as_seconds_f64() * 0.2 * (item.id % 100) as f64 / 100.0;
+                    let retry_at = self.clock.now() + *wait + time::Duration::seconds_f64(jitter);
+                    tracing::info!(outbox_id = item.id, %error, %retry_at, "email will be retried");
+                    DeliveryOutcome::Retry { error, retry_at }
+                }
+                None => DeliveryOutcome::Failed { error },
+            },
+        }
+    }
+}
