@@ -1,1 +1,257 @@
-fn main() {}
+//! `invitd`: the one binary. Serves the API, runs migrations, manages
+//! tenants and keys from the command line, prints the OpenAPI document, and
+//! runs the load benchmark.
+
+mod bench;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use invitd_core::Actor;
+use invitd_server::config::Config;
+use invitd_server::service::keys::NewKey;
+use invitd_server::service::tenants::NewTenant;
+use invitd_server::state::{AppState, KeyCache};
+use invitd_store::Audit;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "invitd", version, about = "A self-hosted, multi-tenant invitation service")]
+struct Cli {
+    /// Database URL: sqlite:///path/invitd.db (created if missing).
+    #[arg(long, env = "INVITD_DATABASE_URL", default_value = "sqlite://invitd.db", global = true)]
+    database_url: String,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "INVITD_LOG_JSON", global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server and the email worker until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Load-test a server over HTTP and print throughput and latency.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "INVITD_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// Public base URL of accept links (`<url>/i/<token>`); defaults to http://<bind>.
+    #[arg(long, env = "INVITD_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Mail transport: file:///path/to/folder.
+    #[arg(long, env = "INVITD_MAIL_URL", default_value = "file://./mail")]
+    mail_url: String,
+    /// Sender of invitation emails; a display name is allowed.
+    #[arg(long, env = "INVITD_MAIL_FROM", default_value = "invitd <invitd@localhost.localdomain>")]
+    mail_from: String,
+    /// Folder of template files that replace the built-in ones.
+    #[arg(long, env = "INVITD_TEMPLATES_DIR")]
+    templates_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum TenantsCommand {
+    /// Create a tenant with the roles viewer, editor, admin and owner.
+    Create {
+        /// The tenant id the host app uses (1–128 characters).
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// Default email language (en, de, es, fr, pt, …).
+        #[arg(long)]
+        language: Option<String>,
+        /// Days an invitation stays valid (1–30, default 7).
+        #[arg(long)]
+        lifetime_days: Option<i64>,
+        /// Least seconds between two sends of one invitation (default 60).
+        #[arg(long)]
+        resend_cooldown_seconds: Option<i64>,
+        /// Most resends per 24 hours (default 5).
+        #[arg(long)]
+        max_resends: Option<u32>,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create an API key; its secret is printed once, on the last line.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: invites:read, invites:write, tenants:admin, keys:admin.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// A tenant the key reaches; repeat for several. Omit for all tenants.
+        #[arg(long = "tenant")]
+        tenants: Vec<String>,
+    },
+    /// List keys (never their secrets).
+    List,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_json);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli))
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("INVITD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn operator() -> Audit {
+    Audit { actor: Actor::Operator, ip: None, user_agent: None }
+}
+
+/// A state for command-line operations on the database (no server).
+async fn offline_state(database_url: &str) -> anyhow::Result<AppState> {
+    let store = invitd_store::open(database_url, &Default::default())
+        .await
+        .with_context(|| format!("cannot open the database at {}", invitd_store::redact_url(database_url)))?;
+    let mut config = Config::laptop_defaults();
+    config.database_url = database_url.to_string();
+    Ok(AppState {
+        store,
+        clock: Arc::new(invitd_core::SystemClock),
+        config: Arc::new(config),
+        outbox_notify: Default::default(),
+        keys: Arc::new(KeyCache::default()),
+    })
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(cli.database_url, args).await,
+        Command::Migrate => {
+            offline_state(&cli.database_url).await?;
+            println!("migrations applied to {}", invitd_store::redact_url(&cli.database_url));
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", invitd_server::openapi_document().to_pretty_json()?);
+            Ok(())
+        }
+        Command::Tenants(cmd) => {
+            let state = offline_state(&cli.database_url).await?;
+            match cmd {
+                TenantsCommand::Create { id, name, language, lifetime_days, resend_cooldown_seconds, max_resends } => {
+                    let req = NewTenant {
+                        id,
+                        name,
+                        language,
+                        invitation_lifetime_days: lifetime_days,
+                        resend_cooldown_seconds,
+                        max_resends,
+                        ..Default::default()
+                    };
+                    let t = state.service().create_tenant_as(req, &operator()).await.map_err(describe)?;
+                    println!("created tenant {} ({}) with roles viewer, editor, admin, owner", t.id, t.name);
+                }
+                TenantsCommand::List => {
+                    for t in state.store.list_tenants().await? {
+                        println!("{}\t{}", t.id, t.name);
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Keys(cmd) => {
+            let state = offline_state(&cli.database_url).await?;
+            match cmd {
+                KeysCommand::Create { name, scopes, tenants } => {
+                    let req = NewKey { name, scopes, tenants: (!tenants.is_empty()).then_some(tenants) };
+                    let (key, secret) = state.service().create_key_as(req, &operator()).await.map_err(describe)?;
+                    let reach = key.tenants.as_ref().map(|t| t.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_else(|| "all tenants".into());
+                    println!("created key {} ({}) with scopes {} for {}", key.id, key.name, key.scopes.join(","), reach);
+                    println!("the secret below is shown once; send it as Authorization: Bearer <secret>");
+                    println!("{}", secret.expose());
+                }
+                KeysCommand::List => {
+                    for k in state.store.list_api_keys().await? {
+                        let reach = k.tenants.as_ref().map(|t| t.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(",")).unwrap_or_else(|| "*".into());
+                        let revoked = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                        println!("{}\t{}\t{}…\t{}\t{}\t{}", k.id, k.name, k.hint, k.scopes.join(","), reach, revoked);
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(args, &cli.database_url).await,
+    }
+}
+
+/// Turns a domain error into a plain message for the terminal.
+fn describe(e: invitd_server::error::Error) -> anyhow::Error {
+    let fields: Vec<String> = e.field_errors().iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+    if fields.is_empty() {
+        anyhow::anyhow!("{e}")
+    } else {
+        anyhow::anyhow!("{e}: {}", fields.join("; "))
+    }
+}
+
+async fn serve(database_url: String, args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config {
+        bind: args.bind,
+        public_url: args.public_url.unwrap_or_else(|| format!("http://{}", args.bind)),
+        database_url,
+        mail_url: args.mail_url,
+        mail_from: args.mail_from,
+        templates_dir: args.templates_dir,
+        ..Config::laptop_defaults()
+    };
+    let running = invitd_server::start(config, None).await?;
+    println!("invitd listening on http://{}", running.addr);
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
