@@ -1,0 +1,162 @@
+//! Starts the real server for one test and talks to it.
+
+use invitd_core::{Clock, FixedClock};
+use invitd_server::config::Config;
+use invitd_server::service::keys::NewKey;
+use invitd_server::service::tenants::NewTenant;
+use invitd_server::Running;
+use invitd_store::Audit;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// A key with every scope on every tenant.
+    pub key: String,
+    pub clock: Arc<FixedClock>,
+    pub running: Running,
+    pub mail_dir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A response: status, headers and JSON body (Null when not JSON).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+    /// Asserts a problem document with this status and code.
+    #[track_caller]
+    pub fn problem(self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(
+            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["detail"].is_string());
+        self.body
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mail_dir = dir.path().join("mail");
+    let config = Config {
+        bind: "127.0.0.1:0".parse().expect("addr"),
+        database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
+        public_url: "http://invitd.test".into(),
+        mail_url: format!("file://{}", mail_dir.display()),
+        run_worker: false,
+        ..Config::laptop_defaults()
+    };
+    let clock = Arc::new(FixedClock::new(time::OffsetDateTime::now_utc()));
+    let running = invitd_server::start(config, Some(clock.clone() as Arc<dyn Clock>)).await.expect("server starts");
+    let service = running.state.service();
+    let operator = Audit { actor: invitd_core::Actor::Operator, ip: None, user_agent: None };
+    let (_, secret) = service
+        .create_key_as(
+            NewKey { name: "test-admin".into(), scopes: vec!["invites:read".into(), "invites:write".into(), "tenants:admin".into(), "keys:admin".into()], tenants: None },
+            &operator,
+        )
+        .await
+        .expect("admin key");
+    for (id, name) in [("acme", "Acme Inc"), ("globex", "Globex")] {
+        service
+            .create_tenant_as(NewTenant { id: id.into(), name: name.into(), ..Default::default() }, &operator)
+            .await
+            .expect("tenant");
+    }
+    TestApp {
+        base: format!("http://{}", running.addr),
+        client: reqwest::Client::new(),
+        key: secret.expose().to_string(),
+        clock,
+        running,
+        mail_dir,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>, headers: &[(&str, &str)]) -> Reply {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, Some(&self.key), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(&self.key), Some(&body), &[]).await
+    }
+
+    /// Invites `emails` to acme as editors; returns the created invitations.
+    pub async fn invite(&self, emails: &[&str]) -> Vec<Value> {
+        let body = self.post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["editor"]})).await.expect(201);
+        body["invitations"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Invites one address; returns (id, token).
+    pub async fn invite_one(&self, email: &str) -> (String, String) {
+        let inv = self.invite(&[email]).await.remove(0);
+        (inv["id"].as_str().expect("id").to_string(), token_of(&inv))
+    }
+
+    /// Creates a key with these scopes and tenants; returns its secret.
+    pub async fn key_with(&self, scopes: &[&str], tenants: Option<&[&str]>) -> String {
+        let body = self.post("/v1/keys", json!({"name": "k", "scopes": scopes, "tenants": tenants})).await.expect(201);
+        body["secret"].as_str().expect("secret").to_string()
+    }
+
+    /// Delivers every due email through the file transport.
+    pub async fn deliver(&self) -> usize {
+        self.running.worker.run_once().await.expect("worker round")
+    }
+
+    /// The `.eml` files written so far, as text.
+    pub fn emails(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(&self.mail_dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .unwrap_or_default();
+        files.sort();
+        files.iter().map(|p| std::fs::read_to_string(p).expect("read eml")).collect()
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        self.clock.advance(by);
+    }
+}
+
+/// The token at the end of an invitation's `accept_url`.
+pub fn token_of(inv: &Value) -> String {
+    let url = inv["accept_url"].as_str().expect("accept_url");
+    url.rsplit('/').next().expect("token").to_string()
+}

@@ -1,0 +1,13 @@
+//! The integration suite: one test binary, each test on its own server
+//! (port 0) and its own SQLite database, over real HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+
+mod auth_and_errors;
+mod create_and_list;
+mod idempotency;
+mod lifecycle;
+mod openapi;
+mod outbox;
