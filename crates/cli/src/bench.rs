@@ -63,10 +63,18 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
         .pool_max_idle_per_host(args.connections)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let target = Arc::new(Target { base, key, tenant: args.tenant.clone(), client });
+    let target = Arc::new(Target {
+        base,
+        key,
+        tenant: args.tenant.clone(),
+        client,
+    });
     let duration = Duration::from_secs(args.seconds);
     let n = args.connections;
-    eprintln!("benchmarking {} with {n} connections, {}s per operation", target.base, args.seconds);
+    eprintln!(
+        "benchmarking {} with {n} connections, {}s per operation",
+        target.base, args.seconds
+    );
 
     let counter = Arc::new(AtomicUsize::new(0));
     let created = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
@@ -93,79 +101,115 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
     }).await);
 
     // create-bulk-100: each request invites 100 new addresses.
-    samples.push(drive("create-bulk-100", n, duration, None, {
-        let (t, c, toks) = (target.clone(), counter.clone(), tokens.clone());
-        move |_| {
-            let (t, c, toks) = (t.clone(), c.clone(), toks.clone());
-            async move {
-                let i = c.fetch_add(1, Ordering::Relaxed);
-                let emails: Vec<String> = (0..100).map(|k| format!("bulk-{i}-{k}@bench.example.com")).collect();
-                let v = t.post(&format!("/v1/tenants/{}/invitations", t.tenant), &json!({"emails": emails, "roles": ["editor"]})).await?;
-                let mut found = Vec::new();
-                for inv in v["invitations"].as_array().into_iter().flatten() {
-                    if let Some(url) = inv["accept_url"].as_str()
-                        && let Some(tok) = url.rsplit('/').next()
-                    {
-                        found.push(tok.to_string());
+    samples.push(
+        drive("create-bulk-100", n, duration, None, {
+            let (t, c, toks) = (target.clone(), counter.clone(), tokens.clone());
+            move |_| {
+                let (t, c, toks) = (t.clone(), c.clone(), toks.clone());
+                async move {
+                    let i = c.fetch_add(1, Ordering::Relaxed);
+                    let emails: Vec<String> = (0..100)
+                        .map(|k| format!("bulk-{i}-{k}@bench.example.com"))
+                        .collect();
+                    let v = t
+                        .post(
+                            &format!("/v1/tenants/{}/invitations", t.tenant),
+                            &json!({"emails": emails, "roles": ["editor"]}),
+                        )
+                        .await?;
+                    let mut found = Vec::new();
+                    for inv in v["invitations"].as_array().into_iter().flatten() {
+                        if let Some(url) = inv["accept_url"].as_str()
+                            && let Some(tok) = url.rsplit('/').next()
+                        {
+                            found.push(tok.to_string());
+                        }
                     }
+                    if let Ok(mut toks) = toks.lock() {
+                        toks.extend(found);
+                    }
+                    Ok(())
                 }
-                if let Ok(mut toks) = toks.lock() {
-                    toks.extend(found);
-                }
-                Ok(())
             }
-        }
-    }).await);
+        })
+        .await,
+    );
 
     let ids: Arc<Vec<String>> = Arc::new(created.lock().map(|v| v.clone()).unwrap_or_default());
     if ids.is_empty() {
         bail!("create-one created nothing; is the server healthy?");
     }
 
-    samples.push(drive("get", n, duration, None, {
-        let (t, ids) = (target.clone(), ids.clone());
-        move |i| {
-            let (t, ids) = (t.clone(), ids.clone());
-            async move {
-                t.get(&format!("/v1/tenants/{}/invitations/{}", t.tenant, ids[i % ids.len()])).await?;
-                Ok(())
+    samples.push(
+        drive("get", n, duration, None, {
+            let (t, ids) = (target.clone(), ids.clone());
+            move |i| {
+                let (t, ids) = (t.clone(), ids.clone());
+                async move {
+                    t.get(&format!(
+                        "/v1/tenants/{}/invitations/{}",
+                        t.tenant,
+                        ids[i % ids.len()]
+                    ))
+                    .await?;
+                    Ok(())
+                }
             }
-        }
-    }).await);
+        })
+        .await,
+    );
 
-    samples.push(drive("list-50", n, duration, None, {
-        let t = target.clone();
-        move |_| {
-            let t = t.clone();
-            async move {
-                t.get(&format!("/v1/tenants/{}/invitations?limit=50&status=pending", t.tenant)).await?;
-                Ok(())
+    samples.push(
+        drive("list-50", n, duration, None, {
+            let t = target.clone();
+            move |_| {
+                let t = t.clone();
+                async move {
+                    t.get(&format!(
+                        "/v1/tenants/{}/invitations?limit=50&status=pending",
+                        t.tenant
+                    ))
+                    .await?;
+                    Ok(())
+                }
             }
-        }
-    }).await);
+        })
+        .await,
+    );
 
-    samples.push(drive("resend", n, duration, Some(ids.len()), {
-        let (t, ids) = (target.clone(), ids.clone());
-        move |i| {
-            let (t, ids) = (t.clone(), ids.clone());
-            async move {
-                t.post(&format!("/v1/tenants/{}/invitations/{}/resend", t.tenant, ids[i]), &json!({})).await?;
-                Ok(())
+    samples.push(
+        drive("resend", n, duration, Some(ids.len()), {
+            let (t, ids) = (target.clone(), ids.clone());
+            move |i| {
+                let (t, ids) = (t.clone(), ids.clone());
+                async move {
+                    t.post(
+                        &format!("/v1/tenants/{}/invitations/{}/resend", t.tenant, ids[i]),
+                        &json!({}),
+                    )
+                    .await?;
+                    Ok(())
+                }
             }
-        }
-    }).await);
+        })
+        .await,
+    );
 
     let toks: Arc<Vec<String>> = Arc::new(tokens.lock().map(|v| v.clone()).unwrap_or_default());
-    samples.push(drive("accept", n, duration, Some(toks.len()), {
-        let (t, toks) = (target.clone(), toks.clone());
-        move |i| {
-            let (t, toks) = (t.clone(), toks.clone());
-            async move {
-                t.post("/v1/invitations/accept", &json!({"token": toks[i]})).await?;
-                Ok(())
+    samples.push(
+        drive("accept", n, duration, Some(toks.len()), {
+            let (t, toks) = (target.clone(), toks.clone());
+            move |i| {
+                let (t, toks) = (t.clone(), toks.clone());
+                async move {
+                    t.post("/v1/invitations/accept", &json!({"token": toks[i]}))
+                        .await?;
+                    Ok(())
+                }
             }
-        }
-    }).await);
+        })
+        .await,
+    );
 
     print_table(&samples, n);
     if let Some(mut c) = child {
@@ -176,11 +220,22 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
 
 impl Target {
     async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let r = self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.key).json(body).send().await?;
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .json(body)
+            .send()
+            .await?;
         check(r).await
     }
     async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let r = self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.key).send().await?;
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await?;
         check(r).await
     }
 }
@@ -196,7 +251,13 @@ async fn check(r: reqwest::Response) -> anyhow::Result<Value> {
 
 /// Runs `op` from `n` concurrent workers for `duration`, or until `limit`
 /// operations were started. `op` gets the operation's sequence number.
-async fn drive<F, Fut>(name: &'static str, n: usize, duration: Duration, limit: Option<usize>, op: F) -> Sample
+async fn drive<F, Fut>(
+    name: &'static str,
+    n: usize,
+    duration: Duration,
+    limit: Option<usize>,
+    op: F,
+) -> Sample
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
@@ -209,7 +270,12 @@ where
     let deadline = start + duration;
     let mut handles = Vec::new();
     for _ in 0..n {
-        let (op, next, errors, first_error) = (op.clone(), next.clone(), errors.clone(), first_error.clone());
+        let (op, next, errors, first_error) = (
+            op.clone(),
+            next.clone(),
+            errors.clone(),
+            first_error.clone(),
+        );
         handles.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             while Instant::now() < deadline {
@@ -241,7 +307,12 @@ where
     if let Ok(Some(e)) = first_error.lock().map(|f| f.clone()) {
         eprintln!("{name}: first error: {e}");
     }
-    Sample { name, latencies, errors: errors.load(Ordering::Relaxed), elapsed }
+    Sample {
+        name,
+        latencies,
+        errors: errors.load(Ordering::Relaxed),
+        elapsed,
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -279,30 +350,75 @@ fn tempdir() -> anyhow::Result<std::path::PathBuf> {
 
 /// Starts `invitd serve` as a child on a free port with a fresh database,
 /// a tenant with no resend cooldown, and a key; returns URL and key.
-async fn spawn_server(dir: &std::path::Path, tenant: &str) -> anyhow::Result<(String, String, tokio::process::Child)> {
+async fn spawn_server(
+    dir: &std::path::Path,
+    tenant: &str,
+) -> anyhow::Result<(String, String, tokio::process::Child)> {
     let exe = std::env::current_exe()?;
     let db = format!("sqlite://{}", dir.join("bench.db").display());
     let run = |args: &[&str]| -> anyhow::Result<String> {
-        let out = std::process::Command::new(&exe).env("INVITD_DATABASE_URL", &db).args(args).output()?;
+        let out = std::process::Command::new(&exe)
+            .env("INVITD_DATABASE_URL", &db)
+            .args(args)
+            .output()?;
         if !out.status.success() {
-            bail!("invitd {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "invitd {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         Ok(String::from_utf8_lossy(&out.stdout).to_string())
     };
-    run(&["tenants", "create", tenant, "--name", "Bench", "--resend-cooldown-seconds", "0", "--max-resends", "1000"])?;
-    let out = run(&["keys", "create", "--name", "bench", "--scopes", "invites:read,invites:write"])?;
-    let key = out.lines().last().context("no key printed")?.trim().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    run(&[
+        "tenants",
+        "create",
+        tenant,
+        "--name",
+        "Bench",
+        "--resend-cooldown-seconds",
+        "0",
+        "--max-resends",
+        "1000",
+    ])?;
+    let out = run(&[
+        "keys",
+        "create",
+        "--name",
+        "bench",
+        "--scopes",
+        "invites:read,invites:write",
+    ])?;
+    let key = out
+        .lines()
+        .last()
+        .context("no key printed")?
+        .trim()
+        .to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let child = tokio::process::Command::new(&exe)
         .env("INVITD_DATABASE_URL", &db)
         .env("INVITD_LOG", "warn")
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--mail-url", &format!("file://{}", dir.join("mail").display())])
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--mail-url",
+            &format!("file://{}", dir.join("mail").display()),
+        ])
         .kill_on_drop(true)
         .spawn()?;
     let client = reqwest::Client::new();
     for _ in 0..200 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return Ok((base, key, child));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

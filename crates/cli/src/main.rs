@@ -17,10 +17,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "invitd", version, about = "A self-hosted, multi-tenant invitation service")]
+#[command(
+    name = "invitd",
+    version,
+    about = "A self-hosted, multi-tenant invitation service"
+)]
 struct Cli {
     /// Database URL: sqlite:///path/invitd.db (created if missing).
-    #[arg(long, env = "INVITD_DATABASE_URL", default_value = "sqlite://invitd.db", global = true)]
+    #[arg(
+        long,
+        env = "INVITD_DATABASE_URL",
+        default_value = "sqlite://invitd.db",
+        global = true
+    )]
     database_url: String,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "INVITD_LOG_JSON", global = true)]
@@ -59,7 +68,11 @@ struct ServeArgs {
     #[arg(long, env = "INVITD_MAIL_URL", default_value = "file://./mail")]
     mail_url: String,
     /// Sender of invitation emails; a display name is allowed.
-    #[arg(long, env = "INVITD_MAIL_FROM", default_value = "invitd <invitd@localhost.localdomain>")]
+    #[arg(
+        long,
+        env = "INVITD_MAIL_FROM",
+        default_value = "invitd <invitd@localhost.localdomain>"
+    )]
     mail_from: String,
     /// Folder of template files that replace the built-in ones.
     #[arg(long, env = "INVITD_TEMPLATES_DIR")]
@@ -111,14 +124,18 @@ enum KeysCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_json);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run(cli))
 }
 
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("INVITD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -127,14 +144,23 @@ fn init_logging(json: bool) {
 }
 
 fn operator() -> Audit {
-    Audit { actor: Actor::Operator, ip: None, user_agent: None }
+    Audit {
+        actor: Actor::Operator,
+        ip: None,
+        user_agent: None,
+    }
 }
 
 /// A state for command-line operations on the database (no server).
 async fn offline_state(database_url: &str) -> anyhow::Result<AppState> {
     let store = invitd_store::open(database_url, &Default::default())
         .await
-        .with_context(|| format!("cannot open the database at {}", invitd_store::redact_url(database_url)))?;
+        .with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                invitd_store::redact_url(database_url)
+            )
+        })?;
     let mut config = Config::laptop_defaults();
     config.database_url = database_url.to_string();
     Ok(AppState {
@@ -151,7 +177,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(cli.database_url, args).await,
         Command::Migrate => {
             offline_state(&cli.database_url).await?;
-            println!("migrations applied to {}", invitd_store::redact_url(&cli.database_url));
+            println!(
+                "migrations applied to {}",
+                invitd_store::redact_url(&cli.database_url)
+            );
             Ok(())
         }
         Command::Openapi => {
@@ -161,7 +190,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenants(cmd) => {
             let state = offline_state(&cli.database_url).await?;
             match cmd {
-                TenantsCommand::Create { id, name, language, lifetime_days, resend_cooldown_seconds, max_resends } => {
+                TenantsCommand::Create {
+                    id,
+                    name,
+                    language,
+                    lifetime_days,
+                    resend_cooldown_seconds,
+                    max_resends,
+                } => {
                     let req = NewTenant {
                         id,
                         name,
@@ -171,8 +207,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         max_resends,
                         ..Default::default()
                     };
-                    let t = state.service().create_tenant_as(req, &operator()).await.map_err(describe)?;
-                    println!("created tenant {} ({}) with roles viewer, editor, admin, owner", t.id, t.name);
+                    let t = state
+                        .service()
+                        .create_tenant_as(req, &operator())
+                        .await
+                        .map_err(describe)?;
+                    println!(
+                        "created tenant {} ({}) with roles viewer, editor, admin, owner",
+                        t.id, t.name
+                    );
                 }
                 TenantsCommand::List => {
                     for t in state.store.list_tenants().await? {
@@ -185,19 +228,69 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(cmd) => {
             let state = offline_state(&cli.database_url).await?;
             match cmd {
-                KeysCommand::Create { name, scopes, tenants } => {
-                    let req = NewKey { name, scopes, tenants: (!tenants.is_empty()).then_some(tenants) };
-                    let (key, secret) = state.service().create_key_as(req, &operator()).await.map_err(describe)?;
-                    let reach = key.tenants.as_ref().map(|t| t.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_else(|| "all tenants".into());
-                    println!("created key {} ({}) with scopes {} for {}", key.id, key.name, key.scopes.join(","), reach);
-                    println!("the secret below is shown once; send it as Authorization: Bearer <secret>");
+                KeysCommand::Create {
+                    name,
+                    scopes,
+                    tenants,
+                } => {
+                    let req = NewKey {
+                        name,
+                        scopes,
+                        tenants: (!tenants.is_empty()).then_some(tenants),
+                    };
+                    let (key, secret) = state
+                        .service()
+                        .create_key_as(req, &operator())
+                        .await
+                        .map_err(describe)?;
+                    let reach = key
+                        .tenants
+                        .as_ref()
+                        .map(|t| {
+                            t.iter()
+                                .map(|t| t.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_else(|| "all tenants".into());
+                    println!(
+                        "created key {} ({}) with scopes {} for {}",
+                        key.id,
+                        key.name,
+                        key.scopes.join(","),
+                        reach
+                    );
+                    println!(
+                        "the secret below is shown once; send it as Authorization: Bearer <secret>"
+                    );
                     println!("{}", secret.expose());
                 }
                 KeysCommand::List => {
                     for k in state.store.list_api_keys().await? {
-                        let reach = k.tenants.as_ref().map(|t| t.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(",")).unwrap_or_else(|| "*".into());
-                        let revoked = if k.revoked_at.is_some() { "revoked" } else { "active" };
-                        println!("{}\t{}\t{}…\t{}\t{}\t{}", k.id, k.name, k.hint, k.scopes.join(","), reach, revoked);
+                        let reach = k
+                            .tenants
+                            .as_ref()
+                            .map(|t| {
+                                t.iter()
+                                    .map(|t| t.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(",")
+                            })
+                            .unwrap_or_else(|| "*".into());
+                        let revoked = if k.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        };
+                        println!(
+                            "{}\t{}\t{}…\t{}\t{}\t{}",
+                            k.id,
+                            k.name,
+                            k.hint,
+                            k.scopes.join(","),
+                            reach,
+                            revoked
+                        );
                     }
                 }
             }
@@ -209,7 +302,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Turns a domain error into a plain message for the terminal.
 fn describe(e: invitd_server::error::Error) -> anyhow::Error {
-    let fields: Vec<String> = e.field_errors().iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+    let fields: Vec<String> = e
+        .field_errors()
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect();
     if fields.is_empty() {
         anyhow::anyhow!("{e}")
     } else {
@@ -220,7 +317,9 @@ fn describe(e: invitd_server::error::Error) -> anyhow::Error {
 async fn serve(database_url: String, args: ServeArgs) -> anyhow::Result<()> {
     let config = Config {
         bind: args.bind,
-        public_url: args.public_url.unwrap_or_else(|| format!("http://{}", args.bind)),
+        public_url: args
+            .public_url
+            .unwrap_or_else(|| format!("http://{}", args.bind)),
         database_url,
         mail_url: args.mail_url,
         mail_from: args.mail_from,

@@ -144,11 +144,13 @@ impl Language {
         let primary = parts.next().unwrap_or_default();
         let primary_ok =
             (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
-        let rest_ok = parts.all(|p| {
-            (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric())
-        });
+        let rest_ok = parts
+            .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
         if !primary_ok || !rest_ok || s.len() > 35 {
-            return Err(err("language", "must be a language tag such as en or pt-BR"));
+            return Err(err(
+                "language",
+                "must be a language tag such as en or pt-BR",
+            ));
         }
         Ok(Self(s))
     }
@@ -171,7 +173,12 @@ mod tests {
 
     #[test]
     fn tenant_ids_accept_host_app_shapes() {
-        for ok in ["acme", "1024", "3fa85f64-5717-4562-b3fc-2c963f66afa6", "Ünïcode"] {
+        for ok in [
+            "acme",
+            "1024",
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "Ünïcode",
+        ] {
             assert!(TenantId::parse(ok).is_ok(), "{ok}");
         }
         let long = "x".repeat(129);
@@ -185,7 +192,14 @@ mod tests {
         let e = EmailAddress::parse("  Ann.Lee@Example.COM ").unwrap();
         assert_eq!(e.as_given(), "Ann.Lee@Example.COM");
         assert_eq!(e.normalized(), "ann.lee@example.com");
-        for bad in ["", "nope", "a@b", "a@@b.com", "Ann <ann@x.com>", "a@[1.2.3.4]"] {
+        for bad in [
+            "",
+            "nope",
+            "a@b",
+            "a@@b.com",
+            "Ann <ann@x.com>",
+            "a@[1.2.3.4]",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -21,7 +21,13 @@ impl FileMailer {
             .message_id
             .trim_matches(['<', '>'])
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         self.dir.join(format!("{stem}.eml"))
     }
@@ -31,18 +37,18 @@ impl FileMailer {
 impl Mailer for FileMailer {
     async fn send(&self, email: &RenderedEmail) -> Result<(), MailError> {
         let bytes = email.to_rfc5322()?;
-        tokio::fs::create_dir_all(&self.dir)
-            .await
-            .map_err(|e| MailError::Temporary(format!("cannot create {}: {e}", self.dir.display())))?;
+        tokio::fs::create_dir_all(&self.dir).await.map_err(|e| {
+            MailError::Temporary(format!("cannot create {}: {e}", self.dir.display()))
+        })?;
         let path = self.path_for(email);
         // Write aside, then rename: a reader never sees half a message.
         let tmp = path.with_extension("eml.tmp");
         tokio::fs::write(&tmp, &bytes)
             .await
             .map_err(|e| MailError::Temporary(format!("cannot write {}: {e}", tmp.display())))?;
-        tokio::fs::rename(&tmp, &path)
-            .await
-            .map_err(|e| MailError::Temporary(format!("cannot rename to {}: {e}", path.display())))?;
+        tokio::fs::rename(&tmp, &path).await.map_err(|e| {
+            MailError::Temporary(format!("cannot rename to {}: {e}", path.display()))
+        })?;
         Ok(())
     }
 }

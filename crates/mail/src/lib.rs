@@ -90,7 +90,9 @@ pub trait Mailer: Send + Sync + 'static {
 pub fn from_url(url: &str) -> Result<std::sync::Arc<dyn Mailer>, MailError> {
     if let Some(path) = url.strip_prefix("file://") {
         if path.is_empty() {
-            return Err(MailError::Permanent("file:// URL needs a folder path".into()));
+            return Err(MailError::Permanent(
+                "file:// URL needs a folder path".into(),
+            ));
         }
         return Ok(std::sync::Arc::new(FileMailer::new(path)));
     }

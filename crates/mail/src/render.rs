@@ -25,7 +25,10 @@ pub struct InvitationEmail {
 }
 
 const BUILTIN: &[(&str, &str)] = &[
-    ("invitation.subject", include_str!("templates/invitation.subject")),
+    (
+        "invitation.subject",
+        include_str!("templates/invitation.subject"),
+    ),
     ("invitation.txt", include_str!("templates/invitation.txt")),
     ("invitation.html", include_str!("templates/invitation.html")),
 ];
@@ -43,7 +46,9 @@ impl Templates {
         for (name, builtin) in BUILTIN {
             let source = match &override_dir {
                 Some(dir) if dir.join(name).is_file() => std::fs::read_to_string(dir.join(name))
-                    .map_err(|e| MailError::Permanent(format!("cannot read template {name}: {e}")))?,
+                    .map_err(|e| {
+                        MailError::Permanent(format!("cannot read template {name}: {e}"))
+                    })?,
                 _ => (*builtin).to_string(),
             };
             env.add_template_owned(*name, source)
@@ -53,9 +58,17 @@ impl Templates {
     }
 
     /// Renders one email.
-    pub fn render(&self, data: &InvitationEmail, from: &str, message_id: &str) -> Result<RenderedEmail, MailError> {
-        let expires = time::OffsetDateTime::parse(&data.expires_at, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| MailError::Permanent(format!("bad expiry in payload: {e}")))?;
+    pub fn render(
+        &self,
+        data: &InvitationEmail,
+        from: &str,
+        message_id: &str,
+    ) -> Result<RenderedEmail, MailError> {
+        let expires = time::OffsetDateTime::parse(
+            &data.expires_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|e| MailError::Permanent(format!("bad expiry in payload: {e}")))?;
         let format = time::macros::format_description!(
             "[weekday], [month repr:long] [day padding:none], [year] at [hour]:[minute] UTC"
         );

@@ -98,7 +98,12 @@ impl Caller {
 /// The raw key from an `Authorization` header: `Bearer <key>` or, as the
 /// Wix client sends it, the bare key.
 pub fn presented_key(parts: &Parts) -> Option<Secret> {
-    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
     let raw = match value.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
         Some(_) => return None,
@@ -115,8 +120,14 @@ impl FromRequestParts<AppState> for Caller {
         if !secret.looks_minted(KEY_PREFIX) {
             return Err(Error::Unauthorized);
         }
-        let key = state.keys.find(&*state.store, &secret.hash()).await?.ok_or(Error::Unauthorized)?;
-        let client = ClientInfo::from_request_parts(parts, state).await.unwrap_or_default();
+        let key = state
+            .keys
+            .find(&*state.store, &secret.hash())
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        let client = ClientInfo::from_request_parts(parts, state)
+            .await
+            .unwrap_or_default();
         Ok(Caller { key, client })
     }
 }

@@ -47,7 +47,10 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("bind", &self.bind)
-            .field("database_url", &invitd_store::redact_url(&self.database_url))
+            .field(
+                "database_url",
+                &invitd_store::redact_url(&self.database_url),
+            )
             .field("public_url", &self.public_url)
             .field("mail_url", &invitd_store::redact_url(&self.mail_url))
             .field("mail_from", &self.mail_from)

@@ -22,8 +22,7 @@ pub const HEADER: &str = "idempotency-key";
 
 fn storable(status: StatusCode) -> bool {
     status.is_success()
-        || (status.is_client_error()
-            && !matches!(status.as_u16(), 401 | 403 | 408 | 429))
+        || (status.is_client_error() && !matches!(status.as_u16(), 401 | 403 | 408 | 429))
 }
 
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -34,8 +33,16 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     };
     let key = match raw_key.to_str() {
-        Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| (0x21..=0x7e).contains(&b)) => k.to_string(),
-        _ => return Error::invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters").into_response(),
+        Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| (0x21..=0x7e).contains(&b)) => {
+            k.to_string()
+        }
+        _ => {
+            return Error::invalid(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            )
+            .into_response();
+        }
     };
     let (parts, body) = req.into_parts();
     let Some(secret) = presented_key(&parts) else {
@@ -54,30 +61,46 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     let request_hash: [u8; 32] = Sha256::digest(&bytes).into();
     let store = &state.store;
-    match store.idempotency_begin(&scope, &key, &request_hash, state.clock.now()).await {
+    match store
+        .idempotency_begin(&scope, &key, &request_hash, state.clock.now())
+        .await
+    {
         Err(e) => Error::from(e).into_response(),
         Ok(IdempotencyBegin::Mismatch) => Error::IdempotencyMismatch.into_response(),
         Ok(IdempotencyBegin::InProgress) => Error::IdempotencyInProgress.into_response(),
         Ok(IdempotencyBegin::Replay { status, body }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let content_type = if status.is_success() { "application/json" } else { "application/problem+json" };
+            let content_type = if status.is_success() {
+                "application/json"
+            } else {
+                "application/problem+json"
+            };
             let mut response = (status, body).into_response();
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             response
         }
         Ok(IdempotencyBegin::Fresh) => {
-            let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+            let response = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
             let (rparts, rbody) = response.into_parts();
             let rbytes = match axum::body::to_bytes(rbody, usize::MAX).await {
                 Ok(b) => b,
                 Err(e) => {
                     let _ = store.idempotency_abandon(&scope, &key).await;
-                    return Error::Internal(anyhow::anyhow!("reading response body: {e}")).into_response();
+                    return Error::Internal(anyhow::anyhow!("reading response body: {e}"))
+                        .into_response();
                 }
             };
             let outcome = if storable(rparts.status) {
-                store.idempotency_finish(&scope, &key, rparts.status.as_u16(), &rbytes).await
+                store
+                    .idempotency_finish(&scope, &key, rparts.status.as_u16(), &rbytes)
+                    .await
             } else {
                 store.idempotency_abandon(&scope, &key).await
             };

@@ -59,7 +59,10 @@ pub fn loggable_path(path: &str) -> String {
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let (api, doc) = api_router()
-        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .split_for_parts();
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc);
     let max_body = state.config.max_body_bytes;
@@ -99,9 +102,15 @@ impl Running {
 pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Result<Running> {
     let store = invitd_store::open(&config.database_url, &Default::default())
         .await
-        .with_context(|| format!("cannot open the database at {}", invitd_store::redact_url(&config.database_url)))?;
+        .with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                invitd_store::redact_url(&config.database_url)
+            )
+        })?;
     let mailer = invitd_mail::from_url(&config.mail_url).context("mail transport")?;
-    let templates = Arc::new(invitd_mail::Templates::new(config.templates_dir.clone()).context("templates")?);
+    let templates =
+        Arc::new(invitd_mail::Templates::new(config.templates_dir.clone()).context("templates")?);
     let clock: Arc<dyn Clock> = clock.unwrap_or_else(|| Arc::new(SystemClock));
     let state = AppState {
         store: store.clone(),
@@ -110,7 +119,13 @@ pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Res
         outbox_notify: Arc::new(Notify::new()),
         keys: Arc::new(KeyCache::default()),
     };
-    let worker = OutboxWorker::new(store, mailer, templates, clock, WorkerConfig::new(config.mail_from.clone(), &config.public_url));
+    let worker = OutboxWorker::new(
+        store,
+        mailer,
+        templates,
+        clock,
+        WorkerConfig::new(config.mail_from.clone(), &config.public_url),
+    );
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -123,13 +138,24 @@ pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Res
         let graceful = async move {
             let _ = server_rx.wait_for(|stop| *stop).await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(graceful)
+            .await
+        {
             tracing::error!(error = %e, "server failed");
         }
     }));
     if config.run_worker {
-        tasks.push(tokio::spawn(worker.clone().run(state.outbox_notify.clone(), rx)));
+        tasks.push(tokio::spawn(
+            worker.clone().run(state.outbox_notify.clone(), rx),
+        ));
     }
     tracing::info!(%addr, "invitd listening");
-    Ok(Running { addr, state, worker, shutdown, tasks })
+    Ok(Running {
+        addr,
+        state,
+        worker,
+        shutdown,
+        tasks,
+    })
 }

@@ -22,16 +22,23 @@ pub struct AppState {
 /// query per request. A key revoked in this process is forgotten at once;
 /// one revoked by another process (the CLI, a second server) stops working
 /// within [`KeyCache::TTL`].
+/// A lookup's answer (None: no such key) and when it was made.
+type CachedKey = (Option<ApiKey>, Instant);
+
 #[derive(Default)]
 pub struct KeyCache {
-    entries: RwLock<HashMap<[u8; 32], (Option<ApiKey>, Instant)>>,
+    entries: RwLock<HashMap<[u8; 32], CachedKey>>,
 }
 
 impl KeyCache {
     pub const TTL: Duration = Duration::from_secs(2);
     const MAX_ENTRIES: usize = 10_000;
 
-    pub async fn find(&self, store: &dyn Store, hash: &SecretHash) -> Result<Option<ApiKey>, StoreError> {
+    pub async fn find(
+        &self,
+        store: &dyn Store,
+        hash: &SecretHash,
+    ) -> Result<Option<ApiKey>, StoreError> {
         if let Ok(entries) = self.entries.read()
             && let Some((key, at)) = entries.get(&hash.0)
             && at.elapsed() < Self::TTL

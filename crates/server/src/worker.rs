@@ -61,18 +61,35 @@ pub struct OutboxWorker {
 }
 
 impl OutboxWorker {
-    pub fn new(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>, templates: Arc<Templates>, clock: Arc<dyn Clock>, config: WorkerConfig) -> Self {
-        Self { store, mailer, templates, clock, config }
+    pub fn new(
+        store: Arc<dyn Store>,
+        mailer: Arc<dyn Mailer>,
+        templates: Arc<Templates>,
+        clock: Arc<dyn Clock>,
+        config: WorkerConfig,
+    ) -> Self {
+        Self {
+            store,
+            mailer,
+            templates,
+            clock,
+            config,
+        }
     }
 
     /// One round: lease the due emails and deliver them. Returns how many
     /// were handled (sent, retried or failed).
     pub async fn run_once(&self) -> Result<usize, invitd_store::StoreError> {
-        let items = self.store.claim_outbox(self.clock.now(), self.config.lease, self.config.batch).await?;
+        let items = self
+            .store
+            .claim_outbox(self.clock.now(), self.config.lease, self.config.batch)
+            .await?;
         let count = items.len();
         for item in items {
             let outcome = self.deliver(&item).await;
-            self.store.finish_outbox(&item, &outcome, self.clock.now()).await?;
+            self.store
+                .finish_outbox(&item, &outcome, self.clock.now())
+                .await?;
         }
         Ok(count)
     }
@@ -97,13 +114,18 @@ impl OutboxWorker {
     }
 
     async fn deliver(&self, item: &OutboxItem) -> DeliveryOutcome {
-        let message_id = format!("<outbox-{}.{}@{}>", item.id, item.invitation_id, self.config.message_id_host);
+        let message_id = format!(
+            "<outbox-{}.{}@{}>",
+            item.id, item.invitation_id, self.config.message_id_host
+        );
         let result = match serde_json::from_value::<InvitationEmail>(item.payload.clone()) {
             Ok(data) => match self.templates.render(&data, &self.config.from, &message_id) {
                 Ok(email) => self.mailer.send(&email).await,
                 Err(e) => Err(e),
             },
-            Err(e) => Err(MailError::Permanent(format!("unreadable outbox payload: {e}"))),
+            Err(e) => Err(MailError::Permanent(format!(
+                "unreadable outbox payload: {e}"
+            ))),
         };
         match result {
             Ok(()) => DeliveryOutcome::Sent,
@@ -111,17 +133,20 @@ impl OutboxWorker {
                 tracing::warn!(outbox_id = item.id, %error, "email failed permanently");
                 DeliveryOutcome::Failed { error }
             }
-            Err(MailError::Temporary(error)) => match self.config.backoff.get(item.attempts as usize) {
-                Some(wait) => {
-                    // Up to 20% jitter, so a burst of failures does not
-                    // retry in lockstep.
-                    let jitter = wait.as_seconds_f64() * 0.2 * (item.id % 100) as f64 / 100.0;
-                    let retry_at = self.clock.now() + *wait + time::Duration::seconds_f64(jitter);
-                    tracing::info!(outbox_id = item.id, %error, %retry_at, "email will be retried");
-                    DeliveryOutcome::Retry { error, retry_at }
+            Err(MailError::Temporary(error)) => {
+                match self.config.backoff.get(item.attempts as usize) {
+                    Some(wait) => {
+                        // Up to 20% jitter, so a burst of failures does not
+                        // retry in lockstep.
+                        let jitter = wait.as_seconds_f64() * 0.2 * (item.id % 100) as f64 / 100.0;
+                        let retry_at =
+                            self.clock.now() + *wait + time::Duration::seconds_f64(jitter);
+                        tracing::info!(outbox_id = item.id, %error, %retry_at, "email will be retried");
+                        DeliveryOutcome::Retry { error, retry_at }
+                    }
+                    None => DeliveryOutcome::Failed { error },
                 }
-                None => DeliveryOutcome::Failed { error },
-            },
+            }
         }
     }
 }

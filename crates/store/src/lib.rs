@@ -22,7 +22,10 @@ use uuid::Uuid;
 
 /// Opens the store named by a database URL (`sqlite://…`), creating the file
 /// if needed, and runs the migrations.
-pub async fn open(url: &str, options: &OpenOptions) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+pub async fn open(
+    url: &str,
+    options: &OpenOptions,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         let store = sqlite::SqliteStore::open(url, options).await?;
         Ok(std::sync::Arc::new(store))
@@ -75,7 +78,8 @@ impl Default for OpenOptions {
 /// The lifecycle decision a transition applies: given the current record,
 /// the new record (or why not). Runs inside the store's transaction, so the
 /// decision and the write are atomic.
-pub type Decide = Box<dyn FnOnce(&Invitation) -> Result<Transition, invitd_core::LifecycleError> + Send>;
+pub type Decide =
+    Box<dyn FnOnce(&Invitation) -> Result<Transition, invitd_core::LifecycleError> + Send>;
 
 /// Everything a store does. Every method is one atomic unit.
 #[async_trait]
@@ -87,21 +91,41 @@ pub trait Store: Send + Sync + 'static {
 
     // --- tenants and roles ---
     /// Creates a tenant with its starting roles; `Conflict` if the id exists.
-    async fn create_tenant(&self, tenant: &Tenant, roles: &[Role], audit: &Audit) -> Result<(), StoreError>;
+    async fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        roles: &[Role],
+        audit: &Audit,
+    ) -> Result<(), StoreError>;
     async fn get_tenant(&self, id: &TenantId) -> Result<Tenant, StoreError>;
     /// Writes a tenant's settings back; `NotFound` if missing.
     async fn update_tenant(&self, tenant: &Tenant, audit: &Audit) -> Result<(), StoreError>;
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError>;
     async fn list_roles(&self, tenant: &TenantId) -> Result<Vec<Role>, StoreError>;
     /// Adds a role; `Conflict` if the tenant already has that id.
-    async fn create_role(&self, tenant: &TenantId, role: &Role, audit: &Audit) -> Result<(), StoreError>;
+    async fn create_role(
+        &self,
+        tenant: &TenantId,
+        role: &Role,
+        audit: &Audit,
+    ) -> Result<(), StoreError>;
 
     // --- API keys ---
-    async fn create_api_key(&self, key: &ApiKey, hash: &SecretHash, audit: &Audit) -> Result<(), StoreError>;
+    async fn create_api_key(
+        &self,
+        key: &ApiKey,
+        hash: &SecretHash,
+        audit: &Audit,
+    ) -> Result<(), StoreError>;
     /// The unrevoked key with this hash.
     async fn find_api_key(&self, hash: &SecretHash) -> Result<Option<ApiKey>, StoreError>;
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
-    async fn revoke_api_key(&self, id: Uuid, now: OffsetDateTime, audit: &Audit) -> Result<ApiKey, StoreError>;
+    async fn revoke_api_key(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        audit: &Audit,
+    ) -> Result<ApiKey, StoreError>;
 
     // --- invitations ---
     /// Inserts invitations, each with its `created` event and its email in
@@ -115,7 +139,11 @@ pub trait Store: Send + Sync + 'static {
         audit: &Audit,
     ) -> Result<Vec<CreateOutcome>, StoreError>;
     async fn get_invitation(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError>;
-    async fn get_invitation_by_number(&self, tenant: &TenantId, number: i64) -> Result<Invitation, StoreError>;
+    async fn get_invitation_by_number(
+        &self,
+        tenant: &TenantId,
+        number: i64,
+    ) -> Result<Invitation, StoreError>;
     /// Newest first.
     async fn list_invitations(
         &self,
@@ -128,21 +156,52 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a lifecycle decision atomically: reads the target, runs
     /// `decide`, writes the new record, its event and its email. Errors:
     /// `NotFound`, `Lifecycle`.
-    async fn transition(&self, target: Target, decide: Decide, audit: &Audit) -> Result<Invitation, StoreError>;
+    async fn transition(
+        &self,
+        target: Target,
+        decide: Decide,
+        audit: &Audit,
+    ) -> Result<Invitation, StoreError>;
     /// The audit events of one invitation, oldest first.
-    async fn list_invitation_events(&self, tenant: &TenantId, id: Uuid) -> Result<Vec<Event>, StoreError>;
+    async fn list_invitation_events(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Vec<Event>, StoreError>;
 
     // --- outbox ---
     /// Leases up to `limit` due emails until `now + lease`.
-    async fn claim_outbox(&self, now: OffsetDateTime, lease: time::Duration, limit: u32) -> Result<Vec<OutboxItem>, StoreError>;
+    async fn claim_outbox(
+        &self,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
     /// Records a delivery attempt's outcome.
-    async fn finish_outbox(&self, item: &OutboxItem, outcome: &DeliveryOutcome, now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn finish_outbox(
+        &self,
+        item: &OutboxItem,
+        outcome: &DeliveryOutcome,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 
     // --- idempotency ---
     /// Starts a keyed request, or finds its earlier answer.
-    async fn idempotency_begin(&self, scope: &str, key: &str, request_hash: &[u8; 32], now: OffsetDateTime) -> Result<IdempotencyBegin, StoreError>;
+    async fn idempotency_begin(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<IdempotencyBegin, StoreError>;
     /// Stores the answer of a keyed request.
-    async fn idempotency_finish(&self, scope: &str, key: &str, status: u16, body: &[u8]) -> Result<(), StoreError>;
+    async fn idempotency_finish(
+        &self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<(), StoreError>;
     /// Forgets a keyed request that failed without an answer worth replaying.
     async fn idempotency_abandon(&self, scope: &str, key: &str) -> Result<(), StoreError>;
 }

@@ -125,7 +125,10 @@ pub struct Transition {
 /// The invitation a transition applies to.
 #[derive(Debug, Clone)]
 pub enum Target {
-    Id { tenant: TenantId, id: Uuid },
+    Id {
+        tenant: TenantId,
+        id: Uuid,
+    },
     /// By token hash; only the current token matches.
     Token(invitd_core::SecretHash),
 }
@@ -168,9 +171,14 @@ pub struct OutboxItem {
 pub enum DeliveryOutcome {
     Sent,
     /// Try again at `retry_at`.
-    Retry { error: String, retry_at: OffsetDateTime },
+    Retry {
+        error: String,
+        retry_at: OffsetDateTime,
+    },
     /// Give up.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 /// The start of a request carrying an `Idempotency-Key`.

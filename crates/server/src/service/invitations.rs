@@ -4,10 +4,10 @@
 use super::{Service, check_text};
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
+use invitd_core::{DeliveryState, RoleId};
 use invitd_core::{
     EmailAddress, EventType, Invitation, Language, Secret, Status, TenantId, limits,
 };
-use invitd_core::{DeliveryState, RoleId};
 use invitd_mail::InvitationEmail;
 use invitd_store::{
     Audit, CreateOutcome, Decide, Event, InvitationFilter, NewInvitation, OutboxEmail, Role,
@@ -112,23 +112,46 @@ pub fn accept_url(public_url: &str, token: &Secret) -> String {
 impl Service {
     /// Validates and inserts invitations. Unknown roles or any invalid
     /// common field refuse the whole call; bad addresses fail one by one.
-    pub async fn create_invitations(&self, caller: &Caller, tenant: &str, req: CreateInvitations) -> Result<CreateOutput, Error> {
+    pub async fn create_invitations(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        req: CreateInvitations,
+    ) -> Result<CreateOutput, Error> {
         caller.require(Scope::InvitesWrite)?;
         let tenant = self.tenant_for(caller, tenant).await?;
-        self.create_invitations_in(tenant, req, &caller.audit()).await
+        self.create_invitations_in(tenant, req, &caller.audit())
+            .await
     }
 
     /// The creation itself, for a tenant already authorized.
-    pub async fn create_invitations_in(&self, tenant: Tenant, req: CreateInvitations, audit: &Audit) -> Result<CreateOutput, Error> {
+    pub async fn create_invitations_in(
+        &self,
+        tenant: Tenant,
+        req: CreateInvitations,
+        audit: &Audit,
+    ) -> Result<CreateOutput, Error> {
         if req.emails.is_empty() || req.emails.len() > limits::MAX_EMAILS_PER_CALL {
-            return Err(Error::invalid("emails", format!("must list 1 to {} addresses", limits::MAX_EMAILS_PER_CALL)));
+            return Err(Error::invalid(
+                "emails",
+                format!("must list 1 to {} addresses", limits::MAX_EMAILS_PER_CALL),
+            ));
         }
         let catalogue = self.state.store.list_roles(&tenant.id).await?;
         let roles = resolve_roles(&req.roles, &catalogue)?;
         if req.location_ids.len() > limits::MAX_LOCATIONS_PER_INVITATION
-            || req.location_ids.iter().any(|l| l.is_empty() || l.len() > 128)
+            || req
+                .location_ids
+                .iter()
+                .any(|l| l.is_empty() || l.len() > 128)
         {
-            return Err(Error::invalid("location_ids", format!("at most {} ids of 1 to 128 characters", limits::MAX_LOCATIONS_PER_INVITATION)));
+            return Err(Error::invalid(
+                "location_ids",
+                format!(
+                    "at most {} ids of 1 to 128 characters",
+                    limits::MAX_LOCATIONS_PER_INVITATION
+                ),
+            ));
         }
         let message = check_text("message", req.message, limits::MAX_MESSAGE_CHARS)?;
         let purpose = check_text("purpose", req.purpose, limits::MAX_PURPOSE_CHARS)?;
@@ -139,29 +162,56 @@ impl Service {
         let lifetime_days = match req.expires_in_days {
             None => tenant.lifetime_days,
             Some(d) if (1..=limits::MAX_LIFETIME_DAYS).contains(&d) => d,
-            Some(_) => return Err(Error::invalid("expires_in_days", format!("must be 1 to {}", limits::MAX_LIFETIME_DAYS))),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "expires_in_days",
+                    format!("must be 1 to {}", limits::MAX_LIFETIME_DAYS),
+                ));
+            }
         };
         let metadata = match req.metadata {
             None | Some(serde_json::Value::Null) => serde_json::json!({}),
             Some(v @ serde_json::Value::Object(_)) => {
-                if serde_json::to_vec(&v).map(|b| b.len()).unwrap_or(usize::MAX) > limits::MAX_METADATA_BYTES {
-                    return Err(Error::invalid("metadata", format!("must be at most {} bytes of JSON", limits::MAX_METADATA_BYTES)));
+                if serde_json::to_vec(&v)
+                    .map(|b| b.len())
+                    .unwrap_or(usize::MAX)
+                    > limits::MAX_METADATA_BYTES
+                {
+                    return Err(Error::invalid(
+                        "metadata",
+                        format!(
+                            "must be at most {} bytes of JSON",
+                            limits::MAX_METADATA_BYTES
+                        ),
+                    ));
                 }
                 v
             }
             Some(_) => return Err(Error::invalid("metadata", "must be a JSON object")),
         };
         let inviter = req.inviter.unwrap_or_default();
-        let inviter_account_id = check_text("inviter.account_id", inviter.account_id, limits::MAX_NAME_CHARS)?;
+        let inviter_account_id = check_text(
+            "inviter.account_id",
+            inviter.account_id,
+            limits::MAX_NAME_CHARS,
+        )?;
         let inviter_email = inviter
             .email
-            .map(|e| EmailAddress::parse(&e).map(|e| e.as_given().to_string()).map_err(|err| Error::invalid("inviter.email", err.reason)))
+            .map(|e| {
+                EmailAddress::parse(&e)
+                    .map(|e| e.as_given().to_string())
+                    .map_err(|err| Error::invalid("inviter.email", err.reason))
+            })
             .transpose()?;
 
         let now = self.now();
         let expires_at = now + time::Duration::days(lifetime_days);
         let role_names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
-        let mail_language = language.as_ref().or(tenant.language.as_ref()).map(|l| l.as_str().to_string()).unwrap_or_else(|| "en".into());
+        let mail_language = language
+            .as_ref()
+            .or(tenant.language.as_ref())
+            .map(|l| l.as_str().to_string())
+            .unwrap_or_else(|| "en".into());
         let mut failures = Vec::new();
         let mut seen = HashSet::new();
         let mut items = Vec::new();
@@ -170,7 +220,11 @@ impl Service {
             let email = match EmailAddress::parse(&raw) {
                 Ok(e) => e,
                 Err(e) => {
-                    failures.push(Failure { email: raw, code: "invalid_email".into(), message: e.reason });
+                    failures.push(Failure {
+                        email: raw,
+                        code: "invalid_email".into(),
+                        message: e.reason,
+                    });
                     continue;
                 }
             };
@@ -214,20 +268,35 @@ impl Service {
                 delivery_last_error: None,
                 delivery_sent_at: None,
             };
-            let email = self.outbox_email("invitation", &tenant, &invitation, &role_names, &mail_language, &token);
+            let email = self.outbox_email(
+                "invitation",
+                &tenant,
+                &invitation,
+                &role_names,
+                &mail_language,
+                &token,
+            );
             items.push(NewInvitation { invitation, email });
             tokens.push(token);
         }
         let mut created = Vec::new();
         if !items.is_empty() {
-            let outcomes = self.state.store.create_invitations(items, now, audit).await?;
+            let outcomes = self
+                .state
+                .store
+                .create_invitations(items, now, audit)
+                .await?;
             for (outcome, token) in outcomes.into_iter().zip(tokens) {
                 match outcome {
-                    CreateOutcome::Created(invitation) => created.push(Created { invitation: *invitation, token }),
+                    CreateOutcome::Created(invitation) => created.push(Created {
+                        invitation: *invitation,
+                        token,
+                    }),
                     CreateOutcome::AlreadyPending { email } => failures.push(Failure {
                         email,
                         code: "already_pending".into(),
-                        message: "this address already has a pending invitation to this tenant".into(),
+                        message: "this address already has a pending invitation to this tenant"
+                            .into(),
                     }),
                 }
             }
@@ -235,32 +304,67 @@ impl Service {
                 self.state.outbox_notify.notify_one();
             }
         }
-        Ok(CreateOutput { tenant, created, failures })
+        Ok(CreateOutput {
+            tenant,
+            created,
+            failures,
+        })
     }
 
-    fn outbox_email(&self, kind: &str, tenant: &Tenant, inv: &Invitation, role_names: &[String], language: &str, token: &Secret) -> OutboxEmail {
+    fn outbox_email(
+        &self,
+        kind: &str,
+        tenant: &Tenant,
+        inv: &Invitation,
+        role_names: &[String],
+        language: &str,
+        token: &Secret,
+    ) -> OutboxEmail {
         let data = InvitationEmail {
             to: inv.email.clone(),
             tenant_name: tenant.name.clone(),
-            inviter: inv.inviter_email.clone().or_else(|| inv.inviter_account_id.clone()),
+            inviter: inv
+                .inviter_email
+                .clone()
+                .or_else(|| inv.inviter_account_id.clone()),
             role_names: role_names.to_vec(),
             message: inv.message.clone(),
             purpose: inv.purpose.clone(),
             language: language.to_string(),
-            expires_at: inv.expires_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            expires_at: inv
+                .expires_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
             accept_url: accept_url(&self.state.config.public_url, token),
             kind: kind.to_string(),
         };
-        OutboxEmail { kind: kind.into(), payload: serde_json::to_value(&data).unwrap_or_default() }
+        OutboxEmail {
+            kind: kind.into(),
+            payload: serde_json::to_value(&data).unwrap_or_default(),
+        }
     }
 
-    pub async fn get_invitation(&self, caller: &Caller, tenant: &str, id: Uuid) -> Result<Invitation, Error> {
+    pub async fn get_invitation(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<Invitation, Error> {
         caller.require(Scope::InvitesRead)?;
         let tenant = self.tenant_for(caller, tenant).await?;
-        self.state.store.get_invitation(&tenant.id, id).await.map_err(not_found_as("invitation"))
+        self.state
+            .store
+            .get_invitation(&tenant.id, id)
+            .await
+            .map_err(not_found_as("invitation"))
     }
 
-    pub async fn list_invitations(&self, caller: &Caller, tenant: &str, q: ListQuery) -> Result<(Vec<Invitation>, Option<String>), Error> {
+    pub async fn list_invitations(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        q: ListQuery,
+    ) -> Result<(Vec<Invitation>, Option<String>), Error> {
         caller.require(Scope::InvitesRead)?;
         let tenant = self.tenant_for(caller, tenant).await?;
         let limit = q.limit.unwrap_or(50);
@@ -268,15 +372,41 @@ impl Service {
             return Err(Error::invalid("limit", "must be 1 to 200"));
         }
         let filter = InvitationFilter {
-            status: q.status.as_deref().map(|s| Status::parse(s).ok_or_else(|| Error::invalid("status", "must be pending, accepted, declined, revoked or expired"))).transpose()?,
+            status: q
+                .status
+                .as_deref()
+                .map(|s| {
+                    Status::parse(s).ok_or_else(|| {
+                        Error::invalid(
+                            "status",
+                            "must be pending, accepted, declined, revoked or expired",
+                        )
+                    })
+                })
+                .transpose()?,
             email_normalized: q.email.map(|e| e.trim().to_lowercase()),
-            role: q.role.map(|r| RoleId::parse(r).map_err(|e| Error::invalid("role", e.reason))).transpose()?,
-            created_after: q.created_after.as_deref().map(|s| parse_time("created_after", s)).transpose()?,
-            created_before: q.created_before.as_deref().map(|s| parse_time("created_before", s)).transpose()?,
+            role: q
+                .role
+                .map(|r| RoleId::parse(r).map_err(|e| Error::invalid("role", e.reason)))
+                .transpose()?,
+            created_after: q
+                .created_after
+                .as_deref()
+                .map(|s| parse_time("created_after", s))
+                .transpose()?,
+            created_before: q
+                .created_before
+                .as_deref()
+                .map(|s| parse_time("created_before", s))
+                .transpose()?,
             before_number: q.cursor.as_deref().map(parse_cursor).transpose()?,
             limit: limit + 1,
         };
-        let mut page = self.state.store.list_invitations(&tenant.id, &filter, self.now()).await?;
+        let mut page = self
+            .state
+            .store
+            .list_invitations(&tenant.id, &filter, self.now())
+            .await?;
         let next = if page.len() > limit as usize {
             page.truncate(limit as usize);
             page.last().map(|i| format!("n{}", i.number))
@@ -287,7 +417,12 @@ impl Service {
     }
 
     /// Resends: a new token (the old link dies), a new expiry, a new email.
-    pub async fn resend(&self, caller: &Caller, tenant: &str, id: Uuid) -> Result<(Invitation, Secret), Error> {
+    pub async fn resend(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<(Invitation, Secret), Error> {
         caller.require(Scope::InvitesWrite)?;
         let tenant = self.tenant_for(caller, tenant).await?;
         self.resend_in(&tenant, id, None, &caller.audit()).await
@@ -295,7 +430,13 @@ impl Service {
 
     /// Resend within an authorized tenant; `language` overrides the email's
     /// language for this send (the Wix API's `defaultEmailLanguage`).
-    pub async fn resend_in(&self, tenant: &Tenant, id: Uuid, language: Option<Language>, audit: &Audit) -> Result<(Invitation, Secret), Error> {
+    pub async fn resend_in(
+        &self,
+        tenant: &Tenant,
+        id: Uuid,
+        language: Option<Language>,
+        audit: &Audit,
+    ) -> Result<(Invitation, Secret), Error> {
         let catalogue = self.state.store.list_roles(&tenant.id).await?;
         let token = Secret::generate("");
         let now = self.now();
@@ -320,25 +461,56 @@ impl Service {
                 email: Some(email),
             })
         });
-        let target = Target::Id { tenant: tenant.id.clone(), id };
-        let updated = self.state.store.transition(target, decide, audit).await.map_err(not_found_as("invitation"))?;
+        let target = Target::Id {
+            tenant: tenant.id.clone(),
+            id,
+        };
+        let updated = self
+            .state
+            .store
+            .transition(target, decide, audit)
+            .await
+            .map_err(not_found_as("invitation"))?;
         self.state.outbox_notify.notify_one();
         Ok((updated, token))
     }
 
-    pub async fn revoke(&self, caller: &Caller, tenant: &str, id: Uuid) -> Result<Invitation, Error> {
+    pub async fn revoke(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<Invitation, Error> {
         caller.require(Scope::InvitesWrite)?;
         let tenant = self.tenant_for(caller, tenant).await?;
         self.revoke_in(&tenant.id, id, &caller.audit()).await
     }
 
-    pub async fn revoke_in(&self, tenant: &TenantId, id: Uuid, audit: &Audit) -> Result<Invitation, Error> {
+    pub async fn revoke_in(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        audit: &Audit,
+    ) -> Result<Invitation, Error> {
         let now = self.now();
         let decide: Decide = Box::new(move |current: &Invitation| {
-            Ok(Transition { updated: current.revoke(now)?, at: now, event: EventType::Revoked, event_data: serde_json::json!({}), email: None })
+            Ok(Transition {
+                updated: current.revoke(now)?,
+                at: now,
+                event: EventType::Revoked,
+                event_data: serde_json::json!({}),
+                email: None,
+            })
         });
-        let target = Target::Id { tenant: tenant.clone(), id };
-        self.state.store.transition(target, decide, audit).await.map_err(not_found_as("invitation"))
+        let target = Target::Id {
+            tenant: tenant.clone(),
+            id,
+        };
+        self.state
+            .store
+            .transition(target, decide, audit)
+            .await
+            .map_err(not_found_as("invitation"))
     }
 
     /// Finds the invitation of a token, if the caller reaches its tenant.
@@ -346,7 +518,9 @@ impl Service {
     pub async fn lookup_token(&self, caller: &Caller, token: &str) -> Result<Invitation, Error> {
         caller.require(Scope::InvitesRead)?;
         let inv = self.find_token(token).await?;
-        caller.require_tenant(&inv.tenant_id).map_err(|_| Error::NotFound("invitation"))?;
+        caller
+            .require_tenant(&inv.tenant_id)
+            .map_err(|_| Error::NotFound("invitation"))?;
         Ok(inv)
     }
 
@@ -367,37 +541,79 @@ impl Service {
     }
 
     /// Accept (`accept = true`) or decline by token, for a host app.
-    pub async fn answer_by_token(&self, caller: &Caller, token: &str, accept: bool, account_id: Option<String>) -> Result<Invitation, Error> {
+    pub async fn answer_by_token(
+        &self,
+        caller: &Caller,
+        token: &str,
+        accept: bool,
+        account_id: Option<String>,
+    ) -> Result<Invitation, Error> {
         caller.require(Scope::InvitesWrite)?;
         let inv = self.lookup_token(caller, token).await?;
         let account_id = check_text("account_id", account_id, limits::MAX_NAME_CHARS)?;
         let audit = Audit {
-            actor: invitd_core::Actor::Invitee { account_id: account_id.clone() },
+            actor: invitd_core::Actor::Invitee {
+                account_id: account_id.clone(),
+            },
             ip: caller.client.ip.clone(),
             user_agent: caller.client.user_agent.clone(),
         };
-        self.answer(inv.token_hash, accept, account_id, &audit).await
+        self.answer(inv.token_hash, accept, account_id, &audit)
+            .await
     }
 
     /// The answer itself; the store re-reads the invitation by token inside
     /// its transaction, so of two concurrent answers exactly one succeeds.
-    pub async fn answer(&self, token_hash: invitd_core::SecretHash, accept: bool, account_id: Option<String>, audit: &Audit) -> Result<Invitation, Error> {
+    pub async fn answer(
+        &self,
+        token_hash: invitd_core::SecretHash,
+        accept: bool,
+        account_id: Option<String>,
+        audit: &Audit,
+    ) -> Result<Invitation, Error> {
         let now = self.now();
         let decide: Decide = Box::new(move |current: &Invitation| {
             let (updated, event, data) = if accept {
-                (current.accept(now, account_id.clone())?, EventType::Accepted, serde_json::json!({"account_id": account_id}))
+                (
+                    current.accept(now, account_id.clone())?,
+                    EventType::Accepted,
+                    serde_json::json!({"account_id": account_id}),
+                )
             } else {
-                (current.decline(now)?, EventType::Declined, serde_json::json!({}))
+                (
+                    current.decline(now)?,
+                    EventType::Declined,
+                    serde_json::json!({}),
+                )
             };
-            Ok(Transition { updated, at: now, event, event_data: data, email: None })
+            Ok(Transition {
+                updated,
+                at: now,
+                event,
+                event_data: data,
+                email: None,
+            })
         });
-        self.state.store.transition(Target::Token(token_hash), decide, audit).await.map_err(not_found_as("invitation"))
+        self.state
+            .store
+            .transition(Target::Token(token_hash), decide, audit)
+            .await
+            .map_err(not_found_as("invitation"))
     }
 
-    pub async fn invitation_events(&self, caller: &Caller, tenant: &str, id: Uuid) -> Result<Vec<Event>, Error> {
+    pub async fn invitation_events(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<Vec<Event>, Error> {
         caller.require(Scope::InvitesRead)?;
         let tenant = self.tenant_for(caller, tenant).await?;
-        self.state.store.list_invitation_events(&tenant.id, id).await.map_err(not_found_as("invitation"))
+        self.state
+            .store
+            .list_invitation_events(&tenant.id, id)
+            .await
+            .map_err(not_found_as("invitation"))
     }
 }
 
@@ -411,7 +627,10 @@ fn parse_cursor(s: &str) -> Result<i64, Error> {
 /// Resolves role ids against the catalogue; any unknown one refuses all.
 fn resolve_roles(wanted: &[String], catalogue: &[Role]) -> Result<Vec<Role>, Error> {
     if wanted.is_empty() || wanted.len() > limits::MAX_ROLES_PER_INVITATION {
-        return Err(Error::invalid("roles", format!("must list 1 to {} roles", limits::MAX_ROLES_PER_INVITATION)));
+        return Err(Error::invalid(
+            "roles",
+            format!("must list 1 to {} roles", limits::MAX_ROLES_PER_INVITATION),
+        ));
     }
     let mut out: Vec<Role> = Vec::new();
     let mut unknown = Vec::new();
@@ -422,12 +641,22 @@ fn resolve_roles(wanted: &[String], catalogue: &[Role]) -> Result<Vec<Role>, Err
             None => unknown.push(id.clone()),
         }
     }
-    if unknown.is_empty() { Ok(out) } else { Err(Error::UnknownRoles(unknown)) }
+    if unknown.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::UnknownRoles(unknown))
+    }
 }
 
 /// Display names of role ids (the id itself for a role since removed).
 pub fn role_names(ids: &[RoleId], catalogue: &[Role]) -> Vec<String> {
     ids.iter()
-        .map(|id| catalogue.iter().find(|r| &r.id == id).map(|r| r.name.clone()).unwrap_or_else(|| id.to_string()))
+        .map(|id| {
+            catalogue
+                .iter()
+                .find(|r| &r.id == id)
+                .map(|r| r.name.clone())
+                .unwrap_or_else(|| id.to_string())
+        })
         .collect()
 }

@@ -24,21 +24,35 @@ impl Service {
     /// Creates a key for an API caller with `keys:admin`. A caller cannot
     /// give more than it has: the new key's scopes and tenants must be
     /// within the caller's own.
-    pub async fn create_key(&self, caller: &Caller, req: NewKey) -> Result<(ApiKey, Secret), Error> {
+    pub async fn create_key(
+        &self,
+        caller: &Caller,
+        req: NewKey,
+    ) -> Result<(ApiKey, Secret), Error> {
         caller.require(Scope::KeysAdmin)?;
         for scope in &req.scopes {
             if !caller.key.scopes.contains(scope) && Scope::parse(scope).is_some() {
-                return Err(Error::Forbidden(format!("{scope} (a key cannot grant a scope it lacks)")));
+                return Err(Error::Forbidden(format!(
+                    "{scope} (a key cannot grant a scope it lacks)"
+                )));
             }
         }
         match (&caller.key.tenants, &req.tenants) {
             (None, _) => {}
             (Some(_), None) => {
-                return Err(Error::Forbidden("all tenants (a tenant-bound key cannot grant all tenants)".into()));
+                return Err(Error::Forbidden(
+                    "all tenants (a tenant-bound key cannot grant all tenants)".into(),
+                ));
             }
             (Some(own), Some(wanted)) => {
-                if let Some(foreign) = wanted.iter().find(|t| !own.iter().any(|o| o.as_str() == t.as_str())) {
-                    return Err(Error::invalid("tenants", format!("unknown tenant {foreign:?}")));
+                if let Some(foreign) = wanted
+                    .iter()
+                    .find(|t| !own.iter().any(|o| o.as_str() == t.as_str()))
+                {
+                    return Err(Error::invalid(
+                        "tenants",
+                        format!("unknown tenant {foreign:?}"),
+                    ));
                 }
             }
         }
@@ -46,7 +60,11 @@ impl Service {
     }
 
     /// Creates a key on behalf of `audit` (also the CLI's path).
-    pub async fn create_key_as(&self, req: NewKey, audit: &Audit) -> Result<(ApiKey, Secret), Error> {
+    pub async fn create_key_as(
+        &self,
+        req: NewKey,
+        audit: &Audit,
+    ) -> Result<(ApiKey, Secret), Error> {
         let name = check_text("name", Some(req.name), 200)?
             .ok_or_else(|| Error::invalid("name", "must not be empty"))?;
         if req.scopes.is_empty() {
@@ -66,7 +84,8 @@ impl Service {
             Some(list) => {
                 let mut ids = Vec::new();
                 for t in list {
-                    let id = TenantId::parse(t.clone()).map_err(|e| Error::invalid("tenants", e.reason))?;
+                    let id = TenantId::parse(t.clone())
+                        .map_err(|e| Error::invalid("tenants", e.reason))?;
                     match self.state.store.get_tenant(&id).await {
                         Ok(_) => {}
                         Err(StoreError::NotFound) => {
@@ -79,7 +98,10 @@ impl Service {
                     }
                 }
                 if ids.is_empty() {
-                    return Err(Error::invalid("tenants", "must name at least one tenant, or be omitted for all"));
+                    return Err(Error::invalid(
+                        "tenants",
+                        "must name at least one tenant, or be omitted for all",
+                    ));
                 }
                 Some(ids)
             }
@@ -94,7 +116,10 @@ impl Service {
             created_at: self.now(),
             revoked_at: None,
         };
-        self.state.store.create_api_key(&key, &secret.hash(), audit).await?;
+        self.state
+            .store
+            .create_api_key(&key, &secret.hash(), audit)
+            .await?;
         Ok((key, secret))
     }
 
@@ -109,11 +134,18 @@ impl Service {
     pub async fn revoke_key(&self, caller: &Caller, id: Uuid) -> Result<ApiKey, Error> {
         caller.require(Scope::KeysAdmin)?;
         let keys = self.state.store.list_api_keys().await?;
-        let target = keys.into_iter().find(|k| k.id == id).ok_or(Error::NotFound("key"))?;
+        let target = keys
+            .into_iter()
+            .find(|k| k.id == id)
+            .ok_or(Error::NotFound("key"))?;
         if !visible_to(caller, &target) {
             return Err(Error::NotFound("key"));
         }
-        let key = self.state.store.revoke_api_key(id, self.now(), &caller.audit()).await?;
+        let key = self
+            .state
+            .store
+            .revoke_api_key(id, self.now(), &caller.audit())
+            .await?;
         self.state.keys.forget_all();
         Ok(key)
     }

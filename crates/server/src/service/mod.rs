@@ -48,5 +48,9 @@ pub(crate) fn check_text(
             "must not contain control characters",
         ));
     }
-    Ok(if value.trim().is_empty() { None } else { Some(value) })
+    Ok(if value.trim().is_empty() {
+        None
+    } else {
+        Some(value)
+    })
 }

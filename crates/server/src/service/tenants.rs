@@ -83,7 +83,10 @@ pub struct NewRole {
 fn check_name(name: &str) -> Result<String, Error> {
     let trimmed = name.trim();
     if trimmed.is_empty() || trimmed.chars().count() > limits::MAX_NAME_CHARS {
-        return Err(Error::invalid("name", format!("must be 1 to {} characters", limits::MAX_NAME_CHARS)));
+        return Err(Error::invalid(
+            "name",
+            format!("must be 1 to {} characters", limits::MAX_NAME_CHARS),
+        ));
     }
     check_text("name", Some(trimmed.to_string()), limits::MAX_NAME_CHARS)?;
     Ok(trimmed.to_string())
@@ -96,7 +99,10 @@ fn check_url(url: &str) -> Result<String, Error> {
     if ok {
         Ok(url.to_string())
     } else {
-        Err(Error::invalid("accept_redirect_url", "must be an http(s) URL"))
+        Err(Error::invalid(
+            "accept_redirect_url",
+            "must be an http(s) URL",
+        ))
     }
 }
 
@@ -104,7 +110,10 @@ fn check_url(url: &str) -> Result<String, Error> {
 fn check_settings(t: &Tenant) -> Result<(), Error> {
     let mut errors = Vec::new();
     if !(1..=limits::MAX_LIFETIME_DAYS).contains(&t.lifetime_days) {
-        errors.push(("invitation_lifetime_days", format!("must be 1 to {}", limits::MAX_LIFETIME_DAYS)));
+        errors.push((
+            "invitation_lifetime_days",
+            format!("must be 1 to {}", limits::MAX_LIFETIME_DAYS),
+        ));
     }
     if !(0..=7 * 24 * 3600).contains(&t.resend_cooldown_secs) {
         errors.push(("resend_cooldown_seconds", "must be 0 to 604800".to_string()));
@@ -121,7 +130,10 @@ fn check_settings(t: &Tenant) -> Result<(), Error> {
         Err(Error::Invalid(
             errors
                 .into_iter()
-                .map(|(f, m)| crate::error::FieldError { field: f.into(), message: m })
+                .map(|(f, m)| crate::error::FieldError {
+                    field: f.into(),
+                    message: m,
+                })
                 .collect(),
         ))
     }
@@ -138,7 +150,9 @@ impl Service {
     pub async fn create_tenant(&self, caller: &Caller, req: NewTenant) -> Result<Tenant, Error> {
         caller.require(Scope::TenantsAdmin)?;
         if caller.key.tenants.is_some() {
-            return Err(Error::Forbidden("tenants:admin on a key for all tenants".into()));
+            return Err(Error::Forbidden(
+                "tenants:admin on a key for all tenants".into(),
+            ));
         }
         self.create_tenant_as(req, &caller.audit()).await
     }
@@ -150,12 +164,26 @@ impl Service {
         let tenant = Tenant {
             id,
             name: check_name(&req.name)?,
-            language: req.language.as_deref().map(|l| parse_language("language", l)).transpose()?,
-            lifetime_days: req.invitation_lifetime_days.unwrap_or(limits::DEFAULT_LIFETIME_DAYS),
-            resend_cooldown_secs: req.resend_cooldown_seconds.unwrap_or(DEFAULT_RESEND_COOLDOWN_SECS),
+            language: req
+                .language
+                .as_deref()
+                .map(|l| parse_language("language", l))
+                .transpose()?,
+            lifetime_days: req
+                .invitation_lifetime_days
+                .unwrap_or(limits::DEFAULT_LIFETIME_DAYS),
+            resend_cooldown_secs: req
+                .resend_cooldown_seconds
+                .unwrap_or(DEFAULT_RESEND_COOLDOWN_SECS),
             max_resends: req.max_resends.unwrap_or(DEFAULT_MAX_RESENDS),
-            resend_window_secs: req.resend_window_seconds.unwrap_or(DEFAULT_RESEND_WINDOW_SECS),
-            accept_redirect_url: req.accept_redirect_url.as_deref().map(check_url).transpose()?,
+            resend_window_secs: req
+                .resend_window_seconds
+                .unwrap_or(DEFAULT_RESEND_WINDOW_SECS),
+            accept_redirect_url: req
+                .accept_redirect_url
+                .as_deref()
+                .map(check_url)
+                .transpose()?,
             created_at: now,
             updated_at: now,
         };
@@ -163,7 +191,11 @@ impl Service {
         let roles: Vec<Role> = STARTING_ROLES
             .iter()
             .filter_map(|(id, name, rank)| {
-                Some(Role { id: RoleId::parse(*id).ok()?, name: (*name).into(), rank: *rank })
+                Some(Role {
+                    id: RoleId::parse(*id).ok()?,
+                    name: (*name).into(),
+                    rank: *rank,
+                })
             })
             .collect();
         self.state
@@ -197,14 +229,22 @@ impl Service {
         self.tenant_for(caller, id).await
     }
 
-    pub async fn update_tenant(&self, caller: &Caller, id: &str, patch: TenantPatch) -> Result<Tenant, Error> {
+    pub async fn update_tenant(
+        &self,
+        caller: &Caller,
+        id: &str,
+        patch: TenantPatch,
+    ) -> Result<Tenant, Error> {
         caller.require(Scope::TenantsAdmin)?;
         let mut t = self.tenant_for(caller, id).await?;
         if let Some(name) = patch.name {
             t.name = check_name(&name)?;
         }
         if let Some(language) = patch.language {
-            t.language = language.as_deref().map(|l| parse_language("language", l)).transpose()?;
+            t.language = language
+                .as_deref()
+                .map(|l| parse_language("language", l))
+                .transpose()?;
         }
         if let Some(v) = patch.invitation_lifetime_days {
             t.lifetime_days = v;
@@ -232,7 +272,12 @@ impl Service {
         Ok(self.state.store.list_roles(&t.id).await?)
     }
 
-    pub async fn create_role(&self, caller: &Caller, tenant: &str, req: NewRole) -> Result<Role, Error> {
+    pub async fn create_role(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        req: NewRole,
+    ) -> Result<Role, Error> {
         caller.require(Scope::TenantsAdmin)?;
         let t = self.tenant_for(caller, tenant).await?;
         let role = Role {

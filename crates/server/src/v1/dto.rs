@@ -77,7 +77,12 @@ pub struct InvitationView {
 }
 
 impl InvitationView {
-    pub fn new(inv: &Invitation, caller: &Caller, now: OffsetDateTime, accept_url: Option<String>) -> Self {
+    pub fn new(
+        inv: &Invitation,
+        caller: &Caller,
+        now: OffsetDateTime,
+        accept_url: Option<String>,
+    ) -> Self {
         let status = inv.status_at(now);
         let open = matches!(status, Status::Pending | Status::Expired);
         let can_write = caller.has(Scope::InvitesWrite);
@@ -92,7 +97,10 @@ impl InvitationView {
             purpose: inv.purpose.clone(),
             language: inv.language.clone(),
             metadata: inv.metadata.clone(),
-            inviter: InviterView { account_id: inv.inviter_account_id.clone(), email: inv.inviter_email.clone() },
+            inviter: InviterView {
+                account_id: inv.inviter_account_id.clone(),
+                email: inv.inviter_email.clone(),
+            },
             status,
             created_at: inv.created_at,
             expires_at: inv.expires_at,
@@ -108,7 +116,10 @@ impl InvitationView {
                 last_error: inv.delivery_last_error.clone(),
                 sent_at: inv.delivery_sent_at,
             },
-            capabilities: CapabilitiesView { can_resend: open && can_write, can_revoke: open && can_write },
+            capabilities: CapabilitiesView {
+                can_resend: open && can_write,
+                can_revoke: open && can_write,
+            },
             accept_url,
         }
     }
@@ -182,7 +193,11 @@ pub struct RoleView {
 
 impl From<&Role> for RoleView {
     fn from(r: &Role) -> Self {
-        Self { id: r.id.to_string(), name: r.name.clone(), rank: r.rank }
+        Self {
+            id: r.id.to_string(),
+            name: r.name.clone(),
+            rank: r.rank,
+        }
     }
 }
 
@@ -214,7 +229,10 @@ impl From<&ApiKey> for KeyView {
             id: k.id,
             name: k.name.clone(),
             scopes: k.scopes.clone(),
-            tenants: k.tenants.as_ref().map(|ts| ts.iter().map(|t| t.to_string()).collect()),
+            tenants: k
+                .tenants
+                .as_ref()
+                .map(|ts| ts.iter().map(|t| t.to_string()).collect()),
             hint: k.hint.clone(),
             created_at: k.created_at,
             revoked_at: k.revoked_at,

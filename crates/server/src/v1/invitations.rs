@@ -31,15 +31,35 @@ pub async fn create(
     Path(tenant): Path<String>,
     Json(req): Json<CreateInvitations>,
 ) -> Result<(StatusCode, axum::Json<CreateInvitationsResponse>), Error> {
-    let out = state.service().create_invitations(&caller, &tenant, req).await?;
+    let out = state
+        .service()
+        .create_invitations(&caller, &tenant, req)
+        .await?;
     let now = state.clock.now();
     let invitations: Vec<InvitationView> = out
         .created
         .iter()
-        .map(|c| InvitationView::new(&c.invitation, &caller, now, Some(accept_url(&state.config.public_url, &c.token))))
+        .map(|c| {
+            InvitationView::new(
+                &c.invitation,
+                &caller,
+                now,
+                Some(accept_url(&state.config.public_url, &c.token)),
+            )
+        })
         .collect();
-    let status = if invitations.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, axum::Json(CreateInvitationsResponse { invitations, failures: out.failures })))
+    let status = if invitations.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        axum::Json(CreateInvitationsResponse {
+            invitations,
+            failures: out.failures,
+        }),
+    ))
 }
 
 /// List invitations, newest first, with filters and cursor pagination.
@@ -53,10 +73,16 @@ pub async fn list(
     Path(tenant): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<InvitationPage>, Error> {
-    let (page, next_cursor) = state.service().list_invitations(&caller, &tenant, q).await?;
+    let (page, next_cursor) = state
+        .service()
+        .list_invitations(&caller, &tenant, q)
+        .await?;
     let now = state.clock.now();
     Ok(axum::Json(InvitationPage {
-        invitations: page.iter().map(|i| InvitationView::new(i, &caller, now, None)).collect(),
+        invitations: page
+            .iter()
+            .map(|i| InvitationView::new(i, &caller, now, None))
+            .collect(),
         next_cursor,
     }))
 }
@@ -72,7 +98,12 @@ pub async fn get(
     Path((tenant, id)): Path<(String, Uuid)>,
 ) -> Result<axum::Json<InvitationView>, Error> {
     let inv = state.service().get_invitation(&caller, &tenant, id).await?;
-    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+    Ok(axum::Json(InvitationView::new(
+        &inv,
+        &caller,
+        state.clock.now(),
+        None,
+    )))
 }
 
 /// Resend: a new token (the old link stops working), the expiry extended by
@@ -90,7 +121,12 @@ pub async fn resend(
 ) -> Result<axum::Json<InvitationView>, Error> {
     let (inv, token) = state.service().resend(&caller, &tenant, id).await?;
     let url = accept_url(&state.config.public_url, &token);
-    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), Some(url))))
+    Ok(axum::Json(InvitationView::new(
+        &inv,
+        &caller,
+        state.clock.now(),
+        Some(url),
+    )))
 }
 
 /// Revoke a pending or expired invitation; the record is kept.
@@ -104,7 +140,12 @@ pub async fn revoke(
     Path((tenant, id)): Path<(String, Uuid)>,
 ) -> Result<axum::Json<InvitationView>, Error> {
     let inv = state.service().revoke(&caller, &tenant, id).await?;
-    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+    Ok(axum::Json(InvitationView::new(
+        &inv,
+        &caller,
+        state.clock.now(),
+        None,
+    )))
 }
 
 /// The audit trail of one invitation, oldest first.
@@ -117,8 +158,13 @@ pub async fn events(
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
 ) -> Result<axum::Json<EventList>, Error> {
-    let events = state.service().invitation_events(&caller, &tenant, id).await?;
-    Ok(axum::Json(EventList { events: events.iter().map(EventView::from).collect() }))
+    let events = state
+        .service()
+        .invitation_events(&caller, &tenant, id)
+        .await?;
+    Ok(axum::Json(EventList {
+        events: events.iter().map(EventView::from).collect(),
+    }))
 }
 
 /// Look an invitation up by the token of its link (for host apps that
@@ -134,7 +180,12 @@ pub async fn lookup(
     Json(req): Json<TokenRequest>,
 ) -> Result<axum::Json<InvitationView>, Error> {
     let inv = state.service().lookup_token(&caller, &req.token).await?;
-    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+    Ok(axum::Json(InvitationView::new(
+        &inv,
+        &caller,
+        state.clock.now(),
+        None,
+    )))
 }
 
 /// Accept by token, once. 410 when expired, 409 when already answered or
@@ -148,8 +199,16 @@ pub async fn accept(
     caller: Caller,
     Json(req): Json<TokenRequest>,
 ) -> Result<axum::Json<InvitationView>, Error> {
-    let inv = state.service().answer_by_token(&caller, &req.token, true, req.account_id).await?;
-    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+    let inv = state
+        .service()
+        .answer_by_token(&caller, &req.token, true, req.account_id)
+        .await?;
+    Ok(axum::Json(InvitationView::new(
+        &inv,
+        &caller,
+        state.clock.now(),
+        None,
+    )))
 }
 
 /// Decline by token, once. Same refusals as accept.
@@ -162,6 +221,14 @@ pub async fn decline(
     caller: Caller,
     Json(req): Json<TokenRequest>,
 ) -> Result<axum::Json<InvitationView>, Error> {
-    let inv = state.service().answer_by_token(&caller, &req.token, false, req.account_id).await?;
-    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+    let inv = state
+        .service()
+        .answer_by_token(&caller, &req.token, false, req.account_id)
+        .await?;
+    Ok(axum::Json(InvitationView::new(
+        &inv,
+        &caller,
+        state.clock.now(),
+        None,
+    )))
 }

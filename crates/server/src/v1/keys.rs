@@ -16,18 +16,33 @@ use uuid::Uuid;
 #[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = NewKey,
     security(("bearer" = ["keys:admin"])),
     responses((status = 201, body = CreatedKey), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn create(State(state): State<AppState>, caller: Caller, Json(req): Json<NewKey>) -> Result<(StatusCode, axum::Json<CreatedKey>), Error> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<NewKey>,
+) -> Result<(StatusCode, axum::Json<CreatedKey>), Error> {
     let (key, secret): (_, Secret) = state.service().create_key(&caller, req).await?;
-    Ok((StatusCode::CREATED, axum::Json(CreatedKey { key: KeyView::from(&key), secret: secret.expose().to_string() })))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedKey {
+            key: KeyView::from(&key),
+            secret: secret.expose().to_string(),
+        }),
+    ))
 }
 
 /// The keys the caller may manage (never their secrets).
 #[utoipa::path(get, path = "/v1/keys", tag = "keys",
     security(("bearer" = ["keys:admin"])),
     responses((status = 200, body = KeyList), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<KeyList>, Error> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<KeyList>, Error> {
     let keys = state.service().list_keys(&caller).await?;
-    Ok(axum::Json(KeyList { keys: keys.iter().map(KeyView::from).collect() }))
+    Ok(axum::Json(KeyList {
+        keys: keys.iter().map(KeyView::from).collect(),
+    }))
 }
 
 /// Revoke a key; it stops working at once in this process and within two
@@ -35,7 +50,11 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<axum:
 #[utoipa::path(delete, path = "/v1/keys/{id}", tag = "keys", params(("id" = Uuid, Path)),
     security(("bearer" = ["keys:admin"])),
     responses((status = 200, body = KeyView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> Result<axum::Json<KeyView>, Error> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<KeyView>, Error> {
     let key = state.service().revoke_key(&caller, id).await?;
     Ok(axum::Json(KeyView::from(&key)))
 }

@@ -14,7 +14,11 @@ use axum::http::StatusCode;
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = NewTenant,
     security(("bearer" = ["tenants:admin"])),
     responses((status = 201, body = TenantView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
-pub async fn create(State(state): State<AppState>, caller: Caller, Json(req): Json<NewTenant>) -> Result<(StatusCode, axum::Json<TenantView>), Error> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<NewTenant>,
+) -> Result<(StatusCode, axum::Json<TenantView>), Error> {
     let t = state.service().create_tenant(&caller, req).await?;
     Ok((StatusCode::CREATED, axum::Json(TenantView::from(&t))))
 }
@@ -23,7 +27,11 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Json(req): Js
 #[utoipa::path(get, path = "/v1/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)),
     security(("bearer" = ["invites:read"])),
     responses((status = 200, body = TenantView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(tenant): Path<String>) -> Result<axum::Json<TenantView>, Error> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<axum::Json<TenantView>, Error> {
     let t = state.service().get_tenant(&caller, &tenant).await?;
     Ok(axum::Json(TenantView::from(&t)))
 }
@@ -32,8 +40,16 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(tenant): Pa
 #[utoipa::path(patch, path = "/v1/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), request_body = TenantPatch,
     security(("bearer" = ["tenants:admin"])),
     responses((status = 200, body = TenantView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn update(State(state): State<AppState>, caller: Caller, Path(tenant): Path<String>, Json(patch): Json<TenantPatch>) -> Result<axum::Json<TenantView>, Error> {
-    let t = state.service().update_tenant(&caller, &tenant, patch).await?;
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Json(patch): Json<TenantPatch>,
+) -> Result<axum::Json<TenantView>, Error> {
+    let t = state
+        .service()
+        .update_tenant(&caller, &tenant, patch)
+        .await?;
     Ok(axum::Json(TenantView::from(&t)))
 }
 
@@ -41,16 +57,27 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(tenant):
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/roles", tag = "tenants", params(("tenant" = String, Path)),
     security(("bearer" = ["invites:read"])),
     responses((status = 200, body = RoleList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn list_roles(State(state): State<AppState>, caller: Caller, Path(tenant): Path<String>) -> Result<axum::Json<RoleList>, Error> {
+pub async fn list_roles(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<axum::Json<RoleList>, Error> {
     let roles = state.service().list_roles(&caller, &tenant).await?;
-    Ok(axum::Json(RoleList { roles: roles.iter().map(RoleView::from).collect() }))
+    Ok(axum::Json(RoleList {
+        roles: roles.iter().map(RoleView::from).collect(),
+    }))
 }
 
 /// Add a role to the catalogue.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/roles", tag = "tenants", params(("tenant" = String, Path)), request_body = NewRole,
     security(("bearer" = ["tenants:admin"])),
     responses((status = 201, body = RoleView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn create_role(State(state): State<AppState>, caller: Caller, Path(tenant): Path<String>, Json(req): Json<NewRole>) -> Result<(StatusCode, axum::Json<RoleView>), Error> {
+pub async fn create_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    Json(req): Json<NewRole>,
+) -> Result<(StatusCode, axum::Json<RoleView>), Error> {
     let role = state.service().create_role(&caller, &tenant, req).await?;
     Ok((StatusCode::CREATED, axum::Json(RoleView::from(&role))))
 }

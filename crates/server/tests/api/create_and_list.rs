@@ -7,13 +7,16 @@ use serde_json::json;
 async fn create_returns_links_once_and_get_never_shows_them() {
     let app = spawn_app().await;
     let body = app
-        .post("/v1/tenants/acme/invitations", json!({
-            "emails": ["Ann@Example.com", "bob@example.com"],
-            "roles": ["editor", "viewer"],
-            "message": "Welcome!", "purpose": "Q3 planning", "language": "de",
-            "expires_in_days": 3, "metadata": {"team": "blue"},
-            "inviter": {"account_id": "u-7", "email": "lead@acme.test"}
-        }))
+        .post(
+            "/v1/tenants/acme/invitations",
+            json!({
+                "emails": ["Ann@Example.com", "bob@example.com"],
+                "roles": ["editor", "viewer"],
+                "message": "Welcome!", "purpose": "Q3 planning", "language": "de",
+                "expires_in_days": 3, "metadata": {"team": "blue"},
+                "inviter": {"account_id": "u-7", "email": "lead@acme.test"}
+            }),
+        )
         .await
         .expect(201);
     assert_eq!(body["failures"], json!([]));
@@ -25,20 +28,48 @@ async fn create_returns_links_once_and_get_never_shows_them() {
     assert_eq!(ann["status"], "pending");
     assert_eq!(ann["language"], "de");
     assert_eq!(ann["metadata"], json!({"team": "blue"}));
-    assert_eq!(ann["inviter"], json!({"account_id": "u-7", "email": "lead@acme.test"}));
+    assert_eq!(
+        ann["inviter"],
+        json!({"account_id": "u-7", "email": "lead@acme.test"})
+    );
     assert_eq!(ann["delivery"]["state"], "queued");
-    assert_eq!(ann["capabilities"], json!({"can_resend": true, "can_revoke": true}));
+    assert_eq!(
+        ann["capabilities"],
+        json!({"can_resend": true, "can_revoke": true})
+    );
     assert!(ann["number"].as_i64().unwrap() >= 1);
-    let created = time::OffsetDateTime::parse(ann["created_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
-    let expires = time::OffsetDateTime::parse(ann["expires_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let created = time::OffsetDateTime::parse(
+        ann["created_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let expires = time::OffsetDateTime::parse(
+        ann["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
     assert_eq!(expires - created, time::Duration::days(3));
     let token = token_of(ann);
     assert!(token.len() >= 43, "at least 256 bits, base64url");
-    assert!(ann["accept_url"].as_str().unwrap().starts_with("http://invitd.test/i/"));
+    assert!(
+        ann["accept_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://invitd.test/i/")
+    );
 
-    let got = app.get(&format!("/v1/tenants/acme/invitations/{}", ann["id"].as_str().unwrap())).await.expect(200);
+    let got = app
+        .get(&format!(
+            "/v1/tenants/acme/invitations/{}",
+            ann["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
     assert!(got.get("accept_url").is_none());
-    assert!(!got.to_string().contains(&token), "GET must not reveal the token");
+    assert!(
+        !got.to_string().contains(&token),
+        "GET must not reveal the token"
+    );
     assert_eq!(got["email"], "Ann@Example.com");
     let list = app.get("/v1/tenants/acme/invitations").await.expect(200);
     assert!(!list.to_string().contains(&token));
@@ -55,39 +86,94 @@ async fn bulk_reports_each_failed_email_and_creates_the_rest() {
         }))
         .await
         .expect(201);
-    let created: Vec<_> = body["invitations"].as_array().unwrap().iter().map(|i| i["email"].as_str().unwrap().to_string()).collect();
+    let created: Vec<_> = body["invitations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["email"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(created, ["new@example.com", "other@example.com"]);
     let failures = body["failures"].as_array().unwrap();
-    let codes: Vec<(&str, &str)> = failures.iter().map(|f| (f["email"].as_str().unwrap(), f["code"].as_str().unwrap())).collect();
+    let codes: Vec<(&str, &str)> = failures
+        .iter()
+        .map(|f| (f["email"].as_str().unwrap(), f["code"].as_str().unwrap()))
+        .collect();
     assert!(codes.contains(&("not-an-email", "invalid_email")));
     assert!(codes.contains(&("TAKEN@example.com", "already_pending")));
     assert!(codes.contains(&("New@Example.com", "duplicate_in_request")));
     assert!(failures.iter().all(|f| f["message"].is_string()));
 
     // Nothing created at all: 200, not 201.
-    let body = app.post("/v1/tenants/acme/invitations", json!({"emails": ["bad"], "roles": ["viewer"]})).await.expect(200);
+    let body = app
+        .post(
+            "/v1/tenants/acme/invitations",
+            json!({"emails": ["bad"], "roles": ["viewer"]}),
+        )
+        .await
+        .expect(200);
     assert_eq!(body["invitations"], json!([]));
 
     // The same address in another tenant is independent.
-    app.post("/v1/tenants/globex/invitations", json!({"emails": ["taken@example.com"], "roles": ["viewer"]})).await.expect(201);
+    app.post(
+        "/v1/tenants/globex/invitations",
+        json!({"emails": ["taken@example.com"], "roles": ["viewer"]}),
+    )
+    .await
+    .expect(201);
 }
 
 #[tokio::test]
 async fn invalid_calls_are_refused_whole_and_change_nothing() {
     let app = spawn_app().await;
     let cases = [
-        (json!({"emails": ["a@example.com"], "roles": ["editor", "wizard"]}), "unknown_role"),
-        (json!({"emails": ["a@example.com"], "roles": []}), "invalid_request"),
-        (json!({"emails": [], "roles": ["editor"]}), "invalid_request"),
-        (json!({"emails": ["a@example.com"], "roles": ["editor"], "expires_in_days": 31}), "invalid_request"),
-        (json!({"emails": ["a@example.com"], "roles": ["editor"], "expires_in_days": 0}), "invalid_request"),
-        (json!({"emails": ["a@example.com"], "roles": ["editor"], "metadata": [1, 2]}), "invalid_request"),
-        (json!({"emails": ["a@example.com"], "roles": ["editor"], "metadata": {"big": "x".repeat(9000)}}), "invalid_request"),
-        (json!({"emails": ["a@example.com"], "roles": ["editor"], "message": "m".repeat(2001)}), "invalid_request"),
-        (json!({"emails": ["a@example.com"], "roles": ["editor"], "language": "not a language"}), "invalid_request"),
-        (json!({"emails": ["a@example.com"], "roles": ["editor"], "inviter": {"email": "nope"}}), "invalid_request"),
-        (json!({"emails": ["a@example.com"], "roles": ["editor"], "surprise": true}), "malformed_json"),
-        (json!({"emails": "a@example.com", "roles": ["editor"]}), "malformed_json"),
+        (
+            json!({"emails": ["a@example.com"], "roles": ["editor", "wizard"]}),
+            "unknown_role",
+        ),
+        (
+            json!({"emails": ["a@example.com"], "roles": []}),
+            "invalid_request",
+        ),
+        (
+            json!({"emails": [], "roles": ["editor"]}),
+            "invalid_request",
+        ),
+        (
+            json!({"emails": ["a@example.com"], "roles": ["editor"], "expires_in_days": 31}),
+            "invalid_request",
+        ),
+        (
+            json!({"emails": ["a@example.com"], "roles": ["editor"], "expires_in_days": 0}),
+            "invalid_request",
+        ),
+        (
+            json!({"emails": ["a@example.com"], "roles": ["editor"], "metadata": [1, 2]}),
+            "invalid_request",
+        ),
+        (
+            json!({"emails": ["a@example.com"], "roles": ["editor"], "metadata": {"big": "x".repeat(9000)}}),
+            "invalid_request",
+        ),
+        (
+            json!({"emails": ["a@example.com"], "roles": ["editor"], "message": "m".repeat(2001)}),
+            "invalid_request",
+        ),
+        (
+            json!({"emails": ["a@example.com"], "roles": ["editor"], "language": "not a language"}),
+            "invalid_request",
+        ),
+        (
+            json!({"emails": ["a@example.com"], "roles": ["editor"], "inviter": {"email": "nope"}}),
+            "invalid_request",
+        ),
+        (
+            json!({"emails": ["a@example.com"], "roles": ["editor"], "surprise": true}),
+            "malformed_json",
+        ),
+        (
+            json!({"emails": "a@example.com", "roles": ["editor"]}),
+            "malformed_json",
+        ),
     ];
     for (body, code) in cases {
         let reply = app.post("/v1/tenants/acme/invitations", body.clone()).await;
@@ -95,18 +181,37 @@ async fn invalid_calls_are_refused_whole_and_change_nothing() {
         reply.problem(400, code);
     }
     let many: Vec<String> = (0..1001).map(|i| format!("u{i}@example.com")).collect();
-    app.post("/v1/tenants/acme/invitations", json!({"emails": many, "roles": ["editor"]})).await.problem(400, "invalid_request");
+    app.post(
+        "/v1/tenants/acme/invitations",
+        json!({"emails": many, "roles": ["editor"]}),
+    )
+    .await
+    .problem(400, "invalid_request");
     let list = app.get("/v1/tenants/acme/invitations").await.expect(200);
-    assert_eq!(list["invitations"], json!([]), "nothing may be stored by a refused call");
+    assert_eq!(
+        list["invitations"],
+        json!([]),
+        "nothing may be stored by a refused call"
+    );
     assert!(app.emails().is_empty());
-    assert_eq!(app.deliver().await, 0, "nothing may be queued by a refused call");
+    assert_eq!(
+        app.deliver().await,
+        0,
+        "nothing may be queued by a refused call"
+    );
 }
 
 #[tokio::test]
 async fn a_thousand_emails_in_one_call() {
     let app = spawn_app().await;
     let emails: Vec<String> = (0..1000).map(|i| format!("user{i}@example.com")).collect();
-    let body = app.post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["viewer"]})).await.expect(201);
+    let body = app
+        .post(
+            "/v1/tenants/acme/invitations",
+            json!({"emails": emails, "roles": ["viewer"]}),
+        )
+        .await
+        .expect(201);
     assert_eq!(body["invitations"].as_array().unwrap().len(), 1000);
 }
 
@@ -117,7 +222,12 @@ async fn list_filters_and_paginates_newest_first() {
         app.invite(&[&format!("p{i}@example.com")]).await;
         app.advance(time::Duration::seconds(1));
     }
-    app.post("/v1/tenants/acme/invitations", json!({"emails": ["viewer@example.com"], "roles": ["viewer"]})).await.expect(201);
+    app.post(
+        "/v1/tenants/acme/invitations",
+        json!({"emails": ["viewer@example.com"], "roles": ["viewer"]}),
+    )
+    .await
+    .expect(201);
 
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -127,34 +237,96 @@ async fn list_filters_and_paginates_newest_first() {
             None => "/v1/tenants/acme/invitations?limit=2".into(),
         };
         let page = app.get(&path).await.expect(200);
-        seen.extend(page["invitations"].as_array().unwrap().iter().map(|i| i["email"].as_str().unwrap().to_string()));
+        seen.extend(
+            page["invitations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["email"].as_str().unwrap().to_string()),
+        );
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
             None => break,
         }
     }
-    assert_eq!(seen, ["viewer@example.com", "p4@example.com", "p3@example.com", "p2@example.com", "p1@example.com", "p0@example.com"]);
+    assert_eq!(
+        seen,
+        [
+            "viewer@example.com",
+            "p4@example.com",
+            "p3@example.com",
+            "p2@example.com",
+            "p1@example.com",
+            "p0@example.com"
+        ]
+    );
 
-    let by_role = app.get("/v1/tenants/acme/invitations?role=viewer").await.expect(200);
+    let by_role = app
+        .get("/v1/tenants/acme/invitations?role=viewer")
+        .await
+        .expect(200);
     assert_eq!(by_role["invitations"].as_array().unwrap().len(), 1);
-    let by_email = app.get("/v1/tenants/acme/invitations?email=P3@EXAMPLE.com").await.expect(200);
+    let by_email = app
+        .get("/v1/tenants/acme/invitations?email=P3@EXAMPLE.com")
+        .await
+        .expect(200);
     assert_eq!(by_email["invitations"][0]["email"], "p3@example.com");
 
-    let third = app.get("/v1/tenants/acme/invitations?email=p2@example.com").await.expect(200);
-    let t = third["invitations"][0]["created_at"].as_str().unwrap().to_string();
-    let after = app.get(&format!("/v1/tenants/acme/invitations?created_after={}", urlencode(&t))).await.expect(200);
+    let third = app
+        .get("/v1/tenants/acme/invitations?email=p2@example.com")
+        .await
+        .expect(200);
+    let t = third["invitations"][0]["created_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let after = app
+        .get(&format!(
+            "/v1/tenants/acme/invitations?created_after={}",
+            urlencode(&t)
+        ))
+        .await
+        .expect(200);
     assert_eq!(after["invitations"].as_array().unwrap().len(), 3);
-    let before = app.get(&format!("/v1/tenants/acme/invitations?created_before={}", urlencode(&t))).await.expect(200);
+    let before = app
+        .get(&format!(
+            "/v1/tenants/acme/invitations?created_before={}",
+            urlencode(&t)
+        ))
+        .await
+        .expect(200);
     assert_eq!(before["invitations"].as_array().unwrap().len(), 2);
 
     let (id, token) = app.invite_one("answer@example.com").await;
-    app.post("/v1/invitations/decline", json!({"token": token})).await.expect(200);
-    let declined = app.get("/v1/tenants/acme/invitations?status=declined").await.expect(200);
+    app.post("/v1/invitations/decline", json!({"token": token}))
+        .await
+        .expect(200);
+    let declined = app
+        .get("/v1/tenants/acme/invitations?status=declined")
+        .await
+        .expect(200);
     assert_eq!(declined["invitations"][0]["id"], id.as_str());
-    assert_eq!(app.get("/v1/tenants/acme/invitations?status=pending").await.expect(200)["invitations"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        app.get("/v1/tenants/acme/invitations?status=pending")
+            .await
+            .expect(200)["invitations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
 
-    for bad in ["status=maybe", "limit=0", "limit=201", "cursor=xyz", "created_after=yesterday", "colour=red"] {
-        app.get(&format!("/v1/tenants/acme/invitations?{bad}")).await.problem(400, "invalid_request");
+    for bad in [
+        "status=maybe",
+        "limit=0",
+        "limit=201",
+        "cursor=xyz",
+        "created_after=yesterday",
+        "colour=red",
+    ] {
+        app.get(&format!("/v1/tenants/acme/invitations?{bad}"))
+            .await
+            .problem(400, "invalid_request");
     }
 }
 

@@ -1,10 +1,10 @@
 //! Starts the real server for one test and talks to it.
 
 use invitd_core::{Clock, FixedClock};
+use invitd_server::Running;
 use invitd_server::config::Config;
 use invitd_server::service::keys::NewKey;
 use invitd_server::service::tenants::NewTenant;
-use invitd_server::Running;
 use invitd_store::Audit;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -33,7 +33,12 @@ impl Reply {
     /// Asserts the status, printing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self.body
     }
     /// Asserts a problem document with this status and code.
@@ -41,7 +46,9 @@ impl Reply {
     pub fn problem(self, status: u16, code: &str) -> Value {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
         assert_eq!(
-            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
             Some("application/problem+json")
         );
         assert_eq!(self.body["code"], code, "body: {}", self.body);
@@ -63,19 +70,41 @@ pub async fn spawn_app() -> TestApp {
         ..Config::laptop_defaults()
     };
     let clock = Arc::new(FixedClock::new(time::OffsetDateTime::now_utc()));
-    let running = invitd_server::start(config, Some(clock.clone() as Arc<dyn Clock>)).await.expect("server starts");
+    let running = invitd_server::start(config, Some(clock.clone() as Arc<dyn Clock>))
+        .await
+        .expect("server starts");
     let service = running.state.service();
-    let operator = Audit { actor: invitd_core::Actor::Operator, ip: None, user_agent: None };
+    let operator = Audit {
+        actor: invitd_core::Actor::Operator,
+        ip: None,
+        user_agent: None,
+    };
     let (_, secret) = service
         .create_key_as(
-            NewKey { name: "test-admin".into(), scopes: vec!["invites:read".into(), "invites:write".into(), "tenants:admin".into(), "keys:admin".into()], tenants: None },
+            NewKey {
+                name: "test-admin".into(),
+                scopes: vec![
+                    "invites:read".into(),
+                    "invites:write".into(),
+                    "tenants:admin".into(),
+                    "keys:admin".into(),
+                ],
+                tenants: None,
+            },
             &operator,
         )
         .await
         .expect("admin key");
     for (id, name) in [("acme", "Acme Inc"), ("globex", "Globex")] {
         service
-            .create_tenant_as(NewTenant { id: id.into(), name: name.into(), ..Default::default() }, &operator)
+            .create_tenant_as(
+                NewTenant {
+                    id: id.into(),
+                    name: name.into(),
+                    ..Default::default()
+                },
+                &operator,
+            )
             .await
             .expect("tenant");
     }
@@ -91,7 +120,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
-    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>, headers: &[(&str, &str)]) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(key) = key {
             req = req.bearer_auth(key);
@@ -107,20 +143,32 @@ impl TestApp {
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        self.call(Method::GET, path, Some(&self.key), None, &[]).await
+        self.call(Method::GET, path, Some(&self.key), None, &[])
+            .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.call(Method::POST, path, Some(&self.key), Some(&body), &[]).await
+        self.call(Method::POST, path, Some(&self.key), Some(&body), &[])
+            .await
     }
 
     /// Invites `emails` to acme as editors; returns the created invitations.
     pub async fn invite(&self, emails: &[&str]) -> Vec<Value> {
-        let body = self.post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["editor"]})).await.expect(201);
+        let body = self
+            .post(
+                "/v1/tenants/acme/invitations",
+                json!({"emails": emails, "roles": ["editor"]}),
+            )
+            .await
+            .expect(201);
         body["invitations"].as_array().cloned().unwrap_or_default()
     }
 
@@ -132,7 +180,13 @@ impl TestApp {
 
     /// Creates a key with these scopes and tenants; returns its secret.
     pub async fn key_with(&self, scopes: &[&str], tenants: Option<&[&str]>) -> String {
-        let body = self.post("/v1/keys", json!({"name": "k", "scopes": scopes, "tenants": tenants})).await.expect(201);
+        let body = self
+            .post(
+                "/v1/keys",
+                json!({"name": "k", "scopes": scopes, "tenants": tenants}),
+            )
+            .await
+            .expect(201);
         body["secret"].as_str().expect("secret").to_string()
     }
 
@@ -144,10 +198,18 @@ impl TestApp {
     /// The `.eml` files written so far, as text.
     pub fn emails(&self) -> Vec<String> {
         let mut files: Vec<_> = std::fs::read_dir(&self.mail_dir)
-            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
             .unwrap_or_default();
         files.sort();
-        files.iter().map(|p| std::fs::read_to_string(p).expect("read eml")).collect()
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).expect("read eml"))
+            .collect()
     }
 
     pub fn advance(&self, by: time::Duration) {

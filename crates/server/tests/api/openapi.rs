@@ -28,21 +28,50 @@ const EXPECTED: &[(&str, &str)] = &[
 #[tokio::test]
 async fn the_served_document_is_openapi_3_1_with_every_route() {
     let app = spawn_app().await;
-    let doc: serde_json::Value = app.client.get(format!("{}/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
+    let doc: serde_json::Value = app
+        .client
+        .get(format!("{}/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     for (method, path) in EXPECTED {
-        assert!(doc["paths"][path][method].is_object(), "{method} {path} missing from /openapi.json");
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing from /openapi.json"
+        );
     }
     // And every documented operation is really served (not a 404 route miss).
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys() {
-            let url = format!("{}{}", app.base, path.replace("{tenant}", "acme").replace("{id}", "0190c3a4-0000-7000-8000-000000000000"));
-            let resp = app.client.request(method.to_uppercase().parse().unwrap(), url).send().await.unwrap();
+            let url = format!(
+                "{}{}",
+                app.base,
+                path.replace("{tenant}", "acme")
+                    .replace("{id}", "0190c3a4-0000-7000-8000-000000000000")
+            );
+            let resp = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), url)
+                .send()
+                .await
+                .unwrap();
             let body: serde_json::Value = resp.json().await.unwrap_or_default();
-            assert_ne!(body["detail"], "route not found", "{method} {path} documented but not routed");
+            assert_ne!(
+                body["detail"], "route not found",
+                "{method} {path} documented but not routed"
+            );
         }
     }
-    let docs = app.client.get(format!("{}/docs/", app.base)).send().await.unwrap();
+    let docs = app
+        .client
+        .get(format!("{}/docs/", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"));
 }

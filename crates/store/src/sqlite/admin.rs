@@ -48,7 +48,12 @@ fn tenant_settings(t: &Tenant) -> serde_json::Value {
 }
 
 impl SqliteStore {
-    pub(super) async fn create_tenant_impl(&self, t: &Tenant, roles: &[Role], audit: &Audit) -> Result<(), StoreError> {
+    pub(super) async fn create_tenant_impl(
+        &self,
+        t: &Tenant,
+        roles: &[Role],
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO tenants (id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -69,7 +74,16 @@ impl SqliteStore {
         for role in roles {
             insert_role(&mut tx, &t.id, role).await?;
         }
-        insert_event(&mut tx, Some(&t.id), None, "tenant.created", audit, t.created_at, &tenant_settings(t)).await?;
+        insert_event(
+            &mut tx,
+            Some(&t.id),
+            None,
+            "tenant.created",
+            audit,
+            t.created_at,
+            &tenant_settings(t),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -86,11 +100,17 @@ impl SqliteStore {
 
     pub(super) async fn list_tenants_impl(&self) -> Result<Vec<Tenant>, StoreError> {
         let sql = format!("SELECT {} FROM tenants ORDER BY id", rows::TENANT_COLUMNS);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.reader).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter().map(rows::tenant).collect()
     }
 
-    pub(super) async fn update_tenant_impl(&self, t: &Tenant, audit: &Audit) -> Result<(), StoreError> {
+    pub(super) async fn update_tenant_impl(
+        &self,
+        t: &Tenant,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let done = sqlx::query(
             "UPDATE tenants SET name = ?, language = ?, lifetime_days = ?, resend_cooldown_secs = ?, max_resends = ?, resend_window_secs = ?, accept_redirect_url = ?, updated_at = ? WHERE id = ?",
@@ -109,17 +129,27 @@ impl SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        insert_event(&mut tx, Some(&t.id), None, "tenant.updated", audit, t.updated_at, &tenant_settings(t)).await?;
+        insert_event(
+            &mut tx,
+            Some(&t.id),
+            None,
+            "tenant.updated",
+            audit,
+            t.updated_at,
+            &tenant_settings(t),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub(super) async fn list_roles_impl(&self, tenant: &TenantId) -> Result<Vec<Role>, StoreError> {
-        let rows: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT id, name, rank FROM roles WHERE tenant_id = ? ORDER BY rank, id")
-                .bind(tenant.as_str())
-                .fetch_all(&self.reader)
-                .await?;
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT id, name, rank FROM roles WHERE tenant_id = ? ORDER BY rank, id",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.reader)
+        .await?;
         rows.into_iter()
             .map(|(id, name, rank)| {
                 Ok(Role {
@@ -131,7 +161,12 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(super) async fn create_role_impl(&self, tenant: &TenantId, role: &Role, audit: &Audit) -> Result<(), StoreError> {
+    pub(super) async fn create_role_impl(
+        &self,
+        tenant: &TenantId,
+        role: &Role,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let exists: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM tenants WHERE id = ?")
             .bind(tenant.as_str())
@@ -141,13 +176,28 @@ impl SqliteStore {
             return Err(StoreError::NotFound);
         }
         insert_role(&mut tx, tenant, role).await?;
-        let data = serde_json::json!({"role": role.id.as_str(), "name": role.name, "rank": role.rank});
-        insert_event(&mut tx, Some(tenant), None, "role.created", audit, OffsetDateTime::now_utc(), &data).await?;
+        let data =
+            serde_json::json!({"role": role.id.as_str(), "name": role.name, "rank": role.rank});
+        insert_event(
+            &mut tx,
+            Some(tenant),
+            None,
+            "role.created",
+            audit,
+            OffsetDateTime::now_utc(),
+            &data,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub(super) async fn create_api_key_impl(&self, key: &ApiKey, hash: &SecretHash, audit: &Audit) -> Result<(), StoreError> {
+    pub(super) async fn create_api_key_impl(
+        &self,
+        key: &ApiKey,
+        hash: &SecretHash,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO api_keys (id, name, secret_hash, hint, scopes, tenants, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -163,12 +213,24 @@ impl SqliteStore {
         .await
         .map_err(|e| conflict_on_unique(e, "key exists"))?;
         let data = serde_json::json!({"key_id": key.id, "name": key.name, "scopes": key.scopes, "tenants": key.tenants});
-        insert_event(&mut tx, None, None, "api_key.created", audit, key.created_at, &data).await?;
+        insert_event(
+            &mut tx,
+            None,
+            None,
+            "api_key.created",
+            audit,
+            key.created_at,
+            &data,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub(super) async fn find_api_key_impl(&self, hash: &SecretHash) -> Result<Option<ApiKey>, StoreError> {
+    pub(super) async fn find_api_key_impl(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<ApiKey>, StoreError> {
         let sql = format!(
             "SELECT {} FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL",
             rows::KEY_COLUMNS
@@ -181,12 +243,22 @@ impl SqliteStore {
     }
 
     pub(super) async fn list_api_keys_impl(&self) -> Result<Vec<ApiKey>, StoreError> {
-        let sql = format!("SELECT {} FROM api_keys ORDER BY created_at, id", rows::KEY_COLUMNS);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.reader).await?;
+        let sql = format!(
+            "SELECT {} FROM api_keys ORDER BY created_at, id",
+            rows::KEY_COLUMNS
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.reader)
+            .await?;
         rows.iter().map(rows::api_key).collect()
     }
 
-    pub(super) async fn revoke_api_key_impl(&self, id: Uuid, now: OffsetDateTime, audit: &Audit) -> Result<ApiKey, StoreError> {
+    pub(super) async fn revoke_api_key_impl(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        audit: &Audit,
+    ) -> Result<ApiKey, StoreError> {
         let mut tx = self.write().await?;
         sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
             .bind(ms(now))
@@ -200,13 +272,26 @@ impl SqliteStore {
             .await?
             .ok_or(StoreError::NotFound)?;
         let key = rows::api_key(&row)?;
-        insert_event(&mut tx, None, None, "api_key.revoked", audit, now, &serde_json::json!({"key_id": id, "name": key.name})).await?;
+        insert_event(
+            &mut tx,
+            None,
+            None,
+            "api_key.revoked",
+            audit,
+            now,
+            &serde_json::json!({"key_id": id, "name": key.name}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(key)
     }
 }
 
-async fn insert_role(conn: &mut SqliteConnection, tenant: &TenantId, role: &Role) -> Result<(), StoreError> {
+async fn insert_role(
+    conn: &mut SqliteConnection,
+    tenant: &TenantId,
+    role: &Role,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO roles (tenant_id, id, name, rank) VALUES (?, ?, ?, ?)")
         .bind(tenant.as_str())
         .bind(role.id.as_str())

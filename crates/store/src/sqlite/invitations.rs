@@ -1,8 +1,8 @@
 //! Invitations on SQLite: creation with outbox, reads, lifecycle writes.
 
+use super::SqliteStore;
 use super::admin::insert_event;
 use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
-use super::SqliteStore;
 use crate::{
     Audit, CreateOutcome, Decide, Event, InvitationFilter, NewInvitation, OutboxEmail, StoreError,
     Target, TokenMatch,
@@ -12,7 +12,10 @@ use sqlx::SqliteConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-async fn insert_invitation(conn: &mut SqliteConnection, inv: &Invitation) -> Result<i64, sqlx::Error> {
+async fn insert_invitation(
+    conn: &mut SqliteConnection,
+    inv: &Invitation,
+) -> Result<i64, sqlx::Error> {
     let (number,): (i64,) = sqlx::query_as(
         "INSERT INTO invitations (id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, status, token_hash, created_at, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number",
     )
@@ -50,7 +53,10 @@ async fn insert_invitation(conn: &mut SqliteConnection, inv: &Invitation) -> Res
 }
 
 /// Writes back every field a transition may change.
-async fn update_invitation(conn: &mut SqliteConnection, inv: &Invitation) -> Result<(), StoreError> {
+async fn update_invitation(
+    conn: &mut SqliteConnection,
+    inv: &Invitation,
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE invitations SET status = ?, token_hash = ?, expires_at = ?, last_sent_at = ?, accepted_at = ?, declined_at = ?, revoked_at = ?, accepted_by = ?, resend_count = ?, resend_window_start = ?, resend_window_count = ?, delivery_state = ?, delivery_attempts = ?, delivery_last_error = ?, delivery_sent_at = ? WHERE number = ?",
     )
@@ -108,7 +114,11 @@ impl SqliteStore {
     ) -> Result<Vec<CreateOutcome>, StoreError> {
         let mut tx = self.write().await?;
         let mut out = Vec::with_capacity(items.len());
-        for NewInvitation { mut invitation, email } in items {
+        for NewInvitation {
+            mut invitation,
+            email,
+        } in items
+        {
             let existing: Option<(i64, i64)> = sqlx::query_as(
                 "SELECT number, expires_at FROM invitations WHERE tenant_id = ? AND email_normalized = ? AND status = 'pending'",
             )
@@ -118,7 +128,9 @@ impl SqliteStore {
             .await?;
             if let Some((number, expires_at)) = existing {
                 if expires_at > ms(now) {
-                    out.push(CreateOutcome::AlreadyPending { email: invitation.email });
+                    out.push(CreateOutcome::AlreadyPending {
+                        email: invitation.email,
+                    });
                     continue;
                 }
                 // Expired in effect but not yet recorded: record it now so
@@ -127,10 +139,28 @@ impl SqliteStore {
                     .bind(number)
                     .execute(&mut *tx)
                     .await?;
-                insert_event(&mut tx, Some(&invitation.tenant_id), Some(number), EventType::Expired.as_str(), &Audit::system(), now, &serde_json::json!({})).await?;
+                insert_event(
+                    &mut tx,
+                    Some(&invitation.tenant_id),
+                    Some(number),
+                    EventType::Expired.as_str(),
+                    &Audit::system(),
+                    now,
+                    &serde_json::json!({}),
+                )
+                .await?;
             }
             invitation.number = insert_invitation(&mut tx, &invitation).await?;
-            insert_event(&mut tx, Some(&invitation.tenant_id), Some(invitation.number), EventType::Created.as_str(), audit, now, &invitation_event_data(&invitation)).await?;
+            insert_event(
+                &mut tx,
+                Some(&invitation.tenant_id),
+                Some(invitation.number),
+                EventType::Created.as_str(),
+                audit,
+                now,
+                &invitation_event_data(&invitation),
+            )
+            .await?;
             insert_outbox(&mut tx, &invitation, &email, now).await?;
             out.push(CreateOutcome::Created(Box::new(invitation)));
         }
@@ -138,8 +168,13 @@ impl SqliteStore {
         Ok(out)
     }
 
-    pub(super) async fn get_invitation_impl(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError> {
-        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = ? AND tenant_id = ?");
+    pub(super) async fn get_invitation_impl(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Invitation, StoreError> {
+        let sql =
+            format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = ? AND tenant_id = ?");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(tenant.as_str())
@@ -149,8 +184,14 @@ impl SqliteStore {
         rows::invitation(&row)
     }
 
-    pub(super) async fn get_invitation_by_number_impl(&self, tenant: &TenantId, number: i64) -> Result<Invitation, StoreError> {
-        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = ? AND tenant_id = ?");
+    pub(super) async fn get_invitation_by_number_impl(
+        &self,
+        tenant: &TenantId,
+        number: i64,
+    ) -> Result<Invitation, StoreError> {
+        let sql = format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = ? AND tenant_id = ?"
+        );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(number)
             .bind(tenant.as_str())
@@ -170,7 +211,8 @@ impl SqliteStore {
         // Effective status: a pending invitation past its expiry is expired.
         match f.status {
             Some(Status::Pending) => sql.push_str(" AND status = 'pending' AND expires_at > ?"),
-            Some(Status::Expired) => sql.push_str(" AND (status = 'expired' OR (status = 'pending' AND expires_at <= ?))"),
+            Some(Status::Expired) => sql
+                .push_str(" AND (status = 'expired' OR (status = 'pending' AND expires_at <= ?))"),
             Some(_) => sql.push_str(" AND status = ?"),
             None => {}
         }
@@ -215,7 +257,10 @@ impl SqliteStore {
         rows.iter().map(rows::invitation).collect()
     }
 
-    pub(super) async fn find_by_token_impl(&self, hash: &SecretHash) -> Result<TokenMatch, StoreError> {
+    pub(super) async fn find_by_token_impl(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<TokenMatch, StoreError> {
         let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = ?");
         if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(hash.as_bytes())
@@ -237,11 +282,18 @@ impl SqliteStore {
         }
     }
 
-    pub(super) async fn transition_impl(&self, target: Target, decide: Decide, audit: &Audit) -> Result<Invitation, StoreError> {
+    pub(super) async fn transition_impl(
+        &self,
+        target: Target,
+        decide: Decide,
+        audit: &Audit,
+    ) -> Result<Invitation, StoreError> {
         let mut tx = self.write().await?;
         let row = match &target {
             Target::Id { tenant, id } => {
-                let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = ? AND tenant_id = ?");
+                let sql = format!(
+                    "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = ? AND tenant_id = ?"
+                );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(*id)
                     .bind(tenant.as_str())
@@ -249,7 +301,8 @@ impl SqliteStore {
                     .await?
             }
             Target::Token(hash) => {
-                let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = ?");
+                let sql =
+                    format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = ?");
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(hash.as_bytes())
                     .fetch_optional(&mut *tx)
@@ -277,17 +330,31 @@ impl SqliteStore {
                 .await?;
             insert_outbox(&mut tx, &updated, email, now).await?;
         }
-        insert_event(&mut tx, Some(&updated.tenant_id), Some(updated.number), change.event.as_str(), audit, now, &change.event_data).await?;
+        insert_event(
+            &mut tx,
+            Some(&updated.tenant_id),
+            Some(updated.number),
+            change.event.as_str(),
+            audit,
+            now,
+            &change.event_data,
+        )
+        .await?;
         tx.commit().await?;
         Ok(updated)
     }
 
-    pub(super) async fn list_invitation_events_impl(&self, tenant: &TenantId, id: Uuid) -> Result<Vec<Event>, StoreError> {
-        let number: Option<(i64,)> = sqlx::query_as("SELECT number FROM invitations WHERE id = ? AND tenant_id = ?")
-            .bind(id)
-            .bind(tenant.as_str())
-            .fetch_optional(&self.reader)
-            .await?;
+    pub(super) async fn list_invitation_events_impl(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Vec<Event>, StoreError> {
+        let number: Option<(i64,)> =
+            sqlx::query_as("SELECT number FROM invitations WHERE id = ? AND tenant_id = ?")
+                .bind(id)
+                .bind(tenant.as_str())
+                .fetch_optional(&self.reader)
+                .await?;
         let (number,) = number.ok_or(StoreError::NotFound)?;
         let rows = sqlx::query(
             "SELECT e.id, e.tenant_id, i.id AS invitation_id, e.type, e.actor, e.ip, e.user_agent, e.at, e.data FROM events e JOIN invitations i ON i.number = e.invitation_number WHERE e.invitation_number = ? ORDER BY e.id",

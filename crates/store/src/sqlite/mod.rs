@@ -66,7 +66,9 @@ impl SqliteStore {
             if applied.iter().any(|(v,)| v == version) {
                 continue;
             }
-            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("INSERT INTO invitd_migrations (version, applied_at) VALUES (?, ?)")
                 .bind(version)
                 .bind(rows::ms(time::OffsetDateTime::now_utc()))
@@ -111,7 +113,12 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
     }
-    async fn create_tenant(&self, tenant: &Tenant, roles: &[Role], audit: &Audit) -> Result<(), StoreError> {
+    async fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        roles: &[Role],
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
         self.create_tenant_impl(tenant, roles, audit).await
     }
     async fn get_tenant(&self, id: &TenantId) -> Result<Tenant, StoreError> {
@@ -126,10 +133,20 @@ impl Store for SqliteStore {
     async fn list_roles(&self, tenant: &TenantId) -> Result<Vec<Role>, StoreError> {
         self.list_roles_impl(tenant).await
     }
-    async fn create_role(&self, tenant: &TenantId, role: &Role, audit: &Audit) -> Result<(), StoreError> {
+    async fn create_role(
+        &self,
+        tenant: &TenantId,
+        role: &Role,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
         self.create_role_impl(tenant, role, audit).await
     }
-    async fn create_api_key(&self, key: &ApiKey, hash: &SecretHash, audit: &Audit) -> Result<(), StoreError> {
+    async fn create_api_key(
+        &self,
+        key: &ApiKey,
+        hash: &SecretHash,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
         self.create_api_key_impl(key, hash, audit).await
     }
     async fn find_api_key(&self, hash: &SecretHash) -> Result<Option<ApiKey>, StoreError> {
@@ -138,40 +155,91 @@ impl Store for SqliteStore {
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
         self.list_api_keys_impl().await
     }
-    async fn revoke_api_key(&self, id: Uuid, now: OffsetDateTime, audit: &Audit) -> Result<ApiKey, StoreError> {
+    async fn revoke_api_key(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        audit: &Audit,
+    ) -> Result<ApiKey, StoreError> {
         self.revoke_api_key_impl(id, now, audit).await
     }
-    async fn create_invitations(&self, items: Vec<NewInvitation>, now: OffsetDateTime, audit: &Audit) -> Result<Vec<CreateOutcome>, StoreError> {
+    async fn create_invitations(
+        &self,
+        items: Vec<NewInvitation>,
+        now: OffsetDateTime,
+        audit: &Audit,
+    ) -> Result<Vec<CreateOutcome>, StoreError> {
         self.create_invitations_impl(items, now, audit).await
     }
     async fn get_invitation(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError> {
         self.get_invitation_impl(tenant, id).await
     }
-    async fn get_invitation_by_number(&self, tenant: &TenantId, number: i64) -> Result<Invitation, StoreError> {
+    async fn get_invitation_by_number(
+        &self,
+        tenant: &TenantId,
+        number: i64,
+    ) -> Result<Invitation, StoreError> {
         self.get_invitation_by_number_impl(tenant, number).await
     }
-    async fn list_invitations(&self, tenant: &TenantId, filter: &InvitationFilter, now: OffsetDateTime) -> Result<Vec<Invitation>, StoreError> {
+    async fn list_invitations(
+        &self,
+        tenant: &TenantId,
+        filter: &InvitationFilter,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Invitation>, StoreError> {
         self.list_invitations_impl(tenant, filter, now).await
     }
     async fn find_by_token(&self, hash: &SecretHash) -> Result<TokenMatch, StoreError> {
         self.find_by_token_impl(hash).await
     }
-    async fn transition(&self, target: Target, decide: Decide, audit: &Audit) -> Result<Invitation, StoreError> {
+    async fn transition(
+        &self,
+        target: Target,
+        decide: Decide,
+        audit: &Audit,
+    ) -> Result<Invitation, StoreError> {
         self.transition_impl(target, decide, audit).await
     }
-    async fn list_invitation_events(&self, tenant: &TenantId, id: Uuid) -> Result<Vec<Event>, StoreError> {
+    async fn list_invitation_events(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Vec<Event>, StoreError> {
         self.list_invitation_events_impl(tenant, id).await
     }
-    async fn claim_outbox(&self, now: OffsetDateTime, lease: time::Duration, limit: u32) -> Result<Vec<OutboxItem>, StoreError> {
+    async fn claim_outbox(
+        &self,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
         self.claim_outbox_impl(now, lease, limit).await
     }
-    async fn finish_outbox(&self, item: &OutboxItem, outcome: &DeliveryOutcome, now: OffsetDateTime) -> Result<(), StoreError> {
+    async fn finish_outbox(
+        &self,
+        item: &OutboxItem,
+        outcome: &DeliveryOutcome,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         self.finish_outbox_impl(item, outcome, now).await
     }
-    async fn idempotency_begin(&self, scope: &str, key: &str, request_hash: &[u8; 32], now: OffsetDateTime) -> Result<IdempotencyBegin, StoreError> {
-        self.idempotency_begin_impl(scope, key, request_hash, now).await
+    async fn idempotency_begin(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<IdempotencyBegin, StoreError> {
+        self.idempotency_begin_impl(scope, key, request_hash, now)
+            .await
     }
-    async fn idempotency_finish(&self, scope: &str, key: &str, status: u16, body: &[u8]) -> Result<(), StoreError> {
+    async fn idempotency_finish(
+        &self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<(), StoreError> {
         self.idempotency_finish_impl(scope, key, status, body).await
     }
     async fn idempotency_abandon(&self, scope: &str, key: &str) -> Result<(), StoreError> {

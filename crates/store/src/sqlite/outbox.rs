@@ -1,8 +1,8 @@
 //! The email outbox and idempotency keys on SQLite.
 
+use super::SqliteStore;
 use super::admin::insert_event;
 use super::rows::{from_ms, ms};
-use super::SqliteStore;
 use crate::{Audit, DeliveryOutcome, IdempotencyBegin, OutboxItem, StoreError};
 use invitd_core::{EventType, TenantId};
 use sqlx::Row;
@@ -14,8 +14,16 @@ const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
 /// A keyed request still unanswered after this is taken to have died.
 const IDEMPOTENCY_STALE: time::Duration = time::Duration::minutes(1);
 
+/// request hash, answered status, answered body, created at (ms).
+type StoredKey = (Vec<u8>, Option<i64>, Option<Vec<u8>>, i64);
+
 impl SqliteStore {
-    pub(super) async fn claim_outbox_impl(&self, now: OffsetDateTime, lease: time::Duration, limit: u32) -> Result<Vec<OutboxItem>, StoreError> {
+    pub(super) async fn claim_outbox_impl(
+        &self,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
         let mut tx = self.write().await?;
         let rows = sqlx::query(
             "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_attempt_at, id LIMIT ?) RETURNING id, invitation_number, tenant_id, kind, attempts, payload, (SELECT id FROM invitations WHERE number = outbox.invitation_number) AS invitation_id",
@@ -33,17 +41,24 @@ impl SqliteStore {
             items.push(OutboxItem {
                 id: row.try_get("id")?,
                 invitation_id: row.try_get::<Uuid, _>("invitation_id")?,
-                tenant_id: TenantId::parse(row.try_get::<String, _>("tenant_id")?).map_err(StoreError::corrupt)?,
+                tenant_id: TenantId::parse(row.try_get::<String, _>("tenant_id")?)
+                    .map_err(StoreError::corrupt)?,
                 kind: row.try_get("kind")?,
                 attempts: row.try_get::<i64, _>("attempts")? as u32,
-                payload: serde_json::from_str(payload.as_deref().unwrap_or("null")).map_err(StoreError::corrupt)?,
+                payload: serde_json::from_str(payload.as_deref().unwrap_or("null"))
+                    .map_err(StoreError::corrupt)?,
             });
         }
         items.sort_by_key(|i| i.id);
         Ok(items)
     }
 
-    pub(super) async fn finish_outbox_impl(&self, item: &OutboxItem, outcome: &DeliveryOutcome, now: OffsetDateTime) -> Result<(), StoreError> {
+    pub(super) async fn finish_outbox_impl(
+        &self,
+        item: &OutboxItem,
+        outcome: &DeliveryOutcome,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         // Only a row still pending is ours to finish: a resend may have
         // superseded it while it was being sent.
@@ -85,20 +100,41 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await?;
         let event = match outcome {
-            DeliveryOutcome::Sent => Some((EventType::Sent, serde_json::json!({"outbox_id": item.id, "kind": item.kind}))),
-            DeliveryOutcome::Failed { error } => Some((EventType::DeliveryFailed, serde_json::json!({"outbox_id": item.id, "error": error}))),
+            DeliveryOutcome::Sent => Some((
+                EventType::Sent,
+                serde_json::json!({"outbox_id": item.id, "kind": item.kind}),
+            )),
+            DeliveryOutcome::Failed { error } => Some((
+                EventType::DeliveryFailed,
+                serde_json::json!({"outbox_id": item.id, "error": error}),
+            )),
             DeliveryOutcome::Retry { .. } => None,
         };
         if let Some((event, data)) = event {
-            insert_event(&mut tx, Some(&item.tenant_id), Some(number), event.as_str(), &Audit::system(), now, &data).await?;
+            insert_event(
+                &mut tx,
+                Some(&item.tenant_id),
+                Some(number),
+                event.as_str(),
+                &Audit::system(),
+                now,
+                &data,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    pub(super) async fn idempotency_begin_impl(&self, scope: &str, key: &str, hash: &[u8; 32], now: OffsetDateTime) -> Result<IdempotencyBegin, StoreError> {
+    pub(super) async fn idempotency_begin_impl(
+        &self,
+        scope: &str,
+        key: &str,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<IdempotencyBegin, StoreError> {
         let mut tx = self.write().await?;
-        let existing: Option<(Vec<u8>, Option<i64>, Option<Vec<u8>>, i64)> = sqlx::query_as(
+        let existing: Option<StoredKey> = sqlx::query_as(
             "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE scope = ? AND key = ?",
         )
         .bind(scope)
@@ -115,7 +151,10 @@ impl SqliteStore {
                     return Ok(IdempotencyBegin::Mismatch);
                 }
                 return Ok(match (status, body) {
-                    (Some(status), Some(body)) => IdempotencyBegin::Replay { status: status as u16, body },
+                    (Some(status), Some(body)) => IdempotencyBegin::Replay {
+                        status: status as u16,
+                        body,
+                    },
                     _ => IdempotencyBegin::InProgress,
                 });
             }
@@ -136,7 +175,13 @@ impl SqliteStore {
         Ok(IdempotencyBegin::Fresh)
     }
 
-    pub(super) async fn idempotency_finish_impl(&self, scope: &str, key: &str, status: u16, body: &[u8]) -> Result<(), StoreError> {
+    pub(super) async fn idempotency_finish_impl(
+        &self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?")
             .bind(status as i64)
             .bind(body)
@@ -147,7 +192,11 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn idempotency_abandon_impl(&self, scope: &str, key: &str) -> Result<(), StoreError> {
+    pub(super) async fn idempotency_abandon_impl(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status IS NULL")
             .bind(scope)
             .bind(key)

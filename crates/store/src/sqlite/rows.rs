@@ -52,7 +52,8 @@ pub fn invitation(row: &SqliteRow) -> Result<Invitation, StoreError> {
         inviter_account_id: row.try_get("inviter_account_id")?,
         inviter_email: row.try_get("inviter_email")?,
         status: Status::parse(&status).ok_or_else(|| StoreError::corrupt(&status))?,
-        token_hash: SecretHash::from_slice(&hash).ok_or_else(|| StoreError::corrupt("token hash"))?,
+        token_hash: SecretHash::from_slice(&hash)
+            .ok_or_else(|| StoreError::corrupt("token hash"))?,
         created_at: from_ms(row.try_get("created_at")?)?,
         expires_at: from_ms(row.try_get("expires_at")?)?,
         last_sent_at: opt_time(row, "last_sent_at")?,
@@ -63,7 +64,8 @@ pub fn invitation(row: &SqliteRow) -> Result<Invitation, StoreError> {
         resend_count: row.try_get::<i64, _>("resend_count")? as u32,
         resend_window_start: opt_time(row, "resend_window_start")?,
         resend_window_count: row.try_get::<i64, _>("resend_window_count")? as u32,
-        delivery_state: DeliveryState::parse(&delivery).ok_or_else(|| StoreError::corrupt(&delivery))?,
+        delivery_state: DeliveryState::parse(&delivery)
+            .ok_or_else(|| StoreError::corrupt(&delivery))?,
         delivery_attempts: row.try_get::<i64, _>("delivery_attempts")? as u32,
         delivery_last_error: row.try_get("delivery_last_error")?,
         delivery_sent_at: opt_time(row, "delivery_sent_at")?,

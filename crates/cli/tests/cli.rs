@@ -1,0 +1,159 @@
+//! The `invitd` binary end to end: migrate, tenants and keys from the
+//! command line, `serve` as a separate process, an invitation over HTTP,
+//! the email file, and a graceful stop on SIGTERM.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn invitd(db: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_invitd"));
+    cmd.env("INVITD_DATABASE_URL", db).env("INVITD_LOG", "warn");
+    cmd
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_binary_serves_invites_and_stops_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("data/invitd.db").display());
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let mail = dir.path().join("mail");
+
+    run_ok(invitd(&db).arg("migrate"));
+    run_ok(invitd(&db).args([
+        "tenants",
+        "create",
+        "acme",
+        "--name",
+        "Acme Inc",
+        "--language",
+        "de",
+    ]));
+    let out = invitd(&db)
+        .args(["tenants", "create", "acme", "--name", "Again"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a duplicate tenant must fail");
+    let out = run_ok(invitd(&db).args([
+        "keys",
+        "create",
+        "--name",
+        "ops",
+        "--scopes",
+        "invites:read,invites:write",
+        "--tenant",
+        "acme",
+    ]));
+    let key = out.lines().last().unwrap().trim().to_string();
+    assert!(
+        key.starts_with("ik_") && key.len() == 46,
+        "secret on its own last line: {out:?}"
+    );
+    let listed = run_ok(invitd(&db).args(["keys", "list"]));
+    assert!(
+        listed.contains("ops") && !listed.contains(&key),
+        "list must not show the secret"
+    );
+    let bad = invitd(&db)
+        .args(["keys", "create", "--name", "x", "--scopes", "root"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+
+    let spec = run_ok(invitd(&db).arg("openapi"));
+    let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+    assert!(spec["paths"]["/v1/tenants/{tenant}/invitations"].is_object());
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = invitd(&db)
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--public-url",
+            "https://invites.example.com",
+        ])
+        .env("INVITD_MAIL_URL", format!("file://{}", mail.display()))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while client.get(format!("{base}/readyz")).send().await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let resp = client
+        .post(format!("{base}/v1/tenants/acme/invitations"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"emails": ["ann@example.com", "bob@example.com"], "roles": ["editor"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let url = body["invitations"][0]["accept_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(url.starts_with("https://invites.example.com/i/"));
+
+    // The worker in the server writes both emails.
+    let started = Instant::now();
+    loop {
+        let count = std::fs::read_dir(&mail)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                })
+                .count()
+            })
+            .unwrap_or(0);
+        if count == 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "emails not written"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
