@@ -26,8 +26,8 @@ fn run_ok(cmd: &mut Command) -> String {
 #[tokio::test]
 async fn the_binary_serves_invites_and_stops_gracefully() {
     let dir = tempfile::tempdir().unwrap();
+    // The folder does not exist yet: invitd creates it and the file.
     let db = format!("sqlite://{}", dir.path().join("data/invitd.db").display());
-    std::fs::create_dir_all(dir.path().join("data")).unwrap();
     let mail = dir.path().join("mail");
 
     run_ok(invitd(&db).arg("migrate"));

@@ -87,11 +87,20 @@ pub struct Event {
 }
 
 /// An email to put in the outbox. `payload` is what the mail layer renders
-/// from; it holds the accept link, so the store clears it once sent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// from; it holds the accept link, so the store clears it once sent, and
+/// `Debug` leaves it out.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxEmail {
     pub kind: String,
     pub payload: serde_json::Value,
+}
+
+impl std::fmt::Debug for OutboxEmail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxEmail")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An invitation to insert (its `number` is assigned by the store) with its
@@ -155,8 +164,9 @@ pub struct InvitationFilter {
     pub limit: u32,
 }
 
-/// A leased outbox row.
-#[derive(Debug, Clone)]
+/// A leased outbox row. `Debug` leaves out the payload (it holds the
+/// accept link).
+#[derive(Clone)]
 pub struct OutboxItem {
     pub id: i64,
     pub invitation_id: Uuid,
@@ -164,6 +174,18 @@ pub struct OutboxItem {
     pub kind: String,
     pub attempts: u32,
     pub payload: serde_json::Value,
+}
+
+impl std::fmt::Debug for OutboxItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxItem")
+            .field("id", &self.id)
+            .field("invitation_id", &self.invitation_id)
+            .field("tenant_id", &self.tenant_id)
+            .field("kind", &self.kind)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a delivery attempt went.
@@ -192,4 +214,27 @@ pub enum IdempotencyBegin {
     Mismatch,
     /// Seen and still running.
     InProgress,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_leaves_out_accept_links() {
+        let email = OutboxEmail {
+            kind: "invitation".into(),
+            payload: serde_json::json!({"accept_url": "https://x/i/SECRET"}),
+        };
+        assert!(!format!("{email:?}").contains("SECRET"));
+        let item = OutboxItem {
+            id: 1,
+            invitation_id: Uuid::nil(),
+            tenant_id: TenantId::parse("t").unwrap(),
+            kind: "invitation".into(),
+            attempts: 0,
+            payload: email.payload.clone(),
+        };
+        assert!(!format!("{item:?}").contains("SECRET"));
+    }
 }
