@@ -243,16 +243,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .create_key_as(req, &operator())
                         .await
                         .map_err(describe)?;
-                    let reach = key
-                        .tenants
-                        .as_ref()
-                        .map(|t| {
-                            t.iter()
-                                .map(|t| t.to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        })
-                        .unwrap_or_else(|| "all tenants".into());
+                    let reach = reach_of(&key, "all tenants");
                     println!(
                         "created key {} ({}) with scopes {} for {}",
                         key.id,
@@ -267,16 +258,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 KeysCommand::List => {
                     for k in state.store.list_api_keys().await? {
-                        let reach = k
-                            .tenants
-                            .as_ref()
-                            .map(|t| {
-                                t.iter()
-                                    .map(|t| t.to_string())
-                                    .collect::<Vec<_>>()
-                                    .join(",")
-                            })
-                            .unwrap_or_else(|| "*".into());
+                        let reach = reach_of(&k, "*");
                         let revoked = if k.revoked_at.is_some() {
                             "revoked"
                         } else {
@@ -297,6 +279,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args, &cli.database_url).await,
+    }
+}
+
+/// The tenants a key reaches, comma-separated, or `all` when unbounded.
+fn reach_of(key: &invitd_store::ApiKey, all: &str) -> String {
+    match &key.tenants {
+        Some(tenants) => tenants
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        None => all.to_string(),
     }
 }
 
