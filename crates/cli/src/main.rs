@@ -52,6 +52,9 @@ enum Command {
     Keys(KeysCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Send one test message through the configured mail transport and
+    /// explain any failure in plain words.
+    SendTestEmail(SendTestArgs),
     /// Load-test a server over HTTP and print throughput and latency.
     Bench(bench::BenchArgs),
 }
@@ -64,7 +67,26 @@ struct ServeArgs {
     /// Public base URL of accept links (`<url>/i/<token>`); defaults to http://<bind>.
     #[arg(long, env = "INVITD_PUBLIC_URL")]
     public_url: Option<String>,
-    /// Mail transport: file:///path/to/folder.
+    #[command(flatten)]
+    mail: MailArgs,
+    /// Waits between delivery attempts, after which an email fails.
+    #[arg(
+        long,
+        env = "INVITD_MAIL_RETRY_SCHEDULE",
+        default_value = "30s,2m,10m,1h,6h"
+    )]
+    mail_retry_schedule: String,
+    /// Emails sent at the same time.
+    #[arg(long, env = "INVITD_MAIL_CONCURRENCY", default_value_t = 4)]
+    mail_concurrency: usize,
+    /// Folder of template files that replace the built-in ones.
+    #[arg(long, env = "INVITD_TEMPLATES_DIR")]
+    templates_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct MailArgs {
+    /// Mail transport: file:///path/to/folder, smtp://[user:pass@]host[:port][?tls=required|none], smtps://[user:pass@]host[:port].
     #[arg(long, env = "INVITD_MAIL_URL", default_value = "file://./mail")]
     mail_url: String,
     /// Sender of invitation emails; a display name is allowed.
@@ -74,9 +96,15 @@ struct ServeArgs {
         default_value = "invitd <invitd@localhost.localdomain>"
     )]
     mail_from: String,
-    /// Folder of template files that replace the built-in ones.
-    #[arg(long, env = "INVITD_TEMPLATES_DIR")]
-    templates_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct SendTestArgs {
+    /// The recipient of the test message.
+    #[arg(long)]
+    to: String,
+    #[command(flatten)]
+    mail: MailArgs,
 }
 
 #[derive(Subcommand)]
@@ -122,6 +150,8 @@ enum KeysCommand {
 }
 
 fn main() -> anyhow::Result<()> {
+    // One TLS crypto provider for every client in the process (SMTP).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     init_logging(cli.log_json);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -279,6 +309,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args, &cli.database_url).await,
+        Command::SendTestEmail(args) => send_test_email(args).await,
     }
 }
 
@@ -315,8 +346,11 @@ async fn serve(database_url: String, args: ServeArgs) -> anyhow::Result<()> {
             .public_url
             .unwrap_or_else(|| format!("http://{}", args.bind)),
         database_url,
-        mail_url: args.mail_url,
-        mail_from: args.mail_from,
+        mail_url: args.mail.mail_url,
+        mail_from: args.mail.mail_from,
+        mail_retry_schedule: invitd_server::config::parse_schedule(&args.mail_retry_schedule)
+            .map_err(|e| anyhow::anyhow!("--mail-retry-schedule: {e}"))?,
+        mail_concurrency: args.mail_concurrency.max(1),
         templates_dir: args.templates_dir,
         ..Config::laptop_defaults()
     };
@@ -326,6 +360,35 @@ async fn serve(database_url: String, args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down: finishing in-flight requests");
     running.shutdown().await;
     Ok(())
+}
+
+async fn send_test_email(args: SendTestArgs) -> anyhow::Result<()> {
+    let target = invitd_store::redact_url(&args.mail.mail_url);
+    let mailer = invitd_mail::from_url(&args.mail.mail_url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let email = invitd_mail::RenderedEmail {
+        message_id: format!("<test-{}@invitd>", uuid::Uuid::now_v7()),
+        from: args.mail.mail_from.clone(),
+        to: args.to.clone(),
+        subject: "invitd test message".into(),
+        text: "This is a test message from invitd. If you can read it, email delivery works.\n"
+            .into(),
+        html:
+            "<p>This is a test message from invitd. If you can read it, email delivery works.</p>"
+                .into(),
+    };
+    match mailer.send(&email).await {
+        Ok(reply) => {
+            println!(
+                "sent to {} through {target}; the server said: {reply}",
+                args.to
+            );
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("could not send: {}", invitd_mail::diagnose(&e, &target));
+            std::process::exit(1);
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -35,7 +35,7 @@ impl FileMailer {
 
 #[async_trait]
 impl Mailer for FileMailer {
-    async fn send(&self, email: &RenderedEmail) -> Result<(), MailError> {
+    async fn send(&self, email: &RenderedEmail) -> Result<String, MailError> {
         let bytes = email.to_rfc5322()?;
         tokio::fs::create_dir_all(&self.dir).await.map_err(|e| {
             MailError::Temporary(format!("cannot create {}: {e}", self.dir.display()))
@@ -49,6 +49,6 @@ impl Mailer for FileMailer {
         tokio::fs::rename(&tmp, &path).await.map_err(|e| {
             MailError::Temporary(format!("cannot rename to {}: {e}", path.display()))
         })?;
-        Ok(())
+        Ok(format!("written to {}", path.display()))
     }
 }

@@ -3,9 +3,11 @@
 
 mod file;
 mod render;
+mod smtp;
 
 pub use file::FileMailer;
-pub use render::{InvitationEmail, Templates};
+pub use render::{InvitationEmail, LANGUAGES, Templates, format_expiry, pick_language, translate};
+pub use smtp::{SmtpMailer, diagnose};
 
 use async_trait::async_trait;
 
@@ -37,6 +39,11 @@ impl RenderedEmail {
     /// The message as RFC 5322 bytes: multipart/alternative with a plain
     /// text and an HTML part.
     pub fn to_rfc5322(&self) -> Result<Vec<u8>, MailError> {
+        Ok(self.to_message()?.formatted())
+    }
+
+    /// The message, built.
+    pub fn to_message(&self) -> Result<lettre::Message, MailError> {
         use lettre::message::{Mailbox, MultiPart};
         let from: Mailbox = self
             .from
@@ -56,7 +63,7 @@ impl RenderedEmail {
                 self.html.clone(),
             ))
             .map_err(|e| MailError::Permanent(format!("cannot build message: {e}")))?;
-        Ok(message.formatted())
+        Ok(message)
     }
 }
 
@@ -83,11 +90,17 @@ pub enum MailError {
 /// A mail transport.
 #[async_trait]
 pub trait Mailer: Send + Sync + 'static {
-    async fn send(&self, email: &RenderedEmail) -> Result<(), MailError>;
+    /// Sends one message; on success, the server's reply (for the record of
+    /// attempts).
+    async fn send(&self, email: &RenderedEmail) -> Result<String, MailError>;
 }
 
-/// Builds the transport named by a mail URL: `file:///path/to/folder`.
+/// Builds the transport named by a mail URL: `file:///path/to/folder`,
+/// `smtp://…` or `smtps://…` (see [`SmtpMailer::from_url`]).
 pub fn from_url(url: &str) -> Result<std::sync::Arc<dyn Mailer>, MailError> {
+    if url.starts_with("smtp://") || url.starts_with("smtps://") {
+        return Ok(std::sync::Arc::new(SmtpMailer::from_url(url)?));
+    }
     if let Some(path) = url.strip_prefix("file://") {
         if path.is_empty() {
             return Err(MailError::Permanent(
@@ -97,6 +110,6 @@ pub fn from_url(url: &str) -> Result<std::sync::Arc<dyn Mailer>, MailError> {
         return Ok(std::sync::Arc::new(FileMailer::new(path)));
     }
     Err(MailError::Permanent(format!(
-        "unsupported mail URL {url:?}; use file:///path/to/folder"
+        "unsupported mail URL; use file:///path/to/folder, smtp://host:port or smtps://host:port"
     )))
 }

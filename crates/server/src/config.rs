@@ -17,6 +17,10 @@ pub struct Config {
     pub mail_url: String,
     /// The sender of invitation emails, display name allowed.
     pub mail_from: String,
+    /// Waits between delivery attempts; when they run out the email fails.
+    pub mail_retry_schedule: Vec<time::Duration>,
+    /// Emails sent at the same time by this process.
+    pub mail_concurrency: usize,
     /// A folder whose template files replace the built-in ones.
     pub templates_dir: Option<PathBuf>,
     /// Start the outbox worker (tests turn it off to drive it by hand).
@@ -36,6 +40,8 @@ impl Config {
             mail_url: "file://./mail".into(),
             mail_from: "invitd <invitd@localhost.localdomain>".into(),
             templates_dir: None,
+            mail_retry_schedule: crate::worker::WorkerConfig::default_backoff(),
+            mail_concurrency: 4,
             run_worker: true,
             max_body_bytes: 1024 * 1024,
         }
@@ -55,7 +61,51 @@ impl std::fmt::Debug for Config {
             .field("mail_url", &invitd_store::redact_url(&self.mail_url))
             .field("mail_from", &self.mail_from)
             .field("templates_dir", &self.templates_dir)
+            .field("mail_retry_schedule", &self.mail_retry_schedule)
+            .field("mail_concurrency", &self.mail_concurrency)
             .field("run_worker", &self.run_worker)
             .finish()
+    }
+}
+
+/// Parses a retry schedule such as `30s,2m,10m,1h,6h` (units s, m, h, d).
+pub fn parse_schedule(s: &str) -> Result<Vec<time::Duration>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (num, unit) = p.split_at(p.find(|c: char| !c.is_ascii_digit()).unwrap_or(p.len()));
+            let n: i64 = num
+                .parse()
+                .map_err(|_| format!("{p:?} is not a duration like 30s, 2m, 1h"))?;
+            Ok(match unit {
+                "s" | "" => time::Duration::seconds(n),
+                "m" => time::Duration::minutes(n),
+                "h" => time::Duration::hours(n),
+                "d" => time::Duration::days(n),
+                _ => return Err(format!("{p:?}: unknown unit {unit:?}; use s, m, h or d")),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules() {
+        assert_eq!(
+            parse_schedule("30s, 2m,1h,1d").unwrap(),
+            vec![
+                time::Duration::seconds(30),
+                time::Duration::minutes(2),
+                time::Duration::hours(1),
+                time::Duration::days(1)
+            ]
+        );
+        assert_eq!(parse_schedule("").unwrap(), vec![]);
+        assert!(parse_schedule("5y").is_err());
+        assert!(parse_schedule("x").is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! each outcome. A crash at any point loses nothing: a leased row whose
 //! worker died becomes due again when its lease runs out.
 
+use futures::StreamExt;
 use invitd_core::Clock;
 use invitd_mail::{InvitationEmail, MailError, Mailer, Templates};
 use invitd_store::{DeliveryOutcome, OutboxItem, Store};
@@ -19,6 +20,8 @@ pub struct WorkerConfig {
     pub lease: time::Duration,
     /// Emails leased per round.
     pub batch: u32,
+    /// Emails sent at the same time.
+    pub concurrency: usize,
     /// How often to look for due emails when nobody wakes the worker.
     pub poll: Duration,
     pub from: String,
@@ -27,6 +30,14 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
+    /// The default retry schedule: 30 s, 2 min, 10 min, 1 h, 6 h.
+    pub fn default_backoff() -> Vec<time::Duration> {
+        [30, 120, 600, 3600, 6 * 3600]
+            .into_iter()
+            .map(time::Duration::seconds)
+            .collect()
+    }
+
     pub fn new(from: String, public_url: &str) -> Self {
         let host = public_url
             .split("://")
@@ -38,12 +49,10 @@ impl WorkerConfig {
             .unwrap_or("invitd.local")
             .to_string();
         Self {
-            backoff: [30, 120, 600, 3600, 6 * 3600]
-                .into_iter()
-                .map(time::Duration::seconds)
-                .collect(),
+            backoff: Self::default_backoff(),
             lease: time::Duration::minutes(5),
             batch: 64,
+            concurrency: 4,
             poll: Duration::from_secs(1),
             from,
             message_id_host: host,
@@ -85,12 +94,19 @@ impl OutboxWorker {
             .claim_outbox(self.clock.now(), self.config.lease, self.config.batch)
             .await?;
         let count = items.len();
-        for item in items {
-            let outcome = self.deliver(&item).await;
-            self.store
-                .finish_outbox(&item, &outcome, self.clock.now())
-                .await?;
-        }
+        let results: Vec<Result<(), invitd_store::StoreError>> = futures::stream::iter(items)
+            .map(|item| async move {
+                let outcome = self.deliver(&item).await;
+                self.store
+                    .finish_outbox(&item, &outcome, self.clock.now())
+                    .await
+            })
+            .buffer_unordered(self.config.concurrency.max(1))
+            .collect()
+            .await;
+        // A row whose outcome could not be recorded is tried again when its
+        // lease runs out.
+        results.into_iter().collect::<Result<Vec<()>, _>>()?;
         Ok(count)
     }
 
@@ -128,7 +144,7 @@ impl OutboxWorker {
             ))),
         };
         match result {
-            Ok(()) => DeliveryOutcome::Sent,
+            Ok(reply) => DeliveryOutcome::Sent { reply },
             Err(MailError::Permanent(error)) => {
                 tracing::warn!(outbox_id = item.id, %error, "email failed permanently");
                 DeliveryOutcome::Failed { error }
@@ -138,7 +154,7 @@ impl OutboxWorker {
                     Some(wait) => {
                         // Up to 20% jitter, so a burst of failures does not
                         // retry in lockstep.
-                        let jitter = wait.as_seconds_f64() * 0.2 * (item.id % 100) as f64 / 100.0;
+                        let jitter = wait.as_seconds_f64() * 0.2 * rand::random::<f64>();
                         let retry_at =
                             self.clock.now() + *wait + time::Duration::seconds_f64(jitter);
                         tracing::info!(outbox_id = item.id, %error, %retry_at, "email will be retried");

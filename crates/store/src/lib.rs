@@ -177,6 +177,12 @@ pub trait Store: Send + Sync + 'static {
         lease: time::Duration,
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError>;
+    /// The delivery attempts of one invitation's emails, oldest first.
+    async fn list_delivery_attempts(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError>;
     /// Records a delivery attempt's outcome.
     async fn finish_outbox(
         &self,

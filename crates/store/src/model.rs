@@ -191,16 +191,28 @@ impl std::fmt::Debug for OutboxItem {
 /// How a delivery attempt went.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeliveryOutcome {
-    Sent,
+    /// Accepted; `reply` is what the server said.
+    Sent { reply: String },
     /// Try again at `retry_at`.
     Retry {
         error: String,
         retry_at: OffsetDateTime,
     },
     /// Give up.
-    Failed {
-        error: String,
-    },
+    Failed { error: String },
+}
+
+/// One recorded delivery attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryAttempt {
+    pub outbox_id: i64,
+    /// `invitation` or `resend`.
+    pub kind: String,
+    pub attempted_at: OffsetDateTime,
+    /// `sent`, `retry` or `failed`.
+    pub outcome: String,
+    /// The server's reply, or the error.
+    pub detail: String,
 }
 
 /// The start of a request carrying an `Idempotency-Key`.

@@ -617,6 +617,29 @@ impl Service {
     }
 }
 
+impl Service {
+    pub async fn delivery_attempts(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<Vec<invitd_store::DeliveryAttempt>, Error> {
+        caller.require(Scope::InvitesRead)?;
+        let tenant = self.tenant_for(caller, tenant).await?;
+        // 404 for an unknown invitation rather than an empty list.
+        self.state
+            .store
+            .get_invitation(&tenant.id, id)
+            .await
+            .map_err(not_found_as("invitation"))?;
+        Ok(self
+            .state
+            .store
+            .list_delivery_attempts(&tenant.id, id)
+            .await?)
+    }
+}
+
 fn parse_cursor(s: &str) -> Result<i64, Error> {
     s.strip_prefix('n')
         .and_then(|n| n.parse::<i64>().ok())

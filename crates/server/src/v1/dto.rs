@@ -293,3 +293,36 @@ impl From<&Event> for EventView {
 pub struct EventList {
     pub events: Vec<EventView>,
 }
+
+/// One attempt to deliver one of the invitation's emails.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryAttemptView {
+    /// The outbox row; a resend queues a new one.
+    pub email_id: i64,
+    /// `invitation` or `resend`.
+    pub kind: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub attempted_at: OffsetDateTime,
+    /// `sent`, `retry` or `failed`.
+    pub outcome: String,
+    /// The mail server's reply, or the error.
+    pub detail: String,
+}
+
+impl From<&invitd_store::DeliveryAttempt> for DeliveryAttemptView {
+    fn from(a: &invitd_store::DeliveryAttempt) -> Self {
+        Self {
+            email_id: a.outbox_id,
+            kind: a.kind.clone(),
+            attempted_at: a.attempted_at,
+            outcome: a.outcome.clone(),
+            detail: a.detail.clone(),
+        }
+    }
+}
+
+/// Every delivery attempt of an invitation's emails, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryAttemptList {
+    pub attempts: Vec<DeliveryAttemptView>,
+}

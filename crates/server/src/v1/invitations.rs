@@ -167,6 +167,26 @@ pub async fn events(
     }))
 }
 
+/// Every attempt to deliver the invitation's emails: when, how it went,
+/// and what the mail server said.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/invitations/{id}/deliveries", tag = "invitations",
+    params(("tenant" = String, Path), ("id" = Uuid, Path)),
+    security(("bearer" = ["invites:read"])),
+    responses((status = 200, body = DeliveryAttemptList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((tenant, id)): Path<(String, Uuid)>,
+) -> Result<axum::Json<DeliveryAttemptList>, Error> {
+    let attempts = state
+        .service()
+        .delivery_attempts(&caller, &tenant, id)
+        .await?;
+    Ok(axum::Json(DeliveryAttemptList {
+        attempts: attempts.iter().map(DeliveryAttemptView::from).collect(),
+    }))
+}
+
 /// Look an invitation up by the token of its link (for host apps that
 /// render their own accept page). 410 `token_replaced` for a link replaced
 /// by a resend.

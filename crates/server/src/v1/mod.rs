@@ -20,6 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(invitations::resend))
         .routes(routes!(invitations::revoke))
         .routes(routes!(invitations::events))
+        .routes(routes!(invitations::deliveries))
         .routes(routes!(invitations::lookup))
         .routes(routes!(invitations::accept))
         .routes(routes!(invitations::decline))

@@ -15,7 +15,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// Migrations in order; each runs once, in a transaction.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_delivery_attempts.sql"),
+    ),
+];
 
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -106,8 +112,9 @@ fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
 }
 
 use crate::{
-    ApiKey, Audit, CreateOutcome, Decide, DeliveryOutcome, Event, IdempotencyBegin,
-    InvitationFilter, NewInvitation, OutboxItem, Role, Store, Target, Tenant, TokenMatch,
+    ApiKey, Audit, CreateOutcome, Decide, DeliveryAttempt, DeliveryOutcome, Event,
+    IdempotencyBegin, InvitationFilter, NewInvitation, OutboxItem, Role, Store, Target, Tenant,
+    TokenMatch,
 };
 use invitd_core::{Invitation, SecretHash, TenantId};
 use time::OffsetDateTime;
@@ -215,6 +222,13 @@ impl Store for SqliteStore {
         id: Uuid,
     ) -> Result<Vec<Event>, StoreError> {
         self.list_invitation_events_impl(tenant, id).await
+    }
+    async fn list_delivery_attempts(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        self.list_delivery_attempts_impl(tenant, id).await
     }
     async fn claim_outbox(
         &self,

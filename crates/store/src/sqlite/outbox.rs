@@ -3,7 +3,7 @@
 use super::SqliteStore;
 use super::admin::insert_event;
 use super::rows::{from_ms, ms};
-use crate::{Audit, DeliveryOutcome, IdempotencyBegin, OutboxItem, StoreError};
+use crate::{Audit, DeliveryAttempt, DeliveryOutcome, IdempotencyBegin, OutboxItem, StoreError};
 use invitd_core::{EventType, TenantId};
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -63,7 +63,7 @@ impl SqliteStore {
         // Only a row still pending is ours to finish: a resend may have
         // superseded it while it was being sent.
         let (state, error, next): (&str, Option<&str>, Option<OffsetDateTime>) = match outcome {
-            DeliveryOutcome::Sent => ("sent", None, None),
+            DeliveryOutcome::Sent { .. } => ("sent", None, None),
             DeliveryOutcome::Retry { error, retry_at } => ("pending", Some(error), Some(*retry_at)),
             DeliveryOutcome::Failed { error } => ("failed", Some(error), None),
         };
@@ -84,8 +84,21 @@ impl SqliteStore {
             return Ok(());
         };
         let number: i64 = row.try_get("invitation_number")?;
+        let (attempt_outcome, detail) = match outcome {
+            DeliveryOutcome::Sent { reply } => ("sent", reply.as_str()),
+            DeliveryOutcome::Retry { error, .. } => ("retry", error.as_str()),
+            DeliveryOutcome::Failed { error } => ("failed", error.as_str()),
+        };
+        sqlx::query("INSERT INTO delivery_attempts (outbox_id, invitation_number, attempted_at, outcome, detail) VALUES (?, ?, ?, ?, ?)")
+            .bind(item.id)
+            .bind(number)
+            .bind(ms(now))
+            .bind(attempt_outcome)
+            .bind(detail)
+            .execute(&mut *tx)
+            .await?;
         let delivery_state = match outcome {
-            DeliveryOutcome::Sent => "sent",
+            DeliveryOutcome::Sent { .. } => "sent",
             DeliveryOutcome::Retry { .. } => "queued",
             DeliveryOutcome::Failed { .. } => "failed",
         };
@@ -100,7 +113,7 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await?;
         let event = match outcome {
-            DeliveryOutcome::Sent => Some((
+            DeliveryOutcome::Sent { .. } => Some((
                 EventType::Sent,
                 serde_json::json!({"outbox_id": item.id, "kind": item.kind}),
             )),
@@ -124,6 +137,31 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    pub(super) async fn list_delivery_attempts_impl(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.outbox_id, o.kind, a.attempted_at, a.outcome, a.detail FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id JOIN invitations i ON i.number = a.invitation_number WHERE i.id = ? AND i.tenant_id = ? ORDER BY a.id",
+        )
+        .bind(id)
+        .bind(tenant.as_str())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeliveryAttempt {
+                    outbox_id: row.try_get("outbox_id")?,
+                    kind: row.try_get("kind")?,
+                    attempted_at: from_ms(row.try_get("attempted_at")?)?,
+                    outcome: row.try_get("outcome")?,
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect()
     }
 
     pub(super) async fn idempotency_begin_impl(
