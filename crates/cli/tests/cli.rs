@@ -157,3 +157,76 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+#[tokio::test]
+async fn send_test_email_delivers_or_explains() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("invitd.db").display());
+    // Nothing listens on this port: a plain-language diagnosis, exit 1.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = invitd(&db)
+        .args([
+            "send-test-email",
+            "--to",
+            "ops@example.com",
+            "--mail-url",
+            &format!("smtp://127.0.0.1:{closed}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot connect") && stderr.contains("Is the mail server running"),
+        "{stderr}"
+    );
+
+    // A real SMTP server receives it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = mailcrab::development_mail_server([127, 0, 0, 1], port).await;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let url = format!("smtp://127.0.0.1:{port}");
+    let out = tokio::task::spawn_blocking(move || {
+        invitd(&db)
+            .args([
+                "send-test-email",
+                "--to",
+                "ops@example.com",
+                "--mail-url",
+                &url,
+                "--mail-from",
+                "Ops <ops@invitd.example>",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("250"));
+    let message = tokio::time::timeout(Duration::from_secs(10), server.rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let message = serde_json::to_value(&message).unwrap();
+    assert_eq!(message["subject"], "invitd test message");
+    assert_eq!(message["envelope_recipients"][0], "ops@example.com");
+    server.token.cancel();
+}

@@ -88,6 +88,14 @@ pub struct Running {
 }
 
 impl Running {
+    /// Stops everything at once, as a crash or `kill -9` would: in-flight
+    /// requests and sends are dropped wherever they are.
+    pub fn abort(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+
     /// Stops accepting, finishes in-flight requests, stops the worker.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
@@ -119,13 +127,10 @@ pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Res
         outbox_notify: Arc::new(Notify::new()),
         keys: Arc::new(KeyCache::default()),
     };
-    let worker = OutboxWorker::new(
-        store,
-        mailer,
-        templates,
-        clock,
-        WorkerConfig::new(config.mail_from.clone(), &config.public_url),
-    );
+    let mut worker_config = WorkerConfig::new(config.mail_from.clone(), &config.public_url);
+    worker_config.backoff = config.mail_retry_schedule.clone();
+    worker_config.concurrency = config.mail_concurrency;
+    let worker = OutboxWorker::new(store, mailer, templates, clock, worker_config);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;

@@ -1,6 +1,6 @@
 //! Tenants and their role catalogues.
 
-use super::{Service, check_text};
+use super::Service;
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
 use invitd_core::{Language, RoleId, TenantId, limits};
@@ -88,7 +88,13 @@ fn check_name(name: &str) -> Result<String, Error> {
             format!("must be 1 to {} characters", limits::MAX_NAME_CHARS),
         ));
     }
-    check_text("name", Some(trimmed.to_string()), limits::MAX_NAME_CHARS)?;
+    // Names are one line: they go into email subjects.
+    if trimmed.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "name",
+            "must be one line without control characters",
+        ));
+    }
     Ok(trimmed.to_string())
 }
 

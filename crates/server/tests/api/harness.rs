@@ -19,7 +19,7 @@ pub struct TestApp {
     pub clock: Arc<FixedClock>,
     pub running: Running,
     pub mail_dir: PathBuf,
-    _dir: tempfile::TempDir,
+    pub dir: Arc<tempfile::TempDir>,
 }
 
 /// A response: status, headers and JSON body (Null when not JSON).
@@ -59,17 +59,44 @@ impl Reply {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().expect("tempdir");
+    spawn_app_with(Options::default()).await
+}
+
+/// How to start a test app.
+#[derive(Default)]
+pub struct Options {
+    /// Mail transport URL; the file transport in the app's folder if unset.
+    pub mail_url: Option<String>,
+    /// Reuse another app's folder (database and mail), as a restart would.
+    pub dir: Option<Arc<tempfile::TempDir>>,
+    /// The clock's start; now if unset.
+    pub now: Option<time::OffsetDateTime>,
+    pub retry_schedule: Option<Vec<time::Duration>>,
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fresh = options.dir.is_none();
+    let dir = options
+        .dir
+        .unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("tempdir")));
     let mail_dir = dir.path().join("mail");
-    let config = Config {
+    let mut config = Config {
         bind: "127.0.0.1:0".parse().expect("addr"),
         database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
         public_url: "http://invitd.test".into(),
-        mail_url: format!("file://{}", mail_dir.display()),
+        mail_url: options
+            .mail_url
+            .unwrap_or_else(|| format!("file://{}", mail_dir.display())),
         run_worker: false,
         ..Config::laptop_defaults()
     };
-    let clock = Arc::new(FixedClock::new(time::OffsetDateTime::now_utc()));
+    if let Some(schedule) = options.retry_schedule {
+        config.mail_retry_schedule = schedule;
+    }
+    let clock = Arc::new(FixedClock::new(
+        options.now.unwrap_or_else(time::OffsetDateTime::now_utc),
+    ));
     let running = invitd_server::start(config, Some(clock.clone() as Arc<dyn Clock>))
         .await
         .expect("server starts");
@@ -95,18 +122,20 @@ pub async fn spawn_app() -> TestApp {
         )
         .await
         .expect("admin key");
-    for (id, name) in [("acme", "Acme Inc"), ("globex", "Globex")] {
-        service
-            .create_tenant_as(
-                NewTenant {
-                    id: id.into(),
-                    name: name.into(),
-                    ..Default::default()
-                },
-                &operator,
-            )
-            .await
-            .expect("tenant");
+    if fresh {
+        for (id, name) in [("acme", "Acme Inc"), ("globex", "Globex")] {
+            service
+                .create_tenant_as(
+                    NewTenant {
+                        id: id.into(),
+                        name: name.into(),
+                        ..Default::default()
+                    },
+                    &operator,
+                )
+                .await
+                .expect("tenant");
+        }
     }
     TestApp {
         base: format!("http://{}", running.addr),
@@ -115,7 +144,7 @@ pub async fn spawn_app() -> TestApp {
         clock,
         running,
         mail_dir,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -190,9 +219,20 @@ impl TestApp {
         body["secret"].as_str().expect("secret").to_string()
     }
 
-    /// Delivers every due email through the file transport.
+    /// Runs one round of the email worker (up to one batch of due emails).
     pub async fn deliver(&self) -> usize {
         self.running.worker.run_once().await.expect("worker round")
+    }
+
+    /// Runs the email worker until nothing is due.
+    pub async fn deliver_all(&self) -> usize {
+        let mut total = 0;
+        loop {
+            match self.deliver().await {
+                0 => return total,
+                n => total += n,
+            }
+        }
     }
 
     /// The `.eml` files written so far, as text.

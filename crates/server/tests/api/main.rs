@@ -11,3 +11,4 @@ mod idempotency;
 mod lifecycle;
 mod openapi;
 mod outbox;
+mod smtp;

@@ -15,6 +15,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/v1/tenants/{tenant}/invitations/{id}/resend"),
     ("post", "/v1/tenants/{tenant}/invitations/{id}/revoke"),
     ("get", "/v1/tenants/{tenant}/invitations/{id}/events"),
+    ("get", "/v1/tenants/{tenant}/invitations/{id}/deliveries"),
     ("post", "/v1/invitations/lookup"),
     ("post", "/v1/invitations/accept"),
     ("post", "/v1/invitations/decline"),
