@@ -109,7 +109,8 @@ pub fn from_url(url: &str) -> Result<std::sync::Arc<dyn Mailer>, MailError> {
         }
         return Ok(std::sync::Arc::new(FileMailer::new(path)));
     }
-    Err(MailError::Permanent(format!(
+    Err(MailError::Permanent(
         "unsupported mail URL; use file:///path/to/folder, smtp://host:port or smtps://host:port"
-    )))
+            .into(),
+    ))
 }

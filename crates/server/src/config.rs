@@ -104,7 +104,7 @@ mod tests {
                 time::Duration::days(1)
             ]
         );
-        assert_eq!(parse_schedule("").unwrap(), vec![]);
+        assert!(parse_schedule("").unwrap().is_empty());
         assert!(parse_schedule("5y").is_err());
         assert!(parse_schedule("x").is_err());
     }
