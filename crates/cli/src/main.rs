@@ -79,6 +79,10 @@ struct ServeArgs {
     /// Emails sent at the same time.
     #[arg(long, env = "INVITD_MAIL_CONCURRENCY", default_value_t = 4)]
     mail_concurrency: usize,
+    /// Seconds a process owns the emails it is sending; after a crash,
+    /// others take them over when this runs out.
+    #[arg(long, env = "INVITD_MAIL_LEASE_SECONDS", default_value_t = 120)]
+    mail_lease_seconds: u32,
     /// Folder of template files that replace the built-in ones.
     #[arg(long, env = "INVITD_TEMPLATES_DIR")]
     templates_dir: Option<PathBuf>,
@@ -351,6 +355,7 @@ async fn serve(database_url: String, args: ServeArgs) -> anyhow::Result<()> {
         mail_retry_schedule: invitd_server::config::parse_schedule(&args.mail_retry_schedule)
             .map_err(|e| anyhow::anyhow!("--mail-retry-schedule: {e}"))?,
         mail_concurrency: args.mail_concurrency.max(1),
+        mail_lease: time::Duration::seconds(i64::from(args.mail_lease_seconds.max(1))),
         templates_dir: args.templates_dir,
         ..Config::laptop_defaults()
     };

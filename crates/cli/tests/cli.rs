@@ -230,3 +230,156 @@ async fn send_test_email_delivers_or_explains() {
     assert_eq!(message["envelope_recipients"][0], "ops@example.com");
     server.token.cancel();
 }
+
+/// Kills `invitd serve` with SIGKILL while it is sending 1,000 emails, then
+/// starts it again on the same database. Every address gets its email; an
+/// email in flight at the kill may arrive twice (SMTP cannot tell us that
+/// the server took it), but always with the same Message-ID, so the copy is
+/// recognizable as the same message.
+#[tokio::test]
+async fn a_killed_server_loses_no_email_and_repeats_none_unrecognizably() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("invitd.db").display());
+    let smtp_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut inbox = mailcrab::development_mail_server([127, 0, 0, 1], smtp_port).await;
+    while tokio::net::TcpStream::connect(("127.0.0.1", smtp_port))
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+    let sink = received.clone();
+    tokio::spawn(async move {
+        while let Ok(m) = inbox.rx.recv().await {
+            sink.lock().unwrap().push(serde_json::to_value(&m).unwrap());
+        }
+    });
+    run_ok(invitd(&db).args(["tenants", "create", "acme", "--name", "Acme"]));
+    let out = run_ok(invitd(&db).args([
+        "keys",
+        "create",
+        "--name",
+        "k",
+        "--scopes",
+        "invites:write,invites:read",
+    ]));
+    let key = out.lines().last().unwrap().trim().to_string();
+
+    let start = |port: u16| {
+        invitd(&db)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("INVITD_MAIL_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+            .env("INVITD_MAIL_LEASE_SECONDS", "2")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let client = reqwest::Client::new();
+    let wait_ready = |base: String| {
+        let client = client.clone();
+        async move {
+            let started = Instant::now();
+            while client.get(format!("{base}/readyz")).send().await.is_err() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "server did not start"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut first = start(port);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(base.clone()).await;
+    for (lang, chunk) in [("en", 0), ("de", 1), ("es", 2), ("fr", 3), ("pt", 4)] {
+        let emails: Vec<String> = (0..200)
+            .map(|i| format!("{lang}-{}@example.com", chunk * 200 + i))
+            .collect();
+        let resp = client
+            .post(format!("{base}/v1/tenants/acme/invitations"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({"emails": emails, "roles": ["viewer"], "language": lang}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+    let started = Instant::now();
+    while received.lock().unwrap().len() < 150 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "sending did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let at_kill = received.lock().unwrap().len();
+    assert!(
+        at_kill < 1000,
+        "the kill must come halfway, not after the end ({at_kill})"
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut second = start(port);
+    wait_ready(format!("http://127.0.0.1:{port}")).await;
+    let started = Instant::now();
+    let distinct = || {
+        let messages = received.lock().unwrap();
+        messages
+            .iter()
+            .map(|m| m["envelope_recipients"][0].as_str().unwrap().to_string())
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    };
+    while distinct() < 1000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "only {} of 1000 addresses got their email",
+            distinct()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let messages = received.lock().unwrap().clone();
+    let mut ids: std::collections::HashMap<String, std::collections::HashSet<String>> =
+        Default::default();
+    for m in &messages {
+        let rcpt = m["envelope_recipients"][0].as_str().unwrap().to_string();
+        let id = m["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("message-id"))
+            .map(|(_, v)| v.as_str().unwrap().trim().to_string())
+            .unwrap();
+        ids.entry(rcpt).or_default().insert(id);
+    }
+    assert_eq!(ids.len(), 1000);
+    assert!(
+        ids.values().all(|set| set.len() == 1),
+        "a repeated email must carry the same Message-ID"
+    );
+    // At most the emails in flight at the kill (4 at a time) came twice.
+    assert!(
+        messages.len() <= 1000 + 4,
+        "{} messages for 1000 addresses",
+        messages.len()
+    );
+    second.kill().unwrap();
+    second.wait().unwrap();
+}

@@ -21,6 +21,10 @@ pub struct Config {
     pub mail_retry_schedule: Vec<time::Duration>,
     /// Emails sent at the same time by this process.
     pub mail_concurrency: usize,
+    /// How long a worker owns the emails it leased; a process that dies
+    /// holding some leaves them to others for this long. Longer than the
+    /// slowest send (the SMTP client gives up after 80 s).
+    pub mail_lease: time::Duration,
     /// A folder whose template files replace the built-in ones.
     pub templates_dir: Option<PathBuf>,
     /// Start the outbox worker (tests turn it off to drive it by hand).
@@ -42,6 +46,7 @@ impl Config {
             templates_dir: None,
             mail_retry_schedule: crate::worker::WorkerConfig::default_backoff(),
             mail_concurrency: 4,
+            mail_lease: time::Duration::minutes(2),
             run_worker: true,
             max_body_bytes: 1024 * 1024,
         }
@@ -63,6 +68,7 @@ impl std::fmt::Debug for Config {
             .field("templates_dir", &self.templates_dir)
             .field("mail_retry_schedule", &self.mail_retry_schedule)
             .field("mail_concurrency", &self.mail_concurrency)
+            .field("mail_lease", &self.mail_lease)
             .field("run_worker", &self.run_worker)
             .finish()
     }

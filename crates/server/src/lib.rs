@@ -130,6 +130,7 @@ pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Res
     let mut worker_config = WorkerConfig::new(config.mail_from.clone(), &config.public_url);
     worker_config.backoff = config.mail_retry_schedule.clone();
     worker_config.concurrency = config.mail_concurrency;
+    worker_config.lease = config.mail_lease;
     let worker = OutboxWorker::new(store, mailer, templates, clock, worker_config);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

@@ -50,7 +50,7 @@ impl WorkerConfig {
             .to_string();
         Self {
             backoff: Self::default_backoff(),
-            lease: time::Duration::minutes(5),
+            lease: time::Duration::minutes(2),
             batch: 64,
             concurrency: 4,
             poll: Duration::from_secs(1),
