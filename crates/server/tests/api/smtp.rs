@@ -114,6 +114,12 @@ async fn emails_arrive_over_smtp_in_each_language() {
     for (lang, email, _) in cases {
         app.post("/v1/tenants/acme/invitations", json!({"emails": [email], "roles": ["editor"], "language": lang, "inviter": {"email": "lead@acme.test"}})).await.expect(201);
     }
+    app.post(
+        "/v1/tenants/acme/invitations",
+        json!({"emails": ["esc@example.com"], "roles": ["editor"], "message": "<img src=x onerror=alert(1)> & co"}),
+    )
+    .await
+    .expect(201);
     // No invitation language: the tenant's.
     app.post(
         "/v1/tenants/globex/invitations",
@@ -121,9 +127,9 @@ async fn emails_arrive_over_smtp_in_each_language() {
     )
     .await
     .expect(201);
-    assert_eq!(app.deliver_all().await, 7);
-    let messages = inbox.wait_for(7).await;
-    assert_eq!(messages.len(), 7);
+    assert_eq!(app.deliver_all().await, 8);
+    let messages = inbox.wait_for(8).await;
+    assert_eq!(messages.len(), 8);
     let by_rcpt: HashMap<String, &Value> = messages.iter().map(|m| (recipient(m), m)).collect();
     for (lang, email, subject_part) in cases {
         let m = by_rcpt[email];
@@ -151,6 +157,24 @@ async fn emails_arrive_over_smtp_in_each_language() {
         by_rcpt["tenant-lang@example.com"]["subject"],
         "Vous êtes invité à rejoindre Globex"
     );
+    // User text is escaped in HTML, verbatim in plain text; the sender
+    // keeps its display name.
+    let esc = by_rcpt["esc@example.com"];
+    assert!(!esc["html"].as_str().unwrap().contains("<img"));
+    assert!(
+        esc["html"]
+            .as_str()
+            .unwrap()
+            .contains("&lt;img src=x onerror=alert(1)&gt; &amp; co")
+    );
+    assert!(
+        esc["text"]
+            .as_str()
+            .unwrap()
+            .contains("<img src=x onerror=alert(1)> & co")
+    );
+    assert_eq!(esc["from"]["name"], "invitd");
+    assert_eq!(esc["from"]["email"], "invitd@localhost.localdomain");
     // The link in the email works.
     let text = by_rcpt["de@example.com"]["text"].as_str().unwrap();
     let start = text.find("http://invitd.test/i/").unwrap();
