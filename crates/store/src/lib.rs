@@ -10,7 +10,7 @@
 
 mod error;
 mod model;
-pub mod sqlite;
+pub mod sql;
 
 pub use error::StoreError;
 pub use model::*;
@@ -20,21 +20,10 @@ use invitd_core::{Invitation, SecretHash, TenantId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Opens the store named by a database URL (`sqlite://…`), creating the file
-/// if needed, and runs the migrations.
-pub async fn open(
-    url: &str,
-    options: &OpenOptions,
-) -> Result<std::sync::Arc<dyn Store>, StoreError> {
-    if url.starts_with("sqlite:") {
-        let store = sqlite::SqliteStore::open(url, options).await?;
-        Ok(std::sync::Arc::new(store))
-    } else {
-        Err(StoreError::Config(format!(
-            "unsupported database URL scheme in {}; use sqlite://path",
-            redact_url(url)
-        )))
-    }
+/// Opens the store named by a database URL (`sqlite://…`, created if
+/// needed, or `postgres://…`) and runs the migrations.
+pub async fn open(url: &str, options: &OpenOptions) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    Ok(std::sync::Arc::new(sql::SqlStore::open(url, options).await?))
 }
 
 /// A database URL with any password replaced, fit for logs and messages.
@@ -59,9 +48,12 @@ pub fn redact_url(url: &str) -> String {
 /// How to open a store.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
-    /// Connections for reads (writes always go through one connection on
-    /// SQLite).
+    /// SQLite: connections for reads (writes always go through one).
     pub read_connections: u32,
+    /// PostgreSQL: connections in the pool.
+    pub pool_size: u32,
+    /// PostgreSQL: longest a statement may run.
+    pub statement_timeout: std::time::Duration,
     /// Run migrations on open.
     pub migrate: bool,
 }
@@ -70,6 +62,8 @@ impl Default for OpenOptions {
     fn default() -> Self {
         Self {
             read_connections: 8,
+            pool_size: 16,
+            statement_timeout: std::time::Duration::from_secs(10),
             migrate: true,
         }
     }

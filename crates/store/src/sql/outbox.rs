@@ -1,8 +1,8 @@
-//! The email outbox and idempotency keys on SQLite.
+//! The email outbox and idempotency keys .
 
-use super::SqliteStore;
+use super::SqlStore;
 use super::admin::insert_event;
-use super::rows::{from_ms, ms};
+use super::rows::{self, from_ms, ms};
 use crate::{Audit, DeliveryAttempt, DeliveryOutcome, IdempotencyBegin, OutboxItem, StoreError};
 use invitd_core::{EventType, TenantId};
 use sqlx::Row;
@@ -17,7 +17,7 @@ const IDEMPOTENCY_STALE: time::Duration = time::Duration::minutes(1);
 /// request hash, answered status, answered body, created at (ms).
 type StoredKey = (Vec<u8>, Option<i64>, Option<Vec<u8>>, i64);
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn claim_outbox_impl(
         &self,
         now: OffsetDateTime,
@@ -25,9 +25,11 @@ impl SqliteStore {
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError> {
         let mut tx = self.write().await?;
-        let rows = sqlx::query(
-            "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_attempt_at, id LIMIT ?) RETURNING id, invitation_number, tenant_id, kind, attempts, payload, (SELECT id FROM invitations WHERE number = outbox.invitation_number) AS invitation_id",
-        )
+        let sql = format!(
+            "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $3) ORDER BY next_attempt_at, id LIMIT $4{}) RETURNING id, invitation_number, tenant_id, kind, attempts, payload, (SELECT id FROM invitations WHERE number = outbox.invitation_number) AS invitation_id",
+            self.dialect.skip_locked()
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(ms(now + lease))
         .bind(ms(now))
         .bind(ms(now))
@@ -40,7 +42,7 @@ impl SqliteStore {
             let payload: Option<String> = row.try_get("payload")?;
             items.push(OutboxItem {
                 id: row.try_get("id")?,
-                invitation_id: row.try_get::<Uuid, _>("invitation_id")?,
+                invitation_id: rows::uuid(&row, "invitation_id")?,
                 tenant_id: TenantId::parse(row.try_get::<String, _>("tenant_id")?)
                     .map_err(StoreError::corrupt)?,
                 kind: row.try_get("kind")?,
@@ -68,7 +70,7 @@ impl SqliteStore {
             DeliveryOutcome::Failed { error } => ("failed", Some(error), None),
         };
         let updated = sqlx::query(
-            "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, claimed_until = NULL, next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, payload = CASE WHEN ? = 'pending' THEN payload ELSE NULL END WHERE id = ? AND state = 'pending' RETURNING invitation_number",
+            "UPDATE outbox SET state = $1, attempts = attempts + 1, last_error = $2, claimed_until = NULL, next_attempt_at = COALESCE($3, next_attempt_at), sent_at = CASE WHEN $4 = 'sent' THEN $5 ELSE sent_at END, payload = CASE WHEN $6 = 'pending' THEN payload ELSE NULL END WHERE id = $7 AND state = 'pending' RETURNING invitation_number",
         )
         .bind(state)
         .bind(error)
@@ -89,7 +91,7 @@ impl SqliteStore {
             DeliveryOutcome::Retry { error, .. } => ("retry", error.as_str()),
             DeliveryOutcome::Failed { error } => ("failed", error.as_str()),
         };
-        sqlx::query("INSERT INTO delivery_attempts (outbox_id, invitation_number, attempted_at, outcome, detail) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO delivery_attempts (outbox_id, invitation_number, attempted_at, outcome, detail) VALUES ($1, $2, $3, $4, $5)")
             .bind(item.id)
             .bind(number)
             .bind(ms(now))
@@ -103,7 +105,7 @@ impl SqliteStore {
             DeliveryOutcome::Failed { .. } => "failed",
         };
         sqlx::query(
-            "UPDATE invitations SET delivery_state = ?, delivery_attempts = delivery_attempts + 1, delivery_last_error = ?, delivery_sent_at = CASE WHEN ? = 'sent' THEN ? ELSE delivery_sent_at END WHERE number = ?",
+            "UPDATE invitations SET delivery_state = $1, delivery_attempts = delivery_attempts + 1, delivery_last_error = $2, delivery_sent_at = CASE WHEN $3 = 'sent' THEN $4 ELSE delivery_sent_at END WHERE number = $5",
         )
         .bind(delivery_state)
         .bind(error)
@@ -145,9 +147,9 @@ impl SqliteStore {
         id: Uuid,
     ) -> Result<Vec<DeliveryAttempt>, StoreError> {
         let rows = sqlx::query(
-            "SELECT a.outbox_id, o.kind, a.attempted_at, a.outcome, a.detail FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id JOIN invitations i ON i.number = a.invitation_number WHERE i.id = ? AND i.tenant_id = ? ORDER BY a.id",
+            "SELECT a.outbox_id, o.kind, a.attempted_at, a.outcome, a.detail FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id JOIN invitations i ON i.number = a.invitation_number WHERE i.id = $1 AND i.tenant_id = $2 ORDER BY a.id",
         )
-        .bind(id)
+        .bind(rows::id(id))
         .bind(tenant.as_str())
         .fetch_all(&self.reader)
         .await?;
@@ -172,45 +174,55 @@ impl SqliteStore {
         now: OffsetDateTime,
     ) -> Result<IdempotencyBegin, StoreError> {
         let mut tx = self.write().await?;
-        let existing: Option<StoredKey> = sqlx::query_as(
-            "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE scope = ? AND key = ?",
-        )
-        .bind(scope)
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((stored_hash, status, body, created_at)) = existing {
-            let created_at = from_ms(created_at)?;
-            let expired = created_at + IDEMPOTENCY_TTL <= now;
-            let abandoned = status.is_none() && created_at + IDEMPOTENCY_STALE <= now;
-            if !expired && !abandoned {
-                tx.commit().await?;
-                if stored_hash.as_slice() != hash.as_slice() {
-                    return Ok(IdempotencyBegin::Mismatch);
-                }
-                return Ok(match (status, body) {
-                    (Some(status), Some(body)) => IdempotencyBegin::Replay {
-                        status: status as u16,
-                        body,
-                    },
-                    _ => IdempotencyBegin::InProgress,
-                });
-            }
-            sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?")
-                .bind(scope)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES (?, ?, ?, ?)")
+        let insert = "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO NOTHING RETURNING created_at";
+        let inserted: Option<(i64,)> = sqlx::query_as(insert)
             .bind(scope)
             .bind(key)
             .bind(hash.as_slice())
             .bind(ms(now))
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+        if inserted.is_some() {
+            tx.commit().await?;
+            return Ok(IdempotencyBegin::Fresh);
+        }
+        // Seen before (possibly just now, by another process).
+        let sql = format!(
+            "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE scope = $1 AND key = $2{}",
+            self.dialect.for_update()
+        );
+        let existing: Option<StoredKey> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(scope)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((stored_hash, status, body, created_at)) = existing else {
+            // Deleted between the two statements: the caller may retry.
+            tx.commit().await?;
+            return Ok(IdempotencyBegin::InProgress);
+        };
+        let created_at = from_ms(created_at)?;
+        let expired = created_at + IDEMPOTENCY_TTL <= now;
+        let abandoned = status.is_none() && created_at + IDEMPOTENCY_STALE <= now;
+        if expired || abandoned {
+            sqlx::query("UPDATE idempotency_keys SET request_hash = $1, status = NULL, body = NULL, created_at = $2 WHERE scope = $3 AND key = $4")
+                .bind(hash.as_slice())
+                .bind(ms(now))
+                .bind(scope)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(IdempotencyBegin::Fresh);
+        }
         tx.commit().await?;
-        Ok(IdempotencyBegin::Fresh)
+        if stored_hash.as_slice() != hash.as_slice() {
+            return Ok(IdempotencyBegin::Mismatch);
+        }
+        Ok(match (status, body) {
+            (Some(status), Some(body)) => IdempotencyBegin::Replay { status: status as u16, body },
+            _ => IdempotencyBegin::InProgress,
+        })
     }
 
     pub(super) async fn idempotency_finish_impl(
@@ -220,7 +232,7 @@ impl SqliteStore {
         status: u16,
         body: &[u8],
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?")
+        sqlx::query("UPDATE idempotency_keys SET status = $1, body = $2 WHERE scope = $3 AND key = $4")
             .bind(status as i64)
             .bind(body)
             .bind(scope)
@@ -235,7 +247,7 @@ impl SqliteStore {
         scope: &str,
         key: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status IS NULL")
+        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL")
             .bind(scope)
             .bind(key)
             .execute(&self.writer)

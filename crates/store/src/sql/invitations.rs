@@ -1,6 +1,6 @@
-//! Invitations on SQLite: creation with outbox, reads, lifecycle writes.
+//! Invitations : creation with outbox, reads, lifecycle writes.
 
-use super::SqliteStore;
+use super::SqlStore;
 use super::admin::insert_event;
 use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
 use crate::{
@@ -8,18 +8,20 @@ use crate::{
     Target, TokenMatch,
 };
 use invitd_core::{EventType, Invitation, SecretHash, Status, TenantId};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// Inserts a pending invitation; `None` when the address already has a
+/// pending one in the tenant.
 async fn insert_invitation(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     inv: &Invitation,
-) -> Result<i64, sqlx::Error> {
-    let (number,): (i64,) = sqlx::query_as(
-        "INSERT INTO invitations (id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, status, token_hash, created_at, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number",
+) -> Result<Option<i64>, sqlx::Error> {
+    let number: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO invitations (id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, status, token_hash, created_at, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) ON CONFLICT (tenant_id, email_normalized) WHERE status = 'pending' DO NOTHING RETURNING number",
     )
-    .bind(inv.id)
+    .bind(rows::id(inv.id))
     .bind(inv.tenant_id.as_str())
     .bind(&inv.email)
     .bind(&inv.email_normalized)
@@ -47,18 +49,18 @@ async fn insert_invitation(
     .bind(inv.delivery_attempts as i64)
     .bind(inv.delivery_last_error.as_deref())
     .bind(inv.delivery_sent_at.map(ms))
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?;
-    Ok(number)
+    Ok(number.map(|(n,)| n))
 }
 
 /// Writes back every field a transition may change.
 async fn update_invitation(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     inv: &Invitation,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE invitations SET status = ?, token_hash = ?, expires_at = ?, last_sent_at = ?, accepted_at = ?, declined_at = ?, revoked_at = ?, accepted_by = ?, resend_count = ?, resend_window_start = ?, resend_window_count = ?, delivery_state = ?, delivery_attempts = ?, delivery_last_error = ?, delivery_sent_at = ? WHERE number = ?",
+        "UPDATE invitations SET status = $1, token_hash = $2, expires_at = $3, last_sent_at = $4, accepted_at = $5, declined_at = $6, revoked_at = $7, accepted_by = $8, resend_count = $9, resend_window_start = $10, resend_window_count = $11, delivery_state = $12, delivery_attempts = $13, delivery_last_error = $14, delivery_sent_at = $15 WHERE number = $16",
     )
     .bind(inv.status.as_str())
     .bind(inv.token_hash.as_bytes())
@@ -82,13 +84,13 @@ async fn update_invitation(
 }
 
 async fn insert_outbox(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     inv: &Invitation,
     email: &OutboxEmail,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO outbox (invitation_number, tenant_id, kind, state, payload, next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+        "INSERT INTO outbox (invitation_number, tenant_id, kind, state, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6)",
     )
     .bind(inv.number)
     .bind(inv.tenant_id.as_str())
@@ -105,7 +107,7 @@ fn invitation_event_data(inv: &Invitation) -> serde_json::Value {
     serde_json::json!({"email": inv.email, "roles": inv.roles, "status": inv.status.as_str()})
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn create_invitations_impl(
         &self,
         items: Vec<NewInvitation>,
@@ -119,9 +121,11 @@ impl SqliteStore {
             email,
         } in items
         {
-            let existing: Option<(i64, i64)> = sqlx::query_as(
-                "SELECT number, expires_at FROM invitations WHERE tenant_id = ? AND email_normalized = ? AND status = 'pending'",
-            )
+            let sql = format!(
+                "SELECT number, expires_at FROM invitations WHERE tenant_id = $1 AND email_normalized = $2 AND status = 'pending'{}",
+                self.dialect.for_update()
+            );
+            let existing: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(invitation.tenant_id.as_str())
             .bind(&invitation.email_normalized)
             .fetch_optional(&mut *tx)
@@ -135,7 +139,7 @@ impl SqliteStore {
                 }
                 // Expired in effect but not yet recorded: record it now so
                 // the new invitation can take the pending slot.
-                sqlx::query("UPDATE invitations SET status = 'expired' WHERE number = ?")
+                sqlx::query("UPDATE invitations SET status = 'expired' WHERE number = $1")
                     .bind(number)
                     .execute(&mut *tx)
                     .await?;
@@ -150,7 +154,15 @@ impl SqliteStore {
                 )
                 .await?;
             }
-            invitation.number = insert_invitation(&mut tx, &invitation).await?;
+            // Another process may have taken the pending slot meanwhile; the
+            // partial unique index decides, without aborting the batch.
+            match insert_invitation(&mut tx, &invitation).await? {
+                Some(number) => invitation.number = number,
+                None => {
+                    out.push(CreateOutcome::AlreadyPending { email: invitation.email });
+                    continue;
+                }
+            }
             insert_event(
                 &mut tx,
                 Some(&invitation.tenant_id),
@@ -174,9 +186,9 @@ impl SqliteStore {
         id: Uuid,
     ) -> Result<Invitation, StoreError> {
         let sql =
-            format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = ? AND tenant_id = ?");
+            format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1 AND tenant_id = $2");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
+            .bind(rows::id(id))
             .bind(tenant.as_str())
             .fetch_optional(&self.reader)
             .await?
@@ -190,7 +202,7 @@ impl SqliteStore {
         number: i64,
     ) -> Result<Invitation, StoreError> {
         let sql = format!(
-            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = ? AND tenant_id = ?"
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = $1 AND tenant_id = $2"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(number)
@@ -207,31 +219,39 @@ impl SqliteStore {
         f: &InvitationFilter,
         now: OffsetDateTime,
     ) -> Result<Vec<Invitation>, StoreError> {
-        let mut sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE tenant_id = ?");
+        let mut sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE tenant_id = $1");
+        // Parameters are numbered in the order they are bound below.
+        let mut n = 1;
+        let mut next = || {
+            n += 1;
+            n
+        };
         // Effective status: a pending invitation past its expiry is expired.
         match f.status {
-            Some(Status::Pending) => sql.push_str(" AND status = 'pending' AND expires_at > ?"),
-            Some(Status::Expired) => sql
-                .push_str(" AND (status = 'expired' OR (status = 'pending' AND expires_at <= ?))"),
-            Some(_) => sql.push_str(" AND status = ?"),
+            Some(Status::Pending) => sql.push_str(&format!(" AND status = 'pending' AND expires_at > ${}", next())),
+            Some(Status::Expired) => sql.push_str(&format!(
+                " AND (status = 'expired' OR (status = 'pending' AND expires_at <= ${}))",
+                next()
+            )),
+            Some(_) => sql.push_str(&format!(" AND status = ${}", next())),
             None => {}
         }
         if f.email_normalized.is_some() {
-            sql.push_str(" AND email_normalized = ?");
+            sql.push_str(&format!(" AND email_normalized = ${}", next()));
         }
         if f.role.is_some() {
-            sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(invitations.roles) WHERE json_each.value = ?)");
+            sql.push_str(&format!(" AND {}", self.dialect.has_role(next())));
         }
         if f.created_after.is_some() {
-            sql.push_str(" AND created_at > ?");
+            sql.push_str(&format!(" AND created_at > ${}", next()));
         }
         if f.created_before.is_some() {
-            sql.push_str(" AND created_at < ?");
+            sql.push_str(&format!(" AND created_at < ${}", next()));
         }
         if f.before_number.is_some() {
-            sql.push_str(" AND number < ?");
+            sql.push_str(&format!(" AND number < ${}", next()));
         }
-        sql.push_str(" ORDER BY number DESC LIMIT ?");
+        sql.push_str(&format!(" ORDER BY number DESC LIMIT ${}", next()));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
         match f.status {
             Some(Status::Pending | Status::Expired) => q = q.bind(ms(now)),
@@ -261,7 +281,7 @@ impl SqliteStore {
         &self,
         hash: &SecretHash,
     ) -> Result<TokenMatch, StoreError> {
-        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = ?");
+        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1");
         if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(hash.as_bytes())
             .fetch_optional(&self.reader)
@@ -270,7 +290,7 @@ impl SqliteStore {
             return Ok(TokenMatch::Current(Box::new(rows::invitation(&row)?)));
         }
         let sql = format!(
-            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = (SELECT invitation_number FROM replaced_tokens WHERE token_hash = ?)"
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = (SELECT invitation_number FROM replaced_tokens WHERE token_hash = $1)"
         );
         match sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(hash.as_bytes())
@@ -292,17 +312,20 @@ impl SqliteStore {
         let row = match &target {
             Target::Id { tenant, id } => {
                 let sql = format!(
-                    "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = ? AND tenant_id = ?"
+                    "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1 AND tenant_id = $2{}",
+                    self.dialect.for_update()
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(*id)
+                    .bind(rows::id(*id))
                     .bind(tenant.as_str())
                     .fetch_optional(&mut *tx)
                     .await?
             }
             Target::Token(hash) => {
-                let sql =
-                    format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = ?");
+                let sql = format!(
+                    "SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1{}",
+                    self.dialect.for_update()
+                );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(hash.as_bytes())
                     .fetch_optional(&mut *tx)
@@ -314,7 +337,7 @@ impl SqliteStore {
         let now = change.at;
         let updated = change.updated;
         if !updated.token_hash.matches(&current.token_hash) {
-            sqlx::query("INSERT INTO replaced_tokens (token_hash, invitation_number, replaced_at) VALUES (?, ?, ?)")
+            sqlx::query("INSERT INTO replaced_tokens (token_hash, invitation_number, replaced_at) VALUES ($1, $2, $3)")
                 .bind(current.token_hash.as_bytes())
                 .bind(current.number)
                 .bind(ms(now))
@@ -324,7 +347,7 @@ impl SqliteStore {
         update_invitation(&mut tx, &updated).await?;
         if let Some(email) = &change.email {
             // An unsent email of this invitation carries a dead link now.
-            sqlx::query("UPDATE outbox SET state = 'superseded', payload = NULL WHERE invitation_number = ? AND state = 'pending'")
+            sqlx::query("UPDATE outbox SET state = 'superseded', payload = NULL WHERE invitation_number = $1 AND state = 'pending'")
                 .bind(updated.number)
                 .execute(&mut *tx)
                 .await?;
@@ -350,14 +373,14 @@ impl SqliteStore {
         id: Uuid,
     ) -> Result<Vec<Event>, StoreError> {
         let number: Option<(i64,)> =
-            sqlx::query_as("SELECT number FROM invitations WHERE id = ? AND tenant_id = ?")
-                .bind(id)
+            sqlx::query_as("SELECT number FROM invitations WHERE id = $1 AND tenant_id = $2")
+                .bind(rows::id(id))
                 .bind(tenant.as_str())
                 .fetch_optional(&self.reader)
                 .await?;
         let (number,) = number.ok_or(StoreError::NotFound)?;
         let rows = sqlx::query(
-            "SELECT e.id, e.tenant_id, i.id AS invitation_id, e.type, e.actor, e.ip, e.user_agent, e.at, e.data FROM events e JOIN invitations i ON i.number = e.invitation_number WHERE e.invitation_number = ? ORDER BY e.id",
+            "SELECT e.id, e.tenant_id, i.id AS invitation_id, e.type, e.actor, e.ip, e.user_agent, e.at, e.data FROM events e JOIN invitations i ON i.number = e.invitation_number WHERE e.invitation_number = $1 ORDER BY e.id",
         )
         .bind(number)
         .fetch_all(&self.reader)

@@ -1,17 +1,17 @@
-//! Tenants, roles and API keys on SQLite, and the audit-event writer that
+//! Tenants, roles and API keys , and the audit-event writer that
 //! every write shares.
 
 use super::rows::{self, ms, to_json};
-use super::{SqliteStore, conflict_on_unique};
+use super::{SqlStore, conflict_on_unique};
 use crate::{ApiKey, Audit, Role, StoreError, Tenant};
 use invitd_core::{SecretHash, TenantId};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Appends one audit event.
 pub(super) async fn insert_event(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: Option<&TenantId>,
     invitation_number: Option<i64>,
     event_type: &str,
@@ -20,7 +20,7 @@ pub(super) async fn insert_event(
     data: &serde_json::Value,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO events (tenant_id, invitation_number, type, actor, ip, user_agent, at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (tenant_id, invitation_number, type, actor, ip, user_agent, at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(tenant.map(TenantId::as_str))
     .bind(invitation_number)
@@ -47,7 +47,7 @@ fn tenant_settings(t: &Tenant) -> serde_json::Value {
     })
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn create_tenant_impl(
         &self,
         t: &Tenant,
@@ -56,7 +56,7 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO tenants (id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tenants (id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(t.id.as_str())
         .bind(&t.name)
@@ -89,7 +89,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn get_tenant_impl(&self, id: &TenantId) -> Result<Tenant, StoreError> {
-        let sql = format!("SELECT {} FROM tenants WHERE id = ?", rows::TENANT_COLUMNS);
+        let sql = format!("SELECT {} FROM tenants WHERE id = $1", rows::TENANT_COLUMNS);
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(&self.reader)
@@ -113,7 +113,7 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let done = sqlx::query(
-            "UPDATE tenants SET name = ?, language = ?, lifetime_days = ?, resend_cooldown_secs = ?, max_resends = ?, resend_window_secs = ?, accept_redirect_url = ?, updated_at = ? WHERE id = ?",
+            "UPDATE tenants SET name = $1, language = $2, lifetime_days = $3, resend_cooldown_secs = $4, max_resends = $5, resend_window_secs = $6, accept_redirect_url = $7, updated_at = $8 WHERE id = $9",
         )
         .bind(&t.name)
         .bind(t.language.as_ref().map(|l| l.as_str()))
@@ -145,7 +145,7 @@ impl SqliteStore {
 
     pub(super) async fn list_roles_impl(&self, tenant: &TenantId) -> Result<Vec<Role>, StoreError> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT id, name, rank FROM roles WHERE tenant_id = ? ORDER BY rank, id",
+            "SELECT id, name, rank FROM roles WHERE tenant_id = $1 ORDER BY rank, id",
         )
         .bind(tenant.as_str())
         .fetch_all(&self.reader)
@@ -168,7 +168,7 @@ impl SqliteStore {
         audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let exists: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM tenants WHERE id = ?")
+        let exists: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM tenants WHERE id = $1")
             .bind(tenant.as_str())
             .fetch_optional(&mut *tx)
             .await?;
@@ -200,9 +200,9 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO api_keys (id, name, secret_hash, hint, scopes, tenants, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO api_keys (id, name, secret_hash, hint, scopes, tenants, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(key.id)
+        .bind(rows::id(key.id))
         .bind(&key.name)
         .bind(hash.as_bytes())
         .bind(&key.hint)
@@ -232,7 +232,7 @@ impl SqliteStore {
         hash: &SecretHash,
     ) -> Result<Option<ApiKey>, StoreError> {
         let sql = format!(
-            "SELECT {} FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL",
+            "SELECT {} FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL",
             rows::KEY_COLUMNS
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -260,14 +260,14 @@ impl SqliteStore {
         audit: &Audit,
     ) -> Result<ApiKey, StoreError> {
         let mut tx = self.write().await?;
-        sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+        sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
             .bind(ms(now))
-            .bind(id)
+            .bind(rows::id(id))
             .execute(&mut *tx)
             .await?;
-        let sql = format!("SELECT {} FROM api_keys WHERE id = ?", rows::KEY_COLUMNS);
+        let sql = format!("SELECT {} FROM api_keys WHERE id = $1", rows::KEY_COLUMNS);
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
+            .bind(rows::id(id))
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -288,11 +288,11 @@ impl SqliteStore {
 }
 
 async fn insert_role(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     role: &Role,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO roles (tenant_id, id, name, rank) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO roles (tenant_id, id, name, rank) VALUES ($1, $2, $3, $4)")
         .bind(tenant.as_str())
         .bind(role.id.as_str())
         .bind(&role.name)

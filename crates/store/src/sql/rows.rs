@@ -1,11 +1,10 @@
-//! Conversions between rows and records.
+//! Conversions between rows and records. Times are integer milliseconds,
+//! ids and hashes bytes, lists and objects JSON text, on both databases.
 
 use crate::{ApiKey, Event, StoreError, Tenant};
-use invitd_core::{
-    Actor, DeliveryState, Invitation, Language, RoleId, SecretHash, Status, TenantId,
-};
+use invitd_core::{Actor, DeliveryState, Invitation, Language, RoleId, SecretHash, Status, TenantId};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -17,11 +16,25 @@ pub fn from_ms(v: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(v as i128 * 1_000_000).map_err(StoreError::corrupt)
 }
 
-fn opt_time(row: &SqliteRow, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+/// A UUID as stored.
+pub fn id(u: Uuid) -> Vec<u8> {
+    u.as_bytes().to_vec()
+}
+
+pub fn uuid(row: &AnyRow, col: &str) -> Result<Uuid, StoreError> {
+    let bytes: Vec<u8> = row.try_get(col)?;
+    Uuid::from_slice(&bytes).map_err(StoreError::corrupt)
+}
+
+fn opt_time(row: &AnyRow, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
     row.try_get::<Option<i64>, _>(col)?.map(from_ms).transpose()
 }
 
-fn json<T: serde::de::DeserializeOwned>(row: &SqliteRow, col: &str) -> Result<T, StoreError> {
+pub fn time(row: &AnyRow, col: &str) -> Result<OffsetDateTime, StoreError> {
+    from_ms(row.try_get(col)?)
+}
+
+fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, StoreError> {
     let text: String = row.try_get(col)?;
     serde_json::from_str(&text).map_err(StoreError::corrupt)
 }
@@ -30,17 +43,24 @@ pub fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
+fn tenant_id(row: &AnyRow, col: &str) -> Result<TenantId, StoreError> {
+    TenantId::parse(row.try_get::<String, _>(col)?).map_err(StoreError::corrupt)
+}
+
+fn count(row: &AnyRow, col: &str) -> Result<u32, StoreError> {
+    Ok(row.try_get::<i64, _>(col)? as u32)
+}
+
 pub const INVITATION_COLUMNS: &str = "number, id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, status, token_hash, created_at, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at";
 
-pub fn invitation(row: &SqliteRow) -> Result<Invitation, StoreError> {
+pub fn invitation(row: &AnyRow) -> Result<Invitation, StoreError> {
     let status: String = row.try_get("status")?;
     let delivery: String = row.try_get("delivery_state")?;
     let hash: Vec<u8> = row.try_get("token_hash")?;
     Ok(Invitation {
         number: row.try_get("number")?,
-        id: row.try_get::<Uuid, _>("id")?,
-        tenant_id: TenantId::parse(row.try_get::<String, _>("tenant_id")?)
-            .map_err(StoreError::corrupt)?,
+        id: uuid(row, "id")?,
+        tenant_id: tenant_id(row, "tenant_id")?,
         email: row.try_get("email")?,
         email_normalized: row.try_get("email_normalized")?,
         roles: json::<Vec<RoleId>>(row, "roles")?,
@@ -52,21 +72,19 @@ pub fn invitation(row: &SqliteRow) -> Result<Invitation, StoreError> {
         inviter_account_id: row.try_get("inviter_account_id")?,
         inviter_email: row.try_get("inviter_email")?,
         status: Status::parse(&status).ok_or_else(|| StoreError::corrupt(&status))?,
-        token_hash: SecretHash::from_slice(&hash)
-            .ok_or_else(|| StoreError::corrupt("token hash"))?,
-        created_at: from_ms(row.try_get("created_at")?)?,
-        expires_at: from_ms(row.try_get("expires_at")?)?,
+        token_hash: SecretHash::from_slice(&hash).ok_or_else(|| StoreError::corrupt("token hash"))?,
+        created_at: time(row, "created_at")?,
+        expires_at: time(row, "expires_at")?,
         last_sent_at: opt_time(row, "last_sent_at")?,
         accepted_at: opt_time(row, "accepted_at")?,
         declined_at: opt_time(row, "declined_at")?,
         revoked_at: opt_time(row, "revoked_at")?,
         accepted_by: row.try_get("accepted_by")?,
-        resend_count: row.try_get::<i64, _>("resend_count")? as u32,
+        resend_count: count(row, "resend_count")?,
         resend_window_start: opt_time(row, "resend_window_start")?,
-        resend_window_count: row.try_get::<i64, _>("resend_window_count")? as u32,
-        delivery_state: DeliveryState::parse(&delivery)
-            .ok_or_else(|| StoreError::corrupt(&delivery))?,
-        delivery_attempts: row.try_get::<i64, _>("delivery_attempts")? as u32,
+        resend_window_count: count(row, "resend_window_count")?,
+        delivery_state: DeliveryState::parse(&delivery).ok_or_else(|| StoreError::corrupt(&delivery))?,
+        delivery_attempts: count(row, "delivery_attempts")?,
         delivery_last_error: row.try_get("delivery_last_error")?,
         delivery_sent_at: opt_time(row, "delivery_sent_at")?,
     })
@@ -74,9 +92,9 @@ pub fn invitation(row: &SqliteRow) -> Result<Invitation, StoreError> {
 
 pub const TENANT_COLUMNS: &str = "id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, created_at, updated_at";
 
-pub fn tenant(row: &SqliteRow) -> Result<Tenant, StoreError> {
+pub fn tenant(row: &AnyRow) -> Result<Tenant, StoreError> {
     Ok(Tenant {
-        id: TenantId::parse(row.try_get::<String, _>("id")?).map_err(StoreError::corrupt)?,
+        id: tenant_id(row, "id")?,
         name: row.try_get("name")?,
         language: row
             .try_get::<Option<String>, _>("language")?
@@ -85,34 +103,32 @@ pub fn tenant(row: &SqliteRow) -> Result<Tenant, StoreError> {
             .map_err(StoreError::corrupt)?,
         lifetime_days: row.try_get("lifetime_days")?,
         resend_cooldown_secs: row.try_get("resend_cooldown_secs")?,
-        max_resends: row.try_get::<i64, _>("max_resends")? as u32,
+        max_resends: count(row, "max_resends")?,
         resend_window_secs: row.try_get("resend_window_secs")?,
         accept_redirect_url: row.try_get("accept_redirect_url")?,
-        created_at: from_ms(row.try_get("created_at")?)?,
-        updated_at: from_ms(row.try_get("updated_at")?)?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
     })
 }
 
 pub const KEY_COLUMNS: &str = "id, name, hint, scopes, tenants, created_at, revoked_at";
 
-pub fn api_key(row: &SqliteRow) -> Result<ApiKey, StoreError> {
+pub fn api_key(row: &AnyRow) -> Result<ApiKey, StoreError> {
     let tenants: Option<String> = row.try_get("tenants")?;
     Ok(ApiKey {
-        id: row.try_get("id")?,
+        id: uuid(row, "id")?,
         name: row.try_get("name")?,
         hint: row.try_get("hint")?,
         scopes: json(row, "scopes")?,
-        tenants: tenants
-            .map(|t| serde_json::from_str(&t))
-            .transpose()
-            .map_err(StoreError::corrupt)?,
-        created_at: from_ms(row.try_get("created_at")?)?,
+        tenants: tenants.map(|t| serde_json::from_str(&t)).transpose().map_err(StoreError::corrupt)?,
+        created_at: time(row, "created_at")?,
         revoked_at: opt_time(row, "revoked_at")?,
     })
 }
 
-pub fn event(row: &SqliteRow) -> Result<Event, StoreError> {
+pub fn event(row: &AnyRow) -> Result<Event, StoreError> {
     let actor: Actor = json(row, "actor")?;
+    let invitation_id: Option<Vec<u8>> = row.try_get("invitation_id")?;
     Ok(Event {
         id: row.try_get("id")?,
         tenant_id: row
@@ -120,12 +136,12 @@ pub fn event(row: &SqliteRow) -> Result<Event, StoreError> {
             .map(TenantId::parse)
             .transpose()
             .map_err(StoreError::corrupt)?,
-        invitation_id: row.try_get("invitation_id")?,
+        invitation_id: invitation_id.map(|b| Uuid::from_slice(&b)).transpose().map_err(StoreError::corrupt)?,
         event_type: row.try_get("type")?,
         actor,
         ip: row.try_get("ip")?,
         user_agent: row.try_get("user_agent")?,
-        at: from_ms(row.try_get("at")?)?,
+        at: time(row, "at")?,
         data: json(row, "data")?,
     })
 }
