@@ -11,6 +11,7 @@
 mod error;
 mod model;
 pub mod sql;
+pub mod testing;
 
 pub use error::StoreError;
 pub use model::*;
@@ -22,8 +23,13 @@ use uuid::Uuid;
 
 /// Opens the store named by a database URL (`sqlite://…`, created if
 /// needed, or `postgres://…`) and runs the migrations.
-pub async fn open(url: &str, options: &OpenOptions) -> Result<std::sync::Arc<dyn Store>, StoreError> {
-    Ok(std::sync::Arc::new(sql::SqlStore::open(url, options).await?))
+pub async fn open(
+    url: &str,
+    options: &OpenOptions,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    Ok(std::sync::Arc::new(
+        sql::SqlStore::open(url, options).await?,
+    ))
 }
 
 /// A database URL with any password replaced, fit for logs and messages.

@@ -5,7 +5,7 @@ use crate::harness::*;
 use reqwest::Method;
 use serde_json::json;
 
-#[tokio::test]
+both! {
 async fn missing_bad_and_revoked_keys_are_401() {
     let app = spawn_app().await;
     let path = "/v1/tenants/acme/invitations";
@@ -66,8 +66,9 @@ async fn missing_bad_and_revoked_keys_are_401() {
         .await
         .problem(401, "unauthorized");
 }
+}
 
-#[tokio::test]
+both! {
 async fn missing_scopes_are_403() {
     let app = spawn_app().await;
     let reader = app.key_with(&["invites:read"], None).await;
@@ -136,8 +137,9 @@ async fn missing_scopes_are_403() {
         "pending"
     );
 }
+}
 
-#[tokio::test]
+both! {
 async fn a_key_never_sees_another_tenants_data() {
     let app = spawn_app().await;
     let globex = app
@@ -238,8 +240,9 @@ async fn a_key_never_sees_another_tenants_data() {
     .await
     .expect(201);
 }
+}
 
-#[tokio::test]
+both! {
 async fn tenants_and_roles_over_the_api() {
     let app = spawn_app().await;
     let t = app.post("/v1/tenants", json!({"id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "name": "Initech", "language": "fr", "invitation_lifetime_days": 14})).await.expect(201);
@@ -327,8 +330,9 @@ async fn tenants_and_roles_over_the_api() {
     .await
     .problem(403, "forbidden");
 }
+}
 
-#[tokio::test]
+both! {
 async fn keys_cannot_grant_more_than_they_have() {
     let app = spawn_app().await;
     let limited = app
@@ -367,8 +371,9 @@ async fn keys_cannot_grant_more_than_they_have() {
     .await
     .problem(400, "invalid_request");
 }
+}
 
-#[tokio::test]
+both! {
 async fn malformed_requests_get_problem_documents() {
     let app = spawn_app().await;
     let url = format!("{}/v1/tenants/acme/invitations", app.base);
@@ -426,8 +431,9 @@ async fn malformed_requests_get_problem_documents() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 413);
 }
+}
 
-#[tokio::test]
+both! {
 async fn health_and_readiness() {
     let app = spawn_app().await;
     assert_eq!(
@@ -448,4 +454,5 @@ async fn health_and_readiness() {
             .status(),
         200
     );
+}
 }

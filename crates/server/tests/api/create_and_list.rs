@@ -3,7 +3,7 @@
 use crate::harness::*;
 use serde_json::json;
 
-#[tokio::test]
+both! {
 async fn create_returns_links_once_and_get_never_shows_them() {
     let app = spawn_app().await;
     let body = app
@@ -74,8 +74,9 @@ async fn create_returns_links_once_and_get_never_shows_them() {
     let list = app.get("/v1/tenants/acme/invitations").await.expect(200);
     assert!(!list.to_string().contains(&token));
 }
+}
 
-#[tokio::test]
+both! {
 async fn bulk_reports_each_failed_email_and_creates_the_rest() {
     let app = spawn_app().await;
     app.invite(&["taken@example.com"]).await;
@@ -121,8 +122,9 @@ async fn bulk_reports_each_failed_email_and_creates_the_rest() {
     .await
     .expect(201);
 }
+}
 
-#[tokio::test]
+both! {
 async fn invalid_calls_are_refused_whole_and_change_nothing() {
     let app = spawn_app().await;
     let cases = [
@@ -200,8 +202,9 @@ async fn invalid_calls_are_refused_whole_and_change_nothing() {
         "nothing may be queued by a refused call"
     );
 }
+}
 
-#[tokio::test]
+both! {
 async fn a_thousand_emails_in_one_call() {
     let app = spawn_app().await;
     let emails: Vec<String> = (0..1000).map(|i| format!("user{i}@example.com")).collect();
@@ -214,8 +217,9 @@ async fn a_thousand_emails_in_one_call() {
         .expect(201);
     assert_eq!(body["invitations"].as_array().unwrap().len(), 1000);
 }
+}
 
-#[tokio::test]
+both! {
 async fn list_filters_and_paginates_newest_first() {
     let app = spawn_app().await;
     for i in 0..5 {
@@ -328,6 +332,7 @@ async fn list_filters_and_paginates_newest_first() {
             .await
             .problem(400, "invalid_request");
     }
+}
 }
 
 fn urlencode(s: &str) -> String {

@@ -20,6 +20,7 @@ pub struct TestApp {
     pub running: Running,
     pub mail_dir: PathBuf,
     pub dir: Arc<tempfile::TempDir>,
+    pub database_url: String,
 }
 
 /// A response: status, headers and JSON body (Null when not JSON).
@@ -62,13 +63,62 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
 
+/// The database a test runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    /// The server of `INVITD_TEST_DATABASE_URL`; each app gets a fresh database.
+    Postgres(String),
+}
+
+tokio::task_local! {
+    /// Set by [`both!`] for the test body it runs.
+    pub static BACKEND: Backend;
+}
+
+/// Runs a test body on a backend.
+pub async fn on_backend<F: std::future::Future<Output = ()>>(backend: Backend, body: F) {
+    BACKEND.scope(backend, body).await
+}
+
+/// Runs a test body on PostgreSQL (the variant is ignored at compile time
+/// when `INVITD_TEST_DATABASE_URL` is unset, see `build.rs`).
+pub async fn on_postgres<F: std::future::Future<Output = ()>>(body: F) {
+    let url = invitd_store::testing::postgres_test_url().expect("INVITD_TEST_DATABASE_URL is set");
+    on_backend(Backend::Postgres(url), body).await
+}
+
+/// Defines a test that runs twice: `<name>::sqlite` and `<name>::postgres`.
+macro_rules! both {
+    (async fn $name:ident() $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body() $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                $crate::harness::on_backend($crate::harness::Backend::Sqlite, body()).await
+            }
+
+            #[tokio::test]
+            #[cfg_attr(not(pg_tests), ignore = "PostgreSQL skipped: set INVITD_TEST_DATABASE_URL to run it")]
+            async fn postgres() {
+                $crate::harness::on_postgres(body()).await
+            }
+        }
+    };
+}
+
 /// How to start a test app.
 #[derive(Default)]
 pub struct Options {
     /// Mail transport URL; the file transport in the app's folder if unset.
     pub mail_url: Option<String>,
-    /// Reuse another app's folder (database and mail), as a restart would.
+    /// Reuse another app's folder and database, as a restart would.
     pub dir: Option<Arc<tempfile::TempDir>>,
+    pub database_url: Option<String>,
     /// The clock's start; now if unset.
     pub now: Option<time::OffsetDateTime>,
     pub retry_schedule: Option<Vec<time::Duration>>,
@@ -81,9 +131,18 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .dir
         .unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("tempdir")));
     let mail_dir = dir.path().join("mail");
+    let database_url = match options.database_url {
+        Some(url) => url,
+        None => match BACKEND.try_with(Clone::clone).unwrap_or(Backend::Sqlite) {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+            Backend::Postgres(base) => invitd_store::testing::fresh_postgres_database(&base)
+                .await
+                .expect("fresh PostgreSQL database"),
+        },
+    };
     let mut config = Config {
         bind: "127.0.0.1:0".parse().expect("addr"),
-        database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
+        database_url: database_url.clone(),
         public_url: "http://invitd.test".into(),
         mail_url: options
             .mail_url
@@ -145,6 +204,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         running,
         mail_dir,
         dir,
+        database_url,
     }
 }
 

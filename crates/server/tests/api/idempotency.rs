@@ -4,7 +4,7 @@ use crate::harness::*;
 use reqwest::Method;
 use serde_json::json;
 
-#[tokio::test]
+both! {
 async fn a_replayed_create_returns_the_first_answer_and_creates_once() {
     let app = spawn_app().await;
     let body = json!({"emails": ["ann@example.com", "bob@example.com"], "roles": ["editor"]});
@@ -74,8 +74,9 @@ async fn a_replayed_create_returns_the_first_answer_and_creates_once() {
     .await
     .problem(400, "invalid_request");
 }
+}
 
-#[tokio::test]
+both! {
 async fn replayed_resend_and_revoke() {
     let app = spawn_app().await;
     let (id, _) = app.invite_one("ann@example.com").await;
@@ -134,4 +135,5 @@ async fn replayed_resend_and_revoke() {
     app.post(&path, json!({}))
         .await
         .problem(409, "invitation_revoked");
+}
 }

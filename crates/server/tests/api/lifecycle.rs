@@ -4,7 +4,7 @@ use crate::harness::*;
 use serde_json::json;
 use time::Duration;
 
-#[tokio::test]
+both! {
 async fn accept_works_once_and_records_who() {
     let app = spawn_app().await;
     let (id, token) = app.invite_one("ann@example.com").await;
@@ -48,8 +48,9 @@ async fn accept_works_once_and_records_who() {
     // Accepting frees the address for a new invitation.
     app.invite_one("ann@example.com").await;
 }
+}
 
-#[tokio::test]
+both! {
 async fn decline_works_once() {
     let app = spawn_app().await;
     let (_, token) = app.invite_one("ann@example.com").await;
@@ -63,8 +64,9 @@ async fn decline_works_once() {
         .await
         .problem(409, "invitation_already_declined");
 }
+}
 
-#[tokio::test]
+both! {
 async fn unknown_and_malformed_tokens_are_not_found() {
     let app = spawn_app().await;
     for token in ["nope", "A".repeat(43).as_str(), ""] {
@@ -73,8 +75,9 @@ async fn unknown_and_malformed_tokens_are_not_found() {
             .problem(404, "not_found");
     }
 }
+}
 
-#[tokio::test]
+both! {
 async fn concurrent_accepts_of_one_token_succeed_exactly_once() {
     let app = spawn_app().await;
     let (_, token) = app.invite_one("race@example.com").await;
@@ -113,8 +116,9 @@ async fn concurrent_accepts_of_one_token_succeed_exactly_once() {
         "{statuses:?}"
     );
 }
+}
 
-#[tokio::test]
+both! {
 async fn revoke_keeps_the_record_and_kills_the_link() {
     let app = spawn_app().await;
     let (id, token) = app.invite_one("ann@example.com").await;
@@ -149,8 +153,9 @@ async fn revoke_keeps_the_record_and_kills_the_link() {
         "revoked"
     );
 }
+}
 
-#[tokio::test]
+both! {
 async fn expiry_reads_everywhere_at_once_and_frees_the_address() {
     let app = spawn_app().await;
     let (id, token) = app.invite_one("ann@example.com").await;
@@ -199,8 +204,9 @@ async fn expiry_reads_everywhere_at_once_and_frees_the_address() {
         "expired"
     );
 }
+}
 
-#[tokio::test]
+both! {
 async fn resend_mints_a_new_link_extends_and_counts() {
     let app = spawn_app().await;
     let (id, old_token) = app.invite_one("ann@example.com").await;
@@ -232,8 +238,9 @@ async fn resend_mints_a_new_link_extends_and_counts() {
         .await
         .expect(200);
 }
+}
 
-#[tokio::test]
+both! {
 async fn resend_brings_an_expired_invitation_back() {
     let app = spawn_app().await;
     let (id, _) = app.invite_one("ann@example.com").await;
@@ -259,8 +266,9 @@ async fn resend_brings_an_expired_invitation_back() {
     .await
     .expect(200);
 }
+}
 
-#[tokio::test]
+both! {
 async fn resend_cooldown_and_maximum_answer_429_with_retry_after() {
     let app = spawn_app().await;
     app.call(
@@ -301,8 +309,9 @@ async fn resend_cooldown_and_maximum_answer_429_with_retry_after() {
         .expect(200);
     assert_eq!(got["resend_count"], 2);
 }
+}
 
-#[tokio::test]
+both! {
 async fn the_audit_trail_tells_the_story() {
     let app = spawn_app().await;
     let (id, _) = app.invite_one("ann@example.com").await;
@@ -355,4 +364,5 @@ async fn the_audit_trail_tells_the_story() {
         !events.to_string().contains(&token),
         "events must not carry tokens"
     );
+}
 }

@@ -26,7 +26,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/readyz"),
 ];
 
-#[tokio::test]
+both! {
 async fn the_served_document_is_openapi_3_1_with_every_route() {
     let app = spawn_app().await;
     let doc: serde_json::Value = app
@@ -75,6 +75,7 @@ async fn the_served_document_is_openapi_3_1_with_every_route() {
         .unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"));
+}
 }
 
 /// Routes added with a plain `.route(...)` are not documented; only the

@@ -25,7 +25,7 @@ fn unqp(s: &str) -> String {
     String::from_utf8_lossy(&out).to_string()
 }
 
-#[tokio::test]
+both! {
 async fn the_email_carries_everything_and_its_link_works() {
     let app = spawn_app().await;
     let body = app
@@ -110,8 +110,9 @@ async fn the_email_carries_everything_and_its_link_works() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
 }
+}
 
-#[tokio::test]
+both! {
 async fn a_resend_drops_the_unsent_email_and_queues_a_new_one() {
     let app = spawn_app().await;
     let (id, old) = app.invite_one("ann@example.com").await;
@@ -143,8 +144,9 @@ async fn a_resend_drops_the_unsent_email_and_queues_a_new_one() {
         .unwrap();
     assert_eq!(old_page.status(), 410);
 }
+}
 
-#[tokio::test]
+both! {
 async fn an_unwritable_mail_folder_is_retried_later() {
     let app = spawn_app().await;
     // A file where the folder should be: the transport cannot write.
@@ -173,4 +175,5 @@ async fn an_unwritable_mail_folder_is_retried_later() {
         .expect(200);
     assert_eq!(got["delivery"]["state"], "sent");
     assert_eq!(app.emails().len(), 1);
+}
 }

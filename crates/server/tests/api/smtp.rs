@@ -89,7 +89,7 @@ async fn smtp_app(port: u16) -> TestApp {
     .await
 }
 
-#[tokio::test]
+both! {
 async fn emails_arrive_over_smtp_in_each_language() {
     let port = free_port();
     let inbox = Inbox::start(port).await;
@@ -213,8 +213,9 @@ async fn emails_arrive_over_smtp_in_each_language() {
     );
     inbox.stop();
 }
+}
 
-#[tokio::test]
+both! {
 async fn a_down_server_is_retried_and_the_mail_arrives_once() {
     let port = free_port();
     let app = smtp_app(port).await;
@@ -260,6 +261,7 @@ async fn a_down_server_is_retried_and_the_mail_arrives_once() {
     assert_eq!(got["delivery"]["attempts"], 2);
     inbox.stop();
 }
+}
 
 /// An SMTP server that refuses every recipient with 550.
 async fn refusing_server() -> u16 {
@@ -293,7 +295,7 @@ async fn refusing_server() -> u16 {
     port
 }
 
-#[tokio::test]
+both! {
 async fn a_permanent_refusal_fails_at_once() {
     let port = refusing_server().await;
     let app = smtp_app(port).await;
@@ -327,8 +329,9 @@ async fn a_permanent_refusal_fails_at_once() {
     // The invitation itself is still pending: a resend may try again.
     assert_eq!(got["status"], "pending");
 }
+}
 
-#[tokio::test]
+both! {
 async fn the_last_retry_marks_the_email_failed() {
     let port = free_port();
     let app = spawn_app_with(Options {
@@ -359,8 +362,9 @@ async fn the_last_retry_marks_the_email_failed() {
         .collect();
     assert_eq!(outcomes, ["retry", "failed"]);
 }
+}
 
-#[tokio::test]
+both! {
 async fn names_with_line_breaks_cannot_reach_a_subject() {
     let app = spawn_app().await;
     app.call(
@@ -372,6 +376,7 @@ async fn names_with_line_breaks_cannot_reach_a_subject() {
     )
     .await
     .problem(400, "invalid_request");
+}
 }
 
 const LANGS: [(&str, &str); 5] = [
@@ -409,7 +414,7 @@ fn check_thousand(messages: &[Value]) {
     assert!(seen.values().all(|n| *n == 1), "no address got two");
 }
 
-#[tokio::test]
+both! {
 async fn a_thousand_invitations_land_once_each_in_their_languages() {
     let port = free_port();
     let inbox = Inbox::start(port).await;
@@ -432,8 +437,9 @@ async fn a_thousand_invitations_land_once_each_in_their_languages() {
     );
     inbox.stop();
 }
+}
 
-#[tokio::test]
+both! {
 async fn a_crash_halfway_loses_no_email_and_invents_none() {
     let port = free_port();
     let inbox = Inbox::start(port).await;
@@ -454,13 +460,14 @@ async fn a_crash_halfway_loses_no_email_and_invents_none() {
     assert_eq!(leased.len(), 64);
     let sent_before = inbox.wait_for(320).await.len();
     assert_eq!(sent_before, 320);
-    let (dir, now) = (first.dir.clone(), first.clock.now());
+    let (dir, database_url, now) = (first.dir.clone(), first.database_url.clone(), first.clock.now());
     first.running.abort();
 
     // A new process on the same database, after the lease ran out.
     let second = spawn_app_with(Options {
         mail_url: Some(format!("smtp://127.0.0.1:{port}")),
         dir: Some(dir),
+        database_url: Some(database_url),
         now: Some(now + time::Duration::minutes(6)),
         ..Default::default()
     })
@@ -470,4 +477,5 @@ async fn a_crash_halfway_loses_no_email_and_invents_none() {
     assert_eq!(messages.len(), 1000);
     check_thousand(&messages);
     inbox.stop();
+}
 }

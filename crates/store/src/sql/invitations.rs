@@ -55,10 +55,7 @@ async fn insert_invitation(
 }
 
 /// Writes back every field a transition may change.
-async fn update_invitation(
-    conn: &mut AnyConnection,
-    inv: &Invitation,
-) -> Result<(), StoreError> {
+async fn update_invitation(conn: &mut AnyConnection, inv: &Invitation) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE invitations SET status = $1, token_hash = $2, expires_at = $3, last_sent_at = $4, accepted_at = $5, declined_at = $6, revoked_at = $7, accepted_by = $8, resend_count = $9, resend_window_start = $10, resend_window_count = $11, delivery_state = $12, delivery_attempts = $13, delivery_last_error = $14, delivery_sent_at = $15 WHERE number = $16",
     )
@@ -126,10 +123,10 @@ impl SqlStore {
                 self.dialect.for_update()
             );
             let existing: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(invitation.tenant_id.as_str())
-            .bind(&invitation.email_normalized)
-            .fetch_optional(&mut *tx)
-            .await?;
+                .bind(invitation.tenant_id.as_str())
+                .bind(&invitation.email_normalized)
+                .fetch_optional(&mut *tx)
+                .await?;
             if let Some((number, expires_at)) = existing {
                 if expires_at > ms(now) {
                     out.push(CreateOutcome::AlreadyPending {
@@ -159,7 +156,9 @@ impl SqlStore {
             match insert_invitation(&mut tx, &invitation).await? {
                 Some(number) => invitation.number = number,
                 None => {
-                    out.push(CreateOutcome::AlreadyPending { email: invitation.email });
+                    out.push(CreateOutcome::AlreadyPending {
+                        email: invitation.email,
+                    });
                     continue;
                 }
             }
@@ -185,8 +184,9 @@ impl SqlStore {
         tenant: &TenantId,
         id: Uuid,
     ) -> Result<Invitation, StoreError> {
-        let sql =
-            format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1 AND tenant_id = $2");
+        let sql = format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1 AND tenant_id = $2"
+        );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(rows::id(id))
             .bind(tenant.as_str())
@@ -228,7 +228,10 @@ impl SqlStore {
         };
         // Effective status: a pending invitation past its expiry is expired.
         match f.status {
-            Some(Status::Pending) => sql.push_str(&format!(" AND status = 'pending' AND expires_at > ${}", next())),
+            Some(Status::Pending) => sql.push_str(&format!(
+                " AND status = 'pending' AND expires_at > ${}",
+                next()
+            )),
             Some(Status::Expired) => sql.push_str(&format!(
                 " AND (status = 'expired' OR (status = 'pending' AND expires_at <= ${}))",
                 next()

@@ -14,8 +14,8 @@ mod outbox;
 mod rows;
 
 use crate::{OpenOptions, StoreError};
-use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, Executor, Transaction};
 use std::time::Duration;
 
@@ -70,11 +70,17 @@ impl Dialect {
         match self {
             Dialect::Sqlite => &[
                 (1, include_str!("../../migrations/sqlite/0001_init.sql")),
-                (2, include_str!("../../migrations/sqlite/0002_delivery_attempts.sql")),
+                (
+                    2,
+                    include_str!("../../migrations/sqlite/0002_delivery_attempts.sql"),
+                ),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),
-                (2, include_str!("../../migrations/postgres/0002_delivery_attempts.sql")),
+                (
+                    2,
+                    include_str!("../../migrations/postgres/0002_delivery_attempts.sql"),
+                ),
             ],
         }
     }
@@ -119,15 +125,18 @@ impl SqlStore {
             .unwrap_or_default()
             .to_string();
         if path.is_empty() || path == ":memory:" {
-            return Err(StoreError::Config("SQLite needs a file: sqlite://path/to/invitd.db".into()));
+            return Err(StoreError::Config(
+                "SQLite needs a file: sqlite://path/to/invitd.db".into(),
+            ));
         }
         // SQLite creates a missing file but not a missing folder.
         if let Some(parent) = std::path::Path::new(&path).parent()
             && !parent.as_os_str().is_empty()
             && !parent.exists()
         {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Config(format!("cannot create {}: {e}", parent.display()))
+            })?;
         }
         let with_pragmas = |pool: AnyPoolOptions| {
             pool.after_connect(|conn, _| {
@@ -141,11 +150,16 @@ impl SqlStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect(&format!("sqlite://{path}?mode=rwc"))
             .await?;
-        let reader = with_pragmas(AnyPoolOptions::new().max_connections(options.read_connections.max(1)))
-            .acquire_timeout(Duration::from_secs(30))
-            .connect(&format!("sqlite://{path}?mode=ro"))
-            .await?;
-        Ok(Self { writer, reader, dialect: Dialect::Sqlite })
+        let reader =
+            with_pragmas(AnyPoolOptions::new().max_connections(options.read_connections.max(1)))
+                .acquire_timeout(Duration::from_secs(30))
+                .connect(&format!("sqlite://{path}?mode=ro"))
+                .await?;
+        Ok(Self {
+            writer,
+            reader,
+            dialect: Dialect::Sqlite,
+        })
     }
 
     async fn open_postgres(url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
@@ -155,32 +169,45 @@ impl SqlStore {
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    conn.execute(sqlx::AssertSqlSafe(format!("SET statement_timeout = {timeout_ms}"))).await?;
+                    conn.execute(sqlx::AssertSqlSafe(format!(
+                        "SET statement_timeout = {timeout_ms}"
+                    )))
+                    .await?;
                     Ok(())
                 })
             })
             .connect(url)
             .await?;
-        Ok(Self { writer: pool.clone(), reader: pool, dialect: Dialect::Postgres })
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+            dialect: Dialect::Postgres,
+        })
     }
 
     async fn run_migrations(&self) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         if self.dialect == Dialect::Postgres {
             // One process migrates at a time; the others wait here.
-            sqlx::query("SELECT pg_advisory_xact_lock(7386152093)").execute(&mut *tx).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(7386152093)")
+                .execute(&mut *tx)
+                .await?;
         }
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS invitd_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
         .execute(&mut *tx)
         .await?;
-        let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM invitd_migrations").fetch_all(&mut *tx).await?;
+        let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM invitd_migrations")
+            .fetch_all(&mut *tx)
+            .await?;
         for (version, sql) in self.dialect.migrations() {
             if applied.iter().any(|(v,)| v == version) {
                 continue;
             }
-            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("INSERT INTO invitd_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(*version)
                 .bind(rows::ms(time::OffsetDateTime::now_utc()))
@@ -222,7 +249,12 @@ impl Store for SqlStore {
     }
     async fn ping(&self) -> Result<(), StoreError> {
         // Bounded, so a readiness probe answers while the database is away.
-        match tokio::time::timeout(std::time::Duration::from_secs(3), sqlx::query("SELECT 1").execute(&self.reader)).await {
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            sqlx::query("SELECT 1").execute(&self.reader),
+        )
+        .await
+        {
             Ok(result) => {
                 result?;
                 Ok(())

@@ -30,12 +30,12 @@ impl SqlStore {
             self.dialect.skip_locked()
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(ms(now + lease))
-        .bind(ms(now))
-        .bind(ms(now))
-        .bind(limit as i64)
-        .fetch_all(&mut *tx)
-        .await?;
+            .bind(ms(now + lease))
+            .bind(ms(now))
+            .bind(ms(now))
+            .bind(limit as i64)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         let mut items = Vec::with_capacity(rows.len());
         for row in rows {
@@ -220,7 +220,10 @@ impl SqlStore {
             return Ok(IdempotencyBegin::Mismatch);
         }
         Ok(match (status, body) {
-            (Some(status), Some(body)) => IdempotencyBegin::Replay { status: status as u16, body },
+            (Some(status), Some(body)) => IdempotencyBegin::Replay {
+                status: status as u16,
+                body,
+            },
             _ => IdempotencyBegin::InProgress,
         })
     }
@@ -232,13 +235,15 @@ impl SqlStore {
         status: u16,
         body: &[u8],
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE idempotency_keys SET status = $1, body = $2 WHERE scope = $3 AND key = $4")
-            .bind(status as i64)
-            .bind(body)
-            .bind(scope)
-            .bind(key)
-            .execute(&self.writer)
-            .await?;
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $1, body = $2 WHERE scope = $3 AND key = $4",
+        )
+        .bind(status as i64)
+        .bind(body)
+        .bind(scope)
+        .bind(key)
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 
@@ -247,11 +252,13 @@ impl SqlStore {
         scope: &str,
         key: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL")
-            .bind(scope)
-            .bind(key)
-            .execute(&self.writer)
-            .await?;
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL",
+        )
+        .bind(scope)
+        .bind(key)
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 }

@@ -2,7 +2,9 @@
 //! ids and hashes bytes, lists and objects JSON text, on both databases.
 
 use crate::{ApiKey, Event, StoreError, Tenant};
-use invitd_core::{Actor, DeliveryState, Invitation, Language, RoleId, SecretHash, Status, TenantId};
+use invitd_core::{
+    Actor, DeliveryState, Invitation, Language, RoleId, SecretHash, Status, TenantId,
+};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -72,7 +74,8 @@ pub fn invitation(row: &AnyRow) -> Result<Invitation, StoreError> {
         inviter_account_id: row.try_get("inviter_account_id")?,
         inviter_email: row.try_get("inviter_email")?,
         status: Status::parse(&status).ok_or_else(|| StoreError::corrupt(&status))?,
-        token_hash: SecretHash::from_slice(&hash).ok_or_else(|| StoreError::corrupt("token hash"))?,
+        token_hash: SecretHash::from_slice(&hash)
+            .ok_or_else(|| StoreError::corrupt("token hash"))?,
         created_at: time(row, "created_at")?,
         expires_at: time(row, "expires_at")?,
         last_sent_at: opt_time(row, "last_sent_at")?,
@@ -83,7 +86,8 @@ pub fn invitation(row: &AnyRow) -> Result<Invitation, StoreError> {
         resend_count: count(row, "resend_count")?,
         resend_window_start: opt_time(row, "resend_window_start")?,
         resend_window_count: count(row, "resend_window_count")?,
-        delivery_state: DeliveryState::parse(&delivery).ok_or_else(|| StoreError::corrupt(&delivery))?,
+        delivery_state: DeliveryState::parse(&delivery)
+            .ok_or_else(|| StoreError::corrupt(&delivery))?,
         delivery_attempts: count(row, "delivery_attempts")?,
         delivery_last_error: row.try_get("delivery_last_error")?,
         delivery_sent_at: opt_time(row, "delivery_sent_at")?,
@@ -120,7 +124,10 @@ pub fn api_key(row: &AnyRow) -> Result<ApiKey, StoreError> {
         name: row.try_get("name")?,
         hint: row.try_get("hint")?,
         scopes: json(row, "scopes")?,
-        tenants: tenants.map(|t| serde_json::from_str(&t)).transpose().map_err(StoreError::corrupt)?,
+        tenants: tenants
+            .map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(StoreError::corrupt)?,
         created_at: time(row, "created_at")?,
         revoked_at: opt_time(row, "revoked_at")?,
     })
@@ -136,7 +143,10 @@ pub fn event(row: &AnyRow) -> Result<Event, StoreError> {
             .map(TenantId::parse)
             .transpose()
             .map_err(StoreError::corrupt)?,
-        invitation_id: invitation_id.map(|b| Uuid::from_slice(&b)).transpose().map_err(StoreError::corrupt)?,
+        invitation_id: invitation_id
+            .map(|b| Uuid::from_slice(&b))
+            .transpose()
+            .map_err(StoreError::corrupt)?,
         event_type: row.try_get("type")?,
         actor,
         ip: row.try_get("ip")?,
