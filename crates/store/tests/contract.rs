@@ -1,0 +1,393 @@
+//! The store contract: what every backend must do, run on SQLite and (with
+//! `INVITD_TEST_DATABASE_URL`) on PostgreSQL. Where it matters, two store
+//! instances on one database stand for two processes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use invitd_core::{
+    Actor, DeliveryState, EventType, Invitation, LifecycleError, RoleId, Secret, Status, TenantId,
+};
+use invitd_store::{
+    Audit, CreateOutcome, DeliveryOutcome, IdempotencyBegin, InvitationFilter, NewInvitation,
+    OpenOptions, OutboxEmail, Role, Store, StoreError, Target, Tenant, TokenMatch, Transition,
+};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// A database for one test: its URL, and the folder that holds it on SQLite.
+struct Db {
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn database(postgres: bool) -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let url = if postgres {
+        let base = invitd_store::testing::postgres_test_url().expect("INVITD_TEST_DATABASE_URL");
+        invitd_store::testing::fresh_postgres_database(&base)
+            .await
+            .unwrap()
+    } else {
+        format!("sqlite://{}", dir.path().join("store.db").display())
+    };
+    Db { url, _dir: dir }
+}
+
+async fn open(db: &Db) -> Arc<dyn Store> {
+    invitd_store::open(&db.url, &OpenOptions::default())
+        .await
+        .unwrap()
+}
+
+fn now() -> OffsetDateTime {
+    invitd_core::clock::truncate_to_millis(OffsetDateTime::now_utc())
+}
+
+fn operator() -> Audit {
+    Audit {
+        actor: Actor::Operator,
+        ip: None,
+        user_agent: None,
+    }
+}
+
+async fn tenant(store: &dyn Store, id: &str) -> TenantId {
+    let t = Tenant {
+        id: TenantId::parse(id).unwrap(),
+        name: id.to_uppercase(),
+        language: None,
+        lifetime_days: 7,
+        resend_cooldown_secs: 60,
+        max_resends: 5,
+        resend_window_secs: 86400,
+        accept_redirect_url: None,
+        created_at: now(),
+        updated_at: now(),
+    };
+    let roles = [Role {
+        id: RoleId::parse("viewer").unwrap(),
+        name: "Viewer".into(),
+        rank: 1,
+    }];
+    store.create_tenant(&t, &roles, &operator()).await.unwrap();
+    t.id
+}
+
+fn new_invitation(tenant: &TenantId, email: &str, at: OffsetDateTime) -> (NewInvitation, Secret) {
+    let token = Secret::generate("");
+    let invitation = Invitation {
+        id: Uuid::now_v7(),
+        number: 0,
+        tenant_id: tenant.clone(),
+        email: email.into(),
+        email_normalized: email.to_lowercase(),
+        roles: vec![RoleId::parse("viewer").unwrap()],
+        location_ids: vec!["loc-1".into()],
+        message: Some("hi".into()),
+        purpose: None,
+        language: Some("de".into()),
+        metadata: serde_json::json!({"k": [1, 2]}),
+        inviter_account_id: Some("u-1".into()),
+        inviter_email: None,
+        status: Status::Pending,
+        token_hash: token.hash(),
+        created_at: at,
+        expires_at: at + Duration::days(7),
+        last_sent_at: Some(at),
+        accepted_at: None,
+        declined_at: None,
+        revoked_at: None,
+        accepted_by: None,
+        resend_count: 0,
+        resend_window_start: None,
+        resend_window_count: 0,
+        delivery_state: DeliveryState::Queued,
+        delivery_attempts: 0,
+        delivery_last_error: None,
+        delivery_sent_at: None,
+    };
+    let email = OutboxEmail {
+        kind: "invitation".into(),
+        payload: serde_json::json!({"to": email}),
+    };
+    (NewInvitation { invitation, email }, token)
+}
+
+async fn create_one(store: &dyn Store, tenant: &TenantId, email: &str) -> (Invitation, Secret) {
+    let (item, token) = new_invitation(tenant, email, now());
+    match store
+        .create_invitations(vec![item], now(), &operator())
+        .await
+        .unwrap()
+        .remove(0)
+    {
+        CreateOutcome::Created(inv) => (*inv, token),
+        other => panic!("not created: {other:?}"),
+    }
+}
+
+fn accept(account: &str) -> invitd_store::Decide {
+    let account = account.to_string();
+    Box::new(move |current: &Invitation| {
+        let at = now();
+        Ok(Transition {
+            updated: current.accept(at, Some(account))?,
+            at,
+            event: EventType::Accepted,
+            event_data: serde_json::json!({}),
+            email: None,
+        })
+    })
+}
+
+/// Defines a contract test for both backends.
+macro_rules! contract {
+    (async fn $name:ident($pg:ident) $body:block) => {
+        mod $name {
+            use super::*;
+            async fn body($pg: bool) $body
+            #[tokio::test]
+            async fn sqlite() {
+                body(false).await
+            }
+            #[tokio::test]
+            #[cfg_attr(not(pg_tests), ignore = "PostgreSQL skipped: set INVITD_TEST_DATABASE_URL to run it")]
+            async fn postgres() {
+                body(true).await
+            }
+        }
+    };
+}
+
+contract! {
+    async fn records_read_back_as_written(pg) {
+        let db = database(pg).await;
+        let store = open(&db).await;
+        store.migrate().await.unwrap(); // idempotent
+        store.ping().await.unwrap();
+        let t = tenant(&*store, "acme").await;
+        assert!(matches!(tenant_dup(&*store).await, Err(StoreError::Conflict(_))));
+        let (created, token) = create_one(&*store, &t, "Ann@Example.com").await;
+        assert!(created.number > 0);
+        let read = store.get_invitation(&t, created.id).await.unwrap();
+        assert_eq!(read, created);
+        assert_eq!(store.get_invitation_by_number(&t, created.number).await.unwrap(), created);
+        assert!(matches!(store.find_by_token(&token.hash()).await.unwrap(), TokenMatch::Current(i) if i.id == created.id));
+        assert!(matches!(store.find_by_token(&Secret::generate("").hash()).await.unwrap(), TokenMatch::Unknown));
+        let other = tenant(&*store, "globex").await;
+        assert!(matches!(store.get_invitation(&other, created.id).await, Err(StoreError::NotFound)));
+        let events = store.list_invitation_events(&t, created.id).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_type, "invitation.created");
+        assert_eq!(events[0].invitation_id, Some(created.id));
+        assert_eq!(events[0].actor, Actor::Operator);
+    }
+}
+
+async fn tenant_dup(store: &dyn Store) -> Result<(), StoreError> {
+    let t = store
+        .get_tenant(&TenantId::parse("acme").unwrap())
+        .await
+        .unwrap();
+    store.create_tenant(&t, &[], &operator()).await
+}
+
+contract! {
+    async fn one_pending_invitation_per_address_even_across_processes(pg) {
+        let db = database(pg).await;
+        let (a, b) = (open(&db).await, open(&db).await);
+        let t = tenant(&*a, "acme").await;
+        let mut tasks = Vec::new();
+        for store in [a.clone(), b.clone(), a.clone(), b.clone()] {
+            let t = t.clone();
+            tasks.push(tokio::spawn(async move {
+                let (item, _) = new_invitation(&t, "race@example.com", now());
+                store.create_invitations(vec![item], now(), &operator()).await.unwrap().remove(0)
+            }));
+        }
+        let mut created = 0;
+        for task in tasks {
+            if let CreateOutcome::Created(_) = task.await.unwrap() {
+                created += 1;
+            }
+        }
+        assert_eq!(created, 1);
+        // A pending invitation past its expiry gives its place up.
+        let (old, _) = new_invitation(&t, "old@example.com", now() - Duration::days(8));
+        a.create_invitations(vec![old], now() - Duration::days(8), &operator()).await.unwrap();
+        let (again, _) = new_invitation(&t, "old@example.com", now());
+        assert!(matches!(a.create_invitations(vec![again], now(), &operator()).await.unwrap().remove(0), CreateOutcome::Created(_)));
+        let expired = InvitationFilter { status: Some(Status::Expired), limit: 10, ..Default::default() };
+        assert_eq!(b.list_invitations(&t, &expired, now()).await.unwrap().len(), 1);
+    }
+}
+
+contract! {
+    async fn a_token_is_accepted_once_across_processes(pg) {
+        let db = database(pg).await;
+        let (a, b) = (open(&db).await, open(&db).await);
+        let t = tenant(&*a, "acme").await;
+        let (_, token) = create_one(&*a, &t, "ann@example.com").await;
+        let mut tasks = Vec::new();
+        for (i, store) in [a.clone(), b.clone(), a.clone(), b.clone(), a.clone(), b.clone()].into_iter().enumerate() {
+            let hash = token.hash();
+            tasks.push(tokio::spawn(async move { store.transition(Target::Token(hash), accept(&format!("u{i}")), &operator()).await }));
+        }
+        let mut ok = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(inv) => {
+                    assert_eq!(inv.status, Status::Accepted);
+                    ok += 1;
+                }
+                Err(StoreError::Lifecycle(LifecycleError::AlreadyAccepted)) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(ok, 1);
+    }
+}
+
+contract! {
+    async fn a_refused_transition_writes_nothing(pg) {
+        let db = database(pg).await;
+        let store = open(&db).await;
+        let t = tenant(&*store, "acme").await;
+        let (inv, _) = create_one(&*store, &t, "ann@example.com").await;
+        let refuse: invitd_store::Decide = Box::new(|_| Err(LifecycleError::Revoked));
+        assert!(matches!(store.transition(Target::Id { tenant: t.clone(), id: inv.id }, refuse, &operator()).await, Err(StoreError::Lifecycle(LifecycleError::Revoked))));
+        assert_eq!(store.get_invitation(&t, inv.id).await.unwrap(), inv);
+        assert_eq!(store.list_invitation_events(&t, inv.id).await.unwrap().len(), 1);
+        let missing = Target::Id { tenant: t.clone(), id: Uuid::now_v7() };
+        assert!(matches!(store.transition(missing, accept("x"), &operator()).await, Err(StoreError::NotFound)));
+    }
+}
+
+contract! {
+    async fn a_replaced_token_is_recognized_and_its_email_dropped(pg) {
+        let db = database(pg).await;
+        let store = open(&db).await;
+        let t = tenant(&*store, "acme").await;
+        let (inv, old) = create_one(&*store, &t, "ann@example.com").await;
+        let new = Secret::generate("");
+        let new_hash = new.hash();
+        let decide: invitd_store::Decide = Box::new(move |current: &Invitation| {
+            let at = now() + Duration::minutes(5);
+            let policy = invitd_core::ResendPolicy { cooldown: Duration::seconds(60), max_resends: 5, window: Duration::days(1), lifetime: Duration::days(7) };
+            Ok(Transition {
+                updated: current.resend(at, &policy, new_hash)?,
+                at,
+                event: EventType::Resent,
+                event_data: serde_json::json!({}),
+                email: Some(OutboxEmail { kind: "resend".into(), payload: serde_json::json!({"n": 2}) }),
+            })
+        });
+        store.transition(Target::Id { tenant: t.clone(), id: inv.id }, decide, &operator()).await.unwrap();
+        assert!(matches!(store.find_by_token(&old.hash()).await.unwrap(), TokenMatch::Replaced(i) if i.id == inv.id));
+        assert!(matches!(store.find_by_token(&new.hash()).await.unwrap(), TokenMatch::Current(_)));
+        let due = store.claim_outbox(now() + Duration::hours(1), Duration::minutes(2), 10).await.unwrap();
+        assert_eq!(due.len(), 1, "only the email with the live link");
+        assert_eq!(due[0].kind, "resend");
+    }
+}
+
+contract! {
+    async fn the_outbox_hands_each_email_to_one_worker(pg) {
+        let db = database(pg).await;
+        let (a, b) = (open(&db).await, open(&db).await);
+        let t = tenant(&*a, "acme").await;
+        let items: Vec<NewInvitation> = (0..50).map(|i| new_invitation(&t, &format!("u{i}@example.com"), now()).0).collect();
+        a.create_invitations(items, now(), &operator()).await.unwrap();
+        let at = now();
+        let mut tasks = Vec::new();
+        for store in [a.clone(), b.clone(), a.clone(), b.clone()] {
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store.claim_outbox(at, Duration::minutes(2), 7).await.unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(batch.into_iter().map(|i| i.id));
+                }
+            }));
+        }
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.unwrap());
+        }
+        all.sort();
+        let before = all.len();
+        all.dedup();
+        assert_eq!(before, 50, "every email claimed");
+        assert_eq!(all.len(), 50, "no email claimed twice");
+        // Leased rows come back when the lease runs out.
+        let again = a.claim_outbox(at + Duration::minutes(3), Duration::minutes(2), 100).await.unwrap();
+        assert_eq!(again.len(), 50);
+        // Finishing: sent rows are gone for good, retried ones due later.
+        let (first, second) = (&again[0], &again[1]);
+        a.finish_outbox(first, &DeliveryOutcome::Sent { reply: "250 ok".into() }, at).await.unwrap();
+        a.finish_outbox(second, &DeliveryOutcome::Retry { error: "421 later".into(), retry_at: at + Duration::hours(1) }, at).await.unwrap();
+        let later = a.claim_outbox(at + Duration::minutes(10), Duration::minutes(2), 100).await.unwrap();
+        assert_eq!(later.len(), 48);
+        let much_later = a.claim_outbox(at + Duration::hours(2), Duration::minutes(2), 100).await.unwrap();
+        assert!(much_later.iter().any(|i| i.id == second.id && i.attempts == 1));
+        assert!(!much_later.iter().any(|i| i.id == first.id));
+        let sent = a.get_invitation(&t, first.invitation_id).await.unwrap();
+        assert_eq!(sent.delivery_state, DeliveryState::Sent);
+        let attempts = a.list_delivery_attempts(&t, first.invitation_id).await.unwrap();
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0].detail, "250 ok");
+    }
+}
+
+contract! {
+    async fn idempotency_keys_hold_across_processes(pg) {
+        let db = database(pg).await;
+        let (a, b) = (open(&db).await, open(&db).await);
+        let hash = [7u8; 32];
+        let mut tasks = Vec::new();
+        for store in [a.clone(), b.clone(), a.clone(), b.clone()] {
+            tasks.push(tokio::spawn(async move { store.idempotency_begin("k1 POST /x", "key", &hash, now()).await.unwrap() }));
+        }
+        let mut fresh = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                IdempotencyBegin::Fresh => fresh += 1,
+                IdempotencyBegin::InProgress => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(fresh, 1, "one process runs the request");
+        a.idempotency_finish("k1 POST /x", "key", 201, b"{}").await.unwrap();
+        assert_eq!(b.idempotency_begin("k1 POST /x", "key", &hash, now()).await.unwrap(), IdempotencyBegin::Replay { status: 201, body: b"{}".to_vec() });
+        assert_eq!(b.idempotency_begin("k1 POST /x", "key", &[8u8; 32], now()).await.unwrap(), IdempotencyBegin::Mismatch);
+        // Forgotten after a day.
+        assert_eq!(b.idempotency_begin("k1 POST /x", "key", &[8u8; 32], now() + Duration::hours(25)).await.unwrap(), IdempotencyBegin::Fresh);
+    }
+}
+
+contract! {
+    async fn lists_filter_and_page(pg) {
+        let db = database(pg).await;
+        let store = open(&db).await;
+        let t = tenant(&*store, "acme").await;
+        let mut numbers = Vec::new();
+        for i in 0..5 {
+            numbers.push(create_one(&*store, &t, &format!("p{i}@example.com")).await.0.number);
+        }
+        let page = store.list_invitations(&t, &InvitationFilter { limit: 2, ..Default::default() }, now()).await.unwrap();
+        assert_eq!(page.iter().map(|i| i.number).collect::<Vec<_>>(), vec![numbers[4], numbers[3]]);
+        let next = store.list_invitations(&t, &InvitationFilter { limit: 2, before_number: Some(numbers[3]), ..Default::default() }, now()).await.unwrap();
+        assert_eq!(next[0].number, numbers[2]);
+        let by_role = InvitationFilter { role: Some(RoleId::parse("viewer").unwrap()), limit: 10, ..Default::default() };
+        assert_eq!(store.list_invitations(&t, &by_role, now()).await.unwrap().len(), 5);
+        let no_role = InvitationFilter { role: Some(RoleId::parse("owner").unwrap()), limit: 10, ..Default::default() };
+        assert!(store.list_invitations(&t, &no_role, now()).await.unwrap().is_empty());
+        let by_email = InvitationFilter { email_normalized: Some("p2@example.com".into()), limit: 10, ..Default::default() };
+        assert_eq!(store.list_invitations(&t, &by_email, now()).await.unwrap().len(), 1);
+        let pending_later = InvitationFilter { status: Some(Status::Pending), limit: 10, ..Default::default() };
+        assert!(store.list_invitations(&t, &pending_later, now() + Duration::days(8)).await.unwrap().is_empty());
+    }
+}
