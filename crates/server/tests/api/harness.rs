@@ -122,6 +122,9 @@ pub struct Options {
     /// The clock's start; now if unset.
     pub now: Option<time::OffsetDateTime>,
     pub retry_schedule: Option<Vec<time::Duration>>,
+    /// Run the email worker in the background (tests drive it by hand
+    /// otherwise).
+    pub run_worker: bool,
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
@@ -147,7 +150,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         mail_url: options
             .mail_url
             .unwrap_or_else(|| format!("file://{}", mail_dir.display())),
-        run_worker: false,
+        run_worker: options.run_worker,
         ..Config::laptop_defaults()
     };
     if let Some(schedule) = options.retry_schedule {
@@ -321,4 +324,72 @@ impl TestApp {
 pub fn token_of(inv: &Value) -> String {
     let url = inv["accept_url"].as_str().expect("accept_url");
     url.rsplit('/').next().expect("token").to_string()
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A mailcrab SMTP server and everything it has received.
+pub struct Inbox {
+    stop: Box<dyn Fn() + Send + Sync>,
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Inbox {
+    pub async fn start(port: u16) -> Inbox {
+        let mut handle = mailcrab::development_mail_server([127, 0, 0, 1], port).await;
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = received.clone();
+        tokio::spawn(async move {
+            loop {
+                match handle.rx.recv().await {
+                    Ok(message) => sink
+                        .lock()
+                        .unwrap()
+                        .push(serde_json::to_value(&message).unwrap()),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        panic!("inbox lagged by {n} messages")
+                    }
+                    Err(_) => return,
+                }
+            }
+        });
+        let cancel = handle.token.clone();
+        // Ready when it accepts connections.
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        Inbox {
+            stop: Box::new(move || cancel.cancel()),
+            received,
+        }
+    }
+
+    /// Waits until `n` messages have arrived (or 20 s), then returns all.
+    pub async fn wait_for(&self, n: usize) -> Vec<serde_json::Value> {
+        for _ in 0..2000 {
+            if self.received.lock().unwrap().len() >= n {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // Anything beyond `n` would be a duplicate; give it a moment to show.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        self.received.lock().unwrap().clone()
+    }
+
+    pub fn stop(&self) {
+        (self.stop)();
+    }
 }

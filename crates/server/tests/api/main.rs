@@ -10,6 +10,7 @@ mod auth_and_errors;
 mod create_and_list;
 mod idempotency;
 mod lifecycle;
+mod multi;
 mod openapi;
 mod outbox;
 mod smtp;

@@ -6,76 +6,7 @@ use crate::harness::*;
 use invitd_core::Clock;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A mailcrab SMTP server and everything it has received.
-struct Inbox {
-    stop: Box<dyn Fn() + Send + Sync>,
-    received: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
-}
-
-impl Inbox {
-    async fn start(port: u16) -> Inbox {
-        let mut handle = mailcrab::development_mail_server([127, 0, 0, 1], port).await;
-        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = received.clone();
-        tokio::spawn(async move {
-            loop {
-                match handle.rx.recv().await {
-                    Ok(message) => sink
-                        .lock()
-                        .unwrap()
-                        .push(serde_json::to_value(&message).unwrap()),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        panic!("inbox lagged by {n} messages")
-                    }
-                    Err(_) => return,
-                }
-            }
-        });
-        let cancel = handle.token.clone();
-        // Ready when it accepts connections.
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        Inbox {
-            stop: Box::new(move || cancel.cancel()),
-            received,
-        }
-    }
-
-    /// Waits until `n` messages have arrived (or 20 s), then returns all.
-    async fn wait_for(&self, n: usize) -> Vec<Value> {
-        for _ in 0..2000 {
-            if self.received.lock().unwrap().len() >= n {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        // Anything beyond `n` would be a duplicate; give it a moment to show.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        self.received.lock().unwrap().clone()
-    }
-
-    fn stop(&self) {
-        (self.stop)();
-    }
-}
 
 fn recipient(m: &Value) -> String {
     m["envelope_recipients"][0].as_str().unwrap().to_string()
