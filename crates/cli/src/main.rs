@@ -83,6 +83,16 @@ struct ServeArgs {
     /// others take them over when this runs out.
     #[arg(long, env = "INVITD_MAIL_LEASE_SECONDS", default_value_t = 120)]
     mail_lease_seconds: u32,
+    /// PostgreSQL: connections in this process's pool.
+    #[arg(long, env = "INVITD_DATABASE_POOL_SIZE", default_value_t = 16)]
+    database_pool_size: u32,
+    /// PostgreSQL: milliseconds a statement may run before it is cancelled.
+    #[arg(
+        long,
+        env = "INVITD_DATABASE_STATEMENT_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    database_statement_timeout_ms: u64,
     /// Folder of template files that replace the built-in ones.
     #[arg(long, env = "INVITD_TEMPLATES_DIR")]
     templates_dir: Option<PathBuf>,
@@ -355,6 +365,10 @@ async fn serve(database_url: String, args: ServeArgs) -> anyhow::Result<()> {
         mail_retry_schedule: invitd_server::config::parse_schedule(&args.mail_retry_schedule)
             .map_err(|e| anyhow::anyhow!("--mail-retry-schedule: {e}"))?,
         mail_concurrency: args.mail_concurrency.max(1),
+        database_pool_size: args.database_pool_size.max(1),
+        database_statement_timeout: std::time::Duration::from_millis(
+            args.database_statement_timeout_ms.max(1),
+        ),
         mail_lease: time::Duration::seconds(i64::from(args.mail_lease_seconds.max(1))),
         templates_dir: args.templates_dir,
         ..Config::laptop_defaults()

@@ -383,3 +383,24 @@ async fn a_killed_server_loses_no_email_and_repeats_none_unrecognizably() {
     second.kill().unwrap();
     second.wait().unwrap();
 }
+
+#[test]
+fn an_unreachable_database_is_named_without_its_password() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://alice:hunter2@127.0.0.1:{closed}/invitd");
+    let out = invitd(&url).arg("migrate").output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot open the database at postgres://alice:***@127.0.0.1:{closed}/invitd"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}

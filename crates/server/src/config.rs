@@ -8,8 +8,12 @@ use std::path::PathBuf;
 pub struct Config {
     /// Address to listen on; port 0 picks a free port.
     pub bind: SocketAddr,
-    /// `sqlite:///path/invitd.db`.
+    /// `sqlite:///path/invitd.db` or `postgres://user:pass@host/db`.
     pub database_url: String,
+    /// PostgreSQL: connections in this process's pool.
+    pub database_pool_size: u32,
+    /// PostgreSQL: longest a statement may run before it is cancelled.
+    pub database_statement_timeout: std::time::Duration,
     /// The public base URL that accept links start with, without a trailing
     /// slash: `<public_url>/i/<token>`.
     pub public_url: String,
@@ -40,6 +44,8 @@ impl Config {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: "sqlite://invitd.db".into(),
+            database_pool_size: 16,
+            database_statement_timeout: std::time::Duration::from_secs(10),
             public_url: "http://127.0.0.1:8080".into(),
             mail_url: "file://./mail".into(),
             mail_from: "invitd <invitd@localhost.localdomain>".into(),
@@ -58,6 +64,11 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("bind", &self.bind)
+            .field("database_pool_size", &self.database_pool_size)
+            .field(
+                "database_statement_timeout",
+                &self.database_statement_timeout,
+            )
             .field(
                 "database_url",
                 &invitd_store::redact_url(&self.database_url),

@@ -161,11 +161,28 @@ impl From<StoreError> for Error {
                 message,
             },
             StoreError::Lifecycle(l) => Error::Lifecycle(l),
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
-                Error::Unavailable
-            }
+            StoreError::Database(e) if database_unavailable(&e) => Error::Unavailable,
             other => Error::Internal(other.into()),
         }
+    }
+}
+
+/// Whether a database error means the database is away (down, restarting,
+/// unreachable) rather than a bug: answered 503, and retried by clients.
+fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE classes 08 (connection exception) and 57P (operator
+        // intervention: shutdown, restart).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
     }
 }
 

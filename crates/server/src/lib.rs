@@ -108,7 +108,12 @@ impl Running {
 /// Opens the store and mail transport named by `config`, binds, and serves
 /// in the background.
 pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Result<Running> {
-    let store = invitd_store::open(&config.database_url, &Default::default())
+    let options = invitd_store::OpenOptions {
+        pool_size: config.database_pool_size,
+        statement_timeout: config.database_statement_timeout,
+        ..Default::default()
+    };
+    let store = invitd_store::open(&config.database_url, &options)
         .await
         .with_context(|| {
             format!(

@@ -12,5 +12,6 @@ mod idempotency;
 mod lifecycle;
 mod multi;
 mod openapi;
+mod ops;
 mod outbox;
 mod smtp;

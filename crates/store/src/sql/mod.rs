@@ -163,6 +163,17 @@ impl SqlStore {
     }
 
     async fn open_postgres(url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
+        // One connection first, so an unreachable server, a refused login or
+        // a missing database is reported as such, not as a pool timeout.
+        let probe = tokio::time::timeout(
+            Duration::from_secs(10),
+            <sqlx::AnyConnection as sqlx::Connection>::connect(url),
+        )
+        .await
+        .map_err(|_| {
+            StoreError::Config("no answer from the database server within 10 s".into())
+        })??;
+        sqlx::Connection::close(probe).await?;
         let timeout_ms = options.statement_timeout.as_millis();
         let pool = AnyPoolOptions::new()
             .max_connections(options.pool_size.max(1))
