@@ -28,6 +28,10 @@ pub struct BenchArgs {
     /// Seconds per operation.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Run the server it starts on a fresh database on this PostgreSQL
+    /// server (any database URL there) instead of SQLite.
+    #[arg(long)]
+    postgres: Option<String>,
 }
 
 struct Target {
@@ -53,7 +57,12 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
         (Some(_), None) => bail!("--url needs --key"),
         (None, _) => {
             let dir = tempdir()?;
-            let (base, key, process) = spawn_server(&dir, &args.tenant).await?;
+            let db = match &args.postgres {
+                Some(server) => invitd_store::testing::fresh_postgres_database(server).await?,
+                None => format!("sqlite://{}", dir.join("bench.db").display()),
+            };
+            eprintln!("database: {}", invitd_store::redact_url(&db));
+            let (base, key, process) = spawn_server(&dir, &db, &args.tenant).await?;
             child = Some(process);
             _dir = Some(dir);
             (base, key)
@@ -352,13 +361,13 @@ fn tempdir() -> anyhow::Result<std::path::PathBuf> {
 /// a tenant with no resend cooldown, and a key; returns URL and key.
 async fn spawn_server(
     dir: &std::path::Path,
+    db: &str,
     tenant: &str,
 ) -> anyhow::Result<(String, String, tokio::process::Child)> {
     let exe = std::env::current_exe()?;
-    let db = format!("sqlite://{}", dir.join("bench.db").display());
     let run = |args: &[&str]| -> anyhow::Result<String> {
         let out = std::process::Command::new(&exe)
-            .env("INVITD_DATABASE_URL", &db)
+            .env("INVITD_DATABASE_URL", db)
             .args(args)
             .output()?;
         if !out.status.success() {
@@ -400,7 +409,7 @@ async fn spawn_server(
         .port();
     let base = format!("http://127.0.0.1:{port}");
     let child = tokio::process::Command::new(&exe)
-        .env("INVITD_DATABASE_URL", &db)
+        .env("INVITD_DATABASE_URL", db)
         .env("INVITD_LOG", "warn")
         .args([
             "serve",
