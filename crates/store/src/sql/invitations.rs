@@ -118,43 +118,20 @@ impl SqlStore {
             email,
         } in items
         {
-            let sql = format!(
-                "SELECT number, expires_at FROM invitations WHERE tenant_id = $1 AND email_normalized = $2 AND status = 'pending'{}",
-                self.dialect.for_update()
-            );
-            let existing: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(invitation.tenant_id.as_str())
-                .bind(&invitation.email_normalized)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some((number, expires_at)) = existing {
-                if expires_at > ms(now) {
-                    out.push(CreateOutcome::AlreadyPending {
-                        email: invitation.email,
-                    });
-                    continue;
-                }
-                // Expired in effect but not yet recorded: record it now so
-                // the new invitation can take the pending slot.
-                sqlx::query("UPDATE invitations SET status = 'expired' WHERE number = $1")
-                    .bind(number)
-                    .execute(&mut *tx)
-                    .await?;
-                insert_event(
-                    &mut tx,
-                    Some(&invitation.tenant_id),
-                    Some(number),
-                    EventType::Expired.as_str(),
-                    &Audit::system(),
-                    now,
-                    &serde_json::json!({}),
-                )
-                .await?;
+            // The partial unique index decides whether the address already
+            // has a pending invitation, without aborting the batch (and
+            // across processes). Only on a conflict is the holder looked at:
+            // one past its expiry is recorded as expired and gives way.
+            let mut number = insert_invitation(&mut tx, &invitation).await?;
+            if number.is_none()
+                && self
+                    .expire_pending_holder(&mut tx, &invitation, now)
+                    .await?
+            {
+                number = insert_invitation(&mut tx, &invitation).await?;
             }
-            // Another process may have taken the pending slot meanwhile; the
-            // partial unique index decides, without aborting the batch.
-            match insert_invitation(&mut tx, &invitation).await? {
-                Some(number) => invitation.number = number,
+            match number {
+                Some(n) => invitation.number = n,
                 None => {
                     out.push(CreateOutcome::AlreadyPending {
                         email: invitation.email,
@@ -177,6 +154,43 @@ impl SqlStore {
         }
         tx.commit().await?;
         Ok(out)
+    }
+
+    /// Records the pending invitation holding `inv`'s address as expired if
+    /// its expiry has passed; whether it did.
+    async fn expire_pending_holder(
+        &self,
+        tx: &mut AnyConnection,
+        inv: &Invitation,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "SELECT number, expires_at FROM invitations WHERE tenant_id = $1 AND email_normalized = $2 AND status = 'pending'{}",
+            self.dialect.for_update()
+        );
+        let holder: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(inv.tenant_id.as_str())
+            .bind(&inv.email_normalized)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((number, _)) = holder.filter(|(_, expires_at)| *expires_at <= ms(now)) else {
+            return Ok(false);
+        };
+        sqlx::query("UPDATE invitations SET status = 'expired' WHERE number = $1")
+            .bind(number)
+            .execute(&mut *tx)
+            .await?;
+        insert_event(
+            tx,
+            Some(&inv.tenant_id),
+            Some(number),
+            EventType::Expired.as_str(),
+            &Audit::system(),
+            now,
+            &serde_json::json!({}),
+        )
+        .await?;
+        Ok(true)
     }
 
     pub(super) async fn get_invitation_impl(

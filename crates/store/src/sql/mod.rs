@@ -74,12 +74,20 @@ impl Dialect {
                     2,
                     include_str!("../../migrations/sqlite/0002_delivery_attempts.sql"),
                 ),
+                (
+                    3,
+                    include_str!("../../migrations/sqlite/0003_status_index.sql"),
+                ),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),
                 (
                     2,
                     include_str!("../../migrations/postgres/0002_delivery_attempts.sql"),
+                ),
+                (
+                    3,
+                    include_str!("../../migrations/postgres/0003_status_index.sql"),
                 ),
             ],
         }
