@@ -5,6 +5,7 @@
 
 pub mod invitations;
 pub mod keys;
+pub mod lifecycle;
 pub mod tenants;
 
 use crate::state::AppState;

@@ -219,16 +219,7 @@ pub async fn accept(
     caller: Caller,
     Json(req): Json<TokenRequest>,
 ) -> Result<axum::Json<InvitationView>, Error> {
-    let inv = state
-        .service()
-        .answer_by_token(&caller, &req.token, true, req.account_id)
-        .await?;
-    Ok(axum::Json(InvitationView::new(
-        &inv,
-        &caller,
-        state.clock.now(),
-        None,
-    )))
+    answer(state, caller, req, true).await
 }
 
 /// Decline by token, once. Same refusals as accept.
@@ -241,9 +232,19 @@ pub async fn decline(
     caller: Caller,
     Json(req): Json<TokenRequest>,
 ) -> Result<axum::Json<InvitationView>, Error> {
+    answer(state, caller, req, false).await
+}
+
+/// Accept (`accept`) or decline by token, answered as the invitation.
+async fn answer(
+    state: AppState,
+    caller: Caller,
+    req: TokenRequest,
+    accept: bool,
+) -> Result<axum::Json<InvitationView>, Error> {
     let inv = state
         .service()
-        .answer_by_token(&caller, &req.token, false, req.account_id)
+        .answer_by_token(&caller, &req.token, accept, req.account_id)
         .await?;
     Ok(axum::Json(InvitationView::new(
         &inv,

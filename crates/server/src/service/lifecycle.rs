@@ -1,0 +1,233 @@
+//! The lifecycle after creation: resend, revoke, the invitee's accept
+//! and decline by token, and what happened (events, delivery attempts).
+
+use super::Service;
+use super::check_text;
+use super::invitations::{not_found_as, role_names};
+use crate::auth::{Caller, Scope};
+use crate::error::Error;
+use invitd_core::{EventType, Invitation, Language, Secret, TenantId, limits};
+use invitd_store::{Audit, Decide, Event, Target, Tenant, TokenMatch, Transition};
+use uuid::Uuid;
+
+impl Service {
+    /// Resends: a new token (the old link dies), a new expiry, a new email.
+    pub async fn resend(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<(Invitation, Secret), Error> {
+        caller.require(Scope::InvitesWrite)?;
+        let tenant = self.tenant_for(caller, tenant).await?;
+        self.resend_in(&tenant, id, None, &caller.audit()).await
+    }
+
+    /// Resend within an authorized tenant; `language` overrides the email's
+    /// language for this send (the Wix API's `defaultEmailLanguage`).
+    pub async fn resend_in(
+        &self,
+        tenant: &Tenant,
+        id: Uuid,
+        language: Option<Language>,
+        audit: &Audit,
+    ) -> Result<(Invitation, Secret), Error> {
+        let catalogue = self.state.store.list_roles(&tenant.id).await?;
+        let token = Secret::generate("");
+        let now = self.now();
+        let policy = tenant.resend_policy();
+        let this = self.clone();
+        let tenant_c = tenant.clone();
+        let token_c = token.clone();
+        let decide: Decide = Box::new(move |current: &Invitation| {
+            let updated = current.resend(now, &policy, token_c.hash())?;
+            let names = role_names(&updated.roles, &catalogue);
+            let lang = language
+                .map(|l| l.as_str().to_string())
+                .or_else(|| updated.language.clone())
+                .or_else(|| tenant_c.language.as_ref().map(|l| l.as_str().to_string()))
+                .unwrap_or_else(|| "en".into());
+            let email = this.outbox_email("resend", &tenant_c, &updated, &names, &lang, &token_c);
+            Ok(Transition {
+                event_data: serde_json::json!({"resend_count": updated.resend_count, "expires_at": updated.expires_at.unix_timestamp()}),
+                updated,
+                at: now,
+                event: EventType::Resent,
+                email: Some(email),
+            })
+        });
+        let target = Target::Id {
+            tenant: tenant.id.clone(),
+            id,
+        };
+        let updated = self
+            .state
+            .store
+            .transition(target, decide, audit)
+            .await
+            .map_err(not_found_as("invitation"))?;
+        self.state.outbox_notify.notify_one();
+        Ok((updated, token))
+    }
+
+    pub async fn revoke(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<Invitation, Error> {
+        caller.require(Scope::InvitesWrite)?;
+        let tenant = self.tenant_for(caller, tenant).await?;
+        self.revoke_in(&tenant.id, id, &caller.audit()).await
+    }
+
+    pub async fn revoke_in(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        audit: &Audit,
+    ) -> Result<Invitation, Error> {
+        let now = self.now();
+        let decide: Decide = Box::new(move |current: &Invitation| {
+            Ok(Transition {
+                updated: current.revoke(now)?,
+                at: now,
+                event: EventType::Revoked,
+                event_data: serde_json::json!({}),
+                email: None,
+            })
+        });
+        let target = Target::Id {
+            tenant: tenant.clone(),
+            id,
+        };
+        self.state
+            .store
+            .transition(target, decide, audit)
+            .await
+            .map_err(not_found_as("invitation"))
+    }
+
+    /// Finds the invitation of a token, if the caller reaches its tenant.
+    /// A token replaced by a resend answers 410 `token_replaced`.
+    pub async fn lookup_token(&self, caller: &Caller, token: &str) -> Result<Invitation, Error> {
+        caller.require(Scope::InvitesRead)?;
+        let inv = self.find_token(token).await?;
+        caller
+            .require_tenant(&inv.tenant_id)
+            .map_err(|_| Error::NotFound("invitation"))?;
+        Ok(inv)
+    }
+
+    /// The invitation a token currently opens.
+    pub async fn find_token(&self, token: &str) -> Result<Invitation, Error> {
+        let token = Secret::from_presented(token.trim());
+        if !token.looks_minted("") {
+            return Err(Error::NotFound("invitation"));
+        }
+        match self.state.store.find_by_token(&token.hash()).await? {
+            TokenMatch::Current(inv) => Ok(*inv),
+            TokenMatch::Replaced(_) => Err(Error::Conflict {
+                code: "token_replaced",
+                message: "this link was replaced by a newer invitation".into(),
+            }),
+            TokenMatch::Unknown => Err(Error::NotFound("invitation")),
+        }
+    }
+
+    /// Accept (`accept = true`) or decline by token, for a host app.
+    pub async fn answer_by_token(
+        &self,
+        caller: &Caller,
+        token: &str,
+        accept: bool,
+        account_id: Option<String>,
+    ) -> Result<Invitation, Error> {
+        caller.require(Scope::InvitesWrite)?;
+        let inv = self.lookup_token(caller, token).await?;
+        let account_id = check_text("account_id", account_id, limits::MAX_NAME_CHARS)?;
+        let audit = Audit {
+            actor: invitd_core::Actor::Invitee {
+                account_id: account_id.clone(),
+            },
+            ip: caller.client.ip.clone(),
+            user_agent: caller.client.user_agent.clone(),
+        };
+        self.answer(inv.token_hash, accept, account_id, &audit)
+            .await
+    }
+
+    /// The answer itself; the store re-reads the invitation by token inside
+    /// its transaction, so of two concurrent answers exactly one succeeds.
+    pub async fn answer(
+        &self,
+        token_hash: invitd_core::SecretHash,
+        accept: bool,
+        account_id: Option<String>,
+        audit: &Audit,
+    ) -> Result<Invitation, Error> {
+        let now = self.now();
+        let decide: Decide = Box::new(move |current: &Invitation| {
+            let (updated, event, data) = if accept {
+                (
+                    current.accept(now, account_id.clone())?,
+                    EventType::Accepted,
+                    serde_json::json!({"account_id": account_id}),
+                )
+            } else {
+                (
+                    current.decline(now)?,
+                    EventType::Declined,
+                    serde_json::json!({}),
+                )
+            };
+            Ok(Transition {
+                updated,
+                at: now,
+                event,
+                event_data: data,
+                email: None,
+            })
+        });
+        self.state
+            .store
+            .transition(Target::Token(token_hash), decide, audit)
+            .await
+            .map_err(not_found_as("invitation"))
+    }
+
+    pub async fn invitation_events(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<Vec<Event>, Error> {
+        caller.require(Scope::InvitesRead)?;
+        let tenant = self.tenant_for(caller, tenant).await?;
+        self.state
+            .store
+            .list_invitation_events(&tenant.id, id)
+            .await
+            .map_err(not_found_as("invitation"))
+    }
+    pub async fn delivery_attempts(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<Vec<invitd_store::DeliveryAttempt>, Error> {
+        caller.require(Scope::InvitesRead)?;
+        let tenant = self.tenant_for(caller, tenant).await?;
+        // 404 for an unknown invitation rather than an empty list.
+        self.state
+            .store
+            .get_invitation(&tenant.id, id)
+            .await
+            .map_err(not_found_as("invitation"))?;
+        Ok(self
+            .state
+            .store
+            .list_delivery_attempts(&tenant.id, id)
+            .await?)
+    }
+}
