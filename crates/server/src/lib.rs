@@ -3,6 +3,7 @@
 //! background outbox worker.
 
 pub mod auth;
+pub mod compat;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -67,6 +68,7 @@ pub fn app(state: AppState) -> Router {
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc);
     let max_body = state.config.max_body_bytes;
     api.route("/i/{token}", axum::routing::get(pages::accept_link))
+        .merge(compat::router())
         .fallback(|| async { error::Error::NotFound("route") })
         .with_state(state)
         .merge(swagger)

@@ -139,9 +139,11 @@ pub trait Store: Send + Sync + 'static {
         audit: &Audit,
     ) -> Result<Vec<CreateOutcome>, StoreError>;
     async fn get_invitation(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError>;
+    /// By the per-installation number; `tenant: None` looks in every tenant
+    /// (the number is unique across them).
     async fn get_invitation_by_number(
         &self,
-        tenant: &TenantId,
+        tenant: Option<&TenantId>,
         number: i64,
     ) -> Result<Invitation, StoreError>;
     /// Newest first.

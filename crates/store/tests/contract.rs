@@ -172,7 +172,8 @@ contract! {
         assert!(created.number > 0);
         let read = store.get_invitation(&t, created.id).await.unwrap();
         assert_eq!(read, created);
-        assert_eq!(store.get_invitation_by_number(&t, created.number).await.unwrap(), created);
+        assert_eq!(store.get_invitation_by_number(Some(&t), created.number).await.unwrap(), created);
+        assert_eq!(store.get_invitation_by_number(None, created.number).await.unwrap(), created);
         assert!(matches!(store.find_by_token(&token.hash()).await.unwrap(), TokenMatch::Current(i) if i.id == created.id));
         assert!(matches!(store.find_by_token(&Secret::generate("").hash()).await.unwrap(), TokenMatch::Unknown));
         let other = tenant(&*store, "globex").await;

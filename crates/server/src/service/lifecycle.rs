@@ -11,6 +11,41 @@ use invitd_store::{Audit, Decide, Event, Target, Tenant, TokenMatch, Transition}
 use uuid::Uuid;
 
 impl Service {
+    /// An invitation by its per-installation number, with its tenant, if
+    /// the caller reaches that tenant (404 otherwise, like a missing one).
+    pub async fn invitation_by_number(
+        &self,
+        caller: &Caller,
+        number: i64,
+    ) -> Result<(Tenant, Invitation), Error> {
+        caller.require(Scope::InvitesRead)?;
+        let inv = self
+            .state
+            .store
+            .get_invitation_by_number(None, number)
+            .await
+            .map_err(not_found_as("invitation"))?;
+        if !caller.reaches(&inv.tenant_id) {
+            return Err(Error::NotFound("invitation"));
+        }
+        let tenant = self.state.store.get_tenant(&inv.tenant_id).await?;
+        Ok((tenant, inv))
+    }
+
+    /// Resend with the email in `language` for this send (else the
+    /// invitation's, then the tenant's).
+    pub async fn resend_as(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+        language: Option<Language>,
+    ) -> Result<(Invitation, Secret), Error> {
+        caller.require(Scope::InvitesWrite)?;
+        let tenant = self.tenant_for(caller, tenant).await?;
+        self.resend_in(&tenant, id, language, &caller.audit()).await
+    }
+
     /// Resends: a new token (the old link dies), a new expiry, a new email.
     pub async fn resend(
         &self,

@@ -7,6 +7,7 @@
 mod harness;
 
 mod auth_and_errors;
+mod compat_wix;
 mod create_and_list;
 mod idempotency;
 mod lifecycle;

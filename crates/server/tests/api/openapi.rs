@@ -90,7 +90,11 @@ fn no_route_bypasses_the_openapi_router() {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
-                stack.push(path);
+                // The seed-compatible APIs are documented by their seed
+                // documents, not by invitd's OpenAPI document.
+                if !path.ends_with("compat") {
+                    stack.push(path);
+                }
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();

@@ -212,19 +212,29 @@ impl SqlStore {
 
     pub(super) async fn get_invitation_by_number_impl(
         &self,
-        tenant: &TenantId,
+        tenant: Option<&TenantId>,
         number: i64,
     ) -> Result<Invitation, StoreError> {
-        let sql = format!(
-            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = $1 AND tenant_id = $2"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(number)
-            .bind(tenant.as_str())
-            .fetch_optional(&self.reader)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        rows::invitation(&row)
+        let row = match tenant {
+            Some(tenant) => {
+                let sql = format!(
+                    "SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = $1 AND tenant_id = $2"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(number)
+                    .bind(tenant.as_str())
+                    .fetch_optional(&self.reader)
+                    .await?
+            }
+            None => {
+                let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = $1");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(number)
+                    .fetch_optional(&self.reader)
+                    .await?
+            }
+        };
+        rows::invitation(&row.ok_or(StoreError::NotFound)?)
     }
 
     pub(super) async fn list_invitations_impl(

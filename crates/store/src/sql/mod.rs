@@ -344,7 +344,7 @@ impl Store for SqlStore {
     }
     async fn get_invitation_by_number(
         &self,
-        tenant: &TenantId,
+        tenant: Option<&TenantId>,
         number: i64,
     ) -> Result<Invitation, StoreError> {
         self.get_invitation_by_number_impl(tenant, number).await

@@ -1,0 +1,53 @@
+//! The seed-compatible APIs: each a thin translation of its own requests
+//! into the same [`Service`](crate::service::Service) calls `/v1` makes,
+//! and of the results and errors back into its own shapes. No rule lives
+//! here.
+
+pub mod tenant_admin;
+pub mod wix;
+pub mod workspace;
+
+use crate::auth::Caller;
+use crate::error::Error;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+/// The caller, or the native error to render in the face's own shape.
+pub struct MaybeCaller(pub Result<Caller, Error>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(MaybeCaller(Caller::from_request_parts(parts, state).await))
+    }
+}
+
+/// Parses a JSON body into `T`; an empty body reads as `{}` (the seeds'
+/// clients send none for some calls).
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    serde_json::from_slice(bytes).map_err(|e| e.to_string())
+}
+
+/// Routes of all three faces.
+pub fn router() -> axum::Router<AppState> {
+    wix::router()
+        .merge(workspace::router())
+        .merge(tenant_admin::router())
+}
+
+/// RFC 3339 with milliseconds, as all three seeds show dates.
+pub fn iso(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
