@@ -7,7 +7,9 @@
 mod harness;
 
 mod auth_and_errors;
+mod compat_tenant_admin;
 mod compat_wix;
+mod compat_workspace;
 mod create_and_list;
 mod idempotency;
 mod lifecycle;
