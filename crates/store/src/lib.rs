@@ -88,6 +88,9 @@ pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// The installation's secret: `candidate` if none was stored yet, else
+    /// the one stored (so every process on the database agrees).
+    async fn installation_secret(&self, candidate: &str) -> Result<String, StoreError>;
 
     // --- tenants and roles ---
     /// Creates a tenant with its starting roles; `Conflict` if the id exists.

@@ -17,6 +17,13 @@ pub struct Tenant {
     pub max_resends: u32,
     pub resend_window_secs: i64,
     pub accept_redirect_url: Option<String>,
+    /// Branding on the accept page: an https logo URL and an accent colour
+    /// (`#rrggbb`).
+    pub logo_url: Option<String>,
+    pub accent_color: Option<String>,
+    /// Signs the tickets handed to `accept_redirect_url`; shown only at
+    /// creation and rotation.
+    pub ticket_secret: Option<invitd_core::Secret>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }

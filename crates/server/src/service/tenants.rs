@@ -39,8 +39,13 @@ pub struct NewTenant {
     pub max_resends: Option<u32>,
     /// The window `max_resends` counts in, in seconds (default 86400).
     pub resend_window_seconds: Option<i64>,
-    /// Where the accept page sends the invitee after accepting.
+    /// Where the accept page sends the invitee after accepting, with a
+    /// signed ticket.
     pub accept_redirect_url: Option<String>,
+    /// An https URL of the tenant's logo, shown on the accept page.
+    pub logo_url: Option<String>,
+    /// The accept page's accent colour, `#rrggbb`.
+    pub accent_color: Option<String>,
 }
 
 /// Changes to a tenant; absent fields stay, `null` clears the optional ones.
@@ -58,6 +63,12 @@ pub struct TenantPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub accept_redirect_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub logo_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub accent_color: Option<Option<String>>,
 }
 
 /// Tells an explicit `null` (Some(None)) from an absent field (None).
@@ -110,6 +121,38 @@ fn check_url(url: &str) -> Result<String, Error> {
             "must be an http(s) URL",
         ))
     }
+}
+
+fn check_logo(url: &str) -> Result<String, Error> {
+    let ok = url.starts_with("https://")
+        && url.len() <= 2048
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"');
+    if ok {
+        Ok(url.to_string())
+    } else {
+        Err(Error::invalid("logo_url", "must be an https URL"))
+    }
+}
+
+fn check_color(color: &str) -> Result<String, Error> {
+    let ok = color.len() == 7
+        && color.starts_with('#')
+        && color[1..].bytes().all(|b| b.is_ascii_hexdigit());
+    if ok {
+        Ok(color.to_ascii_lowercase())
+    } else {
+        Err(Error::invalid(
+            "accent_color",
+            "must be a colour like #1f6feb",
+        ))
+    }
+}
+
+/// A new secret for signing accept tickets.
+pub fn new_ticket_secret() -> invitd_core::Secret {
+    invitd_core::Secret::generate("ts_")
 }
 
 /// Checks the numeric settings of a tenant.
@@ -190,6 +233,9 @@ impl Service {
                 .as_deref()
                 .map(check_url)
                 .transpose()?,
+            logo_url: req.logo_url.as_deref().map(check_logo).transpose()?,
+            accent_color: req.accent_color.as_deref().map(check_color).transpose()?,
+            ticket_secret: Some(new_ticket_secret()),
             created_at: now,
             updated_at: now,
         };
@@ -267,10 +313,31 @@ impl Service {
         if let Some(url) = patch.accept_redirect_url {
             t.accept_redirect_url = url.as_deref().map(check_url).transpose()?;
         }
+        if let Some(url) = patch.logo_url {
+            t.logo_url = url.as_deref().map(check_logo).transpose()?;
+        }
+        if let Some(color) = patch.accent_color {
+            t.accent_color = color.as_deref().map(check_color).transpose()?;
+        }
         check_settings(&t)?;
         t.updated_at = self.now();
         self.state.store.update_tenant(&t, &caller.audit()).await?;
         Ok(t)
+    }
+
+    /// Replaces the tenant's ticket secret; the new one is shown this once.
+    pub async fn rotate_ticket_secret(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<invitd_core::Secret, Error> {
+        caller.require(Scope::TenantsAdmin)?;
+        let mut t = self.tenant_for(caller, id).await?;
+        let secret = new_ticket_secret();
+        t.ticket_secret = Some(secret.clone());
+        t.updated_at = self.now();
+        self.state.store.update_tenant(&t, &caller.audit()).await?;
+        Ok(secret)
     }
 
     pub async fn list_roles(&self, caller: &Caller, tenant: &str) -> Result<Vec<Role>, Error> {

@@ -160,6 +160,8 @@ pub struct TenantView {
     pub max_resends: u32,
     pub resend_window_seconds: i64,
     pub accept_redirect_url: Option<String>,
+    pub logo_url: Option<String>,
+    pub accent_color: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -177,6 +179,8 @@ impl From<&Tenant> for TenantView {
             max_resends: t.max_resends,
             resend_window_seconds: t.resend_window_secs,
             accept_redirect_url: t.accept_redirect_url.clone(),
+            logo_url: t.logo_url.clone(),
+            accent_color: t.accent_color.clone(),
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -325,4 +329,19 @@ impl From<&invitd_store::DeliveryAttempt> for DeliveryAttemptView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryAttemptList {
     pub attempts: Vec<DeliveryAttemptView>,
+}
+
+/// A new tenant, with the secret that signs its accept tickets (shown this
+/// once; `POST /v1/tenants/{tenant}/ticket-secret` replaces it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedTenant {
+    #[serde(flatten)]
+    pub tenant: TenantView,
+    pub ticket_secret: String,
+}
+
+/// A tenant's new ticket secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketSecret {
+    pub ticket_secret: String,
 }

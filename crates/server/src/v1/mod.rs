@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(tenants::create))
+        .routes(routes!(tenants::rotate_ticket_secret))
         .routes(routes!(tenants::get, tenants::update))
         .routes(routes!(tenants::list_roles, tenants::create_role))
         .routes(routes!(invitations::create, invitations::list))

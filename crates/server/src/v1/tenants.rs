@@ -13,14 +13,44 @@ use axum::http::StatusCode;
 /// Needs `tenants:admin` on a key for all tenants.
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = NewTenant,
     security(("bearer" = ["tenants:admin"])),
-    responses((status = 201, body = TenantView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 201, body = CreatedTenant), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Json(req): Json<NewTenant>,
-) -> Result<(StatusCode, axum::Json<TenantView>), Error> {
+) -> Result<(StatusCode, axum::Json<CreatedTenant>), Error> {
     let t = state.service().create_tenant(&caller, req).await?;
-    Ok((StatusCode::CREATED, axum::Json(TenantView::from(&t))))
+    let ticket_secret = t
+        .ticket_secret
+        .as_ref()
+        .map(|s| s.expose().to_string())
+        .unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedTenant {
+            tenant: TenantView::from(&t),
+            ticket_secret,
+        }),
+    ))
+}
+
+/// Replace the secret that signs the tenant's accept tickets; the new one is
+/// shown this once and the old one stops working at once.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/ticket-secret", tag = "tenants", params(("tenant" = String, Path)),
+    security(("bearer" = ["tenants:admin"])),
+    responses((status = 200, body = TicketSecret), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn rotate_ticket_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<axum::Json<TicketSecret>, Error> {
+    let secret = state
+        .service()
+        .rotate_ticket_secret(&caller, &tenant)
+        .await?;
+    Ok(axum::Json(TicketSecret {
+        ticket_secret: secret.expose().to_string(),
+    }))
 }
 
 /// A tenant and its settings.

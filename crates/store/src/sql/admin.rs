@@ -56,7 +56,7 @@ impl SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO tenants (id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO tenants (id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, created_at, updated_at, logo_url, accent_color, ticket_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(t.id.as_str())
         .bind(&t.name)
@@ -68,6 +68,9 @@ impl SqlStore {
         .bind(t.accept_redirect_url.as_deref())
         .bind(ms(t.created_at))
         .bind(ms(t.updated_at))
+        .bind(t.logo_url.as_deref())
+        .bind(t.accent_color.as_deref())
+        .bind(t.ticket_secret.as_ref().map(|s| s.expose()))
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict_on_unique(e, "a tenant with this id exists"))?;
@@ -113,7 +116,7 @@ impl SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let done = sqlx::query(
-            "UPDATE tenants SET name = $1, language = $2, lifetime_days = $3, resend_cooldown_secs = $4, max_resends = $5, resend_window_secs = $6, accept_redirect_url = $7, updated_at = $8 WHERE id = $9",
+            "UPDATE tenants SET name = $1, language = $2, lifetime_days = $3, resend_cooldown_secs = $4, max_resends = $5, resend_window_secs = $6, accept_redirect_url = $7, updated_at = $8, logo_url = $10, accent_color = $11, ticket_secret = $12 WHERE id = $9",
         )
         .bind(&t.name)
         .bind(t.language.as_ref().map(|l| l.as_str()))
@@ -124,6 +127,9 @@ impl SqlStore {
         .bind(t.accept_redirect_url.as_deref())
         .bind(ms(t.updated_at))
         .bind(t.id.as_str())
+        .bind(t.logo_url.as_deref())
+        .bind(t.accent_color.as_deref())
+        .bind(t.ticket_secret.as_ref().map(|s| s.expose()))
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -141,6 +147,24 @@ impl SqlStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    pub(super) async fn installation_secret_impl(
+        &self,
+        candidate: &str,
+    ) -> Result<String, StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO installation (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(candidate)
+        .execute(&mut *tx)
+        .await?;
+        let (secret,): (String,) = sqlx::query_as("SELECT secret FROM installation WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(secret)
     }
 
     pub(super) async fn list_roles_impl(&self, tenant: &TenantId) -> Result<Vec<Role>, StoreError> {

@@ -78,6 +78,10 @@ impl Dialect {
                     3,
                     include_str!("../../migrations/sqlite/0003_status_index.sql"),
                 ),
+                (
+                    4,
+                    include_str!("../../migrations/sqlite/0004_branding_and_secrets.sql"),
+                ),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -88,6 +92,10 @@ impl Dialect {
                 (
                     3,
                     include_str!("../../migrations/postgres/0003_status_index.sql"),
+                ),
+                (
+                    4,
+                    include_str!("../../migrations/postgres/0004_branding_and_secrets.sql"),
                 ),
             ],
         }
@@ -280,6 +288,9 @@ impl Store for SqlStore {
             }
             Err(_) => Err(StoreError::Database(sqlx::Error::PoolTimedOut)),
         }
+    }
+    async fn installation_secret(&self, candidate: &str) -> Result<String, StoreError> {
+        self.installation_secret_impl(candidate).await
     }
     async fn create_tenant(
         &self,

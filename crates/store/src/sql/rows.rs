@@ -94,7 +94,7 @@ pub fn invitation(row: &AnyRow) -> Result<Invitation, StoreError> {
     })
 }
 
-pub const TENANT_COLUMNS: &str = "id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, created_at, updated_at";
+pub const TENANT_COLUMNS: &str = "id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, logo_url, accent_color, ticket_secret, created_at, updated_at";
 
 pub fn tenant(row: &AnyRow) -> Result<Tenant, StoreError> {
     Ok(Tenant {
@@ -110,6 +110,11 @@ pub fn tenant(row: &AnyRow) -> Result<Tenant, StoreError> {
         max_resends: count(row, "max_resends")?,
         resend_window_secs: row.try_get("resend_window_secs")?,
         accept_redirect_url: row.try_get("accept_redirect_url")?,
+        logo_url: row.try_get("logo_url")?,
+        accent_color: row.try_get("accent_color")?,
+        ticket_secret: row
+            .try_get::<Option<String>, _>("ticket_secret")?
+            .map(invitd_core::Secret::from_presented),
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
     })
