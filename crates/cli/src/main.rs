@@ -213,6 +213,8 @@ async fn offline_state(database_url: &str) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         outbox_notify: Default::default(),
         keys: Arc::new(KeyCache::default()),
+        // The command line serves no accept pages.
+        form_key: Arc::new(Vec::new()),
     })
 }
 

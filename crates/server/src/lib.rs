@@ -2,6 +2,7 @@
 //! module per seed-compatible API), authentication, errors, OpenAPI, and the
 //! background outbox worker.
 
+pub mod accept;
 pub mod auth;
 pub mod compat;
 pub mod config;
@@ -67,7 +68,7 @@ pub fn app(state: AppState) -> Router {
         .split_for_parts();
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc);
     let max_body = state.config.max_body_bytes;
-    api.route("/i/{token}", axum::routing::get(pages::accept_link))
+    api.merge(accept::router())
         .merge(compat::router())
         .fallback(|| async { error::Error::NotFound("route") })
         .with_state(state)
@@ -127,12 +128,17 @@ pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Res
     let templates =
         Arc::new(invitd_mail::Templates::new(config.templates_dir.clone()).context("templates")?);
     let clock: Arc<dyn Clock> = clock.unwrap_or_else(|| Arc::new(SystemClock));
+    let form_key = store
+        .installation_secret(invitd_core::Secret::generate("").expose())
+        .await
+        .context("installation secret")?;
     let state = AppState {
         store: store.clone(),
         clock: clock.clone(),
         config: Arc::new(config.clone()),
         outbox_notify: Arc::new(Notify::new()),
         keys: Arc::new(KeyCache::default()),
+        form_key: Arc::new(form_key.into_bytes()),
     };
     let mut worker_config = WorkerConfig::new(config.mail_from.clone(), &config.public_url);
     worker_config.backoff = config.mail_retry_schedule.clone();

@@ -32,4 +32,5 @@ impl Modify for BearerAuth {
 
 /// Paths served on purpose without an OpenAPI operation: the documentation
 /// itself and the HTML page behind accept links.
-pub const UNDOCUMENTED_PATHS: &[&str] = &["/openapi.json", "/docs", "/i/{token}"];
+pub const UNDOCUMENTED_PATHS: &[&str] =
+    &["/openapi.json", "/docs", "/i/{token}", "/assets/accept.css"];

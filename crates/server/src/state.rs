@@ -16,6 +16,9 @@ pub struct AppState {
     /// Woken when an email is queued, so the worker sends it at once.
     pub outbox_notify: Arc<Notify>,
     pub keys: Arc<KeyCache>,
+    /// Signs the accept page's form nonces; the same in every process on
+    /// the database (stored there).
+    pub form_key: Arc<Vec<u8>>,
 }
 
 /// A short-lived cache of API-key lookups, so a busy caller does not cost a

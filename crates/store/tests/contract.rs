@@ -62,6 +62,9 @@ async fn tenant(store: &dyn Store, id: &str) -> TenantId {
         max_resends: 5,
         resend_window_secs: 86400,
         accept_redirect_url: None,
+        logo_url: None,
+        accent_color: None,
+        ticket_secret: Some(Secret::generate("ts_")),
         created_at: now(),
         updated_at: now(),
     };
