@@ -83,7 +83,7 @@ impl Page {
                 tpl.render(context! {
                     lang => self.lang,
                     tenant => tenant.map(|t| t.name.clone()),
-                    logo => tenant.and_then(|t| t.logo_url.clone()),
+                    logo => tenant.and_then(|t| t.logo_url.as_deref()).map(|u| minijinja::Value::from_safe_string(escape_attr(u))),
                     accent => tenant.and_then(|t| t.accent_color.clone()),
                     style_nonce => &style_nonce,
                     heading => &self.heading,
@@ -129,6 +129,15 @@ impl Page {
         security_headers(headers);
         response
     }
+}
+
+/// Escapes a URL for an HTML attribute, leaving `/` readable.
+fn escape_attr(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\'', "&#39;")
 }
 
 /// Headers every page (and the redirect after accepting) carries.

@@ -6,6 +6,7 @@
 #[macro_use]
 mod harness;
 
+mod accept_page;
 mod auth_and_errors;
 mod compat_tenant_admin;
 mod compat_wix;
