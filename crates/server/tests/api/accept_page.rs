@@ -108,7 +108,7 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
 }
 
 /// Verifies an HS256 JWT and returns its claims.
-fn verify_ticket(jwt: &str, secret: &str) -> Value {
+pub fn verify_ticket(jwt: &str, secret: &str) -> Value {
     let parts: Vec<&str> = jwt.split('.').collect();
     assert_eq!(parts.len(), 3, "a compact JWT");
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();

@@ -125,6 +125,9 @@ pub struct Options {
     /// Run the email worker in the background (tests drive it by hand
     /// otherwise).
     pub run_worker: bool,
+    /// Accept links point at the server's real address (for a browser)
+    /// instead of `http://invitd.test`.
+    pub real_links: bool,
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
@@ -143,10 +146,19 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
                 .expect("fresh PostgreSQL database"),
         },
     };
+    let (bind, public_url) = if options.real_links {
+        let port = free_port();
+        (
+            format!("127.0.0.1:{port}"),
+            format!("http://127.0.0.1:{port}"),
+        )
+    } else {
+        ("127.0.0.1:0".to_string(), "http://invitd.test".to_string())
+    };
     let mut config = Config {
-        bind: "127.0.0.1:0".parse().expect("addr"),
+        bind: bind.parse().expect("addr"),
+        public_url,
         database_url: database_url.clone(),
-        public_url: "http://invitd.test".into(),
         mail_url: options
             .mail_url
             .unwrap_or_else(|| format!("file://{}", mail_dir.display())),

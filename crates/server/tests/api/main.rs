@@ -8,6 +8,7 @@ mod harness;
 
 mod accept_page;
 mod auth_and_errors;
+mod browser;
 mod compat_tenant_admin;
 mod compat_wix;
 mod compat_workspace;
