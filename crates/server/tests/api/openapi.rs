@@ -5,6 +5,7 @@ use crate::harness::*;
 /// Every route the native API must have (SPEC §4.1), as (method, path).
 const EXPECTED: &[(&str, &str)] = &[
     ("post", "/v1/tenants"),
+    ("post", "/v1/tenants/{tenant}/ticket-secret"),
     ("get", "/v1/tenants/{tenant}"),
     ("patch", "/v1/tenants/{tenant}"),
     ("get", "/v1/tenants/{tenant}/roles"),
