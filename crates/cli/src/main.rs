@@ -83,6 +83,27 @@ struct ServeArgs {
     /// others take them over when this runs out.
     #[arg(long, env = "INVITD_MAIL_LEASE_SECONDS", default_value_t = 120)]
     mail_lease_seconds: u32,
+    /// Let webhooks go to loopback, private and link-local addresses
+    /// (development and tests only).
+    #[arg(long, env = "INVITD_WEBHOOK_ALLOW_PRIVATE_NETWORKS")]
+    webhook_allow_private_networks: bool,
+    /// Waits between webhook attempts, after which a delivery fails.
+    #[arg(
+        long,
+        env = "INVITD_WEBHOOK_RETRY_SCHEDULE",
+        default_value = "5s,1m,10m,1h,6h,1d,2d"
+    )]
+    webhook_retry_schedule: String,
+    /// Hours an endpoint may fail without a success before it is disabled.
+    #[arg(
+        long,
+        env = "INVITD_WEBHOOK_DISABLE_AFTER_HOURS",
+        default_value_t = 120
+    )]
+    webhook_disable_after_hours: u32,
+    /// Seconds between expiry sweeps.
+    #[arg(long, env = "INVITD_EXPIRY_SWEEP_SECONDS", default_value_t = 60)]
+    expiry_sweep_seconds: u64,
     /// PostgreSQL: connections in this process's pool.
     #[arg(long, env = "INVITD_DATABASE_POOL_SIZE", default_value_t = 16)]
     database_pool_size: u32,
@@ -368,6 +389,13 @@ async fn serve(database_url: String, args: ServeArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("--mail-retry-schedule: {e}"))?,
         mail_concurrency: args.mail_concurrency.max(1),
         database_pool_size: args.database_pool_size.max(1),
+        webhook_allow_private_networks: args.webhook_allow_private_networks,
+        webhook_retry_schedule: invitd_server::config::parse_schedule(&args.webhook_retry_schedule)
+            .map_err(|e| anyhow::anyhow!("--webhook-retry-schedule: {e}"))?,
+        webhook_disable_after: time::Duration::hours(i64::from(
+            args.webhook_disable_after_hours.max(1),
+        )),
+        expiry_sweep_interval: std::time::Duration::from_secs(args.expiry_sweep_seconds.max(1)),
         database_statement_timeout: std::time::Duration::from_millis(
             args.database_statement_timeout_ms.max(1),
         ),

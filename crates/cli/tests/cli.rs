@@ -7,6 +7,11 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The TLS crypto provider for this test binary's HTTP clients.
+fn tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 fn invitd(db: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_invitd"));
     cmd.env("INVITD_DATABASE_URL", db).env("INVITD_LOG", "warn");
@@ -25,6 +30,7 @@ fn run_ok(cmd: &mut Command) -> String {
 
 #[tokio::test]
 async fn the_binary_serves_invites_and_stops_gracefully() {
+    tls();
     let dir = tempfile::tempdir().unwrap();
     // The folder does not exist yet: invitd creates it and the file.
     let db = format!("sqlite://{}", dir.path().join("data/invitd.db").display());
@@ -160,6 +166,7 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
 
 #[tokio::test]
 async fn send_test_email_delivers_or_explains() {
+    tls();
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("invitd.db").display());
     // Nothing listens on this port: a plain-language diagnosis, exit 1.
@@ -238,6 +245,7 @@ async fn send_test_email_delivers_or_explains() {
 /// recognizable as the same message.
 #[tokio::test]
 async fn a_killed_server_loses_no_email_and_repeats_none_unrecognizably() {
+    tls();
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("invitd.db").display());
     let smtp_port = std::net::TcpListener::bind("127.0.0.1:0")

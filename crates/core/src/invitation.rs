@@ -122,7 +122,9 @@ pub enum Actor {
 /// One invitation, as stored. `status` is the stored status; callers must
 /// read [`Invitation::status_at`], which turns a pending invitation past its
 /// expiry into `expired` before any sweep has recorded it.
-#[derive(Debug, Clone, PartialEq)]
+/// Serializes to the record as stored (for event snapshots), never with
+/// the token hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Invitation {
     pub id: Uuid,
     pub number: i64,
@@ -138,21 +140,30 @@ pub struct Invitation {
     pub inviter_account_id: Option<String>,
     pub inviter_email: Option<String>,
     pub status: Status,
+    #[serde(skip)]
     pub token_hash: SecretHash,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub last_sent_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub accepted_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub declined_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
     pub accepted_by: Option<String>,
     pub resend_count: u32,
     /// Start of the current resend window and resends inside it.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub resend_window_start: Option<OffsetDateTime>,
     pub resend_window_count: u32,
     pub delivery_state: DeliveryState,
     pub delivery_attempts: u32,
     pub delivery_last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub delivery_sent_at: Option<OffsetDateTime>,
 }
 

@@ -67,8 +67,9 @@ impl std::fmt::Display for Secret {
     }
 }
 
-/// SHA-256 of a secret: what the stores keep and index.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// SHA-256 of a secret: what the stores keep and index. The default (all
+/// zeros) matches no token.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SecretHash(pub [u8; 32]);
 
 impl SecretHash {

@@ -31,6 +31,19 @@ pub struct Config {
     pub mail_lease: time::Duration,
     /// A folder whose template files replace the built-in ones.
     pub templates_dir: Option<PathBuf>,
+    /// Webhooks may go to loopback, private and link-local addresses
+    /// (for local development and tests; refused by default).
+    pub webhook_allow_private_networks: bool,
+    /// Waits between webhook attempts; when they run out the delivery fails.
+    pub webhook_retry_schedule: Vec<time::Duration>,
+    /// An endpoint failing for this long without a success is disabled.
+    pub webhook_disable_after: time::Duration,
+    /// Time allowed for one webhook request.
+    pub webhook_timeout: std::time::Duration,
+    /// Deliveries in flight to one endpoint at once (per process).
+    pub webhook_concurrency_per_endpoint: usize,
+    /// How often the expiry sweep runs.
+    pub expiry_sweep_interval: std::time::Duration,
     /// Start the outbox worker (tests turn it off to drive it by hand).
     pub run_worker: bool,
     /// Largest request body, in bytes.
@@ -53,6 +66,15 @@ impl Config {
             mail_retry_schedule: crate::worker::WorkerConfig::default_backoff(),
             mail_concurrency: 4,
             mail_lease: time::Duration::minutes(2),
+            webhook_allow_private_networks: false,
+            webhook_retry_schedule: [5, 60, 600, 3600, 6 * 3600, 24 * 3600, 48 * 3600]
+                .into_iter()
+                .map(time::Duration::seconds)
+                .collect(),
+            webhook_disable_after: time::Duration::days(5),
+            webhook_timeout: std::time::Duration::from_secs(10),
+            webhook_concurrency_per_endpoint: 4,
+            expiry_sweep_interval: std::time::Duration::from_secs(60),
             run_worker: true,
             max_body_bytes: 1024 * 1024,
         }
@@ -80,6 +102,13 @@ impl std::fmt::Debug for Config {
             .field("mail_retry_schedule", &self.mail_retry_schedule)
             .field("mail_concurrency", &self.mail_concurrency)
             .field("mail_lease", &self.mail_lease)
+            .field(
+                "webhook_allow_private_networks",
+                &self.webhook_allow_private_networks,
+            )
+            .field("webhook_retry_schedule", &self.webhook_retry_schedule)
+            .field("webhook_disable_after", &self.webhook_disable_after)
+            .field("expiry_sweep_interval", &self.expiry_sweep_interval)
             .field("run_worker", &self.run_worker)
             .finish()
     }

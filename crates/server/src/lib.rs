@@ -14,6 +14,7 @@ mod pages;
 pub mod service;
 pub mod state;
 pub mod v1;
+pub mod webhooks;
 pub mod worker;
 
 use anyhow::Context;
@@ -86,6 +87,7 @@ pub struct Running {
     pub addr: SocketAddr,
     pub state: AppState,
     pub worker: OutboxWorker,
+    pub webhooks: webhooks::WebhookWorker,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -111,6 +113,8 @@ impl Running {
 /// Opens the store and mail transport named by `config`, binds, and serves
 /// in the background.
 pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Result<Running> {
+    // The TLS clients (SMTP, webhooks, PostgreSQL) share one crypto provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let options = invitd_store::OpenOptions {
         pool_size: config.database_pool_size,
         statement_timeout: config.database_statement_timeout,
@@ -164,16 +168,37 @@ pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Res
             tracing::error!(error = %e, "server failed");
         }
     }));
+    let webhook_worker = webhooks::WebhookWorker::new(
+        state.store.clone(),
+        state.clock.clone(),
+        webhooks::WebhookConfig {
+            allow_private: config.webhook_allow_private_networks,
+            schedule: config.webhook_retry_schedule.clone(),
+            disable_after: config.webhook_disable_after,
+            timeout: config.webhook_timeout,
+            per_endpoint: config.webhook_concurrency_per_endpoint.max(1),
+            lease: time::Duration::seconds(config.webhook_timeout.as_secs() as i64 * 3 + 30),
+            poll: std::time::Duration::from_millis(500),
+        },
+    )?;
     if config.run_worker {
         tasks.push(tokio::spawn(
-            worker.clone().run(state.outbox_notify.clone(), rx),
+            worker.clone().run(state.outbox_notify.clone(), rx.clone()),
         ));
+        tasks.push(tokio::spawn(webhook_worker.clone().run(rx.clone())));
+        tasks.push(tokio::spawn(webhooks::sweep(
+            state.store.clone(),
+            state.clock.clone(),
+            config.expiry_sweep_interval,
+            rx,
+        )));
     }
     tracing::info!(%addr, "invitd listening");
     Ok(Running {
         addr,
         state,
         worker,
+        webhooks: webhook_worker,
         shutdown,
         tasks,
     })

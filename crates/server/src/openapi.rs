@@ -13,6 +13,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         (name = "tokens", description = "Accept and decline by the token of a link, for host apps that render their own page"),
         (name = "tenants", description = "Tenants and their roles"),
         (name = "keys", description = "API keys"),
+        (name = "webhooks", description = "Signed event deliveries (Standard Webhooks)"),
+        (name = "events", description = "The audit trail"),
         (name = "operations", description = "Health"),
     )
 )]

@@ -196,6 +196,56 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
+    // --- webhooks, events, expiry ---
+    async fn create_webhook(
+        &self,
+        endpoint: &WebhookEndpoint,
+        audit: &Audit,
+    ) -> Result<(), StoreError>;
+    async fn get_webhook(&self, tenant: &TenantId, id: Uuid)
+    -> Result<WebhookEndpoint, StoreError>;
+    async fn list_webhooks(&self, tenant: &TenantId) -> Result<Vec<WebhookEndpoint>, StoreError>;
+    /// Writes an endpoint back; `change` names the audit event.
+    async fn update_webhook(
+        &self,
+        endpoint: &WebhookEndpoint,
+        change: &str,
+        audit: &Audit,
+    ) -> Result<(), StoreError>;
+    async fn delete_webhook(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        at: OffsetDateTime,
+        audit: &Audit,
+    ) -> Result<(), StoreError>;
+    /// Leases due deliveries, at most `per_endpoint` per endpoint, one
+    /// invitation's events in order.
+    async fn claim_webhooks(
+        &self,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: u32,
+        per_endpoint: usize,
+    ) -> Result<Vec<WebhookJob>, StoreError>;
+    async fn finish_webhook(
+        &self,
+        job: &WebhookJob,
+        attempt: &WebhookAttempt,
+        outcome: &WebhookOutcome,
+        disable_after: time::Duration,
+    ) -> Result<(), StoreError>;
+    /// An endpoint's attempts, newest first.
+    async fn list_webhook_attempts(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<WebhookAttempt>, StoreError>;
+    /// Records due expiries; how many.
+    async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError>;
+    async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+
     // --- idempotency ---
     /// Starts a keyed request, or finds its earlier answer.
     async fn idempotency_begin(

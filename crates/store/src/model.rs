@@ -91,6 +91,72 @@ pub struct Event {
     pub user_agent: Option<String>,
     pub at: OffsetDateTime,
     pub data: serde_json::Value,
+    /// The invitation as it was when the event happened.
+    pub snapshot: Option<Invitation>,
+}
+
+/// Which events to list (newest first).
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// A tenant's events; `None`: the installation's own (API keys).
+    pub tenant: Option<TenantId>,
+    pub event_type: Option<String>,
+    pub invitation: Option<Uuid>,
+    pub after: Option<OffsetDateTime>,
+    pub before: Option<OffsetDateTime>,
+    /// Only events with an id below this (the cursor).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// A tenant's webhook endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookEndpoint {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub url: String,
+    /// `whsec_…`: signs every delivery; shown at creation and rotation only.
+    pub secret: invitd_core::Secret,
+    /// Subscribed event types; empty: all of them.
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+    /// Why invitd disabled it, if it did.
+    pub disabled_reason: Option<String>,
+    /// Start of the current run of failed attempts.
+    pub failing_since: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A leased webhook delivery.
+#[derive(Debug, Clone)]
+pub struct WebhookJob {
+    pub delivery_id: i64,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    pub endpoint: WebhookEndpoint,
+    pub event: Event,
+}
+
+/// One attempt to deliver a webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookAttempt {
+    pub delivery_id: i64,
+    pub event_id: i64,
+    pub event_type: String,
+    pub attempted_at: OffsetDateTime,
+    /// The receiver's HTTP status, when it answered.
+    pub status_code: Option<u16>,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+}
+
+/// What becomes of a delivery after an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookOutcome {
+    Delivered,
+    Retry { at: OffsetDateTime },
+    Failed,
 }
 
 /// An email to put in the outbox. `payload` is what the mail layer renders

@@ -7,6 +7,7 @@ pub mod invitations;
 pub mod keys;
 pub mod lifecycle;
 pub mod tenants;
+pub mod webhooks;
 
 use crate::state::AppState;
 

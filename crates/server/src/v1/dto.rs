@@ -83,9 +83,18 @@ impl InvitationView {
         now: OffsetDateTime,
         accept_url: Option<String>,
     ) -> Self {
+        Self::with_write(inv, caller.has(Scope::InvitesWrite), now, accept_url)
+    }
+
+    /// The view for a reader who may (or may not) change invitations.
+    pub fn with_write(
+        inv: &Invitation,
+        can_write: bool,
+        now: OffsetDateTime,
+        accept_url: Option<String>,
+    ) -> Self {
         let status = inv.status_at(now);
         let open = matches!(status, Status::Pending | Status::Expired);
-        let can_write = caller.has(Scope::InvitesWrite);
         Self {
             id: inv.id,
             number: inv.number,

@@ -4,6 +4,7 @@ pub mod dto;
 mod invitations;
 mod keys;
 mod tenants;
+pub mod webhooks;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -27,4 +28,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(invitations::decline))
         .routes(routes!(keys::create, keys::list))
         .routes(routes!(keys::revoke))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::attempts))
+        .routes(routes!(webhooks::tenant_events))
+        .routes(routes!(webhooks::installation_events))
 }

@@ -9,7 +9,7 @@ use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Appends one audit event.
+/// Appends one audit event (not about an invitation).
 pub(super) async fn insert_event(
     conn: &mut AnyConnection,
     tenant: Option<&TenantId>,
@@ -19,8 +19,34 @@ pub(super) async fn insert_event(
     at: OffsetDateTime,
     data: &serde_json::Value,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO events (tenant_id, invitation_number, type, actor, ip, user_agent, at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    insert_event_returning(
+        conn,
+        tenant,
+        invitation_number,
+        event_type,
+        audit,
+        at,
+        data,
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Appends one audit event; its id.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert_event_returning(
+    conn: &mut AnyConnection,
+    tenant: Option<&TenantId>,
+    invitation_number: Option<i64>,
+    event_type: &str,
+    audit: &Audit,
+    at: OffsetDateTime,
+    data: &serde_json::Value,
+    snapshot: Option<&str>,
+) -> Result<i64, StoreError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO events (tenant_id, invitation_number, type, actor, ip, user_agent, at, data, snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(tenant.map(TenantId::as_str))
     .bind(invitation_number)
@@ -30,9 +56,10 @@ pub(super) async fn insert_event(
     .bind(audit.user_agent.as_deref())
     .bind(ms(at))
     .bind(to_json(data))
-    .execute(conn)
+    .bind(snapshot)
+    .fetch_one(conn)
     .await?;
-    Ok(())
+    Ok(id)
 }
 
 fn tenant_settings(t: &Tenant) -> serde_json::Value {

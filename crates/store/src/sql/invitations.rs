@@ -1,8 +1,8 @@
 //! Invitations : creation with outbox, reads, lifecycle writes.
 
 use super::SqlStore;
-use super::admin::insert_event;
 use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
+use super::webhooks::record;
 use crate::{
     Audit, CreateOutcome, Decide, Event, InvitationFilter, NewInvitation, OutboxEmail, StoreError,
     Target, TokenMatch,
@@ -139,11 +139,10 @@ impl SqlStore {
                     continue;
                 }
             }
-            insert_event(
+            record(
                 &mut tx,
-                Some(&invitation.tenant_id),
-                Some(invitation.number),
-                EventType::Created.as_str(),
+                &invitation,
+                EventType::Created,
                 audit,
                 now,
                 &invitation_event_data(&invitation),
@@ -176,15 +175,18 @@ impl SqlStore {
         let Some((number, _)) = holder.filter(|(_, expires_at)| *expires_at <= ms(now)) else {
             return Ok(false);
         };
-        sqlx::query("UPDATE invitations SET status = 'expired' WHERE number = $1")
+        let sql = format!(
+            "UPDATE invitations SET status = 'expired' WHERE number = $1 RETURNING {INVITATION_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(number)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
-        insert_event(
+        let expired = rows::invitation(&row)?;
+        record(
             tx,
-            Some(&inv.tenant_id),
-            Some(number),
-            EventType::Expired.as_str(),
+            &expired,
+            EventType::Expired,
             &Audit::system(),
             now,
             &serde_json::json!({}),
@@ -380,11 +382,10 @@ impl SqlStore {
                 .await?;
             insert_outbox(&mut tx, &updated, email, now).await?;
         }
-        insert_event(
+        record(
             &mut tx,
-            Some(&updated.tenant_id),
-            Some(updated.number),
-            change.event.as_str(),
+            &updated,
+            change.event,
             audit,
             now,
             &change.event_data,

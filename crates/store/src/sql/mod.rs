@@ -12,6 +12,7 @@ mod admin;
 mod invitations;
 mod outbox;
 mod rows;
+mod webhooks;
 
 use crate::{OpenOptions, StoreError};
 use sqlx::AnyPool;
@@ -82,6 +83,7 @@ impl Dialect {
                     4,
                     include_str!("../../migrations/sqlite/0004_branding_and_secrets.sql"),
                 ),
+                (5, include_str!("../../migrations/sqlite/0005_webhooks.sql")),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -96,6 +98,10 @@ impl Dialect {
                 (
                     4,
                     include_str!("../../migrations/postgres/0004_branding_and_secrets.sql"),
+                ),
+                (
+                    5,
+                    include_str!("../../migrations/postgres/0005_webhooks.sql"),
                 ),
             ],
         }
@@ -261,9 +267,9 @@ fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
 }
 
 use crate::{
-    ApiKey, Audit, CreateOutcome, Decide, DeliveryAttempt, DeliveryOutcome, Event,
+    ApiKey, Audit, CreateOutcome, Decide, DeliveryAttempt, DeliveryOutcome, Event, EventFilter,
     IdempotencyBegin, InvitationFilter, NewInvitation, OutboxItem, Role, Store, Target, Tenant,
-    TokenMatch,
+    TokenMatch, WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome,
 };
 use invitd_core::{Invitation, SecretHash, TenantId};
 use time::OffsetDateTime;
@@ -408,6 +414,74 @@ impl Store for SqlStore {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         self.finish_outbox_impl(item, outcome, now).await
+    }
+    async fn create_webhook(
+        &self,
+        endpoint: &WebhookEndpoint,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
+        self.create_webhook_impl(endpoint, audit).await
+    }
+    async fn get_webhook(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<WebhookEndpoint, StoreError> {
+        self.get_webhook_impl(tenant, id).await
+    }
+    async fn list_webhooks(&self, tenant: &TenantId) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        self.list_webhooks_impl(tenant).await
+    }
+    async fn update_webhook(
+        &self,
+        endpoint: &WebhookEndpoint,
+        change: &str,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
+        self.update_webhook_impl(endpoint, change, audit).await
+    }
+    async fn delete_webhook(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        at: OffsetDateTime,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
+        self.delete_webhook_impl(tenant, id, at, audit).await
+    }
+    async fn claim_webhooks(
+        &self,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: u32,
+        per_endpoint: usize,
+    ) -> Result<Vec<WebhookJob>, StoreError> {
+        self.claim_webhooks_impl(now, lease, limit, per_endpoint)
+            .await
+    }
+    async fn finish_webhook(
+        &self,
+        job: &WebhookJob,
+        attempt: &WebhookAttempt,
+        outcome: &WebhookOutcome,
+        disable_after: time::Duration,
+    ) -> Result<(), StoreError> {
+        self.finish_webhook_impl(job, attempt, outcome, disable_after)
+            .await
+    }
+    async fn list_webhook_attempts(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<WebhookAttempt>, StoreError> {
+        self.list_webhook_attempts_impl(tenant, id, limit).await
+    }
+    async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError> {
+        self.expire_due_impl(now, limit).await
+    }
+    async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        self.list_events_impl(filter).await
     }
     async fn idempotency_begin(
         &self,

@@ -1,8 +1,8 @@
 //! The email outbox and idempotency keys .
 
 use super::SqlStore;
-use super::admin::insert_event;
 use super::rows::{self, from_ms, ms};
+use super::webhooks::record;
 use crate::{Audit, DeliveryAttempt, DeliveryOutcome, IdempotencyBegin, OutboxItem, StoreError};
 use invitd_core::{EventType, TenantId};
 use sqlx::Row;
@@ -126,11 +126,18 @@ impl SqlStore {
             DeliveryOutcome::Retry { .. } => None,
         };
         if let Some((event, data)) = event {
-            insert_event(
+            let sql = format!(
+                "SELECT {} FROM invitations WHERE number = $1",
+                rows::INVITATION_COLUMNS
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(number)
+                .fetch_one(&mut *tx)
+                .await?;
+            record(
                 &mut tx,
-                Some(&item.tenant_id),
-                Some(number),
-                event.as_str(),
+                &rows::invitation(&row)?,
+                event,
                 &Audit::system(),
                 now,
                 &data,

@@ -158,5 +158,9 @@ pub fn event(row: &AnyRow) -> Result<Event, StoreError> {
         user_agent: row.try_get("user_agent")?,
         at: time(row, "at")?,
         data: json(row, "data")?,
+        snapshot: match row.try_get::<Option<String>, _>("snapshot") {
+            Ok(Some(text)) => serde_json::from_str(&text).ok(),
+            _ => None,
+        },
     })
 }

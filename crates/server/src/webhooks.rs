@@ -1,0 +1,379 @@
+//! Webhook delivery: signing as Standard Webhooks says, the network guard
+//! that keeps deliveries off private addresses, and the worker that sends
+//! from the webhook outbox with retries, per-endpoint concurrency caps and
+//! a record of every attempt. Also the expiry sweep.
+
+use crate::v1::dto::InvitationView;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures::StreamExt;
+use hmac::{Hmac, Mac};
+use invitd_core::{Clock, Secret};
+use invitd_store::{Store, WebhookAttempt, WebhookJob, WebhookOutcome};
+use sha2::Sha256;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A new endpoint secret: `whsec_` and 24 random bytes in base64.
+pub fn new_secret() -> Secret {
+    let raw = Secret::generate("");
+    // 32 random bytes from the minted secret, shortened to 24.
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw.expose())
+        .unwrap_or_default();
+    Secret::from_presented(format!(
+        "whsec_{}",
+        STANDARD.encode(&bytes[..24.min(bytes.len())])
+    ))
+}
+
+/// `webhook-signature` for a message: `v1,<base64 HMAC-SHA256>` of
+/// `<id>.<timestamp>.<body>`, keyed with the base64-decoded part of the
+/// `whsec_` secret.
+pub fn sign(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> String {
+    let key = STANDARD
+        .decode(secret.expose().trim_start_matches("whsec_"))
+        .unwrap_or_default();
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
+        return String::new();
+    };
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// Whether an address is on the public internet: not loopback, private,
+/// link-local, shared (CGNAT), unspecified, multicast, broadcast,
+/// documentation or reserved, in IPv4 or IPv6 (IPv4-mapped included).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (18..20).contains(&o[1]))
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8))
+        }
+    }
+}
+
+/// Why a URL may not receive webhooks, if it may not.
+pub async fn check_url(url: &str, allow_private: bool) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| "not a URL".to_string())?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("only http and https URLs can receive webhooks".into());
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("credentials in the URL are not allowed".into());
+    }
+    let host = parsed
+        .host_str()
+        .ok_or("the URL has no host")?
+        .trim_matches(['[', ']'])
+        .to_string();
+    if allow_private {
+        return Ok(());
+    }
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .collect(),
+    };
+    if addrs.is_empty() || addrs.iter().any(|a| !is_public(a.ip())) {
+        return Err(format!(
+            "{host} resolves to a loopback, private or link-local address; set INVITD_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true to allow it (development only)"
+        ));
+    }
+    Ok(())
+}
+
+/// A DNS resolver for the webhook client that drops non-public addresses,
+/// so a name cannot be re-pointed at a private address between the check
+/// at creation and a delivery.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| is_public(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} has no public address").into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// How the webhook worker behaves.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub allow_private: bool,
+    pub schedule: Vec<time::Duration>,
+    pub disable_after: time::Duration,
+    pub timeout: Duration,
+    pub per_endpoint: usize,
+    pub lease: time::Duration,
+    pub poll: Duration,
+}
+
+#[derive(Clone)]
+pub struct WebhookWorker {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    client: reqwest::Client,
+    config: WebhookConfig,
+}
+
+impl WebhookWorker {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: WebhookConfig,
+    ) -> anyhow::Result<Self> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("invitd/", env!("CARGO_PKG_VERSION")));
+        if !config.allow_private {
+            builder = builder.dns_resolver(Arc::new(PublicOnly));
+        }
+        Ok(Self {
+            store,
+            clock,
+            client: builder.build()?,
+            config,
+        })
+    }
+
+    /// One round: lease due deliveries and send them. How many were tried.
+    pub async fn run_once(&self) -> Result<usize, invitd_store::StoreError> {
+        let jobs = self
+            .store
+            .claim_webhooks(
+                self.clock.now(),
+                self.config.lease,
+                64,
+                self.config.per_endpoint,
+            )
+            .await?;
+        let count = jobs.len();
+        let results: Vec<Result<(), invitd_store::StoreError>> = futures::stream::iter(jobs)
+            .map(|job| async move {
+                let (attempt, outcome) = self.deliver(&job).await;
+                self.store
+                    .finish_webhook(&job, &attempt, &outcome, self.config.disable_after)
+                    .await
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<Vec<()>, _>>()?;
+        Ok(count)
+    }
+
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            match self.run_once().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook round failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.poll) => {}
+                _ = shutdown.changed() => return,
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
+    }
+
+    async fn deliver(&self, job: &WebhookJob) -> (WebhookAttempt, WebhookOutcome) {
+        let now = self.clock.now();
+        let id = format!("evt_{}", job.event.id);
+        let body = serde_json::to_vec(&payload(job)).unwrap_or_default();
+        let timestamp = now.unix_timestamp();
+        let started = Instant::now();
+        let mut guard = Ok(());
+        if !self.config.allow_private {
+            guard = check_url(&job.endpoint.url, false).await;
+        }
+        let result = match guard {
+            Err(e) => Err(e),
+            Ok(()) => self
+                .client
+                .post(&job.endpoint.url)
+                .header("content-type", "application/json")
+                .header("webhook-id", &id)
+                .header("webhook-timestamp", timestamp.to_string())
+                .header(
+                    "webhook-signature",
+                    sign(&job.endpoint.secret, &id, timestamp, &body),
+                )
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| {
+                    if e.is_timeout() {
+                        "timed out".to_string()
+                    } else {
+                        format!("request failed: {e}")
+                    }
+                }),
+        };
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let (status_code, error) = match &result {
+            Ok(resp) if resp.status().is_success() => (Some(resp.status().as_u16()), None),
+            Ok(resp) => (
+                Some(resp.status().as_u16()),
+                Some(format!("HTTP {}", resp.status().as_u16())),
+            ),
+            Err(e) => (None, Some(e.clone())),
+        };
+        let outcome = if error.is_none() {
+            WebhookOutcome::Delivered
+        } else {
+            match self.config.schedule.get(job.attempts as usize) {
+                Some(wait) => {
+                    let jitter = wait.as_seconds_f64() * 0.1 * rand::random::<f64>();
+                    WebhookOutcome::Retry {
+                        at: now + *wait + time::Duration::seconds_f64(jitter),
+                    }
+                }
+                None => WebhookOutcome::Failed,
+            }
+        };
+        let attempt = WebhookAttempt {
+            delivery_id: job.delivery_id,
+            event_id: job.event.id,
+            event_type: job.event.event_type.clone(),
+            attempted_at: now,
+            status_code,
+            duration_ms,
+            error,
+        };
+        (attempt, outcome)
+    }
+}
+
+/// The body of a delivery: the event and the invitation as `/v1` shows it
+/// (as it was at the event, never with its token).
+pub fn payload(job: &WebhookJob) -> serde_json::Value {
+    let e = &job.event;
+    let invitation = e
+        .snapshot
+        .as_ref()
+        .map(|inv| InvitationView::with_write(inv, true, e.at, None));
+    serde_json::json!({
+        "id": format!("evt_{}", e.id),
+        "type": e.event_type,
+        "timestamp": e.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "tenant": job.endpoint.tenant_id.as_str(),
+        "data": {
+            "invitation": invitation,
+            "actor": e.actor,
+            "details": e.data,
+        },
+    })
+}
+
+/// Runs the expiry sweep until shutdown.
+pub async fn sweep(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        loop {
+            match store.expire_due(clock.now(), 500).await {
+                Ok(500) => continue,
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::info!(expired = n, "expiry sweep");
+                    }
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "expiry sweep failed");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn secrets_have_the_standard_shape() {
+        let s = new_secret();
+        let key = STANDARD
+            .decode(s.expose().strip_prefix("whsec_").unwrap())
+            .unwrap();
+        assert_eq!(key.len(), 24);
+    }
+}

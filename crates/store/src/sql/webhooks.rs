@@ -1,0 +1,493 @@
+//! Invitation events with their webhook deliveries, webhook endpoints and
+//! attempts, the event log, and the expiry sweep.
+
+use super::SqlStore;
+use super::admin::insert_event_returning;
+use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
+use crate::{
+    Audit, Event, EventFilter, StoreError, WebhookAttempt, WebhookEndpoint, WebhookJob,
+    WebhookOutcome,
+};
+use invitd_core::{EventType, Invitation, Secret, TenantId};
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Records an invitation event with a snapshot of the invitation, and
+/// queues one webhook delivery per enabled endpoint of the tenant that
+/// subscribes to the event's type, in the caller's transaction.
+pub(super) async fn record(
+    conn: &mut AnyConnection,
+    inv: &Invitation,
+    event: EventType,
+    audit: &Audit,
+    at: OffsetDateTime,
+    data: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let snapshot = to_json(inv);
+    let event_id = insert_event_returning(
+        &mut *conn,
+        Some(&inv.tenant_id),
+        Some(inv.number),
+        event.as_str(),
+        audit,
+        at,
+        data,
+        Some(&snapshot),
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (endpoint_id, event_id, invitation_number, state, next_attempt_at, created_at) SELECT id, $1, $2, 'pending', $3, $3 FROM webhook_endpoints WHERE tenant_id = $4 AND enabled = 1 AND (event_types = ',*,' OR event_types LIKE $5)",
+    )
+    .bind(event_id)
+    .bind(inv.number)
+    .bind(ms(at))
+    .bind(inv.tenant_id.as_str())
+    .bind(format!("%,{},%", event.as_str()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// `,a,b,` for `[a, b]`, `,*,` for every type.
+fn types_column(types: &[String]) -> String {
+    if types.is_empty() {
+        ",*,".into()
+    } else {
+        format!(",{},", types.join(","))
+    }
+}
+
+fn types_of(column: &str) -> Vec<String> {
+    column
+        .split(',')
+        .filter(|t| !t.is_empty() && *t != "*")
+        .map(str::to_string)
+        .collect()
+}
+
+const ENDPOINT_COLUMNS: &str = "id, tenant_id, url, secret, event_types, enabled, disabled_reason, failing_since, created_at, updated_at";
+
+fn endpoint(row: &sqlx::any::AnyRow) -> Result<WebhookEndpoint, StoreError> {
+    let types: String = row.try_get("event_types")?;
+    Ok(WebhookEndpoint {
+        id: rows::uuid(row, "id")?,
+        tenant_id: TenantId::parse(row.try_get::<String, _>("tenant_id")?)
+            .map_err(StoreError::corrupt)?,
+        url: row.try_get("url")?,
+        secret: Secret::from_presented(row.try_get::<String, _>("secret")?),
+        event_types: types_of(&types),
+        enabled: row.try_get::<i64, _>("enabled")? == 1,
+        disabled_reason: row.try_get("disabled_reason")?,
+        failing_since: row
+            .try_get::<Option<i64>, _>("failing_since")?
+            .map(rows::from_ms)
+            .transpose()?,
+        created_at: rows::time(row, "created_at")?,
+        updated_at: rows::time(row, "updated_at")?,
+    })
+}
+
+fn endpoint_audit_data(e: &WebhookEndpoint) -> serde_json::Value {
+    serde_json::json!({"webhook_id": e.id, "url": e.url, "event_types": e.event_types, "enabled": e.enabled})
+}
+
+impl SqlStore {
+    pub(super) async fn create_webhook_impl(
+        &self,
+        e: &WebhookEndpoint,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query("INSERT INTO webhook_endpoints (id, tenant_id, url, secret, event_types, enabled, disabled_reason, failing_since, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(rows::id(e.id))
+            .bind(e.tenant_id.as_str())
+            .bind(&e.url)
+            .bind(e.secret.expose())
+            .bind(types_column(&e.event_types))
+            .bind(i64::from(e.enabled))
+            .bind(e.disabled_reason.as_deref())
+            .bind(e.failing_since.map(ms))
+            .bind(ms(e.created_at))
+            .bind(ms(e.updated_at))
+            .execute(&mut *tx)
+            .await?;
+        insert_event_returning(
+            &mut tx,
+            Some(&e.tenant_id),
+            None,
+            "webhook.created",
+            audit,
+            e.created_at,
+            &endpoint_audit_data(e),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn get_webhook_impl(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<WebhookEndpoint, StoreError> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(rows::id(id))
+            .bind(tenant.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        endpoint(&row.ok_or(StoreError::NotFound)?)
+    }
+
+    pub(super) async fn list_webhooks_impl(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(endpoint).collect()
+    }
+
+    pub(super) async fn update_webhook_impl(
+        &self,
+        e: &WebhookEndpoint,
+        change: &str,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("UPDATE webhook_endpoints SET url = $1, secret = $2, event_types = $3, enabled = $4, disabled_reason = $5, failing_since = $6, updated_at = $7 WHERE id = $8 AND tenant_id = $9")
+            .bind(&e.url)
+            .bind(e.secret.expose())
+            .bind(types_column(&e.event_types))
+            .bind(i64::from(e.enabled))
+            .bind(e.disabled_reason.as_deref())
+            .bind(e.failing_since.map(ms))
+            .bind(ms(e.updated_at))
+            .bind(rows::id(e.id))
+            .bind(e.tenant_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_event_returning(
+            &mut tx,
+            Some(&e.tenant_id),
+            None,
+            change,
+            audit,
+            e.updated_at,
+            &endpoint_audit_data(e),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_webhook_impl(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        at: OffsetDateTime,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let e = {
+            let sql = format!(
+                "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2{}",
+                self.dialect.for_update()
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(rows::id(id))
+                .bind(tenant.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            endpoint(&row.ok_or(StoreError::NotFound)?)?
+        };
+        for sql in [
+            "DELETE FROM webhook_attempts WHERE endpoint_id = $1",
+            "DELETE FROM webhook_deliveries WHERE endpoint_id = $1",
+            "DELETE FROM webhook_endpoints WHERE id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(rows::id(id))
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_event_returning(
+            &mut tx,
+            Some(tenant),
+            None,
+            "webhook.deleted",
+            audit,
+            at,
+            &endpoint_audit_data(&e),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Leases due deliveries: for each endpoint, at most `per_endpoint`, and
+    /// for each invitation only its oldest undelivered one, so an endpoint
+    /// receives one invitation's events in order.
+    pub(super) async fn claim_webhooks_impl(
+        &self,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: u32,
+        per_endpoint: usize,
+    ) -> Result<Vec<WebhookJob>, StoreError> {
+        let mut tx = self.write().await?;
+        let sql = format!(
+            "SELECT d.id, d.endpoint_id, d.attempts FROM webhook_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until <= $1) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.invitation_number = d.invitation_number AND e.state = 'pending' AND e.id < d.id) ORDER BY d.id LIMIT $2{}",
+            self.dialect.skip_locked()
+        );
+        let candidates = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(ms(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut taken: Vec<(i64, Vec<u8>, i64)> = Vec::new();
+        for row in &candidates {
+            let endpoint_id: Vec<u8> = row.try_get("endpoint_id")?;
+            if taken.iter().filter(|(_, e, _)| *e == endpoint_id).count() < per_endpoint {
+                taken.push((row.try_get("id")?, endpoint_id, row.try_get("attempts")?));
+            }
+        }
+        let mut jobs = Vec::with_capacity(taken.len());
+        for (id, endpoint_id, attempts) in taken {
+            sqlx::query("UPDATE webhook_deliveries SET claimed_until = $1 WHERE id = $2")
+                .bind(ms(now + lease))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1");
+            let e = endpoint(
+                &sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&endpoint_id)
+                    .fetch_one(&mut *tx)
+                    .await?,
+            )?;
+            let row = sqlx::query(
+                "SELECT ev.id, ev.tenant_id, i.id AS invitation_id, ev.type, ev.actor, ev.ip, ev.user_agent, ev.at, ev.data, ev.snapshot FROM webhook_deliveries d JOIN events ev ON ev.id = d.event_id LEFT JOIN invitations i ON i.number = ev.invitation_number WHERE d.id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            jobs.push(WebhookJob {
+                delivery_id: id,
+                attempts: attempts as u32,
+                endpoint: e,
+                event: rows::event(&row)?,
+            });
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    /// Records an attempt and its consequences: the delivery's state, the
+    /// endpoint's failing streak, and disabling it after `disable_after`
+    /// of nothing but failures.
+    pub(super) async fn finish_webhook_impl(
+        &self,
+        job: &WebhookJob,
+        attempt: &WebhookAttempt,
+        outcome: &WebhookOutcome,
+        disable_after: time::Duration,
+    ) -> Result<(), StoreError> {
+        let now = attempt.attempted_at;
+        let mut tx = self.write().await?;
+        sqlx::query("INSERT INTO webhook_attempts (delivery_id, endpoint_id, attempted_at, status_code, duration_ms, error) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(job.delivery_id)
+            .bind(rows::id(job.endpoint.id))
+            .bind(ms(now))
+            .bind(attempt.status_code.map(i64::from))
+            .bind(attempt.duration_ms as i64)
+            .bind(attempt.error.as_deref())
+            .execute(&mut *tx)
+            .await?;
+        let (state, next) = match outcome {
+            WebhookOutcome::Delivered => ("delivered", None),
+            WebhookOutcome::Retry { at } => ("pending", Some(*at)),
+            WebhookOutcome::Failed => ("failed", None),
+        };
+        sqlx::query("UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, claimed_until = NULL, next_attempt_at = COALESCE($2, next_attempt_at), delivered_at = CASE WHEN $1 = 'delivered' THEN $3 ELSE delivered_at END WHERE id = $4 AND state = 'pending'")
+            .bind(state)
+            .bind(next.map(ms))
+            .bind(ms(now))
+            .bind(job.delivery_id)
+            .execute(&mut *tx)
+            .await?;
+        let id = rows::id(job.endpoint.id);
+        if matches!(outcome, WebhookOutcome::Delivered) {
+            sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            sqlx::query("UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2").bind(ms(now)).bind(&id).execute(&mut *tx).await?;
+            let since: Option<(Option<i64>, i64)> = sqlx::query_as(
+                "SELECT failing_since, enabled FROM webhook_endpoints WHERE id = $1",
+            )
+            .bind(&id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((Some(since), 1)) = since
+                && rows::from_ms(since)? + disable_after <= now
+            {
+                let reason = format!(
+                    "disabled after failing since {}",
+                    rows::from_ms(since)?
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default()
+                );
+                sqlx::query("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1, updated_at = $2 WHERE id = $3").bind(&reason).bind(ms(now)).bind(&id).execute(&mut *tx).await?;
+                sqlx::query("UPDATE webhook_deliveries SET state = 'abandoned', claimed_until = NULL WHERE endpoint_id = $1 AND state = 'pending'").bind(&id).execute(&mut *tx).await?;
+                let data = serde_json::json!({"webhook_id": job.endpoint.id, "url": job.endpoint.url, "reason": reason});
+                insert_event_returning(
+                    &mut tx,
+                    Some(&job.endpoint.tenant_id),
+                    None,
+                    "webhook.disabled",
+                    &Audit::system(),
+                    now,
+                    &data,
+                    None,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn list_webhook_attempts_impl(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<WebhookAttempt>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.delivery_id, ev.id AS event_id, ev.type, a.attempted_at, a.status_code, a.duration_ms, a.error FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id JOIN events ev ON ev.id = d.event_id JOIN webhook_endpoints w ON w.id = a.endpoint_id WHERE a.endpoint_id = $1 AND w.tenant_id = $2 ORDER BY a.id DESC LIMIT $3",
+        )
+        .bind(rows::id(id))
+        .bind(tenant.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(WebhookAttempt {
+                    delivery_id: r.try_get("delivery_id")?,
+                    event_id: r.try_get("event_id")?,
+                    event_type: r.try_get("type")?,
+                    attempted_at: rows::time(r, "attempted_at")?,
+                    status_code: r
+                        .try_get::<Option<i64>, _>("status_code")?
+                        .map(|c| c as u16),
+                    duration_ms: r.try_get::<i64, _>("duration_ms")? as u64,
+                    error: r.try_get("error")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records pending invitations past their expiry as expired, each with
+    /// its event (and webhooks); returns how many. Concurrent sweeps skip
+    /// each other's rows, so each expiry is recorded once.
+    pub(super) async fn expire_due_impl(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<usize, StoreError> {
+        let mut tx = self.write().await?;
+        let sql = format!(
+            "UPDATE invitations SET status = 'expired' WHERE number IN (SELECT number FROM invitations WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2{}) AND status = 'pending' RETURNING {INVITATION_COLUMNS}",
+            self.dialect.skip_locked()
+        );
+        let expired = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(ms(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in &expired {
+            let inv = rows::invitation(row)?;
+            record(
+                &mut tx,
+                &inv,
+                EventType::Expired,
+                &Audit::system(),
+                now,
+                &serde_json::json!({"expired_at": inv.expires_at.unix_timestamp()}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(expired.len())
+    }
+
+    /// Events, newest first.
+    pub(super) async fn list_events_impl(&self, f: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        let mut sql = String::from(
+            "SELECT e.id, e.tenant_id, i.id AS invitation_id, e.type, e.actor, e.ip, e.user_agent, e.at, e.data, e.snapshot FROM events e LEFT JOIN invitations i ON i.number = e.invitation_number WHERE 1 = 1",
+        );
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        match &f.tenant {
+            Some(_) => sql.push_str(&format!(" AND e.tenant_id = ${}", next())),
+            None => sql.push_str(" AND e.tenant_id IS NULL"),
+        }
+        if f.event_type.is_some() {
+            sql.push_str(&format!(" AND e.type = ${}", next()));
+        }
+        if f.invitation.is_some() {
+            sql.push_str(&format!(" AND i.id = ${}", next()));
+        }
+        if f.after.is_some() {
+            sql.push_str(&format!(" AND e.at > ${}", next()));
+        }
+        if f.before.is_some() {
+            sql.push_str(&format!(" AND e.at < ${}", next()));
+        }
+        if f.before_id.is_some() {
+            sql.push_str(&format!(" AND e.id < ${}", next()));
+        }
+        sql.push_str(&format!(" ORDER BY e.id DESC LIMIT ${}", next()));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(t) = &f.tenant {
+            q = q.bind(t.as_str());
+        }
+        if let Some(t) = &f.event_type {
+            q = q.bind(t.as_str());
+        }
+        if let Some(id) = f.invitation {
+            q = q.bind(rows::id(id));
+        }
+        if let Some(t) = f.after {
+            q = q.bind(ms(t));
+        }
+        if let Some(t) = f.before {
+            q = q.bind(ms(t));
+        }
+        if let Some(id) = f.before_id {
+            q = q.bind(id);
+        }
+        let rows = q.bind(i64::from(f.limit)).fetch_all(&self.reader).await?;
+        rows.iter().map(rows::event).collect()
+    }
+}
