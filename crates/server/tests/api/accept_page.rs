@@ -86,7 +86,7 @@ fn assert_security_headers(p: &PageReply) {
 
 /// HMAC-SHA256, written out here so the ticket is checked independently of
 /// the code that signs it.
-fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     let mut k = [0u8; 64];
     if key.len() > 64 {
         k[..32].copy_from_slice(&Sha256::digest(key));

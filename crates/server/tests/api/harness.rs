@@ -128,6 +128,8 @@ pub struct Options {
     /// Accept links point at the server's real address (for a browser)
     /// instead of `http://invitd.test`.
     pub real_links: bool,
+    /// Let webhooks go to 127.0.0.1 (the tests' receivers).
+    pub private_webhooks: bool,
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
@@ -165,6 +167,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         run_worker: options.run_worker,
         ..Config::laptop_defaults()
     };
+    config.webhook_allow_private_networks = options.private_webhooks;
     if let Some(schedule) = options.retry_schedule {
         config.mail_retry_schedule = schedule;
     }

@@ -20,3 +20,4 @@ mod openapi;
 mod ops;
 mod outbox;
 mod smtp;
+mod webhooks;

@@ -1,0 +1,319 @@
+//! Webhooks: signatures checked with an independent implementation of the
+//! Standard Webhooks scheme, retries, order per invitation, disabling,
+//! SSRF refusals; the expiry sweep; the event log.
+
+use crate::accept_page::hmac_sha256;
+use crate::harness::*;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use invitd_core::Clock;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+/// A webhook receiver: records every request, answers with the next
+/// status of its script (then 200).
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    seen: Arc<Mutex<Vec<(axum::http::HeaderMap, Value)>>>,
+}
+
+impl Receiver {
+    async fn start(script: Vec<u16>) -> Receiver {
+        let seen: Arc<Mutex<Vec<(axum::http::HeaderMap, Value)>>> = Arc::default();
+        let script = Arc::new(Mutex::new(script.into_iter()));
+        let (s, sc) = (seen.clone(), script.clone());
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let (s, sc) = (s.clone(), sc.clone());
+                    async move {
+                        s.lock().unwrap().push((
+                            headers,
+                            serde_json::from_slice(&body).unwrap_or(Value::Null),
+                        ));
+                        let status = sc.lock().unwrap().next().unwrap_or(200);
+                        axum::http::StatusCode::from_u16(status).unwrap()
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver {
+            url: format!("http://{addr}/hook"),
+            seen,
+        }
+    }
+
+    fn seen(&self) -> Vec<(axum::http::HeaderMap, Value)> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn types(&self) -> Vec<String> {
+        self.seen()
+            .iter()
+            .map(|(_, b)| b["type"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// Verifies a delivery as the Standard Webhooks specification says, written
+/// out independently of invitd's signer.
+fn verify(headers: &axum::http::HeaderMap, body: &Value, secret: &str) {
+    let id = headers["webhook-id"].to_str().unwrap();
+    let timestamp = headers["webhook-timestamp"].to_str().unwrap();
+    let signatures = headers["webhook-signature"].to_str().unwrap();
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let content = format!("{id}.{timestamp}.{}", serde_json::to_string(body).unwrap());
+    let expected = STANDARD.encode(hmac_sha256(&key, content.as_bytes()));
+    assert!(
+        signatures.split(' ').any(|s| s == format!("v1,{expected}")),
+        "signature {signatures} != v1,{expected}"
+    );
+    let age = time::OffsetDateTime::now_utc().unix_timestamp() - timestamp.parse::<i64>().unwrap();
+    assert!(age.abs() < 600, "timestamp within tolerance");
+}
+
+async fn app() -> TestApp {
+    spawn_app_with(Options {
+        private_webhooks: true,
+        ..Default::default()
+    })
+    .await
+}
+
+async fn subscribe(app: &TestApp, url: &str, types: Value) -> (String, String) {
+    let created = app
+        .post(
+            "/v1/tenants/acme/webhooks",
+            json!({"url": url, "event_types": types}),
+        )
+        .await
+        .expect(201);
+    (
+        created["id"].as_str().unwrap().to_string(),
+        created["secret"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn pump(app: &TestApp) -> usize {
+    let mut total = 0;
+    loop {
+        match app.running.webhooks.run_once().await.unwrap() {
+            0 => return total,
+            n => total += n,
+        }
+    }
+}
+
+both! {
+async fn each_lifecycle_event_arrives_signed_and_without_the_token() {
+    let app = app().await;
+    let all = Receiver::start(vec![]).await;
+    let accepted_only = Receiver::start(vec![]).await;
+    let (hook, secret) = subscribe(&app, &all.url, json!([])).await;
+    assert!(secret.starts_with("whsec_"));
+    subscribe(&app, &accepted_only.url, json!(["invitation.accepted"])).await;
+    assert!(!app.get("/v1/tenants/acme/webhooks").await.expect(200).to_string().contains(&secret), "lists never show secrets");
+
+    let (id, token) = app.invite_one("ann@example.com").await;
+    app.deliver().await;
+    app.post("/v1/invitations/accept", json!({"token": token, "account_id": "acct-9"})).await.expect(200);
+    let (other, _) = app.invite_one("bob@example.com").await;
+    app.advance(time::Duration::minutes(2));
+    app.post(&format!("/v1/tenants/acme/invitations/{other}/resend"), json!({})).await.expect(200);
+    app.post(&format!("/v1/tenants/acme/invitations/{other}/revoke"), json!({})).await.expect(200);
+    let (third, third_token) = app.invite_one("cy@example.com").await;
+    app.post("/v1/invitations/decline", json!({"token": third_token})).await.expect(200);
+    pump(&app).await;
+
+    let seen = all.seen();
+    for (headers, body) in &seen {
+        verify(headers, body, &secret);
+        assert_eq!(headers["webhook-id"].to_str().unwrap(), body["id"].as_str().unwrap());
+        assert_eq!(body["tenant"], "acme");
+        assert!(body["timestamp"].is_string());
+        assert!(body["data"]["invitation"]["id"].is_string());
+        assert!(body["data"]["invitation"].get("accept_url").is_none());
+        assert!(!body.to_string().contains(&token) && !body.to_string().contains(&third_token), "never the token");
+    }
+    let of = |inv: &str| -> Vec<String> {
+        seen.iter().filter(|(_, b)| b["data"]["invitation"]["id"] == inv).map(|(_, b)| b["type"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(of(&id), ["invitation.created", "invitation.sent", "invitation.accepted"]);
+    assert_eq!(of(&other), ["invitation.created", "invitation.resent", "invitation.revoked"]);
+    assert_eq!(of(&third), ["invitation.created", "invitation.declined"]);
+    let accepted = seen.iter().find(|(_, b)| b["type"] == "invitation.accepted").unwrap();
+    assert_eq!(accepted.1["data"]["invitation"]["status"], "accepted");
+    assert_eq!(accepted.1["data"]["invitation"]["accepted_by"], "acct-9");
+    assert_eq!(accepted.1["data"]["actor"], json!({"kind": "invitee", "account_id": "acct-9"}));
+    // The snapshot is the invitation as it was: created shows pending.
+    let created = seen.iter().find(|(_, b)| b["type"] == "invitation.created").unwrap();
+    assert_eq!(created.1["data"]["invitation"]["status"], "pending");
+    assert_eq!(accepted_only.types(), ["invitation.accepted"]);
+    // Attempts are recorded.
+    let attempts = app.get(&format!("/v1/tenants/acme/webhooks/{hook}/attempts")).await.expect(200);
+    assert_eq!(attempts["attempts"].as_array().unwrap().len(), seen.len());
+    assert!(attempts["attempts"].as_array().unwrap().iter().all(|a| a["status_code"] == 200 && a["duration_ms"].is_u64()));
+}
+}
+
+both! {
+async fn failures_are_retried_with_backoff_and_recorded() {
+    let app = app().await;
+    let rx = Receiver::start(vec![500, 503]).await;
+    let (hook, secret) = subscribe(&app, &rx.url, json!(["invitation.created"])).await;
+    app.invite_one("ann@example.com").await;
+    assert_eq!(pump(&app).await, 1);
+    assert_eq!(pump(&app).await, 0, "not before the backoff");
+    app.advance(time::Duration::seconds(6));
+    assert_eq!(pump(&app).await, 1);
+    app.advance(time::Duration::seconds(67));
+    assert_eq!(pump(&app).await, 1);
+    app.advance(time::Duration::days(3));
+    assert_eq!(pump(&app).await, 0, "delivered: done");
+    let seen = rx.seen();
+    assert_eq!(seen.len(), 3);
+    let ids: Vec<&str> = seen.iter().map(|(h, _)| h["webhook-id"].to_str().unwrap()).collect();
+    assert!(ids.iter().all(|i| *i == ids[0]), "a retry keeps its webhook-id");
+    verify(&seen[2].0, &seen[2].1, &secret);
+    let attempts = app.get(&format!("/v1/tenants/acme/webhooks/{hook}/attempts")).await.expect(200);
+    let codes: Vec<Value> = attempts["attempts"].as_array().unwrap().iter().map(|a| a["status_code"].clone()).collect();
+    assert_eq!(codes, [json!(200), json!(503), json!(500)]);
+    assert_eq!(attempts["attempts"][1]["error"], "HTTP 503");
+    let hook = app.get(&format!("/v1/tenants/acme/webhooks/{hook}")).await.expect(200);
+    assert!(hook["failing_since"].is_null(), "a success ends the failing run");
+}
+}
+
+both! {
+async fn one_invitations_events_arrive_in_order() {
+    let app = app().await;
+    let rx = Receiver::start(vec![500]).await;
+    subscribe(&app, &rx.url, json!([])).await;
+    let (_, token) = app.invite_one("ann@example.com").await;
+    app.post("/v1/invitations/accept", json!({"token": token})).await.expect(200);
+    // The first attempt (created) fails; accepted must wait for it.
+    assert_eq!(pump(&app).await, 1);
+    assert_eq!(rx.types(), ["invitation.created"]);
+    let (_, _) = app.invite_one("bob@example.com").await;
+    assert_eq!(pump(&app).await, 1, "another invitation is not held up");
+    app.advance(time::Duration::seconds(6));
+    pump(&app).await;
+    let ann: Vec<String> = rx.seen().iter().filter(|(_, b)| b["data"]["invitation"]["email"] == "ann@example.com").map(|(_, b)| b["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ann, ["invitation.created", "invitation.created", "invitation.accepted"]);
+}
+}
+
+both! {
+async fn an_endpoint_that_keeps_failing_is_disabled_and_says_so() {
+    let app = app().await;
+    let rx = Receiver::start(vec![500; 20]).await;
+    let (hook, _) = subscribe(&app, &rx.url, json!(["invitation.created"])).await;
+    app.invite_one("ann@example.com").await;
+    for _ in 0..8 {
+        pump(&app).await;
+        app.advance(time::Duration::days(1));
+    }
+    let got = app.get(&format!("/v1/tenants/acme/webhooks/{hook}")).await.expect(200);
+    assert_eq!(got["enabled"], false);
+    assert!(got["disabled_reason"].as_str().unwrap().starts_with("disabled after failing since"));
+    let events = app.get("/v1/tenants/acme/events?type=webhook.disabled").await.expect(200);
+    assert_eq!(events["events"].as_array().unwrap().len(), 1);
+    // Nothing more is queued for it.
+    let before = rx.seen().len();
+    app.invite_one("bob@example.com").await;
+    pump(&app).await;
+    assert_eq!(rx.seen().len(), before);
+    // Enabling it again clears the disable.
+    let enabled = app.call(reqwest::Method::PATCH, &format!("/v1/tenants/acme/webhooks/{hook}"), Some(&app.key), Some(&json!({"enabled": true})), &[]).await.expect(200);
+    assert_eq!(enabled["enabled"], true);
+    assert!(enabled["disabled_reason"].is_null());
+}
+}
+
+both! {
+async fn private_and_odd_urls_are_refused() {
+    let app = spawn_app().await;
+    for url in ["http://127.0.0.1:9/hook", "http://10.1.2.3/", "http://169.254.169.254/latest", "http://[::1]/", "http://localhost:8080/", "http://192.168.0.10/", "ftp://example.com/", "not a url", "http://user:pw@example.com/"] {
+        app.post("/v1/tenants/acme/webhooks", json!({"url": url})).await.problem(400, "invalid_request");
+    }
+    app.post("/v1/tenants/acme/webhooks", json!({"url": "https://hooks.example.com/x", "event_types": ["invitation.nope"]})).await.problem(400, "invalid_request");
+    assert_eq!(app.get("/v1/tenants/acme/webhooks").await.expect(200)["webhooks"], json!([]));
+    let reader = app.key_with(&["invites:read"], None).await;
+    app.call(reqwest::Method::GET, "/v1/tenants/acme/webhooks", Some(&reader), None, &[]).await.problem(403, "forbidden");
+}
+}
+
+both! {
+async fn the_sweep_expires_each_invitation_once_across_processes() {
+    let a = spawn_app_with(Options { private_webhooks: true, ..Default::default() }).await;
+    let b = spawn_app_with(Options { private_webhooks: true, dir: Some(a.dir.clone()), database_url: Some(a.database_url.clone()), ..Default::default() }).await;
+    let rx = Receiver::start(vec![]).await;
+    subscribe(&a, &rx.url, json!(["invitation.expired"])).await;
+    let emails: Vec<String> = (0..30).map(|i| format!("u{i}@example.com")).collect();
+    a.post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["viewer"], "expires_in_days": 1})).await.expect(201);
+    let later = a.clock.now() + time::Duration::days(2);
+    let (sa, sb) = (a.running.state.store.clone(), b.running.state.store.clone());
+    let (ra, rb) = tokio::join!(
+        async { let mut n = 0; for _ in 0..3 { n += sa.expire_due(later, 7).await.unwrap(); } n },
+        async { let mut n = 0; for _ in 0..3 { n += sb.expire_due(later, 7).await.unwrap(); } n },
+    );
+    let rest = sa.expire_due(later, 100).await.unwrap() + sb.expire_due(later, 100).await.unwrap();
+    assert_eq!(ra + rb + rest, 30, "each recorded once");
+    assert_eq!(sa.expire_due(later, 100).await.unwrap(), 0);
+    let events = a.get("/v1/tenants/acme/events?type=invitation.expired&limit=200").await.expect(200);
+    assert_eq!(events["events"].as_array().unwrap().len(), 30);
+    a.advance(time::Duration::days(2));
+    pump(&a).await;
+    pump(&b).await;
+    assert_eq!(rx.types().len(), 30, "one webhook per expiry");
+    let list = b.get("/v1/tenants/acme/invitations?status=expired&limit=200").await.expect(200);
+    assert_eq!(list["invitations"].as_array().unwrap().len(), 30);
+}
+}
+
+both! {
+async fn the_audit_trail_lists_and_pages() {
+    let app = app().await;
+    let (hook, _) = subscribe(&app, "https://hooks.example.com/acme", json!([])).await;
+    app.call(reqwest::Method::PATCH, "/v1/tenants/acme", Some(&app.key), Some(&json!({"name": "Acme Corp"})), &[("user-agent", "audit-test/1.0")]).await.expect(200);
+    let (id, _) = app.invite_one("ann@example.com").await;
+    app.post(&format!("/v1/tenants/acme/webhooks/{hook}/rotate-secret"), json!({})).await.expect(200);
+    app.call(reqwest::Method::DELETE, &format!("/v1/tenants/acme/webhooks/{hook}"), Some(&app.key), None, &[]).await;
+    let all = app.get("/v1/tenants/acme/events?limit=200").await.expect(200);
+    let types: Vec<&str> = all["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    for t in ["tenant.created", "webhook.created", "tenant.updated", "invitation.created", "webhook.secret_rotated", "webhook.deleted"] {
+        assert!(types.contains(&t), "{t} in {types:?}");
+    }
+    assert_eq!(types[0], "webhook.deleted", "newest first");
+    let updated = all["events"].as_array().unwrap().iter().find(|e| e["type"] == "tenant.updated").unwrap();
+    assert_eq!(updated["actor"]["kind"], "api_key");
+    assert_eq!(updated["ip"], "127.0.0.1");
+    assert_eq!(updated["user_agent"], "audit-test/1.0");
+    // Filters and cursor pages.
+    let mine = app.get(&format!("/v1/tenants/acme/events?invitation_id={id}")).await.expect(200);
+    assert_eq!(mine["events"][0]["invitation"]["email"], "ann@example.com");
+    let mut seen = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor { Some(c) => format!("/v1/tenants/acme/events?limit=2&cursor={c}"), None => "/v1/tenants/acme/events?limit=2".into() };
+        let page = app.get(&path).await.expect(200);
+        seen += page["events"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() { Some(c) => cursor = Some(c.into()), None => break }
+    }
+    assert_eq!(seen, types.len());
+    app.get("/v1/tenants/acme/events?cursor=zzz").await.problem(400, "invalid_request");
+    // The installation's own events: API keys.
+    app.key_with(&["invites:read"], None).await;
+    let keys = app.get("/v1/events?type=api_key.created").await.expect(200);
+    assert!(!keys["events"].as_array().unwrap().is_empty());
+    let bound = app.key_with(&["keys:admin"], Some(&["acme"])).await;
+    app.call(reqwest::Method::GET, "/v1/events", Some(&bound), None, &[]).await.problem(403, "forbidden");
+}
+}
