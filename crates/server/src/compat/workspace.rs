@@ -182,17 +182,7 @@ async fn resend(
     caller: MaybeCaller,
     Path(raw): Path<String>,
 ) -> Result<axum::Json<Value>, WorkspaceError> {
-    let caller = caller.0?;
-    let number = parse_number(&raw)?;
-    let (tenant, inv) = state
-        .service()
-        .invitation_by_number(&caller, number)
-        .await?;
-    state
-        .service()
-        .resend(&caller, tenant.id.as_str(), inv.id)
-        .await?;
-    Ok(axum::Json(respond(&state, &caller, number).await?))
+    change(&state, caller, &raw, true).await
 }
 
 /// `POST /api/v1/invites/{invite_id}/cancel/`: revoke.
@@ -201,17 +191,27 @@ async fn cancel(
     caller: MaybeCaller,
     Path(raw): Path<String>,
 ) -> Result<axum::Json<Value>, WorkspaceError> {
+    change(&state, caller, &raw, false).await
+}
+
+/// Resends (`resend`) or revokes the invitation numbered `raw`, then
+/// answers its detail.
+async fn change(
+    state: &AppState,
+    caller: MaybeCaller,
+    raw: &str,
+    resend: bool,
+) -> Result<axum::Json<Value>, WorkspaceError> {
     let caller = caller.0?;
-    let number = parse_number(&raw)?;
-    let (tenant, inv) = state
-        .service()
-        .invitation_by_number(&caller, number)
-        .await?;
-    state
-        .service()
-        .revoke(&caller, tenant.id.as_str(), inv.id)
-        .await?;
-    Ok(axum::Json(respond(&state, &caller, number).await?))
+    let number = parse_number(raw)?;
+    let service = state.service();
+    let (tenant, inv) = service.invitation_by_number(&caller, number).await?;
+    if resend {
+        service.resend(&caller, tenant.id.as_str(), inv.id).await?;
+    } else {
+        service.revoke(&caller, tenant.id.as_str(), inv.id).await?;
+    }
+    Ok(axum::Json(respond(state, &caller, number).await?))
 }
 
 /// `GET /api/v1/invites/{invite_id}/`.
