@@ -6,6 +6,7 @@
 //! the one resent. Statuses as the seed lists them: 400, 401, 403, 404.
 
 use super::{MaybeCaller, iso};
+use crate::auth::Scope;
 use crate::error::Error;
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
@@ -167,15 +168,12 @@ async fn resend(
         )));
     }
     let service = state.service();
-    let t = service.tenant_for(&caller, &tenant).await?;
-    let inv = state
-        .store
-        .get_invitation_by_number(Some(&t.id), number)
-        .await
-        .map_err(|e| match e {
-            invitd_store::StoreError::NotFound => Error::NotFound("invitation"),
-            other => other.into(),
-        })?;
+    let (_, inv) = service
+        .invitation_by_number(&caller, Scope::InvitesWrite, number)
+        .await?;
+    if inv.tenant_id != tenant_id {
+        return Err(EnvelopeError(Error::NotFound("invitation")));
+    }
     let (updated, _) = service.resend(&caller, &tenant, inv.id).await?;
     let now = state.clock.now();
     Ok(axum::Json(

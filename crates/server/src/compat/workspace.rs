@@ -7,7 +7,7 @@
 //! lists no 401.
 
 use super::{MaybeCaller, iso, parse_body};
-use crate::auth::Caller;
+use crate::auth::{Caller, Scope};
 use crate::error::Error;
 use crate::service::invitations::{CreateInvitations, Inviter, ListQuery};
 use crate::state::AppState;
@@ -166,12 +166,16 @@ fn parse_number(raw: &str) -> Result<i64, WorkspaceError> {
 }
 
 async fn respond(state: &AppState, caller: &Caller, number: i64) -> Result<Value, WorkspaceError> {
-    let (tenant, inv) = state.service().invitation_by_number(caller, number).await?;
-    let catalogue = state
-        .service()
-        .list_roles(caller, tenant.id.as_str())
+    let service = state.service();
+    let (tenant, inv) = service
+        .invitation_by_number(caller, Scope::InvitesRead, number)
         .await?;
-    Ok(detail_of(&inv, &tenant, &catalogue, state))
+    Ok(detail_of(
+        &inv,
+        &tenant,
+        &service.catalogue(&tenant).await?,
+        state,
+    ))
 }
 
 /// `POST /api/v1/invites/{invite_id}/resend/`: a new link, the expiry
@@ -205,13 +209,20 @@ async fn change(
     let caller = caller.0?;
     let number = parse_number(raw)?;
     let service = state.service();
-    let (tenant, inv) = service.invitation_by_number(&caller, number).await?;
-    if resend {
-        service.resend(&caller, tenant.id.as_str(), inv.id).await?;
+    let (tenant, inv) = service
+        .invitation_by_number(&caller, Scope::InvitesWrite, number)
+        .await?;
+    let changed = if resend {
+        service.resend(&caller, tenant.id.as_str(), inv.id).await?.0
     } else {
-        service.revoke(&caller, tenant.id.as_str(), inv.id).await?;
-    }
-    Ok(axum::Json(respond(state, &caller, number).await?))
+        service.revoke(&caller, tenant.id.as_str(), inv.id).await?
+    };
+    Ok(axum::Json(detail_of(
+        &changed,
+        &tenant,
+        &service.catalogue(&tenant).await?,
+        state,
+    )))
 }
 
 /// `GET /api/v1/invites/{invite_id}/`.
@@ -293,7 +304,9 @@ async fn create(
             .unwrap_or_default();
         return Err(WorkspaceError(Error::invalid("email", reason)));
     };
-    let catalogue = state.service().list_roles(&caller, &tenant).await?;
+    // The roles of the tenant just authorized for the write; a key with
+    // invites:write alone must get its answer too.
+    let catalogue = state.service().catalogue(&out.tenant).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(detail_of(
@@ -322,7 +335,7 @@ async fn list(
         .list_invitations(&caller, &tenant, q)
         .await?;
     let t = state.service().tenant_for(&caller, &tenant).await?;
-    let catalogue = state.service().list_roles(&caller, &tenant).await?;
+    let catalogue = state.service().catalogue(&t).await?;
     let results: Vec<Value> = page
         .iter()
         .map(|i| detail_of(i, &t, &catalogue, &state))

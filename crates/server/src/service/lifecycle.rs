@@ -12,13 +12,15 @@ use uuid::Uuid;
 
 impl Service {
     /// An invitation by its per-installation number, with its tenant, if
-    /// the caller reaches that tenant (404 otherwise, like a missing one).
+    /// the caller has `scope` (read to show it, write to change it next) and
+    /// reaches that tenant (404 otherwise, like a missing one).
     pub async fn invitation_by_number(
         &self,
         caller: &Caller,
+        scope: Scope,
         number: i64,
     ) -> Result<(Tenant, Invitation), Error> {
-        caller.require(Scope::InvitesRead)?;
+        caller.require(scope)?;
         let inv = self
             .state
             .store
@@ -53,9 +55,7 @@ impl Service {
         tenant: &str,
         id: Uuid,
     ) -> Result<(Invitation, Secret), Error> {
-        caller.require(Scope::InvitesWrite)?;
-        let tenant = self.tenant_for(caller, tenant).await?;
-        self.resend_in(&tenant, id, None, &caller.audit()).await
+        self.resend_as(caller, tenant, id, None).await
     }
 
     /// Resend within an authorized tenant; `language` overrides the email's

@@ -104,6 +104,14 @@ async fn the_seed_resend_example_works_and_extends_the_expiry() {
     assert_eq!(body["is_expired"], false);
     assert!(body["accepted_at"].is_null());
     assert!(date(&body["expires_at"]) > date(&inv["expires_at"]), "extended expiry");
+    // A key that may only write resends (and gets its answer) too.
+    let writer = app.key_with(&["invites:write"], Some(&["acme"])).await;
+    app.advance(time::Duration::minutes(2));
+    let by_writer = post(&app, &format!("/api/v1/invites/{n}/resend/"), Some(&writer), "{}").await.expect(200);
+    assert_detail(&by_writer);
+    let made = post(&app, "/api/v1/invites/", Some(&writer), r#"{"email": "w@example.com"}"#).await.expect(201);
+    assert_detail(&made);
+    assert_eq!(app.get(&format!("/v1/tenants/acme/invitations/{}", inv["id"].as_str().unwrap())).await.expect(200)["resend_count"], 2);
     // Without the trailing slash too, and an empty body.
     app.advance(time::Duration::minutes(2));
     assert_detail(&post(&app, &format!("/api/v1/invites/{n}/resend"), Some(&app.key), "").await.expect(200));
