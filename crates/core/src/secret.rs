@@ -12,6 +12,18 @@ use subtle::ConstantTimeEq;
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
+/// `N` bytes from the operating system's random source.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // The OS source failing is not recoverable; a zero secret would be
+    // worse than a crash, so refuse loudly.
+    #[allow(clippy::expect_used)]
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .expect("operating system random source failed");
+    bytes
+}
+
 /// Bytes of randomness in a minted secret: 256 bits, well past the 128 the
 /// spec asks for.
 const SECRET_BYTES: usize = 32;
@@ -20,14 +32,16 @@ impl Secret {
     /// Mints a new secret with the given prefix (`""` for link tokens,
     /// `"ik_"` for API keys) from the operating system's random source.
     pub fn generate(prefix: &str) -> Self {
-        let mut bytes = [0u8; SECRET_BYTES];
-        // The OS source failing is not recoverable; a zero secret would be
-        // worse than a crash, so refuse loudly.
-        #[allow(clippy::expect_used)]
-        rand::rngs::OsRng
-            .try_fill_bytes(&mut bytes)
-            .expect("operating system random source failed");
-        Self(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
+        Self(format!(
+            "{prefix}{}",
+            URL_SAFE_NO_PAD.encode(random_bytes::<SECRET_BYTES>())
+        ))
+    }
+
+    /// Wraps a secret made elsewhere (for a format of its own, such as a
+    /// webhook's `whsec_` secret).
+    pub fn new(raw: String) -> Self {
+        Self(raw)
     }
 
     /// Wraps a secret presented by a caller.

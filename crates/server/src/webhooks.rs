@@ -17,14 +17,9 @@ use std::time::{Duration, Instant};
 
 /// A new endpoint secret: `whsec_` and 24 random bytes in base64.
 pub fn new_secret() -> Secret {
-    let raw = Secret::generate("");
-    // 32 random bytes from the minted secret, shortened to 24.
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw.expose())
-        .unwrap_or_default();
-    Secret::from_presented(format!(
+    Secret::new(format!(
         "whsec_{}",
-        STANDARD.encode(&bytes[..24.min(bytes.len())])
+        STANDARD.encode(invitd_core::secret::random_bytes::<24>())
     ))
 }
 

@@ -21,6 +21,14 @@ use minijinja::context;
 use serde::Deserialize;
 
 const PAGE: &str = include_str!("page.html");
+
+/// The page template, parsed once.
+static PAGE_ENV: std::sync::LazyLock<Option<minijinja::Environment<'static>>> =
+    std::sync::LazyLock::new(|| {
+        let mut env = minijinja::Environment::new();
+        env.add_template("page.html", PAGE).ok()?;
+        Some(env)
+    });
 const CSS: &str = include_str!("accept.css");
 
 pub fn router() -> axum::Router<AppState> {
@@ -75,10 +83,10 @@ impl Page {
         let t = |key: &str| translate(self.lang, key, &[]);
         let style_nonce = Secret::generate("").expose()[..22].to_string();
         let tenant = self.tenant.as_ref();
-        let mut env = minijinja::Environment::new();
-        let html = env
-            .add_template("page.html", PAGE)
-            .and_then(|_| env.get_template("page.html"))
+        let html = PAGE_ENV
+            .as_ref()
+            .ok_or_else(|| minijinja::Error::new(minijinja::ErrorKind::TemplateNotFound, "page.html did not parse"))
+            .and_then(|env| env.get_template("page.html"))
             .and_then(|tpl| {
                 tpl.render(context! {
                     lang => self.lang,
