@@ -110,6 +110,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tenant: &TenantId,
         role: &Role,
+        at: OffsetDateTime,
         audit: &Audit,
     ) -> Result<(), StoreError>;
 

@@ -366,7 +366,7 @@ impl Service {
         };
         self.state
             .store
-            .create_role(&t.id, &role, &caller.audit())
+            .create_role(&t.id, &role, self.now(), &caller.audit())
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => Error::Conflict {

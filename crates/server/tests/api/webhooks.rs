@@ -284,6 +284,9 @@ async fn the_audit_trail_lists_and_pages() {
     let (hook, _) = subscribe(&app, "https://hooks.example.com/acme", json!([])).await;
     app.call(reqwest::Method::PATCH, "/v1/tenants/acme", Some(&app.key), Some(&json!({"name": "Acme Corp"})), &[("user-agent", "audit-test/1.0")]).await.expect(200);
     let (id, _) = app.invite_one("ann@example.com").await;
+    // Administrative events take their time from the same clock as the rest.
+    app.advance(time::Duration::days(30));
+    app.post("/v1/tenants/acme/roles", json!({"id": "auditor", "name": "Auditor"})).await.expect(201);
     app.post(&format!("/v1/tenants/acme/webhooks/{hook}/rotate-secret"), json!({})).await.expect(200);
     app.call(reqwest::Method::DELETE, &format!("/v1/tenants/acme/webhooks/{hook}"), Some(&app.key), None, &[]).await;
     let all = app.get("/v1/tenants/acme/events?limit=200").await.expect(200);
@@ -292,6 +295,8 @@ async fn the_audit_trail_lists_and_pages() {
         assert!(types.contains(&t), "{t} in {types:?}");
     }
     assert_eq!(types[0], "webhook.deleted", "newest first");
+    let at = |t: &str| date(&all["events"].as_array().unwrap().iter().find(|e| e["type"] == t).unwrap()["at"]);
+    assert!(at("role.created") - at("invitation.created") >= time::Duration::days(30));
     let updated = all["events"].as_array().unwrap().iter().find(|e| e["type"] == "tenant.updated").unwrap();
     assert_eq!(updated["actor"]["kind"], "api_key");
     assert_eq!(updated["ip"], "127.0.0.1");

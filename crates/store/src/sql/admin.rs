@@ -216,6 +216,7 @@ impl SqlStore {
         &self,
         tenant: &TenantId,
         role: &Role,
+        at: OffsetDateTime,
         audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
@@ -235,7 +236,7 @@ impl SqlStore {
             None,
             "role.created",
             audit,
-            OffsetDateTime::now_utc(),
+            at,
             &data,
         )
         .await?;

@@ -322,9 +322,10 @@ impl Store for SqlStore {
         &self,
         tenant: &TenantId,
         role: &Role,
+        at: OffsetDateTime,
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        self.create_role_impl(tenant, role, audit).await
+        self.create_role_impl(tenant, role, at, audit).await
     }
     async fn create_api_key(
         &self,
