@@ -95,7 +95,13 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
             "https://invites.example.com",
         ])
         .env("INVITD_MAIL_URL", format!("file://{}", mail.display()))
+        // Everything the server logs, at debug level, to check below that
+        // no secret gets there.
+        .env("INVITD_LOG", "debug")
         .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.path().join("server.log")).unwrap(),
+        ))
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -145,6 +151,24 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 
+    // Open the accept page and accept through the API: the token travels
+    // in a path and in a body.
+    let token = url.rsplit('/').next().unwrap().to_string();
+    let page = client
+        .get(format!("{base}/i/{token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let accepted = client
+        .post(format!("{base}/v1/invitations/accept"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 200);
+
     let status = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()
@@ -162,6 +186,13 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(
+        log.contains("/i/<redacted>"),
+        "the page request is logged, redacted"
+    );
+    assert!(!log.contains(&token), "no accept token in the logs");
+    assert!(!log.contains(&key), "no API key in the logs");
 }
 
 #[tokio::test]
