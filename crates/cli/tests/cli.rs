@@ -259,6 +259,29 @@ async fn send_test_email_delivers_or_explains() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("250"));
+    // `?tls=required` refuses a server that does not offer STARTTLS.
+    let required = format!("smtp://127.0.0.1:{port}?tls=required");
+    let db2 = format!("sqlite://{}", dir.path().join("invitd.db").display());
+    let out_tls = tokio::task::spawn_blocking(move || {
+        invitd(&db2)
+            .args([
+                "send-test-email",
+                "--to",
+                "ops@example.com",
+                "--mail-url",
+                &required,
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out_tls.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out_tls.stderr).contains("TLS"),
+        "{}",
+        String::from_utf8_lossy(&out_tls.stderr)
+    );
     let message = tokio::time::timeout(Duration::from_secs(10), server.rx.recv())
         .await
         .unwrap()

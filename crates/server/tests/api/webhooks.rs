@@ -192,6 +192,23 @@ async fn failures_are_retried_with_backoff_and_recorded() {
 }
 
 both! {
+async fn deliveries_to_one_endpoint_are_capped() {
+    let app = app().await;
+    let rx = Receiver::start(vec![]).await;
+    subscribe(&app, &rx.url, json!(["invitation.created"])).await;
+    let emails: Vec<String> = (0..10).map(|i| format!("u{i}@example.com")).collect();
+    app.post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["viewer"]})).await.expect(201);
+    let store = &app.running.state.store;
+    let now = app.clock.now();
+    let first = store.claim_webhooks(now, time::Duration::minutes(1), 64, 4).await.unwrap();
+    assert_eq!(first.len(), 4, "at most 4 in flight for one endpoint");
+    let second = store.claim_webhooks(now, time::Duration::minutes(1), 64, 4).await.unwrap();
+    assert_eq!(second.len(), 4, "the next 4; the leased ones are not handed out again");
+    assert!(second.iter().all(|j| first.iter().all(|f| f.delivery_id != j.delivery_id)));
+}
+}
+
+both! {
 async fn one_invitations_events_arrive_in_order() {
     let app = app().await;
     let rx = Receiver::start(vec![500]).await;
