@@ -53,9 +53,6 @@ pub enum Error {
     /// 422 `idempotency_key_reused`: same key, other body.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyMismatch,
-    /// 409 `idempotency_in_progress`: same key, first request still running.
-    #[error("a request with this Idempotency-Key is still in progress")]
-    IdempotencyInProgress,
     /// 503 `unavailable`: the database does not answer.
     #[error("the service is temporarily unavailable")]
     Unavailable,
@@ -82,7 +79,7 @@ impl Error {
             }
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Conflict { .. } | Error::IdempotencyInProgress => StatusCode::CONFLICT,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Lifecycle(e) => match e {
                 LifecycleError::Expired => StatusCode::GONE,
                 LifecycleError::AlreadyAccepted
@@ -119,7 +116,6 @@ impl Error {
                 LifecycleError::ResendLimit { .. } => "resend_limit_reached",
             },
             Error::IdempotencyMismatch => "idempotency_key_reused",
-            Error::IdempotencyInProgress => "idempotency_in_progress",
             Error::Unavailable => "unavailable",
             Error::Internal(_) => "internal",
         }
@@ -161,28 +157,12 @@ impl From<StoreError> for Error {
                 message,
             },
             StoreError::Lifecycle(l) => Error::Lifecycle(l),
-            StoreError::Database(e) if database_unavailable(&e) => Error::Unavailable,
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Error::Unavailable
+            }
             other => Error::Internal(other.into()),
         }
-    }
-}
-
-/// Whether a database error means the database is away (down, restarting,
-/// unreachable) rather than a bug: answered 503, and retried by clients.
-fn database_unavailable(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        // SQLSTATE classes 08 (connection exception) and 57P (operator
-        // intervention: shutdown, restart).
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-        _ => false,
     }
 }
 

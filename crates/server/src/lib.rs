@@ -61,12 +61,12 @@ pub fn loggable_path(path: &str) -> String {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    let (api, doc) = api_router()
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            idempotency::layer,
-        ))
-        .split_for_parts();
+    let (api, doc) = api_router().split_for_parts();
+    // A route layer: only requests that matched a route and method reach it.
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        idempotency::layer,
+    ));
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc);
     let max_body = state.config.max_body_bytes;
     api.merge(accept::router())

@@ -247,23 +247,36 @@ pub trait Store: Send + Sync + 'static {
     async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError>;
     async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
 
-    // --- idempotency ---
-    /// Starts a keyed request, or finds its earlier answer.
-    async fn idempotency_begin(
+    // --- readiness and units of work ---
+    /// Checks that a write can succeed now: one small write, committed.
+    async fn probe_write(&self, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// The stored answer to a keyed request, if one is remembered.
+    async fn idempotency_lookup(
         &self,
         scope: &str,
         key: &str,
-        request_hash: &[u8; 32],
         now: OffsetDateTime,
-    ) -> Result<IdempotencyBegin, StoreError>;
-    /// Stores the answer of a keyed request.
-    async fn idempotency_finish(
+    ) -> Result<Option<StoredAnswer>, StoreError>;
+    /// Ends a unit: stores `answer` (if any) and commits every write made in
+    /// [`Unit::scope`] in one transaction. If another request already stored
+    /// an answer to the same key, the unit's writes are rolled back and that
+    /// answer is returned instead.
+    async fn commit_unit(
         &self,
-        scope: &str,
-        key: &str,
-        status: u16,
-        body: &[u8],
-    ) -> Result<(), StoreError>;
-    /// Forgets a keyed request that failed without an answer worth replaying.
-    async fn idempotency_abandon(&self, scope: &str, key: &str) -> Result<(), StoreError>;
+        unit: Unit,
+        answer: Option<IdempotentAnswer<'_>>,
+    ) -> Result<UnitOutcome, StoreError>;
+}
+
+/// A unit of work: every store write made inside [`Unit::scope`] joins one
+/// database transaction, which [`Store::commit_unit`] commits (together with
+/// the request's idempotent answer). Dropped without committing, it rolls
+/// back.
+#[derive(Clone)]
+pub struct Unit(sql::unit::SharedUnit);
+
+impl std::fmt::Debug for Unit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Unit")
+    }
 }

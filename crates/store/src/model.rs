@@ -288,17 +288,35 @@ pub struct DeliveryAttempt {
     pub detail: String,
 }
 
-/// The start of a request carrying an `Idempotency-Key`.
+/// The answer stored for a request with an `Idempotency-Key`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum IdempotencyBegin {
-    /// First time: go ahead, then finish or abandon.
-    Fresh,
-    /// Seen and answered: replay this.
-    Replay { status: u16, body: Vec<u8> },
-    /// Seen with another request body.
-    Mismatch,
-    /// Seen and still running.
-    InProgress,
+pub struct StoredAnswer {
+    /// SHA-256 of the request body it answered.
+    pub request_hash: Vec<u8>,
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// The answer to store with a unit's writes.
+#[derive(Debug, Clone, Copy)]
+pub struct IdempotentAnswer<'a> {
+    /// Who asked and where: the API key's hash, the method and the path.
+    pub scope: &'a str,
+    pub key: &'a str,
+    pub request_hash: &'a [u8; 32],
+    pub status: u16,
+    pub body: &'a [u8],
+    pub now: time::OffsetDateTime,
+}
+
+/// How a unit ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UnitOutcome {
+    /// Its writes (and answer) are committed.
+    Committed,
+    /// Another request answered the same key first; this unit's writes were
+    /// rolled back, and this is the answer that stands.
+    Taken(StoredAnswer),
 }
 
 #[cfg(test)]

@@ -8,8 +8,9 @@ use invitd_core::{
     Actor, DeliveryState, EventType, Invitation, LifecycleError, RoleId, Secret, Status, TenantId,
 };
 use invitd_store::{
-    Audit, CreateOutcome, DeliveryOutcome, IdempotencyBegin, InvitationFilter, NewInvitation,
-    OpenOptions, OutboxEmail, Role, Store, StoreError, Target, Tenant, TokenMatch, Transition,
+    Audit, CreateOutcome, DeliveryOutcome, IdempotentAnswer, InvitationFilter, NewInvitation,
+    OpenOptions, OutboxEmail, Role, Store, StoreError, StoredAnswer, Target, Tenant, TokenMatch,
+    Transition, UnitOutcome,
 };
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -347,28 +348,61 @@ contract! {
 }
 
 contract! {
-    async fn idempotency_keys_hold_across_processes(pg) {
+    async fn a_unit_commits_its_writes_with_its_answer_once_per_key(pg) {
         let db = database(pg).await;
         let (a, b) = (open(&db).await, open(&db).await);
+        let t = tenant(&*a, "acme").await;
         let hash = [7u8; 32];
+        // Four requests with one key, two per process: each writes (a role
+        // of its own) inside its unit, then tries to store its answer.
         let mut tasks = Vec::new();
-        for store in [a.clone(), b.clone(), a.clone(), b.clone()] {
-            tasks.push(tokio::spawn(async move { store.idempotency_begin("k1 POST /x", "key", &hash, now()).await.unwrap() }));
+        for (n, store) in [a.clone(), b.clone(), a.clone(), b.clone()].into_iter().enumerate() {
+            let t = t.clone();
+            tasks.push(tokio::spawn(async move {
+                let unit = invitd_store::Unit::new();
+                let role = Role { id: RoleId::parse(format!("role-{n}")).unwrap(), name: format!("R{n}"), rank: 2 };
+                unit.scope(store.create_role(&t, &role, now(), &operator())).await.unwrap();
+                let body = format!("{{\"n\":{n}}}");
+                let answer = IdempotentAnswer { scope: "k1 POST /x", key: "key", request_hash: &hash, status: 201, body: body.as_bytes(), now: now() };
+                (n, store.commit_unit(unit, Some(answer)).await.unwrap())
+            }));
         }
-        let mut fresh = 0;
+        let mut committed = Vec::new();
+        let mut taken = Vec::new();
         for task in tasks {
             match task.await.unwrap() {
-                IdempotencyBegin::Fresh => fresh += 1,
-                IdempotencyBegin::InProgress => {}
-                other => panic!("{other:?}"),
+                (n, UnitOutcome::Committed) => committed.push(n),
+                (_, UnitOutcome::Taken(first)) => taken.push(first),
             }
         }
-        assert_eq!(fresh, 1, "one process runs the request");
-        a.idempotency_finish("k1 POST /x", "key", 201, b"{}").await.unwrap();
-        assert_eq!(b.idempotency_begin("k1 POST /x", "key", &hash, now()).await.unwrap(), IdempotencyBegin::Replay { status: 201, body: b"{}".to_vec() });
-        assert_eq!(b.idempotency_begin("k1 POST /x", "key", &[8u8; 32], now()).await.unwrap(), IdempotencyBegin::Mismatch);
+        assert_eq!(committed.len(), 1, "one request's writes and answer stand");
+        let winner = committed[0];
+        let answer = StoredAnswer { request_hash: hash.to_vec(), status: 201, body: format!("{{\"n\":{winner}}}").into_bytes() };
+        assert!(taken.iter().all(|t| *t == answer), "the others get the winner's answer");
+        let roles = b.list_roles(&t).await.unwrap();
+        let mine: Vec<String> = roles.iter().map(|r| r.id.as_str().to_string()).filter(|r| r.starts_with("role-")).collect();
+        assert_eq!(mine, vec![format!("role-{winner}")], "the losers' writes are rolled back");
+        assert_eq!(a.idempotency_lookup("k1 POST /x", "key", now()).await.unwrap(), Some(answer.clone()));
         // Forgotten after a day.
-        assert_eq!(b.idempotency_begin("k1 POST /x", "key", &[8u8; 32], now() + Duration::hours(25)).await.unwrap(), IdempotencyBegin::Fresh);
+        assert_eq!(b.idempotency_lookup("k1 POST /x", "key", now() + Duration::hours(25)).await.unwrap(), None);
+        // A unit dropped without committing (a crash before the answer)
+        // leaves nothing behind.
+        let unit = invitd_store::Unit::new();
+        let role = Role { id: RoleId::parse("dropped").unwrap(), name: "D".into(), rank: 2 };
+        unit.scope(a.create_role(&t, &role, now(), &operator())).await.unwrap();
+        drop(unit);
+        assert!(!b.list_roles(&t).await.unwrap().iter().any(|r| r.id.as_str() == "dropped"));
+        // A failing write inside a unit rolls back alone: the unit's other
+        // writes and its answer commit.
+        let unit = invitd_store::Unit::new();
+        let role = Role { id: RoleId::parse("kept").unwrap(), name: "K".into(), rank: 2 };
+        unit.scope(a.create_role(&t, &role, now(), &operator())).await.unwrap();
+        let again = unit.scope(a.create_role(&t, &role, now(), &operator())).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        let answer = IdempotentAnswer { scope: "k1 POST /x", key: "key2", request_hash: &hash, status: 409, body: b"{}", now: now() };
+        assert_eq!(a.commit_unit(unit, Some(answer)).await.unwrap(), UnitOutcome::Committed);
+        assert!(b.list_roles(&t).await.unwrap().iter().any(|r| r.id.as_str() == "kept"));
+        assert_eq!(b.idempotency_lookup("k1 POST /x", "key2", now()).await.unwrap().map(|s| s.status), Some(409));
     }
 }
 

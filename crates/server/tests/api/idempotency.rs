@@ -137,3 +137,73 @@ async fn replayed_resend_and_revoke() {
         .problem(409, "invitation_revoked");
 }
 }
+
+/// Rows in the idempotency table, read straight from the database.
+async fn stored_keys(app: &TestApp) -> i64 {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM idempotency_keys")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
+}
+
+both! {
+async fn the_key_is_looked_at_only_after_routing_and_authentication() {
+    let app = spawn_app().await;
+    let path = "/v1/tenants/acme/invitations";
+    let body = json!({"emails": ["ann@example.com"], "roles": ["editor"]});
+    // Unauthenticated: 401, whatever the key header says, and nothing stored.
+    for header in ["", "made-up-1"] {
+        app.call(Method::POST, path, None, Some(&body), &[("idempotency-key", header)])
+            .await
+            .problem(401, "unauthorized");
+        app.call(
+            Method::POST,
+            path,
+            Some("ik_not_a_real_key"),
+            Some(&body),
+            &[("idempotency-key", header)],
+        )
+        .await
+        .problem(401, "unauthorized");
+    }
+    // A method the route does not have: 405 before the key is looked at.
+    let reply = app
+        .call(Method::PUT, path, Some(&app.key), Some(&body), &[("idempotency-key", "")])
+        .await;
+    assert_eq!(reply.status, 405, "body: {}", reply.body);
+    let reply = app
+        .call(Method::PUT, path, Some(&app.key), Some(&body), &[("idempotency-key", "k-405")])
+        .await;
+    assert_eq!(reply.status, 405, "body: {}", reply.body);
+    assert_eq!(stored_keys(&app).await, 0, "nothing may be written");
+    // Authenticated, the empty key is a bad request.
+    app.call(Method::POST, path, Some(&app.key), Some(&body), &[("idempotency-key", "")])
+        .await
+        .problem(400, "invalid_request");
+    assert_eq!(stored_keys(&app).await, 0);
+}
+}
+
+both! {
+async fn concurrent_requests_with_one_key_get_one_answer() {
+    let app = spawn_app().await;
+    let path = "/v1/tenants/acme/invitations";
+    let body = json!({"emails": ["ann@example.com", "bob@example.com"], "roles": ["editor"]});
+    let calls = (0..6).map(|_| {
+        app.call(Method::POST, path, Some(&app.key), Some(&body), &[("idempotency-key", "same")])
+    });
+    let replies = futures::future::join_all(calls).await;
+    let first = &replies[0];
+    for reply in &replies {
+        assert_eq!(reply.status, 201, "body: {}", reply.body);
+        assert_eq!(reply.body, first.body, "every caller sees the one answer");
+    }
+    let list = app.get(path).await.expect(200);
+    assert_eq!(list["invitations"].as_array().unwrap().len(), 2);
+    assert_eq!(stored_keys(&app).await, 1);
+}
+}

@@ -13,6 +13,7 @@ mod compat_tenant_admin;
 mod compat_wix;
 mod compat_workspace;
 mod create_and_list;
+mod faults;
 mod idempotency;
 mod lifecycle;
 mod multi;

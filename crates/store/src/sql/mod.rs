@@ -12,12 +12,13 @@ mod admin;
 mod invitations;
 mod outbox;
 mod rows;
+pub(crate) mod unit;
 mod webhooks;
 
 use crate::{OpenOptions, StoreError};
 use sqlx::AnyPool;
+use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
-use sqlx::{Any, Executor, Transaction};
 use std::time::Duration;
 
 /// What differs between the two databases.
@@ -84,6 +85,10 @@ impl Dialect {
                     include_str!("../../migrations/sqlite/0004_branding_and_secrets.sql"),
                 ),
                 (5, include_str!("../../migrations/sqlite/0005_webhooks.sql")),
+                (
+                    6,
+                    include_str!("../../migrations/sqlite/0006_readiness.sql"),
+                ),
             ],
             Dialect::Postgres => &[
                 (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -103,6 +108,10 @@ impl Dialect {
                     5,
                     include_str!("../../migrations/postgres/0005_webhooks.sql"),
                 ),
+                (
+                    6,
+                    include_str!("../../migrations/postgres/0006_readiness.sql"),
+                ),
             ],
         }
     }
@@ -112,6 +121,9 @@ pub struct SqlStore {
     writer: AnyPool,
     reader: AnyPool,
     dialect: Dialect,
+    /// When a write last failed because the database was unavailable, unless
+    /// a write succeeded since: readiness reports it (see `unit.rs`).
+    write_fault: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// SQLite settings applied to every connection.
@@ -181,6 +193,7 @@ impl SqlStore {
             writer,
             reader,
             dialect: Dialect::Sqlite,
+            write_fault: Default::default(),
         })
     }
 
@@ -215,6 +228,7 @@ impl SqlStore {
             writer: pool.clone(),
             reader: pool,
             dialect: Dialect::Postgres,
+            write_fault: Default::default(),
         })
     }
 
@@ -251,25 +265,21 @@ impl SqlStore {
         tx.commit().await?;
         Ok(())
     }
-
-    /// Begins a write transaction.
-    async fn write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        Ok(self.writer.begin_with(self.dialect.begin()).await?)
-    }
 }
 
 /// Maps a unique-constraint violation to `Conflict`, anything else through.
 fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what.into()),
-        _ => StoreError::Database(e),
+        _ => e.into(),
     }
 }
 
 use crate::{
     ApiKey, Audit, CreateOutcome, Decide, DeliveryAttempt, DeliveryOutcome, Event, EventFilter,
-    IdempotencyBegin, InvitationFilter, NewInvitation, OutboxItem, Role, Store, Target, Tenant,
-    TokenMatch, WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome,
+    IdempotentAnswer, InvitationFilter, NewInvitation, OutboxItem, Role, Store, StoredAnswer,
+    Target, Tenant, TokenMatch, Unit, UnitOutcome, WebhookAttempt, WebhookEndpoint, WebhookJob,
+    WebhookOutcome,
 };
 use invitd_core::{Invitation, SecretHash, TenantId};
 use time::OffsetDateTime;
@@ -292,11 +302,11 @@ impl Store for SqlStore {
                 result?;
                 Ok(())
             }
-            Err(_) => Err(StoreError::Database(sqlx::Error::PoolTimedOut)),
+            Err(_) => Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
         }
     }
     async fn installation_secret(&self, candidate: &str) -> Result<String, StoreError> {
-        self.installation_secret_impl(candidate).await
+        self.watch(self.installation_secret_impl(candidate).await)
     }
     async fn create_tenant(
         &self,
@@ -304,13 +314,13 @@ impl Store for SqlStore {
         roles: &[Role],
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        self.create_tenant_impl(tenant, roles, audit).await
+        self.watch(self.create_tenant_impl(tenant, roles, audit).await)
     }
     async fn get_tenant(&self, id: &TenantId) -> Result<Tenant, StoreError> {
         self.get_tenant_impl(id).await
     }
     async fn update_tenant(&self, tenant: &Tenant, audit: &Audit) -> Result<(), StoreError> {
-        self.update_tenant_impl(tenant, audit).await
+        self.watch(self.update_tenant_impl(tenant, audit).await)
     }
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         self.list_tenants_impl().await
@@ -325,7 +335,7 @@ impl Store for SqlStore {
         at: OffsetDateTime,
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        self.create_role_impl(tenant, role, at, audit).await
+        self.watch(self.create_role_impl(tenant, role, at, audit).await)
     }
     async fn create_api_key(
         &self,
@@ -333,7 +343,7 @@ impl Store for SqlStore {
         hash: &SecretHash,
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        self.create_api_key_impl(key, hash, audit).await
+        self.watch(self.create_api_key_impl(key, hash, audit).await)
     }
     async fn find_api_key(&self, hash: &SecretHash) -> Result<Option<ApiKey>, StoreError> {
         self.find_api_key_impl(hash).await
@@ -347,7 +357,7 @@ impl Store for SqlStore {
         now: OffsetDateTime,
         audit: &Audit,
     ) -> Result<ApiKey, StoreError> {
-        self.revoke_api_key_impl(id, now, audit).await
+        self.watch(self.revoke_api_key_impl(id, now, audit).await)
     }
     async fn create_invitations(
         &self,
@@ -355,7 +365,7 @@ impl Store for SqlStore {
         now: OffsetDateTime,
         audit: &Audit,
     ) -> Result<Vec<CreateOutcome>, StoreError> {
-        self.create_invitations_impl(items, now, audit).await
+        self.watch(self.create_invitations_impl(items, now, audit).await)
     }
     async fn get_invitation(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError> {
         self.get_invitation_impl(tenant, id).await
@@ -384,7 +394,7 @@ impl Store for SqlStore {
         decide: Decide,
         audit: &Audit,
     ) -> Result<Invitation, StoreError> {
-        self.transition_impl(target, decide, audit).await
+        self.watch(self.transition_impl(target, decide, audit).await)
     }
     async fn list_invitation_events(
         &self,
@@ -406,7 +416,7 @@ impl Store for SqlStore {
         lease: time::Duration,
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        self.claim_outbox_impl(now, lease, limit).await
+        self.watch(self.claim_outbox_impl(now, lease, limit).await)
     }
     async fn finish_outbox(
         &self,
@@ -414,14 +424,14 @@ impl Store for SqlStore {
         outcome: &DeliveryOutcome,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.finish_outbox_impl(item, outcome, now).await
+        self.watch(self.finish_outbox_impl(item, outcome, now).await)
     }
     async fn create_webhook(
         &self,
         endpoint: &WebhookEndpoint,
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        self.create_webhook_impl(endpoint, audit).await
+        self.watch(self.create_webhook_impl(endpoint, audit).await)
     }
     async fn get_webhook(
         &self,
@@ -439,7 +449,7 @@ impl Store for SqlStore {
         change: &str,
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        self.update_webhook_impl(endpoint, change, audit).await
+        self.watch(self.update_webhook_impl(endpoint, change, audit).await)
     }
     async fn delete_webhook(
         &self,
@@ -448,7 +458,7 @@ impl Store for SqlStore {
         at: OffsetDateTime,
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        self.delete_webhook_impl(tenant, id, at, audit).await
+        self.watch(self.delete_webhook_impl(tenant, id, at, audit).await)
     }
     async fn claim_webhooks(
         &self,
@@ -457,8 +467,10 @@ impl Store for SqlStore {
         limit: u32,
         per_endpoint: usize,
     ) -> Result<Vec<WebhookJob>, StoreError> {
-        self.claim_webhooks_impl(now, lease, limit, per_endpoint)
-            .await
+        self.watch(
+            self.claim_webhooks_impl(now, lease, limit, per_endpoint)
+                .await,
+        )
     }
     async fn finish_webhook(
         &self,
@@ -467,8 +479,10 @@ impl Store for SqlStore {
         outcome: &WebhookOutcome,
         disable_after: time::Duration,
     ) -> Result<(), StoreError> {
-        self.finish_webhook_impl(job, attempt, outcome, disable_after)
-            .await
+        self.watch(
+            self.finish_webhook_impl(job, attempt, outcome, disable_after)
+                .await,
+        )
     }
     async fn list_webhook_attempts(
         &self,
@@ -479,31 +493,27 @@ impl Store for SqlStore {
         self.list_webhook_attempts_impl(tenant, id, limit).await
     }
     async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError> {
-        self.expire_due_impl(now, limit).await
+        self.watch(self.expire_due_impl(now, limit).await)
     }
     async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
         self.list_events_impl(filter).await
     }
-    async fn idempotency_begin(
+    async fn probe_write(&self, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.probe_write_impl(now).await
+    }
+    async fn idempotency_lookup(
         &self,
         scope: &str,
         key: &str,
-        request_hash: &[u8; 32],
         now: OffsetDateTime,
-    ) -> Result<IdempotencyBegin, StoreError> {
-        self.idempotency_begin_impl(scope, key, request_hash, now)
-            .await
+    ) -> Result<Option<StoredAnswer>, StoreError> {
+        self.idempotency_lookup_impl(scope, key, now).await
     }
-    async fn idempotency_finish(
+    async fn commit_unit(
         &self,
-        scope: &str,
-        key: &str,
-        status: u16,
-        body: &[u8],
-    ) -> Result<(), StoreError> {
-        self.idempotency_finish_impl(scope, key, status, body).await
-    }
-    async fn idempotency_abandon(&self, scope: &str, key: &str) -> Result<(), StoreError> {
-        self.idempotency_abandon_impl(scope, key).await
+        unit: Unit,
+        answer: Option<IdempotentAnswer<'_>>,
+    ) -> Result<UnitOutcome, StoreError> {
+        self.watch(self.commit_unit_impl(unit, answer).await)
     }
 }

@@ -1,21 +1,13 @@
-//! The email outbox and idempotency keys .
+//! The email outbox: claiming due emails and recording how each send went.
 
 use super::SqlStore;
 use super::rows::{self, from_ms, ms};
 use super::webhooks::record;
-use crate::{Audit, DeliveryAttempt, DeliveryOutcome, IdempotencyBegin, OutboxItem, StoreError};
+use crate::{Audit, DeliveryAttempt, DeliveryOutcome, OutboxItem, StoreError};
 use invitd_core::{EventType, TenantId};
 use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-/// How long an answered idempotency key is remembered.
-const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
-/// A keyed request still unanswered after this is taken to have died.
-const IDEMPOTENCY_STALE: time::Duration = time::Duration::minutes(1);
-
-/// request hash, answered status, answered body, created at (ms).
-type StoredKey = (Vec<u8>, Option<i64>, Option<Vec<u8>>, i64);
 
 impl SqlStore {
     pub(super) async fn claim_outbox_impl(
@@ -171,101 +163,5 @@ impl SqlStore {
                 })
             })
             .collect()
-    }
-
-    pub(super) async fn idempotency_begin_impl(
-        &self,
-        scope: &str,
-        key: &str,
-        hash: &[u8; 32],
-        now: OffsetDateTime,
-    ) -> Result<IdempotencyBegin, StoreError> {
-        let mut tx = self.write().await?;
-        let insert = "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO NOTHING RETURNING created_at";
-        let inserted: Option<(i64,)> = sqlx::query_as(insert)
-            .bind(scope)
-            .bind(key)
-            .bind(hash.as_slice())
-            .bind(ms(now))
-            .fetch_optional(&mut *tx)
-            .await?;
-        if inserted.is_some() {
-            tx.commit().await?;
-            return Ok(IdempotencyBegin::Fresh);
-        }
-        // Seen before (possibly just now, by another process).
-        let sql = format!(
-            "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE scope = $1 AND key = $2{}",
-            self.dialect.for_update()
-        );
-        let existing: Option<StoredKey> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(scope)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some((stored_hash, status, body, created_at)) = existing else {
-            // Deleted between the two statements: the caller may retry.
-            tx.commit().await?;
-            return Ok(IdempotencyBegin::InProgress);
-        };
-        let created_at = from_ms(created_at)?;
-        let expired = created_at + IDEMPOTENCY_TTL <= now;
-        let abandoned = status.is_none() && created_at + IDEMPOTENCY_STALE <= now;
-        if expired || abandoned {
-            sqlx::query("UPDATE idempotency_keys SET request_hash = $1, status = NULL, body = NULL, created_at = $2 WHERE scope = $3 AND key = $4")
-                .bind(hash.as_slice())
-                .bind(ms(now))
-                .bind(scope)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            return Ok(IdempotencyBegin::Fresh);
-        }
-        tx.commit().await?;
-        if stored_hash.as_slice() != hash.as_slice() {
-            return Ok(IdempotencyBegin::Mismatch);
-        }
-        Ok(match (status, body) {
-            (Some(status), Some(body)) => IdempotencyBegin::Replay {
-                status: status as u16,
-                body,
-            },
-            _ => IdempotencyBegin::InProgress,
-        })
-    }
-
-    pub(super) async fn idempotency_finish_impl(
-        &self,
-        scope: &str,
-        key: &str,
-        status: u16,
-        body: &[u8],
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE idempotency_keys SET status = $1, body = $2 WHERE scope = $3 AND key = $4",
-        )
-        .bind(status as i64)
-        .bind(body)
-        .bind(scope)
-        .bind(key)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    pub(super) async fn idempotency_abandon_impl(
-        &self,
-        scope: &str,
-        key: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL",
-        )
-        .bind(scope)
-        .bind(key)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
     }
 }

@@ -1,0 +1,318 @@
+//! Write transactions, units of work, the readiness probe and stored
+//! idempotent answers.
+//!
+//! Every write goes through [`SqlStore::write`]. Outside a unit it is a
+//! transaction of its own. Inside [`Unit::scope`] (one HTTP request with an
+//! `Idempotency-Key`) every write joins the unit's one transaction as a
+//! savepoint, and [`SqlStore::commit_unit_impl`] stores the request's answer
+//! in that same transaction before committing: after a crash a retry finds
+//! either nothing (nothing happened) or the answer (everything happened).
+//!
+//! A write that fails inside SQLite (a full disk, an I/O error) can leave
+//! the connection in a state sqlx no longer tracks (SQLite rolled the
+//! transaction back itself, sqlx still counts it as open, and every later
+//! `BEGIN` is refused). The writer then drops that connection and opens a
+//! fresh one, so the first write after the fault clears succeeds.
+
+use super::SqlStore;
+use super::rows::{from_ms, ms};
+use crate::{StoreError, StoredAnswer, Unit, UnitOutcome};
+use sqlx::{Any, AnyConnection, Executor, Transaction};
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
+
+/// How long an answered idempotency key is remembered.
+const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
+
+/// How long a write that failed for want of the database keeps readiness
+/// down, unless a write succeeds first.
+const FAULT_MEMORY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The savepoint each write of a unit runs in.
+const STEP: &str = "invitd_step";
+
+/// request hash, answered status, answered body, created at (ms).
+type KeyRow = (Vec<u8>, Option<i64>, Option<Vec<u8>>, i64);
+
+tokio::task_local! {
+    static CURRENT: Unit;
+}
+
+/// What a unit holds once its first write began.
+pub struct UnitState {
+    tx: Transaction<'static, Any>,
+    /// A step was dropped without finishing: roll back to its savepoint
+    /// before the next statement.
+    unfinished_step: bool,
+}
+
+pub(crate) type SharedUnit = Arc<Mutex<Option<UnitState>>>;
+
+impl Unit {
+    /// A unit with nothing written yet.
+    pub fn new() -> Self {
+        Unit(SharedUnit::default())
+    }
+
+    /// Runs `work` with every store write it makes joining this unit.
+    pub async fn scope<F: Future>(&self, work: F) -> F::Output {
+        CURRENT.scope(self.clone(), work).await
+    }
+}
+
+impl Default for Unit {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A write in progress: a transaction of its own, or a step of a unit.
+pub(super) struct WriteTx {
+    inner: Option<Inner>,
+}
+
+enum Inner {
+    Own(Transaction<'static, Any>),
+    Step(OwnedMappedMutexGuard<Option<UnitState>, UnitState>),
+}
+
+impl WriteTx {
+    /// Makes the write durable (or, in a unit, part of the unit).
+    pub(super) async fn commit(mut self) -> Result<(), StoreError> {
+        match self.inner.take() {
+            Some(Inner::Own(tx)) => tx.commit().await?,
+            Some(Inner::Step(mut unit)) => {
+                // Still unfinished if releasing fails: the drop below rolls
+                // it back.
+                let released = (&mut *unit.tx)
+                    .execute(sqlx::AssertSqlSafe(format!("RELEASE SAVEPOINT {STEP}")))
+                    .await;
+                if released.is_err() {
+                    unit.unfinished_step = true;
+                }
+                released?;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        // A transaction of its own rolls back as sqlx drops it; a step is
+        // rolled back to its savepoint before the unit's next statement.
+        if let Some(Inner::Step(unit)) = &mut self.inner {
+            unit.unfinished_step = true;
+        }
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match &self.inner {
+            Some(Inner::Own(tx)) => tx,
+            Some(Inner::Step(unit)) => &unit.tx,
+            None => unreachable!("a finished write is not used again"),
+        }
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.inner {
+            Some(Inner::Own(tx)) => tx,
+            Some(Inner::Step(unit)) => &mut unit.tx,
+            None => unreachable!("a finished write is not used again"),
+        }
+    }
+}
+
+/// Whether a failed `BEGIN` means the writer connection is stuck (sqlx
+/// counts a transaction SQLite already ended, or the reverse), as opposed
+/// to the database being busy or away.
+fn stuck_connection(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::InvalidSavePointStatement | sqlx::Error::BeginFailed => true,
+        sqlx::Error::Database(db) => db
+            .message()
+            .contains("cannot start a transaction within a transaction"),
+        _ => false,
+    }
+}
+
+impl SqlStore {
+    /// Begins a write: a step of the current unit if there is one, else a
+    /// transaction of its own.
+    pub(super) async fn write(&self) -> Result<WriteTx, StoreError> {
+        let Ok(unit) = CURRENT.try_with(|u| u.0.clone()) else {
+            return Ok(WriteTx {
+                inner: Some(Inner::Own(self.begin().await?)),
+            });
+        };
+        let mut guard = unit.lock_owned().await;
+        if guard.is_none() {
+            *guard = Some(UnitState {
+                tx: self.begin().await?,
+                unfinished_step: false,
+            });
+        }
+        let mut step = OwnedMutexGuard::try_map(guard, Option::as_mut)
+            .map_err(|_| StoreError::Config("unit without a transaction".into()))?;
+        roll_back_unfinished(&mut step).await?;
+        (&mut *step.tx)
+            .execute(sqlx::AssertSqlSafe(format!("SAVEPOINT {STEP}")))
+            .await?;
+        Ok(WriteTx {
+            inner: Some(Inner::Step(step)),
+        })
+    }
+
+    /// Begins a transaction on the writer, replacing a stuck connection.
+    async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        match self.writer.begin_with(self.dialect.begin()).await {
+            Err(e) if stuck_connection(&e) => {
+                tracing::warn!(error = %e, "the database writer connection was left inside a failed transaction; replacing it");
+                let conn = self.writer.acquire().await?;
+                // Closing ends whatever SQLite still holds open.
+                let _ = sqlx::Connection::close_hard(conn.detach()).await;
+                Ok(self.writer.begin_with(self.dialect.begin()).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Remembers how a write ended, for readiness.
+    pub(super) fn watch<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        let fault = match &result {
+            Ok(_) => None,
+            Err(StoreError::Unavailable(_)) => Some(std::time::Instant::now()),
+            Err(_) => return result,
+        };
+        if let Ok(mut last) = self.write_fault.lock() {
+            *last = fault;
+        }
+        result
+    }
+
+    /// Readiness: not ready while the last write failed for want of the
+    /// database (within the last [`FAULT_MEMORY`], with none succeeding
+    /// since), nor when a real write (the one row of `readiness` updated and
+    /// committed) fails. The probe alone can miss a disk that has room for
+    /// its one small page but not for an invitation; the memory alone would
+    /// miss a fault while no traffic comes.
+    pub(super) async fn probe_write_impl(&self, now: OffsetDateTime) -> Result<(), StoreError> {
+        let recent = self
+            .write_fault
+            .lock()
+            .ok()
+            .and_then(|last| *last)
+            .is_some_and(|at| at.elapsed() < FAULT_MEMORY);
+        if recent {
+            return Err(StoreError::Unavailable(sqlx::Error::Protocol(
+                "the last write failed: the database is unavailable".into(),
+            )));
+        }
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE readiness SET probed_at = $1 WHERE id = 1")
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    pub(super) async fn idempotency_lookup_impl(
+        &self,
+        scope: &str,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<StoredAnswer>, StoreError> {
+        let row: Option<KeyRow> = sqlx::query_as(
+            "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE scope = $1 AND key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(match row {
+            Some((hash, Some(status), Some(body), created_at))
+                if from_ms(created_at)? + IDEMPOTENCY_TTL > now =>
+            {
+                Some(StoredAnswer {
+                    request_hash: hash,
+                    status: status as u16,
+                    body,
+                })
+            }
+            // Expired, or left unanswered by an older version: as if absent.
+            _ => None,
+        })
+    }
+
+    pub(super) async fn commit_unit_impl(
+        &self,
+        unit: Unit,
+        answer: Option<crate::IdempotentAnswer<'_>>,
+    ) -> Result<UnitOutcome, StoreError> {
+        let state = unit.0.lock().await.take();
+        let mut state = match (state, &answer) {
+            (None, None) => return Ok(UnitOutcome::Committed),
+            (Some(state), _) => state,
+            (None, Some(_)) => UnitState {
+                tx: self.begin().await?,
+                unfinished_step: false,
+            },
+        };
+        roll_back_unfinished(&mut state).await?;
+        if let Some(answer) = answer {
+            // Takes the key unless another request holds an answer to it
+            // that is still remembered (on PostgreSQL this waits for a
+            // concurrent holder to commit or roll back).
+            let stored = sqlx::query(
+                "INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status, body = excluded.body, created_at = excluded.created_at \
+                 WHERE idempotency_keys.status IS NULL OR idempotency_keys.created_at <= $7",
+            )
+            .bind(answer.scope)
+            .bind(answer.key)
+            .bind(answer.request_hash.as_slice())
+            .bind(answer.status as i64)
+            .bind(answer.body)
+            .bind(ms(answer.now))
+            .bind(ms(answer.now - IDEMPOTENCY_TTL))
+            .execute(&mut *state.tx)
+            .await?;
+            if stored.rows_affected() == 0 {
+                // Another request with this key answered first: this one's
+                // work is undone and the first answer stands.
+                state.tx.rollback().await?;
+                return match self
+                    .idempotency_lookup_impl(answer.scope, answer.key, answer.now)
+                    .await?
+                {
+                    Some(first) => Ok(UnitOutcome::Taken(first)),
+                    None => Err(StoreError::Conflict(
+                        "the idempotency key was answered and expired at once".into(),
+                    )),
+                };
+            }
+        }
+        state.tx.commit().await?;
+        Ok(UnitOutcome::Committed)
+    }
+}
+
+async fn roll_back_unfinished(state: &mut UnitState) -> Result<(), StoreError> {
+    if state.unfinished_step {
+        (&mut *state.tx)
+            .execute(sqlx::AssertSqlSafe(format!(
+                "ROLLBACK TO SAVEPOINT {STEP}; RELEASE SAVEPOINT {STEP}"
+            )))
+            .await?;
+        state.unfinished_step = false;
+    }
+    Ok(())
+}
