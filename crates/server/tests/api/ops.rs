@@ -112,6 +112,21 @@ async fn readiness_follows_the_database_and_recovers() {
     let reply = app.get("/v1/tenants/acme/invitations").await;
     assert_eq!(reply.status.as_u16(), 503, "{}", reply.body);
     assert_eq!(reply.body["code"], "unavailable");
+    // Writes too, with and without an idempotency key, with Retry-After.
+    let body = serde_json::json!({"emails": ["bob@example.com"], "roles": ["viewer"]});
+    for headers in [&[][..], &[("idempotency-key", "during-the-cut")][..]] {
+        let reply = app
+            .call(
+                reqwest::Method::POST,
+                "/v1/tenants/acme/invitations",
+                Some(&app.key),
+                Some(&body),
+                headers,
+            )
+            .await;
+        assert!(reply.headers.contains_key("retry-after"));
+        reply.problem(503, "unavailable");
+    }
 
     cut.up();
     let started = std::time::Instant::now();
@@ -124,4 +139,15 @@ async fn readiness_follows_the_database_and_recovers() {
     }
     let list = app.get("/v1/tenants/acme/invitations").await.expect(200);
     assert_eq!(list["invitations"].as_array().unwrap().len(), 1);
+    // The keyed write refused during the cut runs now, once.
+    let reply = app
+        .call(
+            reqwest::Method::POST,
+            "/v1/tenants/acme/invitations",
+            Some(&app.key),
+            Some(&body),
+            &[("idempotency-key", "during-the-cut")],
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
 }
