@@ -4,28 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::{invitd, run_ok};
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The TLS crypto provider for this test binary's HTTP clients.
 fn tls() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-fn invitd(db: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_invitd"));
-    cmd.env("INVITD_DATABASE_URL", db).env("INVITD_LOG", "warn");
-    cmd
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[tokio::test]

@@ -6,9 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::{free_port, invitd, run_ok};
+
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,33 +19,8 @@ const CLIENTS: usize = 6;
 const PER_CALL: usize = 40;
 const ROUNDS: usize = 5;
 
-fn invitd(db: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_invitd"));
-    cmd.env("INVITD_DATABASE_URL", db)
-        .env("INVITD_LOG", "error");
-    cmd
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn random_below(n: u64) -> u64 {
     RandomState::new().hash_one(Instant::now()) % n
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Call {

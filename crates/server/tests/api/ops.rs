@@ -114,16 +114,17 @@ async fn readiness_follows_the_database_and_recovers() {
     assert_eq!(reply.body["code"], "unavailable");
     // Writes too, with and without an idempotency key, with Retry-After.
     let body = serde_json::json!({"emails": ["bob@example.com"], "roles": ["viewer"]});
+    let create = |headers: &'static [(&'static str, &'static str)]| {
+        app.call(
+            reqwest::Method::POST,
+            "/v1/tenants/acme/invitations",
+            Some(&app.key),
+            Some(&body),
+            headers,
+        )
+    };
     for headers in [&[][..], &[("idempotency-key", "during-the-cut")][..]] {
-        let reply = app
-            .call(
-                reqwest::Method::POST,
-                "/v1/tenants/acme/invitations",
-                Some(&app.key),
-                Some(&body),
-                headers,
-            )
-            .await;
+        let reply = create(headers).await;
         assert!(reply.headers.contains_key("retry-after"));
         reply.problem(503, "unavailable");
     }
@@ -140,14 +141,6 @@ async fn readiness_follows_the_database_and_recovers() {
     let list = app.get("/v1/tenants/acme/invitations").await.expect(200);
     assert_eq!(list["invitations"].as_array().unwrap().len(), 1);
     // The keyed write refused during the cut runs now, once.
-    let reply = app
-        .call(
-            reqwest::Method::POST,
-            "/v1/tenants/acme/invitations",
-            Some(&app.key),
-            Some(&body),
-            &[("idempotency-key", "during-the-cut")],
-        )
-        .await;
+    let reply = create(&[("idempotency-key", "during-the-cut")]).await;
     assert_eq!(reply.status, 201, "{}", reply.body);
 }
