@@ -10,6 +10,7 @@
 
 mod admin;
 mod invitations;
+mod migrate;
 mod outbox;
 mod rows;
 pub(crate) mod unit;
@@ -65,54 +66,6 @@ impl Dialect {
             Dialect::Postgres => format!(
                 "EXISTS (SELECT 1 FROM jsonb_array_elements_text(invitations.roles::jsonb) AS r(role) WHERE r.role = ${n})"
             ),
-        }
-    }
-
-    fn migrations(self) -> &'static [(i64, &'static str)] {
-        match self {
-            Dialect::Sqlite => &[
-                (1, include_str!("../../migrations/sqlite/0001_init.sql")),
-                (
-                    2,
-                    include_str!("../../migrations/sqlite/0002_delivery_attempts.sql"),
-                ),
-                (
-                    3,
-                    include_str!("../../migrations/sqlite/0003_status_index.sql"),
-                ),
-                (
-                    4,
-                    include_str!("../../migrations/sqlite/0004_branding_and_secrets.sql"),
-                ),
-                (5, include_str!("../../migrations/sqlite/0005_webhooks.sql")),
-                (
-                    6,
-                    include_str!("../../migrations/sqlite/0006_readiness.sql"),
-                ),
-            ],
-            Dialect::Postgres => &[
-                (1, include_str!("../../migrations/postgres/0001_init.sql")),
-                (
-                    2,
-                    include_str!("../../migrations/postgres/0002_delivery_attempts.sql"),
-                ),
-                (
-                    3,
-                    include_str!("../../migrations/postgres/0003_status_index.sql"),
-                ),
-                (
-                    4,
-                    include_str!("../../migrations/postgres/0004_branding_and_secrets.sql"),
-                ),
-                (
-                    5,
-                    include_str!("../../migrations/postgres/0005_webhooks.sql"),
-                ),
-                (
-                    6,
-                    include_str!("../../migrations/postgres/0006_readiness.sql"),
-                ),
-            ],
         }
     }
 }
@@ -230,40 +183,6 @@ impl SqlStore {
             dialect: Dialect::Postgres,
             write_fault: Default::default(),
         })
-    }
-
-    async fn run_migrations(&self) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        if self.dialect == Dialect::Postgres {
-            // One process migrates at a time; the others wait here.
-            sqlx::query("SELECT pg_advisory_xact_lock(7386152093)")
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS invitd_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&mut *tx)
-        .await?;
-        let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM invitd_migrations")
-            .fetch_all(&mut *tx)
-            .await?;
-        for (version, sql) in self.dialect.migrations() {
-            if applied.iter().any(|(v,)| v == version) {
-                continue;
-            }
-            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO invitd_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(*version)
-                .bind(rows::ms(time::OffsetDateTime::now_utc()))
-                .execute(&mut *tx)
-                .await?;
-            tracing::info!(version, "applied migration");
-        }
-        tx.commit().await?;
-        Ok(())
     }
 }
 
