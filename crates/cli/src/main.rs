@@ -236,6 +236,7 @@ async fn offline_state(database_url: &str) -> anyhow::Result<AppState> {
         keys: Arc::new(KeyCache::default()),
         // The command line serves no accept pages.
         form_key: Arc::new(Vec::new()),
+        write_health: Default::default(),
     })
 }
 

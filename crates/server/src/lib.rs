@@ -69,12 +69,17 @@ pub fn app(state: AppState) -> Router {
     ));
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc);
     let max_body = state.config.max_body_bytes;
+    let health_state = state.clone();
     api.merge(accept::router())
         .merge(compat::router())
         .fallback(|| async { error::Error::NotFound("route") })
         .with_state(state)
         .merge(swagger)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            health_state,
+            pages::track_write_health,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
@@ -143,6 +148,7 @@ pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Res
         outbox_notify: Arc::new(Notify::new()),
         keys: Arc::new(KeyCache::default()),
         form_key: Arc::new(form_key.into_bytes()),
+        write_health: Default::default(),
     };
     let mut worker_config = WorkerConfig::new(config.mail_from.clone(), &config.public_url);
     worker_config.backoff = config.mail_retry_schedule.clone();

@@ -19,6 +19,42 @@ pub struct AppState {
     /// Signs the accept page's form nonces; the same in every process on
     /// the database (stored there).
     pub form_key: Arc<Vec<u8>>,
+    /// Whether writes have been failing for want of the database.
+    pub write_health: Arc<WriteHealth>,
+}
+
+/// Remembers a request refused because the database was unavailable
+/// (503), until a write succeeds or [`WriteHealth::MEMORY`] passes, for
+/// readiness: a nearly full disk may still have room for the readiness
+/// probe's one small write but not for an invitation.
+#[derive(Debug, Default)]
+pub struct WriteHealth {
+    last_fault: std::sync::Mutex<Option<Instant>>,
+}
+
+impl WriteHealth {
+    pub const MEMORY: Duration = Duration::from_secs(10);
+
+    pub fn fault(&self) {
+        if let Ok(mut last) = self.last_fault.lock() {
+            *last = Some(Instant::now());
+        }
+    }
+
+    pub fn success(&self) {
+        if let Ok(mut last) = self.last_fault.lock() {
+            *last = None;
+        }
+    }
+
+    /// A fault within [`WriteHealth::MEMORY`] with no success since.
+    pub fn failing(&self) -> bool {
+        self.last_fault
+            .lock()
+            .ok()
+            .and_then(|last| *last)
+            .is_some_and(|at| at.elapsed() < Self::MEMORY)
+    }
 }
 
 /// A short-lived cache of API-key lookups, so a busy caller does not cost a

@@ -74,9 +74,6 @@ pub struct SqlStore {
     writer: AnyPool,
     reader: AnyPool,
     dialect: Dialect,
-    /// When a write last failed because the database was unavailable, unless
-    /// a write succeeded since: readiness reports it (see `unit.rs`).
-    write_fault: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// SQLite settings applied to every connection.
@@ -146,7 +143,6 @@ impl SqlStore {
             writer,
             reader,
             dialect: Dialect::Sqlite,
-            write_fault: Default::default(),
         })
     }
 
@@ -181,7 +177,6 @@ impl SqlStore {
             writer: pool.clone(),
             reader: pool,
             dialect: Dialect::Postgres,
-            write_fault: Default::default(),
         })
     }
 }
@@ -225,7 +220,7 @@ impl Store for SqlStore {
         }
     }
     async fn installation_secret(&self, candidate: &str) -> Result<String, StoreError> {
-        self.watch(self.installation_secret_impl(candidate).await)
+        self.installation_secret_impl(candidate).await
     }
     async fn create_tenant(
         &self,
@@ -233,13 +228,13 @@ impl Store for SqlStore {
         roles: &[Role],
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        self.watch(self.create_tenant_impl(tenant, roles, audit).await)
+        self.create_tenant_impl(tenant, roles, audit).await
     }
     async fn get_tenant(&self, id: &TenantId) -> Result<Tenant, StoreError> {
         self.get_tenant_impl(id).await
     }
     async fn update_tenant(&self, tenant: &Tenant, audit: &Audit) -> Result<(), StoreError> {
-        self.watch(self.update_tenant_impl(tenant, audit).await)
+        self.update_tenant_impl(tenant, audit).await
     }
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         self.list_tenants_impl().await
@@ -254,7 +249,7 @@ impl Store for SqlStore {
         at: OffsetDateTime,
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        self.watch(self.create_role_impl(tenant, role, at, audit).await)
+        self.create_role_impl(tenant, role, at, audit).await
     }
     async fn create_api_key(
         &self,
@@ -262,7 +257,7 @@ impl Store for SqlStore {
         hash: &SecretHash,
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        self.watch(self.create_api_key_impl(key, hash, audit).await)
+        self.create_api_key_impl(key, hash, audit).await
     }
     async fn find_api_key(&self, hash: &SecretHash) -> Result<Option<ApiKey>, StoreError> {
         self.find_api_key_impl(hash).await
@@ -276,7 +271,7 @@ impl Store for SqlStore {
         now: OffsetDateTime,
         audit: &Audit,
     ) -> Result<ApiKey, StoreError> {
-        self.watch(self.revoke_api_key_impl(id, now, audit).await)
+        self.revoke_api_key_impl(id, now, audit).await
     }
     async fn create_invitations(
         &self,
@@ -284,7 +279,7 @@ impl Store for SqlStore {
         now: OffsetDateTime,
         audit: &Audit,
     ) -> Result<Vec<CreateOutcome>, StoreError> {
-        self.watch(self.create_invitations_impl(items, now, audit).await)
+        self.create_invitations_impl(items, now, audit).await
     }
     async fn get_invitation(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError> {
         self.get_invitation_impl(tenant, id).await
@@ -313,7 +308,7 @@ impl Store for SqlStore {
         decide: Decide,
         audit: &Audit,
     ) -> Result<Invitation, StoreError> {
-        self.watch(self.transition_impl(target, decide, audit).await)
+        self.transition_impl(target, decide, audit).await
     }
     async fn list_invitation_events(
         &self,
@@ -335,7 +330,7 @@ impl Store for SqlStore {
         lease: time::Duration,
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        self.watch(self.claim_outbox_impl(now, lease, limit).await)
+        self.claim_outbox_impl(now, lease, limit).await
     }
     async fn finish_outbox(
         &self,
@@ -343,14 +338,14 @@ impl Store for SqlStore {
         outcome: &DeliveryOutcome,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.watch(self.finish_outbox_impl(item, outcome, now).await)
+        self.finish_outbox_impl(item, outcome, now).await
     }
     async fn create_webhook(
         &self,
         endpoint: &WebhookEndpoint,
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        self.watch(self.create_webhook_impl(endpoint, audit).await)
+        self.create_webhook_impl(endpoint, audit).await
     }
     async fn get_webhook(
         &self,
@@ -368,7 +363,7 @@ impl Store for SqlStore {
         change: &str,
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        self.watch(self.update_webhook_impl(endpoint, change, audit).await)
+        self.update_webhook_impl(endpoint, change, audit).await
     }
     async fn delete_webhook(
         &self,
@@ -377,7 +372,7 @@ impl Store for SqlStore {
         at: OffsetDateTime,
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        self.watch(self.delete_webhook_impl(tenant, id, at, audit).await)
+        self.delete_webhook_impl(tenant, id, at, audit).await
     }
     async fn claim_webhooks(
         &self,
@@ -386,10 +381,8 @@ impl Store for SqlStore {
         limit: u32,
         per_endpoint: usize,
     ) -> Result<Vec<WebhookJob>, StoreError> {
-        self.watch(
-            self.claim_webhooks_impl(now, lease, limit, per_endpoint)
-                .await,
-        )
+        self.claim_webhooks_impl(now, lease, limit, per_endpoint)
+            .await
     }
     async fn finish_webhook(
         &self,
@@ -398,10 +391,8 @@ impl Store for SqlStore {
         outcome: &WebhookOutcome,
         disable_after: time::Duration,
     ) -> Result<(), StoreError> {
-        self.watch(
-            self.finish_webhook_impl(job, attempt, outcome, disable_after)
-                .await,
-        )
+        self.finish_webhook_impl(job, attempt, outcome, disable_after)
+            .await
     }
     async fn list_webhook_attempts(
         &self,
@@ -412,7 +403,7 @@ impl Store for SqlStore {
         self.list_webhook_attempts_impl(tenant, id, limit).await
     }
     async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError> {
-        self.watch(self.expire_due_impl(now, limit).await)
+        self.expire_due_impl(now, limit).await
     }
     async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError> {
         self.list_events_impl(filter).await
@@ -433,6 +424,6 @@ impl Store for SqlStore {
         unit: Unit,
         answer: Option<IdempotentAnswer<'_>>,
     ) -> Result<UnitOutcome, StoreError> {
-        self.watch(self.commit_unit_impl(unit, answer).await)
+        self.commit_unit_impl(unit, answer).await
     }
 }

@@ -26,10 +26,6 @@ use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 /// How long an answered idempotency key is remembered.
 const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
 
-/// How long a write that failed for want of the database keeps readiness
-/// down, unless a write succeeds first.
-const FAULT_MEMORY: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// The savepoint each write of a unit runs in.
 const STEP: &str = "invitd_step";
 
@@ -185,37 +181,9 @@ impl SqlStore {
         }
     }
 
-    /// Remembers how a write ended, for readiness.
-    pub(super) fn watch<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
-        let fault = match &result {
-            Ok(_) => None,
-            Err(StoreError::Unavailable(_)) => Some(std::time::Instant::now()),
-            Err(_) => return result,
-        };
-        if let Ok(mut last) = self.write_fault.lock() {
-            *last = fault;
-        }
-        result
-    }
-
-    /// Readiness: not ready while the last write failed for want of the
-    /// database (within the last [`FAULT_MEMORY`], with none succeeding
-    /// since), nor when a real write (the one row of `readiness` updated and
-    /// committed) fails. The probe alone can miss a disk that has room for
-    /// its one small page but not for an invitation; the memory alone would
-    /// miss a fault while no traffic comes.
+    /// Readiness: a real write (the one row of `readiness` updated and
+    /// committed), so a full disk, a read-only file or a held lock show.
     pub(super) async fn probe_write_impl(&self, now: OffsetDateTime) -> Result<(), StoreError> {
-        let recent = self
-            .write_fault
-            .lock()
-            .ok()
-            .and_then(|last| *last)
-            .is_some_and(|at| at.elapsed() < FAULT_MEMORY);
-        if recent {
-            return Err(StoreError::Unavailable(sqlx::Error::Protocol(
-                "the last write failed: the database is unavailable".into(),
-            )));
-        }
         let mut tx = self.write().await?;
         sqlx::query("UPDATE readiness SET probed_at = $1 WHERE id = 1")
             .bind(ms(now))
