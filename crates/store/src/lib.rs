@@ -1,15 +1,24 @@
-//! Storage for invitd: the [`Store`] trait that the server talks to, the
-//! records it reads and writes, and the SQLite implementation (PostgreSQL
-//! joins it behind the same trait).
+//! Storage for invitd: the [`Store`] trait that the server talks to (the
+//! sum of one trait per aggregate: tenants, keys, invitations, outbox,
+//! webhooks, events, idempotency, the installation), the records it reads
+//! and writes, and its one implementation for SQLite and PostgreSQL
+//! ([`sql::SqlStore`]).
 //!
-//! The trait speaks in whole domain operations ("apply this lifecycle
+//! The traits speak in whole domain operations ("apply this lifecycle
 //! decision atomically", "insert these invitations with their emails"), not
-//! in rows, so that each backend can make them atomic and fast its own way:
-//! SQLite funnels every write through one writer connection; PostgreSQL will
-//! lock rows.
+//! in rows, so that each backend can make them atomic its own way: SQLite
+//! funnels every write through one writer connection; PostgreSQL locks
+//! rows.
 
 mod error;
 mod model;
+/// The store traits, for `use invitd_store::prelude::*`.
+pub mod prelude {
+    pub use crate::{
+        EventStore, IdempotencyStore, InstallationStore, InvitationStore, KeyStore, OutboxStore,
+        Store, TenantStore, WebhookStore,
+    };
+}
 pub mod sql;
 pub mod testing;
 
@@ -81,18 +90,23 @@ impl Default for OpenOptions {
 pub type Decide =
     Box<dyn FnOnce(&Invitation) -> Result<Transition, invitd_core::LifecycleError> + Send>;
 
-/// Everything a store does. Every method is one atomic unit.
+/// The installation as a whole: its schema, its health, its secret.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait InstallationStore: Send + Sync {
     /// Runs the migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Checks that a write can succeed now: one small write, committed.
+    async fn probe_write(&self, now: OffsetDateTime) -> Result<(), StoreError>;
     /// The installation's secret: `candidate` if none was stored yet, else
     /// the one stored (so every process on the database agrees).
     async fn installation_secret(&self, candidate: &str) -> Result<String, StoreError>;
+}
 
-    // --- tenants and roles ---
+/// Tenants and their role catalogues.
+#[async_trait]
+pub trait TenantStore: Send + Sync {
     /// Creates a tenant with its starting roles; `Conflict` if the id exists.
     async fn create_tenant(
         &self,
@@ -113,8 +127,11 @@ pub trait Store: Send + Sync + 'static {
         at: OffsetDateTime,
         audit: &Audit,
     ) -> Result<(), StoreError>;
+}
 
-    // --- API keys ---
+/// API keys (stored by the hash of their secret).
+#[async_trait]
+pub trait KeyStore: Send + Sync {
     async fn create_api_key(
         &self,
         key: &ApiKey,
@@ -130,8 +147,11 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
         audit: &Audit,
     ) -> Result<ApiKey, StoreError>;
+}
 
-    // --- invitations ---
+/// Invitations and their lifecycle.
+#[async_trait]
+pub trait InvitationStore: Send + Sync {
     /// Inserts invitations, each with its `created` event and its email in
     /// the outbox, in one transaction. An address with a live pending
     /// invitation in the tenant comes back as `AlreadyPending`; a pending
@@ -168,14 +188,13 @@ pub trait Store: Send + Sync + 'static {
         decide: Decide,
         audit: &Audit,
     ) -> Result<Invitation, StoreError>;
-    /// The audit events of one invitation, oldest first.
-    async fn list_invitation_events(
-        &self,
-        tenant: &TenantId,
-        id: Uuid,
-    ) -> Result<Vec<Event>, StoreError>;
+    /// Records due expiries; how many.
+    async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError>;
+}
 
-    // --- outbox ---
+/// The email outbox and its delivery attempts.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
     /// Leases up to `limit` due emails until `now + lease`.
     async fn claim_outbox(
         &self,
@@ -183,12 +202,6 @@ pub trait Store: Send + Sync + 'static {
         lease: time::Duration,
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError>;
-    /// The delivery attempts of one invitation's emails, oldest first.
-    async fn list_delivery_attempts(
-        &self,
-        tenant: &TenantId,
-        id: Uuid,
-    ) -> Result<Vec<DeliveryAttempt>, StoreError>;
     /// Records a delivery attempt's outcome.
     async fn finish_outbox(
         &self,
@@ -196,8 +209,17 @@ pub trait Store: Send + Sync + 'static {
         outcome: &DeliveryOutcome,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    /// The delivery attempts of one invitation's emails, oldest first.
+    async fn list_delivery_attempts(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError>;
+}
 
-    // --- webhooks, events, expiry ---
+/// Webhook endpoints, and the deliveries queued for them.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
     async fn create_webhook(
         &self,
         endpoint: &WebhookEndpoint,
@@ -243,13 +265,23 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         limit: u32,
     ) -> Result<Vec<WebhookAttempt>, StoreError>;
-    /// Records due expiries; how many.
-    async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError>;
-    async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+}
 
-    // --- readiness and units of work ---
-    /// Checks that a write can succeed now: one small write, committed.
-    async fn probe_write(&self, now: OffsetDateTime) -> Result<(), StoreError>;
+/// The audit trail.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    async fn list_events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+    /// The audit events of one invitation, oldest first.
+    async fn list_invitation_events(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Vec<Event>, StoreError>;
+}
+
+/// Units of work and the idempotent answers they store.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
     /// The stored answer to a keyed request, if one is remembered.
     async fn idempotency_lookup(
         &self,
@@ -268,12 +300,42 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<UnitOutcome, StoreError>;
 }
 
+/// Everything a store does: the sum of the traits above, one per
+/// aggregate. Every method is one atomic unit. An `Arc<dyn Store>` offers
+/// every method as it is; code generic over a store imports
+/// `invitd_store::prelude::*`.
+pub trait Store:
+    InstallationStore
+    + TenantStore
+    + KeyStore
+    + InvitationStore
+    + OutboxStore
+    + WebhookStore
+    + EventStore
+    + IdempotencyStore
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: InstallationStore
+        + TenantStore
+        + KeyStore
+        + InvitationStore
+        + OutboxStore
+        + WebhookStore
+        + EventStore
+        + IdempotencyStore
+        + 'static
+{
+}
+
 /// A unit of work: every store write made inside [`Unit::scope`] joins one
 /// database transaction, which [`Store::commit_unit`] commits (together with
 /// the request's idempotent answer). Dropped without committing, it rolls
 /// back.
 #[derive(Clone)]
-pub struct Unit(sql::unit::SharedUnit);
+pub struct Unit(sql::tx::SharedUnit);
 
 impl std::fmt::Debug for Unit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,11 +1,12 @@
-//! Invitations : creation with outbox, reads, lifecycle writes.
+//! Invitations: creation with their first email, reads, lists, token
+//! lookups, lifecycle transitions and the expiry sweep.
 
 use super::SqlStore;
+use super::events::record;
 use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
-use super::webhooks::record;
 use crate::{
-    Audit, CreateOutcome, Decide, Event, InvitationFilter, NewInvitation, OutboxEmail, StoreError,
-    Target, TokenMatch,
+    Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, OutboxEmail,
+    StoreError, Target, TokenMatch,
 };
 use invitd_core::{EventType, Invitation, SecretHash, Status, TenantId};
 use sqlx::AnyConnection;
@@ -104,8 +105,9 @@ fn invitation_event_data(inv: &Invitation) -> serde_json::Value {
     serde_json::json!({"email": inv.email, "roles": inv.roles, "status": inv.status.as_str()})
 }
 
-impl SqlStore {
-    pub(super) async fn create_invitations_impl(
+#[async_trait::async_trait]
+impl InvitationStore for SqlStore {
+    async fn create_invitations(
         &self,
         items: Vec<NewInvitation>,
         now: OffsetDateTime,
@@ -155,51 +157,7 @@ impl SqlStore {
         Ok(out)
     }
 
-    /// Records the pending invitation holding `inv`'s address as expired if
-    /// its expiry has passed; whether it did.
-    async fn expire_pending_holder(
-        &self,
-        tx: &mut AnyConnection,
-        inv: &Invitation,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let sql = format!(
-            "SELECT number, expires_at FROM invitations WHERE tenant_id = $1 AND email_normalized = $2 AND status = 'pending'{}",
-            self.dialect.for_update()
-        );
-        let holder: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(inv.tenant_id.as_str())
-            .bind(&inv.email_normalized)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some((number, _)) = holder.filter(|(_, expires_at)| *expires_at <= ms(now)) else {
-            return Ok(false);
-        };
-        let sql = format!(
-            "UPDATE invitations SET status = 'expired' WHERE number = $1 RETURNING {INVITATION_COLUMNS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(number)
-            .fetch_one(&mut *tx)
-            .await?;
-        let expired = rows::invitation(&row)?;
-        record(
-            tx,
-            &expired,
-            EventType::Expired,
-            &Audit::system(),
-            now,
-            &serde_json::json!({}),
-        )
-        .await?;
-        Ok(true)
-    }
-
-    pub(super) async fn get_invitation_impl(
-        &self,
-        tenant: &TenantId,
-        id: Uuid,
-    ) -> Result<Invitation, StoreError> {
+    async fn get_invitation(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError> {
         let sql = format!(
             "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1 AND tenant_id = $2"
         );
@@ -212,7 +170,7 @@ impl SqlStore {
         rows::invitation(&row)
     }
 
-    pub(super) async fn get_invitation_by_number_impl(
+    async fn get_invitation_by_number(
         &self,
         tenant: Option<&TenantId>,
         number: i64,
@@ -239,7 +197,7 @@ impl SqlStore {
         rows::invitation(&row.ok_or(StoreError::NotFound)?)
     }
 
-    pub(super) async fn list_invitations_impl(
+    async fn list_invitations(
         &self,
         tenant: &TenantId,
         f: &InvitationFilter,
@@ -306,10 +264,7 @@ impl SqlStore {
         rows.iter().map(rows::invitation).collect()
     }
 
-    pub(super) async fn find_by_token_impl(
-        &self,
-        hash: &SecretHash,
-    ) -> Result<TokenMatch, StoreError> {
+    async fn find_by_token(&self, hash: &SecretHash) -> Result<TokenMatch, StoreError> {
         let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1");
         if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(hash.as_bytes())
@@ -331,7 +286,7 @@ impl SqlStore {
         }
     }
 
-    pub(super) async fn transition_impl(
+    async fn transition(
         &self,
         target: Target,
         decide: Decide,
@@ -395,24 +350,75 @@ impl SqlStore {
         Ok(updated)
     }
 
-    pub(super) async fn list_invitation_events_impl(
+    /// Records pending invitations past their expiry as expired, each with
+    /// its event (and webhooks); returns how many. Concurrent sweeps skip
+    /// each other's rows, so each expiry is recorded once.
+    async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError> {
+        let mut tx = self.write().await?;
+        let sql = format!(
+            "UPDATE invitations SET status = 'expired' WHERE number IN (SELECT number FROM invitations WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2{}) AND status = 'pending' RETURNING {INVITATION_COLUMNS}",
+            self.dialect.skip_locked()
+        );
+        let expired = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(ms(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in &expired {
+            let inv = rows::invitation(row)?;
+            record(
+                &mut tx,
+                &inv,
+                EventType::Expired,
+                &Audit::system(),
+                now,
+                &serde_json::json!({"expired_at": inv.expires_at.unix_timestamp()}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(expired.len())
+    }
+}
+
+impl SqlStore {
+    /// Records the pending invitation holding `inv`'s address as expired if
+    /// its expiry has passed; whether it did.
+    async fn expire_pending_holder(
         &self,
-        tenant: &TenantId,
-        id: Uuid,
-    ) -> Result<Vec<Event>, StoreError> {
-        let number: Option<(i64,)> =
-            sqlx::query_as("SELECT number FROM invitations WHERE id = $1 AND tenant_id = $2")
-                .bind(rows::id(id))
-                .bind(tenant.as_str())
-                .fetch_optional(&self.reader)
-                .await?;
-        let (number,) = number.ok_or(StoreError::NotFound)?;
-        let rows = sqlx::query(
-            "SELECT e.id, e.tenant_id, i.id AS invitation_id, e.type, e.actor, e.ip, e.user_agent, e.at, e.data FROM events e JOIN invitations i ON i.number = e.invitation_number WHERE e.invitation_number = $1 ORDER BY e.id",
+        tx: &mut AnyConnection,
+        inv: &Invitation,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "SELECT number, expires_at FROM invitations WHERE tenant_id = $1 AND email_normalized = $2 AND status = 'pending'{}",
+            self.dialect.for_update()
+        );
+        let holder: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(inv.tenant_id.as_str())
+            .bind(&inv.email_normalized)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((number, _)) = holder.filter(|(_, expires_at)| *expires_at <= ms(now)) else {
+            return Ok(false);
+        };
+        let sql = format!(
+            "UPDATE invitations SET status = 'expired' WHERE number = $1 RETURNING {INVITATION_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(number)
+            .fetch_one(&mut *tx)
+            .await?;
+        let expired = rows::invitation(&row)?;
+        record(
+            tx,
+            &expired,
+            EventType::Expired,
+            &Audit::system(),
+            now,
+            &serde_json::json!({}),
         )
-        .bind(number)
-        .fetch_all(&self.reader)
         .await?;
-        rows.iter().map(rows::event).collect()
+        Ok(true)
     }
 }

@@ -1,16 +1,18 @@
-//! The email outbox: claiming due emails and recording how each send went.
+//! The email outbox: claiming due emails, recording how each send went,
+//! and the attempts of an invitation's emails.
 
 use super::SqlStore;
+use super::events::record;
 use super::rows::{self, from_ms, ms};
-use super::webhooks::record;
-use crate::{Audit, DeliveryAttempt, DeliveryOutcome, OutboxItem, StoreError};
+use crate::{Audit, DeliveryAttempt, DeliveryOutcome, OutboxItem, OutboxStore, StoreError};
 use invitd_core::{EventType, TenantId};
 use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-impl SqlStore {
-    pub(super) async fn claim_outbox_impl(
+#[async_trait::async_trait]
+impl OutboxStore for SqlStore {
+    async fn claim_outbox(
         &self,
         now: OffsetDateTime,
         lease: time::Duration,
@@ -47,7 +49,7 @@ impl SqlStore {
         Ok(items)
     }
 
-    pub(super) async fn finish_outbox_impl(
+    async fn finish_outbox(
         &self,
         item: &OutboxItem,
         outcome: &DeliveryOutcome,
@@ -140,7 +142,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn list_delivery_attempts_impl(
+    async fn list_delivery_attempts(
         &self,
         tenant: &TenantId,
         id: Uuid,

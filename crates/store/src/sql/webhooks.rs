@@ -1,53 +1,16 @@
-//! Invitation events with their webhook deliveries, webhook endpoints and
-//! attempts, the event log, and the expiry sweep.
+//! Webhook endpoints, and the deliveries queued for them: leasing due
+//! deliveries, recording attempts, disabling an endpoint that only fails.
 
 use super::SqlStore;
-use super::admin::insert_event_returning;
-use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
+use super::events::{NewEvent, insert_event};
+use super::rows::{self, ms};
 use crate::{
-    Audit, Event, EventFilter, StoreError, WebhookAttempt, WebhookEndpoint, WebhookJob,
-    WebhookOutcome,
+    Audit, StoreError, WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome, WebhookStore,
 };
-use invitd_core::{EventType, Invitation, Secret, TenantId};
-use sqlx::{AnyConnection, Row};
+use invitd_core::{Secret, TenantId};
+use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-/// Records an invitation event with a snapshot of the invitation, and
-/// queues one webhook delivery per enabled endpoint of the tenant that
-/// subscribes to the event's type, in the caller's transaction.
-pub(super) async fn record(
-    conn: &mut AnyConnection,
-    inv: &Invitation,
-    event: EventType,
-    audit: &Audit,
-    at: OffsetDateTime,
-    data: &serde_json::Value,
-) -> Result<(), StoreError> {
-    let snapshot = to_json(inv);
-    let event_id = insert_event_returning(
-        &mut *conn,
-        Some(&inv.tenant_id),
-        Some(inv.number),
-        event.as_str(),
-        audit,
-        at,
-        data,
-        Some(&snapshot),
-    )
-    .await?;
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (endpoint_id, event_id, invitation_number, state, next_attempt_at, created_at) SELECT id, $1, $2, 'pending', $3, $3 FROM webhook_endpoints WHERE tenant_id = $4 AND enabled = 1 AND (event_types = ',*,' OR event_types LIKE $5)",
-    )
-    .bind(event_id)
-    .bind(inv.number)
-    .bind(ms(at))
-    .bind(inv.tenant_id.as_str())
-    .bind(format!("%,{},%", event.as_str()))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
 
 /// `,a,b,` for `[a, b]`, `,*,` for every type.
 fn types_column(types: &[String]) -> String {
@@ -92,12 +55,9 @@ fn endpoint_audit_data(e: &WebhookEndpoint) -> serde_json::Value {
     serde_json::json!({"webhook_id": e.id, "url": e.url, "event_types": e.event_types, "enabled": e.enabled})
 }
 
-impl SqlStore {
-    pub(super) async fn create_webhook_impl(
-        &self,
-        e: &WebhookEndpoint,
-        audit: &Audit,
-    ) -> Result<(), StoreError> {
+#[async_trait::async_trait]
+impl WebhookStore for SqlStore {
+    async fn create_webhook(&self, e: &WebhookEndpoint, audit: &Audit) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         sqlx::query("INSERT INTO webhook_endpoints (id, tenant_id, url, secret, event_types, enabled, disabled_reason, failing_since, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(rows::id(e.id))
@@ -112,22 +72,24 @@ impl SqlStore {
             .bind(ms(e.updated_at))
             .execute(&mut *tx)
             .await?;
-        insert_event_returning(
+        insert_event(
             &mut tx,
-            Some(&e.tenant_id),
-            None,
-            "webhook.created",
-            audit,
-            e.created_at,
-            &endpoint_audit_data(e),
-            None,
+            NewEvent {
+                tenant: Some(&e.tenant_id),
+                invitation_number: None,
+                event_type: "webhook.created",
+                audit,
+                at: e.created_at,
+                data: &endpoint_audit_data(e),
+                snapshot: None,
+            },
         )
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub(super) async fn get_webhook_impl(
+    async fn get_webhook(
         &self,
         tenant: &TenantId,
         id: Uuid,
@@ -143,10 +105,7 @@ impl SqlStore {
         endpoint(&row.ok_or(StoreError::NotFound)?)
     }
 
-    pub(super) async fn list_webhooks_impl(
-        &self,
-        tenant: &TenantId,
-    ) -> Result<Vec<WebhookEndpoint>, StoreError> {
+    async fn list_webhooks(&self, tenant: &TenantId) -> Result<Vec<WebhookEndpoint>, StoreError> {
         let sql = format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, id"
         );
@@ -157,7 +116,7 @@ impl SqlStore {
         rows.iter().map(endpoint).collect()
     }
 
-    pub(super) async fn update_webhook_impl(
+    async fn update_webhook(
         &self,
         e: &WebhookEndpoint,
         change: &str,
@@ -179,22 +138,24 @@ impl SqlStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        insert_event_returning(
+        insert_event(
             &mut tx,
-            Some(&e.tenant_id),
-            None,
-            change,
-            audit,
-            e.updated_at,
-            &endpoint_audit_data(e),
-            None,
+            NewEvent {
+                tenant: Some(&e.tenant_id),
+                invitation_number: None,
+                event_type: change,
+                audit,
+                at: e.updated_at,
+                data: &endpoint_audit_data(e),
+                snapshot: None,
+            },
         )
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub(super) async fn delete_webhook_impl(
+    async fn delete_webhook(
         &self,
         tenant: &TenantId,
         id: Uuid,
@@ -224,15 +185,17 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        insert_event_returning(
+        insert_event(
             &mut tx,
-            Some(tenant),
-            None,
-            "webhook.deleted",
-            audit,
-            at,
-            &endpoint_audit_data(&e),
-            None,
+            NewEvent {
+                tenant: Some(tenant),
+                invitation_number: None,
+                event_type: "webhook.deleted",
+                audit,
+                at,
+                data: &endpoint_audit_data(&e),
+                snapshot: None,
+            },
         )
         .await?;
         tx.commit().await?;
@@ -242,7 +205,7 @@ impl SqlStore {
     /// Leases due deliveries: for each endpoint, at most `per_endpoint`, and
     /// for each invitation only its oldest undelivered one, so an endpoint
     /// receives one invitation's events in order.
-    pub(super) async fn claim_webhooks_impl(
+    async fn claim_webhooks(
         &self,
         now: OffsetDateTime,
         lease: time::Duration,
@@ -300,7 +263,7 @@ impl SqlStore {
     /// Records an attempt and its consequences: the delivery's state, the
     /// endpoint's failing streak, and disabling it after `disable_after`
     /// of nothing but failures.
-    pub(super) async fn finish_webhook_impl(
+    async fn finish_webhook(
         &self,
         job: &WebhookJob,
         attempt: &WebhookAttempt,
@@ -356,15 +319,17 @@ impl SqlStore {
                 sqlx::query("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1, updated_at = $2 WHERE id = $3").bind(&reason).bind(ms(now)).bind(&id).execute(&mut *tx).await?;
                 sqlx::query("UPDATE webhook_deliveries SET state = 'abandoned', claimed_until = NULL WHERE endpoint_id = $1 AND state = 'pending'").bind(&id).execute(&mut *tx).await?;
                 let data = serde_json::json!({"webhook_id": job.endpoint.id, "url": job.endpoint.url, "reason": reason});
-                insert_event_returning(
+                insert_event(
                     &mut tx,
-                    Some(&job.endpoint.tenant_id),
-                    None,
-                    "webhook.disabled",
-                    &Audit::system(),
-                    now,
-                    &data,
-                    None,
+                    NewEvent {
+                        tenant: Some(&job.endpoint.tenant_id),
+                        invitation_number: None,
+                        event_type: "webhook.disabled",
+                        audit: &Audit::system(),
+                        at: now,
+                        data: &data,
+                        snapshot: None,
+                    },
                 )
                 .await?;
             }
@@ -373,7 +338,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn list_webhook_attempts_impl(
+    async fn list_webhook_attempts(
         &self,
         tenant: &TenantId,
         id: Uuid,
@@ -402,92 +367,5 @@ impl SqlStore {
                 })
             })
             .collect()
-    }
-
-    /// Records pending invitations past their expiry as expired, each with
-    /// its event (and webhooks); returns how many. Concurrent sweeps skip
-    /// each other's rows, so each expiry is recorded once.
-    pub(super) async fn expire_due_impl(
-        &self,
-        now: OffsetDateTime,
-        limit: u32,
-    ) -> Result<usize, StoreError> {
-        let mut tx = self.write().await?;
-        let sql = format!(
-            "UPDATE invitations SET status = 'expired' WHERE number IN (SELECT number FROM invitations WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2{}) AND status = 'pending' RETURNING {INVITATION_COLUMNS}",
-            self.dialect.skip_locked()
-        );
-        let expired = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(ms(now))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-        for row in &expired {
-            let inv = rows::invitation(row)?;
-            record(
-                &mut tx,
-                &inv,
-                EventType::Expired,
-                &Audit::system(),
-                now,
-                &serde_json::json!({"expired_at": inv.expires_at.unix_timestamp()}),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(expired.len())
-    }
-
-    /// Events, newest first.
-    pub(super) async fn list_events_impl(&self, f: &EventFilter) -> Result<Vec<Event>, StoreError> {
-        let mut sql = String::from(
-            "SELECT e.id, e.tenant_id, i.id AS invitation_id, e.type, e.actor, e.ip, e.user_agent, e.at, e.data, e.snapshot FROM events e LEFT JOIN invitations i ON i.number = e.invitation_number WHERE 1 = 1",
-        );
-        let mut n = 0;
-        let mut next = || {
-            n += 1;
-            n
-        };
-        match &f.tenant {
-            Some(_) => sql.push_str(&format!(" AND e.tenant_id = ${}", next())),
-            None => sql.push_str(" AND e.tenant_id IS NULL"),
-        }
-        if f.event_type.is_some() {
-            sql.push_str(&format!(" AND e.type = ${}", next()));
-        }
-        if f.invitation.is_some() {
-            sql.push_str(&format!(" AND i.id = ${}", next()));
-        }
-        if f.after.is_some() {
-            sql.push_str(&format!(" AND e.at > ${}", next()));
-        }
-        if f.before.is_some() {
-            sql.push_str(&format!(" AND e.at < ${}", next()));
-        }
-        if f.before_id.is_some() {
-            sql.push_str(&format!(" AND e.id < ${}", next()));
-        }
-        sql.push_str(&format!(" ORDER BY e.id DESC LIMIT ${}", next()));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        if let Some(t) = &f.tenant {
-            q = q.bind(t.as_str());
-        }
-        if let Some(t) = &f.event_type {
-            q = q.bind(t.as_str());
-        }
-        if let Some(id) = f.invitation {
-            q = q.bind(rows::id(id));
-        }
-        if let Some(t) = f.after {
-            q = q.bind(ms(t));
-        }
-        if let Some(t) = f.before {
-            q = q.bind(ms(t));
-        }
-        if let Some(id) = f.before_id {
-            q = q.bind(id);
-        }
-        let rows = q.bind(i64::from(f.limit)).fetch_all(&self.reader).await?;
-        rows.iter().map(rows::event).collect()
     }
 }

@@ -1,12 +1,12 @@
-//! Write transactions, units of work, the readiness probe and stored
-//! idempotent answers.
+//! Write transactions and units of work.
 //!
 //! Every write goes through [`SqlStore::write`]. Outside a unit it is a
 //! transaction of its own. Inside [`Unit::scope`] (one HTTP request with an
 //! `Idempotency-Key`) every write joins the unit's one transaction as a
-//! savepoint, and [`SqlStore::commit_unit_impl`] stores the request's answer
-//! in that same transaction before committing: after a crash a retry finds
-//! either nothing (nothing happened) or the answer (everything happened).
+//! savepoint, and `commit_unit` (in `idempotency.rs`) stores the request's
+//! answer in that same transaction before committing: after a crash a retry
+//! finds either nothing (nothing happened) or the answer (everything
+//! happened).
 //!
 //! A write that fails inside SQLite (a full disk, an I/O error) can leave
 //! the connection in a state sqlx no longer tracks (SQLite rolled the
@@ -15,22 +15,14 @@
 //! fresh one, so the first write after the fault clears succeeds.
 
 use super::SqlStore;
-use super::rows::{from_ms, ms};
-use crate::{StoreError, StoredAnswer, Unit, UnitOutcome};
+use crate::{StoreError, Unit};
 use sqlx::{Any, AnyConnection, Executor, Transaction};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use time::OffsetDateTime;
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
-
-/// How long an answered idempotency key is remembered.
-const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
 
 /// The savepoint each write of a unit runs in.
 const STEP: &str = "invitd_step";
-
-/// request hash, answered status, answered body, created at (ms).
-type KeyRow = (Vec<u8>, Option<i64>, Option<Vec<u8>>, i64);
 
 tokio::task_local! {
     static CURRENT: Unit;
@@ -38,10 +30,10 @@ tokio::task_local! {
 
 /// What a unit holds once its first write began.
 pub struct UnitState {
-    tx: Transaction<'static, Any>,
+    pub(super) tx: Transaction<'static, Any>,
     /// A step was dropped without finishing: roll back to its savepoint
     /// before the next statement.
-    unfinished_step: bool,
+    pub(super) unfinished_step: bool,
 }
 
 pub(crate) type SharedUnit = Arc<Mutex<Option<UnitState>>>;
@@ -140,6 +132,18 @@ fn stuck_connection(e: &sqlx::Error) -> bool {
     }
 }
 
+pub(super) async fn roll_back_unfinished(state: &mut UnitState) -> Result<(), StoreError> {
+    if state.unfinished_step {
+        (&mut *state.tx)
+            .execute(sqlx::AssertSqlSafe(format!(
+                "ROLLBACK TO SAVEPOINT {STEP}; RELEASE SAVEPOINT {STEP}"
+            )))
+            .await?;
+        state.unfinished_step = false;
+    }
+    Ok(())
+}
+
 impl SqlStore {
     /// Begins a write: a step of the current unit if there is one, else a
     /// transaction of its own.
@@ -168,7 +172,7 @@ impl SqlStore {
     }
 
     /// Begins a transaction on the writer, replacing a stuck connection.
-    async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+    pub(super) async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
         match self.writer.begin_with(self.dialect.begin()).await {
             Err(e) if stuck_connection(&e) => {
                 tracing::warn!(error = %e, "the database writer connection was left inside a failed transaction; replacing it");
@@ -180,107 +184,4 @@ impl SqlStore {
             other => Ok(other?),
         }
     }
-
-    /// Readiness: a real write (the one row of `readiness` updated and
-    /// committed), so a full disk, a read-only file or a held lock show.
-    pub(super) async fn probe_write_impl(&self, now: OffsetDateTime) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        sqlx::query("UPDATE readiness SET probed_at = $1 WHERE id = 1")
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await
-    }
-
-    pub(super) async fn idempotency_lookup_impl(
-        &self,
-        scope: &str,
-        key: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<StoredAnswer>, StoreError> {
-        let row: Option<KeyRow> = sqlx::query_as(
-            "SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE scope = $1 AND key = $2",
-        )
-        .bind(scope)
-        .bind(key)
-        .fetch_optional(&self.reader)
-        .await?;
-        Ok(match row {
-            Some((hash, Some(status), Some(body), created_at))
-                if from_ms(created_at)? + IDEMPOTENCY_TTL > now =>
-            {
-                Some(StoredAnswer {
-                    request_hash: hash,
-                    status: status as u16,
-                    body,
-                })
-            }
-            // Expired, or left unanswered by an older version: as if absent.
-            _ => None,
-        })
-    }
-
-    pub(super) async fn commit_unit_impl(
-        &self,
-        unit: Unit,
-        answer: Option<crate::IdempotentAnswer<'_>>,
-    ) -> Result<UnitOutcome, StoreError> {
-        let state = unit.0.lock().await.take();
-        let mut state = match (state, &answer) {
-            (None, None) => return Ok(UnitOutcome::Committed),
-            (Some(state), _) => state,
-            (None, Some(_)) => UnitState {
-                tx: self.begin().await?,
-                unfinished_step: false,
-            },
-        };
-        roll_back_unfinished(&mut state).await?;
-        if let Some(answer) = answer {
-            // Takes the key unless another request holds an answer to it
-            // that is still remembered (on PostgreSQL this waits for a
-            // concurrent holder to commit or roll back).
-            let stored = sqlx::query(
-                "INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status, body = excluded.body, created_at = excluded.created_at \
-                 WHERE idempotency_keys.status IS NULL OR idempotency_keys.created_at <= $7",
-            )
-            .bind(answer.scope)
-            .bind(answer.key)
-            .bind(answer.request_hash.as_slice())
-            .bind(answer.status as i64)
-            .bind(answer.body)
-            .bind(ms(answer.now))
-            .bind(ms(answer.now - IDEMPOTENCY_TTL))
-            .execute(&mut *state.tx)
-            .await?;
-            if stored.rows_affected() == 0 {
-                // Another request with this key answered first: this one's
-                // work is undone and the first answer stands.
-                state.tx.rollback().await?;
-                return match self
-                    .idempotency_lookup_impl(answer.scope, answer.key, answer.now)
-                    .await?
-                {
-                    Some(first) => Ok(UnitOutcome::Taken(first)),
-                    None => Err(StoreError::Conflict(
-                        "the idempotency key was answered and expired at once".into(),
-                    )),
-                };
-            }
-        }
-        state.tx.commit().await?;
-        Ok(UnitOutcome::Committed)
-    }
-}
-
-async fn roll_back_unfinished(state: &mut UnitState) -> Result<(), StoreError> {
-    if state.unfinished_step {
-        (&mut *state.tx)
-            .execute(sqlx::AssertSqlSafe(format!(
-                "ROLLBACK TO SAVEPOINT {STEP}; RELEASE SAVEPOINT {STEP}"
-            )))
-            .await?;
-        state.unfinished_step = false;
-    }
-    Ok(())
 }

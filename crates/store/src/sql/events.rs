@@ -1,0 +1,159 @@
+//! The audit trail: the one event writer every write shares (with the
+//! webhook deliveries an invitation event queues) and the event log.
+
+use super::SqlStore;
+use super::rows::{self, ms, to_json};
+use crate::{Audit, Event, EventFilter, EventStore, StoreError};
+use invitd_core::{EventType, Invitation, TenantId};
+use sqlx::AnyConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// One audit event to append.
+pub(super) struct NewEvent<'a> {
+    pub tenant: Option<&'a TenantId>,
+    pub invitation_number: Option<i64>,
+    pub event_type: &'a str,
+    pub audit: &'a Audit,
+    pub at: OffsetDateTime,
+    pub data: &'a serde_json::Value,
+    /// The invitation as it is after the event (invitation events only).
+    pub snapshot: Option<&'a str>,
+}
+
+/// Appends one audit event; its id.
+pub(super) async fn insert_event(
+    conn: &mut AnyConnection,
+    e: NewEvent<'_>,
+) -> Result<i64, StoreError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO events (tenant_id, invitation_number, type, actor, ip, user_agent, at, data, snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(e.tenant.map(TenantId::as_str))
+    .bind(e.invitation_number)
+    .bind(e.event_type)
+    .bind(to_json(&e.audit.actor))
+    .bind(e.audit.ip.as_deref())
+    .bind(e.audit.user_agent.as_deref())
+    .bind(ms(e.at))
+    .bind(to_json(e.data))
+    .bind(e.snapshot)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Records an invitation event with a snapshot of the invitation, and
+/// queues one webhook delivery per enabled endpoint of the tenant that
+/// subscribes to the event's type, in the caller's transaction.
+pub(super) async fn record(
+    conn: &mut AnyConnection,
+    inv: &Invitation,
+    event: EventType,
+    audit: &Audit,
+    at: OffsetDateTime,
+    data: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let snapshot = to_json(inv);
+    let event_id = insert_event(
+        &mut *conn,
+        NewEvent {
+            tenant: Some(&inv.tenant_id),
+            invitation_number: Some(inv.number),
+            event_type: event.as_str(),
+            audit,
+            at,
+            data,
+            snapshot: Some(&snapshot),
+        },
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (endpoint_id, event_id, invitation_number, state, next_attempt_at, created_at) SELECT id, $1, $2, 'pending', $3, $3 FROM webhook_endpoints WHERE tenant_id = $4 AND enabled = 1 AND (event_types = ',*,' OR event_types LIKE $5)",
+    )
+    .bind(event_id)
+    .bind(inv.number)
+    .bind(ms(at))
+    .bind(inv.tenant_id.as_str())
+    .bind(format!("%,{},%", event.as_str()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl EventStore for SqlStore {
+    /// Events, newest first.
+    async fn list_events(&self, f: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        let mut sql = String::from(
+            "SELECT e.id, e.tenant_id, i.id AS invitation_id, e.type, e.actor, e.ip, e.user_agent, e.at, e.data, e.snapshot FROM events e LEFT JOIN invitations i ON i.number = e.invitation_number WHERE 1 = 1",
+        );
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        match &f.tenant {
+            Some(_) => sql.push_str(&format!(" AND e.tenant_id = ${}", next())),
+            None => sql.push_str(" AND e.tenant_id IS NULL"),
+        }
+        if f.event_type.is_some() {
+            sql.push_str(&format!(" AND e.type = ${}", next()));
+        }
+        if f.invitation.is_some() {
+            sql.push_str(&format!(" AND i.id = ${}", next()));
+        }
+        if f.after.is_some() {
+            sql.push_str(&format!(" AND e.at > ${}", next()));
+        }
+        if f.before.is_some() {
+            sql.push_str(&format!(" AND e.at < ${}", next()));
+        }
+        if f.before_id.is_some() {
+            sql.push_str(&format!(" AND e.id < ${}", next()));
+        }
+        sql.push_str(&format!(" ORDER BY e.id DESC LIMIT ${}", next()));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(t) = &f.tenant {
+            q = q.bind(t.as_str());
+        }
+        if let Some(t) = &f.event_type {
+            q = q.bind(t.as_str());
+        }
+        if let Some(id) = f.invitation {
+            q = q.bind(rows::id(id));
+        }
+        if let Some(t) = f.after {
+            q = q.bind(ms(t));
+        }
+        if let Some(t) = f.before {
+            q = q.bind(ms(t));
+        }
+        if let Some(id) = f.before_id {
+            q = q.bind(id);
+        }
+        let rows = q.bind(i64::from(f.limit)).fetch_all(&self.reader).await?;
+        rows.iter().map(rows::event).collect()
+    }
+
+    async fn list_invitation_events(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Vec<Event>, StoreError> {
+        let number: Option<(i64,)> =
+            sqlx::query_as("SELECT number FROM invitations WHERE id = $1 AND tenant_id = $2")
+                .bind(rows::id(id))
+                .bind(tenant.as_str())
+                .fetch_optional(&self.reader)
+                .await?;
+        let (number,) = number.ok_or(StoreError::NotFound)?;
+        let rows = sqlx::query(
+            "SELECT e.id, e.tenant_id, i.id AS invitation_id, e.type, e.actor, e.ip, e.user_agent, e.at, e.data FROM events e JOIN invitations i ON i.number = e.invitation_number WHERE e.invitation_number = $1 ORDER BY e.id",
+        )
+        .bind(number)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(rows::event).collect()
+    }
+}

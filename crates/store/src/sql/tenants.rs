@@ -1,0 +1,196 @@
+//! Tenants and their role catalogues.
+
+use super::events::{NewEvent, insert_event};
+use super::rows::{self, ms};
+use super::{SqlStore, conflict_on_unique};
+use crate::{Audit, Role, StoreError, Tenant, TenantStore};
+use invitd_core::TenantId;
+use sqlx::AnyConnection;
+use time::OffsetDateTime;
+
+fn tenant_settings(t: &Tenant) -> serde_json::Value {
+    serde_json::json!({
+        "name": t.name,
+        "language": t.language.as_ref().map(|l| l.as_str()),
+        "lifetime_days": t.lifetime_days,
+        "resend_cooldown_secs": t.resend_cooldown_secs,
+        "max_resends": t.max_resends,
+        "resend_window_secs": t.resend_window_secs,
+        "accept_redirect_url": t.accept_redirect_url,
+    })
+}
+
+#[async_trait::async_trait]
+impl TenantStore for SqlStore {
+    async fn create_tenant(
+        &self,
+        t: &Tenant,
+        roles: &[Role],
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO tenants (id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, created_at, updated_at, logo_url, accent_color, ticket_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(t.id.as_str())
+        .bind(&t.name)
+        .bind(t.language.as_ref().map(|l| l.as_str()))
+        .bind(t.lifetime_days)
+        .bind(t.resend_cooldown_secs)
+        .bind(t.max_resends as i64)
+        .bind(t.resend_window_secs)
+        .bind(t.accept_redirect_url.as_deref())
+        .bind(ms(t.created_at))
+        .bind(ms(t.updated_at))
+        .bind(t.logo_url.as_deref())
+        .bind(t.accent_color.as_deref())
+        .bind(t.ticket_secret.as_ref().map(|s| s.expose()))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_on_unique(e, "a tenant with this id exists"))?;
+        for role in roles {
+            insert_role(&mut tx, &t.id, role).await?;
+        }
+        insert_event(
+            &mut tx,
+            NewEvent {
+                tenant: Some(&t.id),
+                invitation_number: None,
+                event_type: "tenant.created",
+                audit,
+                at: t.created_at,
+                data: &tenant_settings(t),
+                snapshot: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Tenant, StoreError> {
+        let sql = format!("SELECT {} FROM tenants WHERE id = $1", rows::TENANT_COLUMNS);
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        rows::tenant(&row)
+    }
+
+    async fn update_tenant(&self, t: &Tenant, audit: &Audit) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE tenants SET name = $1, language = $2, lifetime_days = $3, resend_cooldown_secs = $4, max_resends = $5, resend_window_secs = $6, accept_redirect_url = $7, updated_at = $8, logo_url = $10, accent_color = $11, ticket_secret = $12 WHERE id = $9",
+        )
+        .bind(&t.name)
+        .bind(t.language.as_ref().map(|l| l.as_str()))
+        .bind(t.lifetime_days)
+        .bind(t.resend_cooldown_secs)
+        .bind(t.max_resends as i64)
+        .bind(t.resend_window_secs)
+        .bind(t.accept_redirect_url.as_deref())
+        .bind(ms(t.updated_at))
+        .bind(t.id.as_str())
+        .bind(t.logo_url.as_deref())
+        .bind(t.accent_color.as_deref())
+        .bind(t.ticket_secret.as_ref().map(|s| s.expose()))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_event(
+            &mut tx,
+            NewEvent {
+                tenant: Some(&t.id),
+                invitation_number: None,
+                event_type: "tenant.updated",
+                audit,
+                at: t.updated_at,
+                data: &tenant_settings(t),
+                snapshot: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let sql = format!("SELECT {} FROM tenants ORDER BY id", rows::TENANT_COLUMNS);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(rows::tenant).collect()
+    }
+
+    async fn list_roles(&self, tenant: &TenantId) -> Result<Vec<Role>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT id, name, rank FROM roles WHERE tenant_id = $1 ORDER BY rank, id",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter()
+            .map(|(id, name, rank)| {
+                Ok(Role {
+                    id: invitd_core::RoleId::parse(id).map_err(StoreError::corrupt)?,
+                    name,
+                    rank: rank as i32,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_role(
+        &self,
+        tenant: &TenantId,
+        role: &Role,
+        at: OffsetDateTime,
+        audit: &Audit,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let exists: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(tenant.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        insert_role(&mut tx, tenant, role).await?;
+        let data =
+            serde_json::json!({"role": role.id.as_str(), "name": role.name, "rank": role.rank});
+        insert_event(
+            &mut tx,
+            NewEvent {
+                tenant: Some(tenant),
+                invitation_number: None,
+                event_type: "role.created",
+                audit,
+                at,
+                data: &data,
+                snapshot: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn insert_role(
+    conn: &mut AnyConnection,
+    tenant: &TenantId,
+    role: &Role,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO roles (tenant_id, id, name, rank) VALUES ($1, $2, $3, $4)")
+        .bind(tenant.as_str())
+        .bind(role.id.as_str())
+        .bind(&role.name)
+        .bind(role.rank)
+        .execute(conn)
+        .await
+        .map_err(|e| conflict_on_unique(e, "a role with this id exists"))?;
+    Ok(())
+}
