@@ -3,10 +3,11 @@
 
 use super::SqlStore;
 use super::events::record;
+use super::outbox::insert_outbox;
 use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
 use crate::{
-    Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, OutboxEmail,
-    StoreError, Target, TokenMatch,
+    Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, StoreError,
+    Target, TokenMatch,
 };
 use invitd_core::{EventType, Invitation, SecretHash, Status, TenantId};
 use sqlx::AnyConnection;
@@ -76,26 +77,6 @@ async fn update_invitation(conn: &mut AnyConnection, inv: &Invitation) -> Result
     .bind(inv.delivery_last_error.as_deref())
     .bind(inv.delivery_sent_at.map(ms))
     .bind(inv.number)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-async fn insert_outbox(
-    conn: &mut AnyConnection,
-    inv: &Invitation,
-    email: &OutboxEmail,
-    now: OffsetDateTime,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO outbox (invitation_number, tenant_id, kind, state, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6)",
-    )
-    .bind(inv.number)
-    .bind(inv.tenant_id.as_str())
-    .bind(&email.kind)
-    .bind(to_json(&email.payload))
-    .bind(ms(now))
-    .bind(ms(now))
     .execute(conn)
     .await?;
     Ok(())

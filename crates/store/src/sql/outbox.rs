@@ -3,12 +3,37 @@
 
 use super::SqlStore;
 use super::events::record;
-use super::rows::{self, from_ms, ms};
-use crate::{Audit, DeliveryAttempt, DeliveryOutcome, OutboxItem, OutboxStore, StoreError};
+use super::rows::{self, from_ms, ms, to_json};
+use crate::{
+    Audit, DeliveryAttempt, DeliveryOutcome, OutboxEmail, OutboxItem, OutboxStore, StoreError,
+};
+use invitd_core::Invitation;
 use invitd_core::{EventType, TenantId};
+use sqlx::AnyConnection;
 use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+/// Queues an email of an invitation, in the caller's transaction.
+pub(super) async fn insert_outbox(
+    conn: &mut AnyConnection,
+    inv: &Invitation,
+    email: &OutboxEmail,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO outbox (invitation_number, tenant_id, kind, state, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6)",
+    )
+    .bind(inv.number)
+    .bind(inv.tenant_id.as_str())
+    .bind(&email.kind)
+    .bind(to_json(&email.payload))
+    .bind(ms(now))
+    .bind(ms(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
 
 #[async_trait::async_trait]
 impl OutboxStore for SqlStore {
