@@ -11,14 +11,15 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers.
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = String), (status = 503, body = String)))]
+/// Readiness: the database answers. When it does not: 503 `unavailable`,
+/// a problem document with `Retry-After`.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready: the database answers", body = String)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+            crate::error::Error::Unavailable.into_response()
         }
     }
 }
