@@ -189,10 +189,10 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
     for (status, text) in common {
         let key = status.to_string();
         match op.responses.responses.get_mut(&key) {
-            // Declared by the annotation: its description comes first, the
-            // common causes follow.
+            // Declared by the annotation: its description comes first; a
+            // 400 or 409 can also have the common causes, with other codes.
             Some(RefOr::T(existing)) => {
-                if !existing.description.contains(&text) {
+                if matches!(status, 400 | 409) && !existing.description.contains(&text) {
                     existing.description = join(&existing.description, &text);
                 }
             }
