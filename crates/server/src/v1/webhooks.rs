@@ -99,6 +99,7 @@ pub struct AttemptList {
 #[into_params(parameter_in = Query)]
 pub struct AttemptQuery {
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
