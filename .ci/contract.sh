@@ -84,7 +84,7 @@ validator=0
 # --- A bounded fuzz run ------------------------------------------------------
 started=$(date +%s)
 status=0
-"$venv/bin/schemathesis" run "$base/openapi.json" \
+"$venv/bin/schemathesis" --config-file .ci/schemathesis.toml run "$base/openapi.json" \
   --header "Authorization: Bearer $key" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples "$max_examples" \
