@@ -8,7 +8,9 @@
 # Run alone: bash .ci/contract.sh
 # Knobs (environment):
 #   CONTRACT_MAX_EXAMPLES  test cases per operation and phase (default 25)
-#   CONTRACT_MAX_TIME      time budget of the schemathesis run, s (default 240)
+#   CONTRACT_MAX_TIME      time budget of the schemathesis run, in seconds
+#                          (default 150; the fuzzing and stateful phases
+#                          repeat until it is spent)
 #   CONTRACT_SEED          schemathesis seed (default 20261122)
 #   CONTRACT_VENV          the virtualenv (default target/ci-venv)
 #   CONTRACT_SKIP_BUILD    set to 1 to use target/debug/invitd as it is
@@ -16,17 +18,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 max_examples="${CONTRACT_MAX_EXAMPLES:-25}"
-max_time="${CONTRACT_MAX_TIME:-240}"
+max_time="${CONTRACT_MAX_TIME:-150}"
 seed="${CONTRACT_SEED:-20261122}"
 venv="${CONTRACT_VENV:-target/ci-venv}"
 
 # --- Python tools, from PyPI into a virtualenv -------------------------------
+missing=()
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+# Debian ships venv and ensurepip in a package of their own.
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 if [ ! -x "$venv/bin/schemathesis" ] || [ ! -x "$venv/bin/openapi-spec-validator" ]; then
-  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
-    # Debian ships venv and ensurepip in their own package.
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-  fi
   rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip
@@ -84,7 +90,10 @@ validator=0
 # --- A bounded fuzz run ------------------------------------------------------
 started=$(date +%s)
 status=0
-"$venv/bin/schemathesis" --config-file .ci/schemathesis.toml run "$base/openapi.json" \
+config="$PWD/.ci/schemathesis.toml"
+venv_abs=$(cd "$venv" && pwd)
+# From the temporary folder: schemathesis keeps state in ./.schemathesis.
+(cd "$work" && "$venv_abs/bin/schemathesis" --config-file "$config" run "$base/openapi.json" \
   --header "Authorization: Bearer $key" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples "$max_examples" \
@@ -93,7 +102,7 @@ status=0
   --workers 2 \
   --request-timeout 10 \
   --generation-database none \
-  --no-color || status=$?
+  --no-color) || status=$?
 echo "contract: schemathesis finished in $(($(date +%s) - started)) s with exit status $status"
 if [ "$status" != 0 ]; then
   echo "contract: server log tail:"

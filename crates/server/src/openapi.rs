@@ -109,6 +109,7 @@ fn shape(path: &str, method: &str, op: &Operation) -> Shape {
 
 fn complete_operation(path: &str, method: &str, op: &mut Operation) {
     let s = shape(path, method, op);
+    describe_path_params(op);
     if s.write && s.authenticated {
         add_idempotency_key(op);
     }
@@ -257,6 +258,22 @@ fn finish_response(status: &str, response: &mut Response) {
             .and_then(|s| s.canonical_reason())
             .unwrap_or("Answer")
             .to_string();
+    }
+}
+
+/// Says what the path parameters are, where the annotation did not.
+fn describe_path_params(op: &mut Operation) {
+    for param in op.parameters.iter_mut().flatten() {
+        if let RefOr::T(param) = param
+            && param.parameter_in == ParameterIn::Path
+            && param.description.is_none()
+        {
+            param.description = match param.name.as_str() {
+                "tenant" => Some("The tenant's id, as chosen when it was created.".into()),
+                "id" => Some("The resource's id, a UUID.".into()),
+                _ => None,
+            };
+        }
     }
 }
 
