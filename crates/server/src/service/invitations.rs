@@ -117,6 +117,7 @@ pub struct ListQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^n\\+?0*[1-9][0-9]*$")]
     pub cursor: Option<String>,
 }
 

@@ -71,6 +71,7 @@ pub struct EventQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^e\\+?0*[1-9][0-9]*$")]
     pub cursor: Option<String>,
 }
 
