@@ -95,7 +95,7 @@ venv_abs=$(cd "$venv" && pwd)
 # From the temporary folder: schemathesis keeps state in ./.schemathesis.
 (cd "$work" && "$venv_abs/bin/schemathesis" --config-file "$config" run "$base/openapi.json" \
   --header "Authorization: Bearer $key" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
   --max-examples "$max_examples" \
   --max-time "$max_time" \
   --seed "$seed" \

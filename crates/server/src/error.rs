@@ -191,14 +191,20 @@ fn database_unavailable(e: &sqlx::Error) -> bool {
     }
 }
 
-/// An RFC 9457 problem document, with the stable `code` as an extension.
+/// An RFC 9457 problem document, with the stable `code` as an extension;
+/// served as `application/problem+json`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// Always `about:blank`: the `code` says what happened.
     #[serde(rename = "type")]
+    #[schema(example = "about:blank")]
     pub kind: String,
+    /// The status's reason phrase, such as `Not Found`.
     pub title: String,
+    /// The HTTP status, repeated.
+    #[schema(minimum = 400, maximum = 599)]
     pub status: u16,
+    /// What went wrong, for people.
     pub detail: String,
     /// Stable machine-readable code, such as `not_found` or `resend_cooldown`.
     pub code: String,
