@@ -409,3 +409,84 @@ async fn patch_tenant(app: &TestApp, body: serde_json::Value) -> Reply {
     )
     .await
 }
+
+/// When the database goes away every operation that needs it answers a
+/// documented 503 problem with `Retry-After` (PostgreSQL behind a relay
+/// that is switched off).
+#[tokio::test]
+#[cfg_attr(
+    not(pg_tests),
+    ignore = "PostgreSQL skipped: set INVITD_TEST_DATABASE_URL to run it"
+)]
+async fn a_database_outage_answers_a_documented_503() {
+    let base = invitd_store::testing::postgres_test_url().unwrap();
+    let fresh = invitd_store::testing::fresh_postgres_database(&base)
+        .await
+        .unwrap();
+    let (scheme, rest) = fresh.split_once("://").unwrap();
+    let (authority, database) = rest.split_once('/').unwrap();
+    let (userinfo, target) = match authority.rsplit_once('@') {
+        Some((u, t)) => (format!("{u}@"), t.to_string()),
+        None => (String::new(), authority.to_string()),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Dropping the relay's task drops its listener and every connection.
+    let relay = tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            connections.spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    let app = spawn_app_with(Options {
+        database_url: Some(format!("{scheme}://{userinfo}127.0.0.1:{port}/{database}")),
+        ..Default::default()
+    })
+    .await;
+    app.get("/v1/tenants/acme/invitations").await.expect(200);
+    let doc = served_document(&app).await;
+    relay.abort();
+    let _ = relay.await;
+
+    // All at once: each waits for the pool to give up on the database.
+    let mut calls = tokio::task::JoinSet::new();
+    for (path, method, op) in operations(&doc) {
+        let m: reqwest::Method = method.to_uppercase().parse().unwrap();
+        let url = path
+            .replace("{tenant}", "acme")
+            .replace("{id}", "0190c3a4-0000-7000-8000-000000000000");
+        let request = app
+            .client
+            .request(m, format!("{}{url}", app.base))
+            .bearer_auth(&app.key);
+        calls.spawn(async move {
+            (
+                path,
+                method,
+                op,
+                into_reply(request.send().await.unwrap()).await,
+            )
+        });
+    }
+    let mut unavailable = Vec::new();
+    while let Some(done) = calls.join_next().await {
+        let (path, method, op, reply) = done.unwrap();
+        assert_documented(&op, &format!("{method} {path}"), &reply);
+        if reply.status == 503 {
+            assert_eq!(reply.body["code"], "unavailable");
+            assert!(reply.headers.contains_key("retry-after"), "{method} {path}");
+            unavailable.push(format!("{method} {path}"));
+        }
+    }
+    for expected in ["get /readyz", "get /v1/tenants/{tenant}/invitations"] {
+        assert!(
+            unavailable.iter().any(|u| u == expected),
+            "{expected} did not answer 503: {unavailable:?}"
+        );
+    }
+}
