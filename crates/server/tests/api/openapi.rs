@@ -175,9 +175,15 @@ fn assert_documented(op: &serde_json::Value, what: &str, reply: &Reply) {
 /// The statuses a generator of clients needs: every answer described,
 /// every error a problem document, and the refusals every operation of a
 /// kind can make listed on each.
-#[test]
-fn every_answer_is_described_and_every_error_is_a_problem() {
-    let doc = serde_json::to_value(invitd_server::openapi_document()).unwrap();
+#[tokio::test]
+async fn every_answer_is_described_and_every_error_is_a_problem() {
+    let app = spawn_app().await;
+    let doc = served_document(&app).await;
+    // `invitd openapi` prints the same document.
+    assert_eq!(
+        doc,
+        serde_json::to_value(invitd_server::openapi_document()).unwrap()
+    );
     let mut faults = Vec::new();
     for (path, method, op) in operations(&doc) {
         let responses = op["responses"].as_object().unwrap();
