@@ -36,8 +36,9 @@ if [ ! -x "$venv/bin/schemathesis" ] || [ ! -x "$venv/bin/openapi-spec-validator
   rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip
-  # Major versions pinned: the flags used below are schemathesis 4's.
-  "$venv/bin/pip" install -q 'schemathesis>=4.1,<5' 'openapi-spec-validator>=0.7,<1'
+  # The flags and config keys used here are those of schemathesis 4.32 and
+  # openapi-spec-validator 0.9 (tested with 4.32.5 and 0.9.0).
+  "$venv/bin/pip" install -q 'schemathesis>=4.32,<5' 'openapi-spec-validator>=0.9,<1'
 fi
 "$venv/bin/schemathesis" --version
 "$venv/bin/openapi-spec-validator" --version
