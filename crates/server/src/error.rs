@@ -34,6 +34,9 @@ pub enum Error {
     /// 400 `malformed_json`: the body is not the JSON expected.
     #[error("{0}")]
     MalformedJson(String),
+    /// 405 `method_not_allowed`: the path exists, not with this method.
+    #[error("this path does not take this method")]
+    MethodNotAllowed,
     /// 415 `unsupported_media_type`.
     #[error("the body must be application/json")]
     UnsupportedMediaType,
@@ -77,6 +80,7 @@ impl Error {
             Error::Invalid(_) | Error::MalformedJson(_) | Error::UnknownRoles(_) => {
                 StatusCode::BAD_REQUEST
             }
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Conflict { .. } => StatusCode::CONFLICT,
@@ -103,6 +107,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Invalid(_) => "invalid_request",
             Error::MalformedJson(_) => "malformed_json",
+            Error::MethodNotAllowed => "method_not_allowed",
             Error::UnsupportedMediaType => "unsupported_media_type",
             Error::PayloadTooLarge => "payload_too_large",
             Error::UnknownRoles(_) => "unknown_role",
@@ -166,14 +171,20 @@ impl From<StoreError> for Error {
     }
 }
 
-/// An RFC 9457 problem document, with the stable `code` as an extension.
+/// An RFC 9457 problem document, with the stable `code` as an extension;
+/// served as `application/problem+json`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// Always `about:blank`: the `code` says what happened.
     #[serde(rename = "type")]
+    #[schema(example = "about:blank")]
     pub kind: String,
+    /// The status's reason phrase, such as `Not Found`.
     pub title: String,
+    /// The HTTP status, repeated.
+    #[schema(minimum = 400, maximum = 599)]
     pub status: u16,
+    /// What went wrong, for people.
     pub detail: String,
     /// Stable machine-readable code, such as `not_found` or `resend_cooldown`.
     pub code: String,
@@ -199,7 +210,7 @@ impl IntoResponse for Error {
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
+            HeaderValue::from_static(crate::openapi::PROBLEM_CONTENT_TYPE),
         );
         if let Some(secs) = self.retry_after() {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -48,7 +48,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    api_router().into_openapi()
+    openapi::complete(api_router().into_openapi())
 }
 
 /// Paths as they may appear in access logs: accept-link tokens redacted.
@@ -67,10 +67,17 @@ pub fn app(state: AppState) -> Router {
         state.clone(),
         idempotency::layer,
     ));
-    let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc);
+    // Swagger UI works offline: no badge asking an outside validator about
+    // the document.
+    let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs")
+        .url("/openapi.json", openapi::complete(doc))
+        .config(utoipa_swagger_ui::Config::default().validator_url("none"));
     let max_body = state.config.max_body_bytes;
     let health_state = state.clone();
-    api.merge(accept::router())
+    // A documented path asked with a method it does not take: a problem
+    // document like every other refusal (axum keeps the `Allow` header).
+    api.method_not_allowed_fallback(|| async { error::Error::MethodNotAllowed })
+        .merge(accept::router())
         .merge(compat::router())
         .fallback(|| async { error::Error::NotFound("route") })
         .with_state(state)

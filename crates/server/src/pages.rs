@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive", body = String)))]
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations", responses((status = 200, description = "Alive", body = String)))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
@@ -14,8 +14,9 @@ pub async fn healthz() -> &'static str {
 /// Readiness: the database answers a read and takes a write (one small
 /// committed update), each within 3 s, so a full disk, a read-only or
 /// locked file and a lost connection all read as not ready; and no request
-/// was refused for want of the database lately (see `WriteHealth`).
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = String), (status = 503, body = String)))]
+/// was refused for want of the database lately (see `WriteHealth`). When not
+/// ready: 503 `unavailable`, a problem document with `Retry-After`.
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations", responses((status = 200, description = "Ready: the database answers reads and takes writes", body = String)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let bound = std::time::Duration::from_secs(3);
     let check =
@@ -38,13 +39,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            let mut response =
-                (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("5"),
-            );
-            response
+            crate::error::Error::Unavailable.into_response()
         }
     }
 }

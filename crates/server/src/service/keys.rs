@@ -12,11 +12,19 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
+    /// At most 200 characters, not blank.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\t\\n\\r \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name: String,
     /// Any of `invites:read`, `invites:write`, `tenants:admin`, `keys:admin`.
+    #[schema(schema_with = crate::openapi::fields::scopes)]
     pub scopes: Vec<String>,
     /// The tenants the key reaches; absent or null: all tenants.
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::fields::key_tenants)]
     pub tenants: Option<Vec<String>>,
 }
 

@@ -26,25 +26,53 @@ pub const STARTING_ROLES: [(&str, &str, i32); 4] = [
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
-    /// Chosen by the host app: 1–128 characters, no `/`.
+    /// Chosen by the host app: 1–128 characters, no control characters,
+    /// no `/`, no white space at either end.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F/ \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]([^\\u0000-\\u001F\\u007F-\\u009F/]*[^\\u0000-\\u001F\\u007F-\\u009F/ \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000])?$"
+    )]
     pub id: String,
+    /// One line; 1–200 characters once trimmed.
+    #[schema(
+        min_length = 1,
+        pattern = "^[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u001F\\u007F-\\u009F \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\u0000-\\u001F\\u007F-\\u009F \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000])?[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$"
+    )]
     pub name: String,
     /// Default language of its emails (`en`, `de`, `es`, `fr`, `pt`, …).
+    #[schema(max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
     pub language: Option<String>,
     /// Days an invitation stays valid (1–30; default 7).
+    #[schema(minimum = 1, maximum = 30)]
     pub invitation_lifetime_days: Option<i64>,
-    /// Least seconds between two sends of one invitation (default 60).
+    /// Least seconds between two sends of one invitation (0–604800;
+    /// default 60).
+    #[schema(minimum = 0, maximum = 604800)]
     pub resend_cooldown_seconds: Option<i64>,
-    /// Most resends per window (default 5).
+    /// Most resends per window (0–1000; default 5).
+    #[schema(minimum = 0, maximum = 1000)]
     pub max_resends: Option<u32>,
-    /// The window `max_resends` counts in, in seconds (default 86400).
+    /// The window `max_resends` counts in, in seconds (60–2592000; default
+    /// 86400).
+    #[schema(minimum = 60, maximum = 2592000)]
     pub resend_window_seconds: Option<i64>,
     /// Where the accept page sends the invitee after accepting, with a
-    /// signed ticket.
+    /// signed ticket: an http(s) URL of at most 2048 characters.
+    #[schema(
+        max_length = 2048,
+        pattern = "^https?://[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$"
+    )]
     pub accept_redirect_url: Option<String>,
-    /// An https URL of the tenant's logo, shown on the accept page.
+    /// An https URL of the tenant's logo, shown on the accept page (at
+    /// most 2048 characters).
+    #[schema(
+        max_length = 2048,
+        pattern = "^https://[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\"]*$"
+    )]
     pub logo_url: Option<String>,
     /// The accept page's accent colour, `#rrggbb`.
+    #[schema(pattern = "^#[0-9A-Fa-f]{6}$")]
     pub accent_color: Option<String>,
 }
 
@@ -52,22 +80,35 @@ pub struct NewTenant {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantPatch {
+    /// One line; 1–200 characters once trimmed. Null: unchanged.
+    #[schema(
+        min_length = 1,
+        pattern = "^[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u001F\\u007F-\\u009F \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\u0000-\\u001F\\u007F-\\u009F \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000])?[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$"
+    )]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
     pub language: Option<Option<String>>,
+    /// 1–30. Null: unchanged.
+    #[schema(minimum = 1, maximum = 30)]
     pub invitation_lifetime_days: Option<i64>,
+    /// 0–604800. Null: unchanged.
+    #[schema(minimum = 0, maximum = 604800)]
     pub resend_cooldown_seconds: Option<i64>,
+    /// 0–1000. Null: unchanged.
+    #[schema(minimum = 0, maximum = 1000)]
     pub max_resends: Option<u32>,
+    /// 60–2592000. Null: unchanged.
+    #[schema(minimum = 60, maximum = 2592000)]
     pub resend_window_seconds: Option<i64>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https?://[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$")]
     pub accept_redirect_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https://[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\"]*$")]
     pub logo_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^#[0-9A-Fa-f]{6}$")]
     pub accent_color: Option<Option<String>>,
 }
 
@@ -84,7 +125,19 @@ where
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
+    /// 1–64 characters, no control characters, no `/`, no white space at
+    /// either end.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F/ \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]([^\\u0000-\\u001F\\u007F-\\u009F/]*[^\\u0000-\\u001F\\u007F-\\u009F/ \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000])?$"
+    )]
     pub id: String,
+    /// One line; 1–200 characters once trimmed.
+    #[schema(
+        min_length = 1,
+        pattern = "^[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u001F\\u007F-\\u009F \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\u0000-\\u001F\\u007F-\\u009F \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000])?[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$"
+    )]
     pub name: String,
     /// Orders roles; higher grants more (default 0).
     #[serde(default)]
@@ -111,7 +164,7 @@ fn check_name(name: &str) -> Result<String, Error> {
 
 fn check_url(url: &str) -> Result<String, Error> {
     let ok = (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() <= 2048
+        && url.chars().count() <= 2048
         && !url.chars().any(|c| c.is_whitespace() || c.is_control());
     if ok {
         Ok(url.to_string())
@@ -125,7 +178,7 @@ fn check_url(url: &str) -> Result<String, Error> {
 
 fn check_logo(url: &str) -> Result<String, Error> {
     let ok = url.starts_with("https://")
-        && url.len() <= 2048
+        && url.chars().count() <= 2048
         && !url
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '"');

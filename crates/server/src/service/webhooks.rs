@@ -24,10 +24,12 @@ pub const EVENT_TYPES: [EventType; 8] = [
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
-    /// An http(s) URL on the public internet.
+    /// An http(s) URL on the public internet (at most 2048 characters).
+    #[schema(min_length = 1, max_length = 2048)]
     pub url: String,
     /// Event types to receive; absent or empty: all of them.
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::fields::event_types)]
     pub event_types: Vec<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -41,7 +43,10 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
+    /// An http(s) URL on the public internet (at most 2048 characters).
+    #[schema(min_length = 1, max_length = 2048)]
     pub url: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::event_types_change)]
     pub event_types: Option<Vec<String>>,
     pub enabled: Option<bool>,
 }
@@ -57,11 +62,16 @@ pub struct EventQuery {
     /// Only this invitation's events.
     pub invitation_id: Option<Uuid>,
     /// RFC 3339.
+    #[param(format = DateTime)]
     pub after: Option<String>,
     /// RFC 3339.
+    #[param(format = DateTime)]
     pub before: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^e\\+?0*[1-9][0-9]*$")]
     pub cursor: Option<String>,
 }
 
@@ -96,7 +106,7 @@ fn parse_time(field: &str, s: &str) -> Result<time::OffsetDateTime, Error> {
 
 impl Service {
     async fn check_webhook_url(&self, url: &str) -> Result<String, Error> {
-        if url.len() > 2048 {
+        if url.chars().count() > 2048 {
             return Err(Error::invalid("url", "must be at most 2048 characters"));
         }
         crate::webhooks::check_url(url, self.state.config.webhook_allow_private_networks)

@@ -17,14 +17,14 @@ use uuid::Uuid;
 /// (`invalid_email`, `duplicate_in_request`, `already_pending`). Answers 201
 /// when at least one invitation was created, 200 when none was. Each created
 /// invitation carries its `accept_url`, shown this once.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations", tag = "invitations",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations", operation_id = "create_invitations", tag = "invitations",
     params(("tenant" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a repeated key")),
     request_body = CreateInvitations,
     security(("bearer" = ["invites:write"])),
     responses(
-        (status = 201, body = CreateInvitationsResponse, description = "At least one invitation created"),
-        (status = 200, body = CreateInvitationsResponse, description = "None created; see failures"),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+        (status = 201, body = CreateInvitationsResponse, description = "At least one invitation created; each carries its `accept_url`, shown this once"),
+        (status = 200, body = CreateInvitationsResponse, description = "None created; `failures` says why for each address"),
+        (status = 400, body = Problem, description = "`unknown_role`: `roles` names a role the tenant does not have.")))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -63,10 +63,11 @@ pub async fn create(
 }
 
 /// List invitations, newest first, with filters and cursor pagination.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/invitations", tag = "invitations",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/invitations", operation_id = "list_invitations", tag = "invitations",
     params(("tenant" = String, Path), ListQuery),
     security(("bearer" = ["invites:read"])),
-    responses((status = 200, body = InvitationPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = InvitationPage, description = "A page of invitations, newest first")))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -88,10 +89,11 @@ pub async fn list(
 }
 
 /// One invitation.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/invitations/{id}", tag = "invitations",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/invitations/{id}", operation_id = "get_invitation", tag = "invitations",
     params(("tenant" = String, Path), ("id" = Uuid, Path)),
     security(("bearer" = ["invites:read"])),
-    responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = InvitationView, description = "The invitation")))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -110,10 +112,13 @@ pub async fn get(
 /// the tenant's lifetime, back to pending if expired, and a new email.
 /// Refused with 429 and `Retry-After` inside the cooldown or past the
 /// window's maximum; 409 once accepted, declined or revoked.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations/{id}/resend", tag = "invitations",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations/{id}/resend", operation_id = "resend_invitation", tag = "invitations",
     params(("tenant" = String, Path), ("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     security(("bearer" = ["invites:write"])),
-    responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
+    responses(
+        (status = 200, body = InvitationView, description = "Resent; `accept_url` is the new link, shown this once"),
+        (status = 409, body = Problem, description = "`invitation_already_accepted`, `invitation_already_declined` or `invitation_revoked`: the invitation is answered or revoked."),
+        (status = 429, body = Problem, description = "`resend_cooldown` or `resend_limit_reached`: `Retry-After` says when a resend is possible again.")))]
 pub async fn resend(
     State(state): State<AppState>,
     caller: Caller,
@@ -130,10 +135,12 @@ pub async fn resend(
 }
 
 /// Revoke a pending or expired invitation; the record is kept.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations/{id}/revoke", tag = "invitations",
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations/{id}/revoke", operation_id = "revoke_invitation", tag = "invitations",
     params(("tenant" = String, Path), ("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     security(("bearer" = ["invites:write"])),
-    responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses(
+        (status = 200, body = InvitationView, description = "Revoked"),
+        (status = 409, body = Problem, description = "`invitation_already_accepted`, `invitation_already_declined` or `invitation_revoked`: the invitation is answered or revoked.")))]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,10 +156,11 @@ pub async fn revoke(
 }
 
 /// The audit trail of one invitation, oldest first.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/invitations/{id}/events", tag = "invitations",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/invitations/{id}/events", operation_id = "list_invitation_events", tag = "invitations",
     params(("tenant" = String, Path), ("id" = Uuid, Path)),
     security(("bearer" = ["invites:read"])),
-    responses((status = 200, body = EventList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = EventList, description = "The invitation's events, oldest first")))]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -169,10 +177,11 @@ pub async fn events(
 
 /// Every attempt to deliver the invitation's emails: when, how it went,
 /// and what the mail server said.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/invitations/{id}/deliveries", tag = "invitations",
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/invitations/{id}/deliveries", operation_id = "list_invitation_deliveries", tag = "invitations",
     params(("tenant" = String, Path), ("id" = Uuid, Path)),
     security(("bearer" = ["invites:read"])),
-    responses((status = 200, body = DeliveryAttemptList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = DeliveryAttemptList, description = "Every delivery attempt, oldest first")))]
 pub async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
@@ -190,10 +199,14 @@ pub async fn deliveries(
 /// Look an invitation up by the token of its link (for host apps that
 /// render their own accept page). 410 `token_replaced` for a link replaced
 /// by a resend.
-#[utoipa::path(post, path = "/v1/invitations/lookup", tag = "tokens",
+#[utoipa::path(post, path = "/v1/invitations/lookup", operation_id = "lookup_token", tag = "tokens",
     request_body = TokenRequest,
     security(("bearer" = ["invites:read"])),
-    responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses(
+        (status = 200, body = InvitationView, description = "The invitation the token opens"),
+        (status = 404, body = Problem, description = "`not_found`: no invitation has this token, or its tenant is one the key does not reach."),
+        (status = 409, body = Problem, description = "`token_replaced`: a resend replaced this link."),
+        (status = 429, body = Problem, description = "Too many token requests from this client; `Retry-After` says when to try again.")))]
 pub async fn lookup(
     State(state): State<AppState>,
     caller: Caller,
@@ -210,10 +223,15 @@ pub async fn lookup(
 
 /// Accept by token, once. 410 when expired, 409 when already answered or
 /// revoked; of two concurrent accepts exactly one succeeds.
-#[utoipa::path(post, path = "/v1/invitations/accept", tag = "tokens",
+#[utoipa::path(post, path = "/v1/invitations/accept", operation_id = "accept_token", tag = "tokens",
     request_body = TokenRequest,
     security(("bearer" = ["invites:write"])),
-    responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem)))]
+    responses(
+        (status = 200, body = InvitationView, description = "Accepted"),
+        (status = 404, body = Problem, description = "`not_found`: no invitation has this token, or its tenant is one the key does not reach."),
+        (status = 409, body = Problem, description = "`token_replaced`, `invitation_already_accepted`, `invitation_already_declined` or `invitation_revoked`."),
+        (status = 410, body = Problem, description = "`invitation_expired`: the invitation expired."),
+        (status = 429, body = Problem, description = "Too many token requests from this client; `Retry-After` says when to try again.")))]
 pub async fn accept(
     State(state): State<AppState>,
     caller: Caller,
@@ -223,10 +241,15 @@ pub async fn accept(
 }
 
 /// Decline by token, once. Same refusals as accept.
-#[utoipa::path(post, path = "/v1/invitations/decline", tag = "tokens",
+#[utoipa::path(post, path = "/v1/invitations/decline", operation_id = "decline_token", tag = "tokens",
     request_body = TokenRequest,
     security(("bearer" = ["invites:write"])),
-    responses((status = 200, body = InvitationView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem)))]
+    responses(
+        (status = 200, body = InvitationView, description = "Declined"),
+        (status = 404, body = Problem, description = "`not_found`: no invitation has this token, or its tenant is one the key does not reach."),
+        (status = 409, body = Problem, description = "`token_replaced`, `invitation_already_accepted`, `invitation_already_declined` or `invitation_revoked`."),
+        (status = 410, body = Problem, description = "`invitation_expired`: the invitation expired."),
+        (status = 429, body = Problem, description = "Too many token requests from this client; `Retry-After` says when to try again.")))]
 pub async fn decline(
     State(state): State<AppState>,
     caller: Caller,

@@ -13,9 +13,11 @@ use uuid::Uuid;
 
 /// Create an API key. The answer's `secret` is shown this once. A key
 /// cannot grant scopes or tenants it does not have itself.
-#[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = NewKey,
+#[utoipa::path(post, path = "/v1/keys", operation_id = "create_key", tag = "keys", request_body = NewKey,
     security(("bearer" = ["keys:admin"])),
-    responses((status = 201, body = CreatedKey), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses(
+        (status = 201, body = CreatedKey, description = "Created; `secret` is shown this once"),
+        (status = 403, body = Problem, description = "`forbidden`: the key lacks `keys:admin`, or asked for a scope or for all tenants while lacking it itself.")))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -32,9 +34,10 @@ pub async fn create(
 }
 
 /// The keys the caller may manage (never their secrets).
-#[utoipa::path(get, path = "/v1/keys", tag = "keys",
+#[utoipa::path(get, path = "/v1/keys", operation_id = "list_keys", tag = "keys",
     security(("bearer" = ["keys:admin"])),
-    responses((status = 200, body = KeyList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses(
+        (status = 200, body = KeyList, description = "The keys the caller may manage")))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -47,9 +50,10 @@ pub async fn list(
 
 /// Revoke a key; it stops working at once in this process and within two
 /// seconds in others.
-#[utoipa::path(delete, path = "/v1/keys/{id}", tag = "keys", params(("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/v1/keys/{id}", operation_id = "revoke_key", tag = "keys", params(("id" = Uuid, Path)),
     security(("bearer" = ["keys:admin"])),
-    responses((status = 200, body = KeyView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = KeyView, description = "The revoked key")))]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,

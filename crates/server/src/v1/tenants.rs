@@ -11,9 +11,12 @@ use axum::http::StatusCode;
 
 /// Create a tenant; it starts with the roles viewer, editor, admin, owner.
 /// Needs `tenants:admin` on a key for all tenants.
-#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = NewTenant,
+#[utoipa::path(post, path = "/v1/tenants", operation_id = "create_tenant", tag = "tenants", request_body = NewTenant,
     security(("bearer" = ["tenants:admin"])),
-    responses((status = 201, body = CreatedTenant), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses(
+        (status = 201, body = CreatedTenant, description = "Created; `ticket_secret` is shown this once"),
+        (status = 403, body = Problem, description = "`forbidden`: needs `tenants:admin` on a key for all tenants."),
+        (status = 409, body = Problem, description = "`tenant_exists`: a tenant with this id exists.")))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -36,9 +39,10 @@ pub async fn create(
 
 /// Replace the secret that signs the tenant's accept tickets; the new one is
 /// shown this once and the old one stops working at once.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/ticket-secret", tag = "tenants", params(("tenant" = String, Path)),
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/ticket-secret", operation_id = "rotate_ticket_secret", tag = "tenants", params(("tenant" = String, Path)),
     security(("bearer" = ["tenants:admin"])),
-    responses((status = 200, body = TicketSecret), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = TicketSecret, description = "The new secret, shown this once")))]
 pub async fn rotate_ticket_secret(
     State(state): State<AppState>,
     caller: Caller,
@@ -54,9 +58,10 @@ pub async fn rotate_ticket_secret(
 }
 
 /// A tenant and its settings.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)),
+#[utoipa::path(get, path = "/v1/tenants/{tenant}", operation_id = "get_tenant", tag = "tenants", params(("tenant" = String, Path)),
     security(("bearer" = ["invites:read"])),
-    responses((status = 200, body = TenantView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = TenantView, description = "The tenant")))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -67,9 +72,10 @@ pub async fn get(
 }
 
 /// Change a tenant's settings; absent fields stay, `null` clears.
-#[utoipa::path(patch, path = "/v1/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)), request_body = TenantPatch,
+#[utoipa::path(patch, path = "/v1/tenants/{tenant}", operation_id = "update_tenant", tag = "tenants", params(("tenant" = String, Path)), request_body = TenantPatch,
     security(("bearer" = ["tenants:admin"])),
-    responses((status = 200, body = TenantView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = TenantView, description = "The tenant as changed")))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -84,9 +90,10 @@ pub async fn update(
 }
 
 /// The tenant's role catalogue, by rank.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/roles", tag = "tenants", params(("tenant" = String, Path)),
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/roles", operation_id = "list_roles", tag = "tenants", params(("tenant" = String, Path)),
     security(("bearer" = ["invites:read"])),
-    responses((status = 200, body = RoleList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = RoleList, description = "The roles, by rank")))]
 pub async fn list_roles(
     State(state): State<AppState>,
     caller: Caller,
@@ -99,9 +106,11 @@ pub async fn list_roles(
 }
 
 /// Add a role to the catalogue.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/roles", tag = "tenants", params(("tenant" = String, Path)), request_body = NewRole,
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/roles", operation_id = "create_role", tag = "tenants", params(("tenant" = String, Path)), request_body = NewRole,
     security(("bearer" = ["tenants:admin"])),
-    responses((status = 201, body = RoleView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses(
+        (status = 201, body = RoleView, description = "Added"),
+        (status = 409, body = Problem, description = "`role_exists`: the tenant has a role with this id.")))]
 pub async fn create_role(
     State(state): State<AppState>,
     caller: Caller,

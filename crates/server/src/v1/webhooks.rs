@@ -99,6 +99,7 @@ pub struct AttemptList {
 #[into_params(parameter_in = Query)]
 pub struct AttemptQuery {
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -127,9 +128,10 @@ fn secret_view(e: &WebhookEndpoint) -> WebhookWithSecret {
 
 /// Subscribe an http(s) URL to the tenant's invitation events. The answer
 /// carries the signing `secret`, shown this once.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/webhooks", tag = "webhooks", params(("tenant" = String, Path)), request_body = NewWebhook,
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/webhooks", operation_id = "create_webhook", tag = "webhooks", params(("tenant" = String, Path)), request_body = NewWebhook,
     security(("bearer" = ["tenants:admin"])),
-    responses((status = 201, body = WebhookWithSecret), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 201, body = WebhookWithSecret, description = "Subscribed; `secret` is shown this once")))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -144,9 +146,10 @@ pub async fn create(
 }
 
 /// The tenant's webhook endpoints.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/webhooks", tag = "webhooks", params(("tenant" = String, Path)),
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/webhooks", operation_id = "list_webhooks", tag = "webhooks", params(("tenant" = String, Path)),
     security(("bearer" = ["tenants:admin"])),
-    responses((status = 200, body = WebhookList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = WebhookList, description = "The tenant's endpoints")))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -159,9 +162,10 @@ pub async fn list(
 }
 
 /// One endpoint.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/webhooks/{id}", tag = "webhooks", params(("tenant" = String, Path), ("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/webhooks/{id}", operation_id = "get_webhook", tag = "webhooks", params(("tenant" = String, Path), ("id" = Uuid, Path)),
     security(("bearer" = ["tenants:admin"])),
-    responses((status = 200, body = WebhookView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = WebhookView, description = "The endpoint")))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -174,9 +178,10 @@ pub async fn get(
 
 /// Change the URL, the event types, or enable/disable; enabling clears a
 /// disable by invitd.
-#[utoipa::path(patch, path = "/v1/tenants/{tenant}/webhooks/{id}", tag = "webhooks", params(("tenant" = String, Path), ("id" = Uuid, Path)), request_body = WebhookPatch,
+#[utoipa::path(patch, path = "/v1/tenants/{tenant}/webhooks/{id}", operation_id = "update_webhook", tag = "webhooks", params(("tenant" = String, Path), ("id" = Uuid, Path)), request_body = WebhookPatch,
     security(("bearer" = ["tenants:admin"])),
-    responses((status = 200, body = WebhookView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = WebhookView, description = "The endpoint as changed")))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -192,9 +197,10 @@ pub async fn update(
 }
 
 /// Remove an endpoint, with its pending deliveries.
-#[utoipa::path(delete, path = "/v1/tenants/{tenant}/webhooks/{id}", tag = "webhooks", params(("tenant" = String, Path), ("id" = Uuid, Path)),
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/webhooks/{id}", operation_id = "delete_webhook", tag = "webhooks", params(("tenant" = String, Path), ("id" = Uuid, Path)),
     security(("bearer" = ["tenants:admin"])),
-    responses((status = 204, description = "Deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 204, description = "Deleted")))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -205,9 +211,10 @@ pub async fn delete(
 }
 
 /// A new signing secret, shown this once; the old one stops at once.
-#[utoipa::path(post, path = "/v1/tenants/{tenant}/webhooks/{id}/rotate-secret", tag = "webhooks", params(("tenant" = String, Path), ("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/webhooks/{id}/rotate-secret", operation_id = "rotate_webhook_secret", tag = "webhooks", params(("tenant" = String, Path), ("id" = Uuid, Path)),
     security(("bearer" = ["tenants:admin"])),
-    responses((status = 200, body = WebhookWithSecret), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = WebhookWithSecret, description = "The new secret, shown this once")))]
 pub async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,
@@ -223,9 +230,10 @@ pub async fn rotate_secret(
 
 /// Every delivery attempt to this endpoint, newest first: status code,
 /// duration, error.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/webhooks/{id}/attempts", tag = "webhooks", params(("tenant" = String, Path), ("id" = Uuid, Path), AttemptQuery),
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/webhooks/{id}/attempts", operation_id = "list_webhook_attempts", tag = "webhooks", params(("tenant" = String, Path), ("id" = Uuid, Path), AttemptQuery),
     security(("bearer" = ["tenants:admin"])),
-    responses((status = 200, body = AttemptList), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = AttemptList, description = "Delivery attempts, newest first")))]
 pub async fn attempts(
     State(state): State<AppState>,
     caller: Caller,
@@ -261,9 +269,10 @@ fn event_page(events: Vec<invitd_store::Event>, next_cursor: Option<String>) -> 
 /// The tenant's audit trail, newest first: every invitation event and
 /// every administrative change (tenant, roles, webhooks), with actor, time,
 /// client address and user agent.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}/events", tag = "events", params(("tenant" = String, Path), EventQuery),
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/events", operation_id = "list_tenant_events", tag = "events", params(("tenant" = String, Path), EventQuery),
     security(("bearer" = ["invites:read"])),
-    responses((status = 200, body = EventPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses(
+        (status = 200, body = EventPage, description = "A page of events, newest first")))]
 pub async fn tenant_events(
     State(state): State<AppState>,
     caller: Caller,
@@ -276,9 +285,11 @@ pub async fn tenant_events(
 
 /// The installation's own audit trail (API keys created and revoked),
 /// newest first. Needs `keys:admin` on a key for all tenants.
-#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventQuery),
+#[utoipa::path(get, path = "/v1/events", operation_id = "list_installation_events", tag = "events", params(EventQuery),
     security(("bearer" = ["keys:admin"])),
-    responses((status = 200, body = EventPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses(
+        (status = 200, body = EventPage, description = "A page of events, newest first"),
+        (status = 403, body = Problem, description = "`forbidden`: needs `keys:admin` on a key for all tenants.")))]
 pub async fn installation_events(
     State(state): State<AppState>,
     caller: Caller,
