@@ -117,6 +117,24 @@ struct ServeArgs {
     /// Folder of template files that replace the built-in ones.
     #[arg(long, env = "INVITD_TEMPLATES_DIR")]
     templates_dir: Option<PathBuf>,
+    /// Seconds a client has to send a request's line and headers.
+    #[arg(long, env = "INVITD_HTTP_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    http_header_timeout_seconds: u64,
+    /// Seconds a request has, reading its body included, before it is
+    /// cancelled and answered 408.
+    #[arg(
+        long,
+        env = "INVITD_HTTP_REQUEST_TIMEOUT_SECONDS",
+        default_value_t = 30
+    )]
+    http_request_timeout_seconds: u64,
+    /// Seconds a keep-alive connection may sit without a request.
+    #[arg(long, env = "INVITD_HTTP_IDLE_TIMEOUT_SECONDS", default_value_t = 75)]
+    http_idle_timeout_seconds: u64,
+    /// Open connections at most; more wait to be accepted. Lowered to what
+    /// the open files limit allows.
+    #[arg(long, env = "INVITD_HTTP_MAX_CONNECTIONS", default_value_t = 10_000)]
+    http_max_connections: usize,
 }
 
 #[derive(clap::Args)]
@@ -401,8 +419,18 @@ async fn serve(database_url: String, args: ServeArgs) -> anyhow::Result<()> {
         ),
         mail_lease: time::Duration::seconds(i64::from(args.mail_lease_seconds.max(1))),
         templates_dir: args.templates_dir,
+        http_header_timeout: std::time::Duration::from_secs(
+            args.http_header_timeout_seconds.max(1),
+        ),
+        http_request_timeout: std::time::Duration::from_secs(
+            args.http_request_timeout_seconds.max(1),
+        ),
+        http_idle_timeout: std::time::Duration::from_secs(args.http_idle_timeout_seconds.max(1)),
+        http_max_connections: args.http_max_connections.max(1),
         ..Config::laptop_defaults()
     };
+    // Before the listener opens: the connection cap is derived from it.
+    invitd_server::http::raise_open_files_limit();
     let running = invitd_server::start(config, None).await?;
     println!("invitd listening on http://{}", running.addr);
     shutdown_signal().await;

@@ -56,6 +56,10 @@ pub enum Error {
     /// 409 `idempotency_in_progress`: same key, first request still running.
     #[error("a request with this Idempotency-Key is still in progress")]
     IdempotencyInProgress,
+    /// 408 `request_timeout`: the request (reading its body included) was
+    /// not finished within the server's request timeout.
+    #[error("the request was not completed within the server's time limit")]
+    RequestTimeout,
     /// 503 `unavailable`: the database does not answer.
     #[error("the service is temporarily unavailable")]
     Unavailable,
@@ -93,6 +97,7 @@ impl Error {
                 }
             },
             Error::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -120,6 +125,7 @@ impl Error {
             },
             Error::IdempotencyMismatch => "idempotency_key_reused",
             Error::IdempotencyInProgress => "idempotency_in_progress",
+            Error::RequestTimeout => "request_timeout",
             Error::Unavailable => "unavailable",
             Error::Internal(_) => "internal",
         }

@@ -8,6 +8,7 @@ pub mod compat;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod http;
 mod idempotency;
 pub mod openapi;
 mod pages;
@@ -155,19 +156,18 @@ pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Res
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    let app = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let mut server_rx = rx.clone();
-    tasks.push(tokio::spawn(async move {
-        let graceful = async move {
-            let _ = server_rx.wait_for(|stop| *stop).await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(graceful)
-            .await
-        {
-            tracing::error!(error = %e, "server failed");
-        }
-    }));
+    let limits = http::Limits {
+        header_timeout: config.http_header_timeout,
+        request_timeout: config.http_request_timeout,
+        idle_timeout: config.http_idle_timeout,
+        max_connections: http::effective_max_connections(config.http_max_connections),
+    };
+    tasks.push(tokio::spawn(http::serve(
+        listener,
+        app(state.clone()),
+        limits,
+        rx.clone(),
+    )));
     let webhook_worker = webhooks::WebhookWorker::new(
         state.store.clone(),
         state.clock.clone(),

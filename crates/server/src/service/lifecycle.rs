@@ -6,7 +6,7 @@ use super::check_text;
 use super::invitations::{not_found_as, role_names};
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
-use invitd_core::{Clock, EventType, Invitation, Language, Secret, TenantId, limits};
+use invitd_core::{EventType, Invitation, Language, Secret, TenantId, limits};
 use invitd_store::{Audit, Decide, Event, Target, Tenant, TokenMatch, Transition};
 use uuid::Uuid;
 

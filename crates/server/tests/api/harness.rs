@@ -133,6 +133,8 @@ pub struct Options {
     /// Each reading of the server's clock moves it on by this much, so
     /// two readings never give the same time.
     pub tick: Option<time::Duration>,
+    /// Changes to the server's configuration, applied last.
+    pub configure: Option<Box<dyn FnOnce(&mut Config) + Send>>,
 }
 
 /// A clock that moves on by `step` each time it is read.
@@ -186,6 +188,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.webhook_allow_private_networks = options.private_webhooks;
     if let Some(schedule) = options.retry_schedule {
         config.mail_retry_schedule = schedule;
+    }
+    if let Some(configure) = options.configure {
+        configure(&mut config);
     }
     let clock = Arc::new(FixedClock::new(
         options.now.unwrap_or_else(time::OffsetDateTime::now_utc),

@@ -19,5 +19,6 @@ mod multi;
 mod openapi;
 mod ops;
 mod outbox;
+mod slow_clients;
 mod smtp;
 mod webhooks;
