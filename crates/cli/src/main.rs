@@ -135,6 +135,18 @@ struct ServeArgs {
     /// the open files limit allows.
     #[arg(long, env = "INVITD_HTTP_MAX_CONNECTIONS", default_value_t = 10_000)]
     http_max_connections: usize,
+    /// Requests a minute that one client address may make, on average,
+    /// to the accept page and the token endpoints without a key; 0 turns
+    /// the limit off.
+    #[arg(long, env = "INVITD_RATE_LIMIT_PER_MINUTE", default_value_t = 60)]
+    rate_limit_per_minute: u32,
+    /// Such requests one client address may make at once.
+    #[arg(long, env = "INVITD_RATE_LIMIT_BURST", default_value_t = 60)]
+    rate_limit_burst: u32,
+    /// Comma-separated addresses of reverse proxies whose X-Forwarded-For
+    /// header names the client (for the rate limit).
+    #[arg(long, env = "INVITD_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(clap::Args)]
@@ -427,6 +439,9 @@ async fn serve(database_url: String, args: ServeArgs) -> anyhow::Result<()> {
         ),
         http_idle_timeout: std::time::Duration::from_secs(args.http_idle_timeout_seconds.max(1)),
         http_max_connections: args.http_max_connections.max(1),
+        rate_limit_per_minute: args.rate_limit_per_minute,
+        rate_limit_burst: args.rate_limit_burst.max(1),
+        trusted_proxies: args.trusted_proxies,
         ..Config::laptop_defaults()
     };
     // Before the listener opens: the connection cap is derived from it.

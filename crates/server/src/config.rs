@@ -59,6 +59,13 @@ pub struct Config {
     /// Open connections at most; at the cap, new ones wait to be accepted.
     /// Lowered at start to what the open files limit allows.
     pub http_max_connections: usize,
+    /// Unauthenticated requests (the accept page, token endpoints without
+    /// a key) per client address per minute, on average; 0 turns it off.
+    pub rate_limit_per_minute: u32,
+    /// Such requests a client address may make at once.
+    pub rate_limit_burst: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -92,6 +99,9 @@ impl Config {
             http_request_timeout: std::time::Duration::from_secs(30),
             http_idle_timeout: std::time::Duration::from_secs(75),
             http_max_connections: 10_000,
+            rate_limit_per_minute: 60,
+            rate_limit_burst: 60,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -130,6 +140,9 @@ impl std::fmt::Debug for Config {
             .field("http_request_timeout", &self.http_request_timeout)
             .field("http_idle_timeout", &self.http_idle_timeout)
             .field("http_max_connections", &self.http_max_connections)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }

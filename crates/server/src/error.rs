@@ -56,6 +56,10 @@ pub enum Error {
     /// 409 `idempotency_in_progress`: same key, first request still running.
     #[error("a request with this Idempotency-Key is still in progress")]
     IdempotencyInProgress,
+    /// 429 `rate_limited`: too many unauthenticated requests from one
+    /// client address.
+    #[error("too many requests from this address; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// 408 `request_timeout`: the request (reading its body included) was
     /// not finished within the server's request timeout.
     #[error("the request was not completed within the server's time limit")]
@@ -98,6 +102,7 @@ impl Error {
             },
             Error::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -126,6 +131,7 @@ impl Error {
             Error::IdempotencyMismatch => "idempotency_key_reused",
             Error::IdempotencyInProgress => "idempotency_in_progress",
             Error::RequestTimeout => "request_timeout",
+            Error::RateLimited { .. } => "rate_limited",
             Error::Unavailable => "unavailable",
             Error::Internal(_) => "internal",
         }
@@ -138,6 +144,7 @@ impl Error {
                 LifecycleError::ResendCooldown { retry_after_secs }
                 | LifecycleError::ResendLimit { retry_after_secs },
             ) => Some(*retry_after_secs),
+            Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             Error::Unavailable => Some(5),
             _ => None,
         }

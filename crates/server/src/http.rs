@@ -400,6 +400,7 @@ impl http_body::Body for TrackedBody {
 /// the connection cap, not the descriptor limit, is what bounds
 /// connections. Returns the soft limit in force afterwards.
 #[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere
 pub fn raise_open_files_limit() -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -439,6 +440,7 @@ pub fn raise_open_files_limit() -> Option<u64> {
 
 /// The current soft limit on open files, if known.
 #[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere
 pub fn open_files_limit() -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,

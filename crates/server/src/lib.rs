@@ -12,6 +12,7 @@ pub mod http;
 mod idempotency;
 pub mod openapi;
 mod pages;
+pub mod ratelimit;
 pub mod service;
 pub mod state;
 pub mod v1;
@@ -70,12 +71,20 @@ pub fn app(state: AppState) -> Router {
         .split_for_parts();
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc);
     let max_body = state.config.max_body_bytes;
+    let limit = ratelimit::Limit {
+        limiter: Arc::new(ratelimit::RateLimiter::new(
+            state.config.rate_limit_per_minute,
+            state.config.rate_limit_burst,
+        )),
+        trusted_proxies: Arc::new(state.config.trusted_proxies.clone()),
+    };
     api.merge(accept::router())
         .merge(compat::router())
         .fallback(|| async { error::Error::NotFound("route") })
         .with_state(state)
         .merge(swagger)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(limit, ratelimit::layer))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))

@@ -98,13 +98,10 @@ fn is_public_v6(v6: std::net::Ipv6Addr) -> bool {
     if s[0] & 0xe000 != 0x2000 {
         return false;
     }
-    !(
-        // IETF protocol assignments: Teredo, benchmarking, ORCHID.
-        (s[0] == 0x2001 && s[1] < 0x0200)
-        // Documentation.
-        || (s[0] == 0x2001 && s[1] == 0x0db8)
-        || (s[0] & 0xfff0) == 0x3ff0
-    )
+    // IETF protocol assignments (Teredo, benchmarking, ORCHID),
+    // documentation `2001:db8::/32` and `3fff::/20`.
+    let special = s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8);
+    !(special || (s[0] & 0xfff0) == 0x3ff0)
 }
 
 /// Why a URL may not receive webhooks, if it may not.

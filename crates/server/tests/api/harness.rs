@@ -111,6 +111,9 @@ macro_rules! both {
     };
 }
 
+/// A change to a test server's configuration.
+pub type Configure = Box<dyn FnOnce(&mut Config) + Send>;
+
 /// How to start a test app.
 #[derive(Default)]
 pub struct Options {
@@ -134,7 +137,7 @@ pub struct Options {
     /// two readings never give the same time.
     pub tick: Option<time::Duration>,
     /// Changes to the server's configuration, applied last.
-    pub configure: Option<Box<dyn FnOnce(&mut Config) + Send>>,
+    pub configure: Option<Configure>,
 }
 
 /// A clock that moves on by `step` each time it is read.

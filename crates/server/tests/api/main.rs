@@ -19,6 +19,7 @@ mod multi;
 mod openapi;
 mod ops;
 mod outbox;
+mod rate_limits;
 mod slow_clients;
 mod smtp;
 mod webhooks;
