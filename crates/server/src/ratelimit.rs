@@ -34,6 +34,9 @@ pub struct RateLimiter {
     per_second: f64,
     burst: f64,
     buckets: Mutex<(HashMap<IpAddr, Bucket>, Instant)>,
+    /// When the last "rate limited" line was logged: at most one a minute,
+    /// so a flood does not become a flood of log lines.
+    last_logged: Mutex<Option<Instant>>,
 }
 
 impl RateLimiter {
@@ -44,6 +47,7 @@ impl RateLimiter {
             per_second: f64::from(per_minute) / 60.0,
             burst: f64::from(burst.max(1)),
             buckets: Mutex::new((HashMap::new(), Instant::now())),
+            last_logged: Mutex::new(None),
         }
     }
 
@@ -91,6 +95,19 @@ impl RateLimiter {
                 (1.0 - bucket.tokens) / self.per_second,
             ))
         }
+    }
+
+    /// Whether a refusal should be logged now (once a minute at most).
+    fn should_log(&self) -> bool {
+        let mut last = match self.last_logged.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let due = last.is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
     }
 
     /// Addresses currently tracked.
@@ -200,11 +217,16 @@ pub async fn layer(State(limit): State<Limit>, req: Request, next: Next) -> Resp
         Ok(()) => next.run(req).await,
         Err(wait) => {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            tracing::info!(
-                client = %client,
-                retry_after = secs,
-                "rate limited an unauthenticated request"
-            );
+            if limiter.should_log() {
+                tracing::warn!(
+                    client = %client,
+                    retry_after = secs,
+                    "rate limited unauthenticated requests (INVITD_RATE_LIMIT_PER_MINUTE); \
+                     logged once a minute at most"
+                );
+            } else {
+                tracing::debug!(client = %client, "rate limited");
+            }
             match face {
                 Face::Api => Error::RateLimited {
                     retry_after_secs: secs,
