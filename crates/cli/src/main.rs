@@ -117,6 +117,36 @@ struct ServeArgs {
     /// Folder of template files that replace the built-in ones.
     #[arg(long, env = "INVITD_TEMPLATES_DIR")]
     templates_dir: Option<PathBuf>,
+    /// Seconds a client has to send a request's line and headers.
+    #[arg(long, env = "INVITD_HTTP_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    http_header_timeout_seconds: u64,
+    /// Seconds a request has, reading its body included, before it is
+    /// cancelled and answered 408.
+    #[arg(
+        long,
+        env = "INVITD_HTTP_REQUEST_TIMEOUT_SECONDS",
+        default_value_t = 30
+    )]
+    http_request_timeout_seconds: u64,
+    /// Seconds a keep-alive connection may sit without a request.
+    #[arg(long, env = "INVITD_HTTP_IDLE_TIMEOUT_SECONDS", default_value_t = 75)]
+    http_idle_timeout_seconds: u64,
+    /// Open connections at most; more wait to be accepted. Lowered to what
+    /// the open files limit allows.
+    #[arg(long, env = "INVITD_HTTP_MAX_CONNECTIONS", default_value_t = 10_000)]
+    http_max_connections: usize,
+    /// Requests a minute that one client address may make, on average,
+    /// to the accept page and the token endpoints without a key; 0 turns
+    /// the limit off.
+    #[arg(long, env = "INVITD_RATE_LIMIT_PER_MINUTE", default_value_t = 60)]
+    rate_limit_per_minute: u32,
+    /// Such requests one client address may make at once.
+    #[arg(long, env = "INVITD_RATE_LIMIT_BURST", default_value_t = 60)]
+    rate_limit_burst: u32,
+    /// Comma-separated addresses of reverse proxies whose X-Forwarded-For
+    /// header names the client (for the rate limit).
+    #[arg(long, env = "INVITD_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(clap::Args)]
@@ -402,8 +432,21 @@ async fn serve(database_url: String, args: ServeArgs) -> anyhow::Result<()> {
         ),
         mail_lease: time::Duration::seconds(i64::from(args.mail_lease_seconds.max(1))),
         templates_dir: args.templates_dir,
+        http_header_timeout: std::time::Duration::from_secs(
+            args.http_header_timeout_seconds.max(1),
+        ),
+        http_request_timeout: std::time::Duration::from_secs(
+            args.http_request_timeout_seconds.max(1),
+        ),
+        http_idle_timeout: std::time::Duration::from_secs(args.http_idle_timeout_seconds.max(1)),
+        http_max_connections: args.http_max_connections.max(1),
+        rate_limit_per_minute: args.rate_limit_per_minute,
+        rate_limit_burst: args.rate_limit_burst.max(1),
+        trusted_proxies: args.trusted_proxies,
         ..Config::laptop_defaults()
     };
+    // Before the listener opens: the connection cap is derived from it.
+    invitd_server::http::raise_open_files_limit();
     let running = invitd_server::start(config, None).await?;
     println!("invitd listening on http://{}", running.addr);
     shutdown_signal().await;

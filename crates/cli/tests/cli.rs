@@ -38,6 +38,19 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "a duplicate tenant must fail");
+    // Ids that a URL path cannot carry are refused, with the reason.
+    for bad in [".", "..", "%2e%2e", "a b", "a?b", "a\\b"] {
+        let out = invitd(&db)
+            .args(["tenants", "create", bad, "--name", "Bad"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "tenant id {bad:?} must be refused");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("id: must not"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let out = run_ok(invitd(&db).args([
         "keys",
         "create",

@@ -32,8 +32,10 @@ fn check_opaque(field: &'static str, s: &str, max: usize) -> Result<(), IdError>
     Ok(())
 }
 
-/// A tenant id chosen by the host app: 1–128 characters, no control
-/// characters, no `/` (it travels in URL paths), no surrounding spaces.
+/// A tenant id chosen by the host app: 1–128 characters that travel in a URL
+/// path segment unchanged: no control characters or whitespace, none of
+/// `/ \\ ? # %`, and not the dot segments `.` or `..` (which clients and
+/// proxies collapse, making the tenant unreachable).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(try_from = "String", into = "String")]
 pub struct TenantId(String);
@@ -42,6 +44,17 @@ impl TenantId {
     pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
         let s = s.into();
         check_opaque("tenant id", &s, 128)?;
+        if s == "." || s == ".." {
+            return Err(err("tenant id", "must not be . or .."));
+        }
+        if s.chars()
+            .any(|c| c.is_whitespace() || matches!(c, '\\' | '?' | '#' | '%'))
+        {
+            return Err(err(
+                "tenant id",
+                "must not contain spaces, backslashes, ?, # or %",
+            ));
+        }
         Ok(Self(s))
     }
     pub fn as_str(&self) -> &str {
@@ -178,11 +191,32 @@ mod tests {
             "1024",
             "3fa85f64-5717-4562-b3fc-2c963f66afa6",
             "Ünïcode",
+            "a.b",
+            "...",
+            ".hidden",
         ] {
             assert!(TenantId::parse(ok).is_ok(), "{ok}");
         }
         let long = "x".repeat(129);
-        for bad in ["", " acme", "a/b", "a\nb", long.as_str()] {
+        for bad in [
+            "",
+            " acme",
+            "a/b",
+            "a\nb",
+            long.as_str(),
+            ".",
+            "..",
+            "%2e",
+            "%2E%2E",
+            "a\\b",
+            "a?b",
+            "a#b",
+            "a%20b",
+            "a b",
+            "a\tb",
+            "a\u{a0}b",
+            "a\u{7f}b",
+        ] {
             assert!(TenantId::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -48,6 +48,24 @@ pub struct Config {
     pub run_worker: bool,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Time a client has to send a request's head (request line and
+    /// headers), from the connection or from the head's first byte.
+    pub http_header_timeout: std::time::Duration,
+    /// Time a request has from a complete head to its response, reading
+    /// the body included; then it is cancelled and answered 408.
+    pub http_request_timeout: std::time::Duration,
+    /// A keep-alive connection with no request for this long is closed.
+    pub http_idle_timeout: std::time::Duration,
+    /// Open connections at most; at the cap, new ones wait to be accepted.
+    /// Lowered at start to what the open files limit allows.
+    pub http_max_connections: usize,
+    /// Unauthenticated requests (the accept page, token endpoints without
+    /// a key) per client address per minute, on average; 0 turns it off.
+    pub rate_limit_per_minute: u32,
+    /// Such requests a client address may make at once.
+    pub rate_limit_burst: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -77,6 +95,13 @@ impl Config {
             expiry_sweep_interval: std::time::Duration::from_secs(60),
             run_worker: true,
             max_body_bytes: 1024 * 1024,
+            http_header_timeout: std::time::Duration::from_secs(10),
+            http_request_timeout: std::time::Duration::from_secs(30),
+            http_idle_timeout: std::time::Duration::from_secs(75),
+            http_max_connections: 10_000,
+            rate_limit_per_minute: 60,
+            rate_limit_burst: 60,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -110,6 +135,14 @@ impl std::fmt::Debug for Config {
             .field("webhook_disable_after", &self.webhook_disable_after)
             .field("expiry_sweep_interval", &self.expiry_sweep_interval)
             .field("run_worker", &self.run_worker)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("http_header_timeout", &self.http_header_timeout)
+            .field("http_request_timeout", &self.http_request_timeout)
+            .field("http_idle_timeout", &self.http_idle_timeout)
+            .field("http_max_connections", &self.http_max_connections)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }

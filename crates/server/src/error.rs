@@ -56,6 +56,14 @@ pub enum Error {
     /// 422 `idempotency_key_reused`: same key, other body.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyMismatch,
+    /// 429 `rate_limited`: too many unauthenticated requests from one
+    /// client address.
+    #[error("too many requests from this address; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// 408 `request_timeout`: the request (reading its body included) was
+    /// not finished within the server's request timeout.
+    #[error("the request was not completed within the server's time limit")]
+    RequestTimeout,
     /// 503 `unavailable`: the database does not answer.
     #[error("the service is temporarily unavailable")]
     Unavailable,
@@ -94,6 +102,8 @@ impl Error {
                 }
             },
             Error::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -121,6 +131,8 @@ impl Error {
                 LifecycleError::ResendLimit { .. } => "resend_limit_reached",
             },
             Error::IdempotencyMismatch => "idempotency_key_reused",
+            Error::RequestTimeout => "request_timeout",
+            Error::RateLimited { .. } => "rate_limited",
             Error::Unavailable => "unavailable",
             Error::Internal(_) => "internal",
         }
@@ -133,6 +145,7 @@ impl Error {
                 LifecycleError::ResendCooldown { retry_after_secs }
                 | LifecycleError::ResendLimit { retry_after_secs },
             ) => Some(*retry_after_secs),
+            Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             Error::Unavailable => Some(5),
             _ => None,
         }

@@ -8,9 +8,11 @@ pub mod compat;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod http;
 mod idempotency;
 pub mod openapi;
 mod pages;
+pub mod ratelimit;
 pub mod service;
 pub mod state;
 pub mod v1;
@@ -74,6 +76,13 @@ pub fn app(state: AppState) -> Router {
         .config(utoipa_swagger_ui::Config::default().validator_url("none"));
     let max_body = state.config.max_body_bytes;
     let health_state = state.clone();
+    let limit = ratelimit::Limit {
+        limiter: Arc::new(ratelimit::RateLimiter::new(
+            state.config.rate_limit_per_minute,
+            state.config.rate_limit_burst,
+        )),
+        trusted_proxies: Arc::new(state.config.trusted_proxies.clone()),
+    };
     // A documented path asked with a method it does not take: a problem
     // document like every other refusal (axum keeps the `Allow` header).
     api.method_not_allowed_fallback(|| async { error::Error::MethodNotAllowed })
@@ -87,6 +96,7 @@ pub fn app(state: AppState) -> Router {
             health_state,
             pages::track_write_health,
         ))
+        .layer(axum::middleware::from_fn_with_state(limit, ratelimit::layer))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
@@ -168,19 +178,18 @@ pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Res
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    let app = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let mut server_rx = rx.clone();
-    tasks.push(tokio::spawn(async move {
-        let graceful = async move {
-            let _ = server_rx.wait_for(|stop| *stop).await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(graceful)
-            .await
-        {
-            tracing::error!(error = %e, "server failed");
-        }
-    }));
+    let limits = http::Limits {
+        header_timeout: config.http_header_timeout,
+        request_timeout: config.http_request_timeout,
+        idle_timeout: config.http_idle_timeout,
+        max_connections: http::effective_max_connections(config.http_max_connections),
+    };
+    tasks.push(tokio::spawn(http::serve(
+        listener,
+        app(state.clone()),
+        limits,
+        rx.clone(),
+    )));
     let webhook_worker = webhooks::WebhookWorker::new(
         state.store.clone(),
         state.clock.clone(),

@@ -43,37 +43,65 @@ pub fn sign(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> String {
 
 /// Whether an address is on the public internet: not loopback, private,
 /// link-local, shared (CGNAT), unspecified, multicast, broadcast,
-/// documentation or reserved, in IPv4 or IPv6 (IPv4-mapped included).
+/// documentation, benchmarking or reserved. IPv6 must be global unicast
+/// (`2000::/3`); deprecated and special ranges are refused (site-local
+/// `fec0::/10`, IPv4-compatible `::/96`, IETF protocol assignments
+/// `2001::/23` with Teredo), and addresses that carry an IPv4 address
+/// (IPv4-mapped `::ffff:0:0/96`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`)
+/// are judged by that IPv4 address.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
-                || (o[0] == 198 && (18..20).contains(&o[1]))
-                || o[0] >= 240)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] == 0x2001 && s[1] == 0x0db8))
-        }
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
     }
+}
+
+fn is_public_v4(v4: std::net::Ipv4Addr) -> bool {
+    let o = v4.octets();
+    !(v4.is_loopback()
+        || v4.is_private()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_multicast()
+        || v4.is_broadcast()
+        || v4.is_documentation()
+        || o[0] == 0
+        || (o[0] == 100 && (64..128).contains(&o[1]))
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+        // The deprecated 6to4 relay anycast prefix.
+        || (o[0] == 192 && o[1] == 88 && o[2] == 99)
+        || (o[0] == 198 && (18..20).contains(&o[1]))
+        || o[0] >= 240)
+}
+
+fn is_public_v6(v6: std::net::Ipv6Addr) -> bool {
+    let s = v6.segments();
+    let embedded = |hi: u16, lo: u16| {
+        std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)
+    };
+    // IPv4-mapped: the IPv4 address is what is reached.
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return is_public_v4(v4);
+    }
+    // NAT64 well-known prefix: a translator reaches the embedded address.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return is_public_v4(embedded(s[6], s[7]));
+    }
+    // 6to4: the embedded address is the tunnel's other end.
+    if s[0] == 0x2002 {
+        return is_public_v4(embedded(s[1], s[2]));
+    }
+    // Everything else outside global unicast is reserved, deprecated or
+    // local: `::/96` (IPv4-compatible, loopback, unspecified), `100::/64`
+    // (discard), `64:ff9b:1::/48` (local NAT64), `fc00::/7` (unique local),
+    // `fe80::/10` (link-local), `fec0::/10` (site-local), `ff00::/8`.
+    if s[0] & 0xe000 != 0x2000 {
+        return false;
+    }
+    // IETF protocol assignments (Teredo, benchmarking, ORCHID),
+    // documentation `2001:db8::/32` and `3fff::/20`.
+    let special = s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8);
+    !(special || (s[0] & 0xfff0) == 0x3ff0)
 }
 
 /// Why a URL may not receive webhooks, if it may not.
@@ -156,7 +184,10 @@ impl WebhookWorker {
         clock: Arc<dyn Clock>,
         config: WebhookConfig,
     ) -> anyhow::Result<Self> {
+        // No proxy from the environment (`HTTPS_PROXY`, `ALL_PROXY`): a
+        // proxy would resolve the name itself, past the public-only resolver.
         let mut builder = reqwest::Client::builder()
+            .no_proxy()
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("invitd/", env!("CARGO_PKG_VERSION")));
@@ -355,10 +386,42 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            // Embedded IPv4 judged as IPv4: NAT64, 6to4.
+            "64:ff9b::7f00:1",
+            "64:ff9b::a00:1",
+            "64:ff9b::169.254.169.254",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:1::1",
+            // Deprecated: IPv4-compatible, site-local; Teredo.
+            "::127.0.0.1",
+            "::8.8.8.8",
+            "fec0::1",
+            "feff::1",
+            "2001:0::7f00:1",
+            "2001::1",
+            // Reserved and special.
+            "::",
+            "100::1",
+            "64:ff9b:1::1",
+            "fc00::1",
+            "ff02::1",
+            "2001:db8::1",
+            "3fff::1",
+            "4000::1",
+            "192.88.99.1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+        for public in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "2a00:1450:4001::1",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

@@ -69,12 +69,16 @@ impl Service {
     ) -> Result<(Invitation, Secret), Error> {
         let catalogue = self.state.store.list_roles(&tenant.id).await?;
         let token = Secret::generate("");
-        let now = self.now();
+        let clock = self.state.clock.clone();
         let policy = tenant.resend_policy();
         let this = self.clone();
         let tenant_c = tenant.clone();
         let token_c = token.clone();
+        // The time is read when the store runs the decision, after it locked
+        // the row: a concurrent resend that committed first is then always
+        // in the past, never in the future of a time read earlier.
         let decide: Decide = Box::new(move |current: &Invitation| {
+            let now = clock.now();
             let updated = current.resend(now, &policy, token_c.hash())?;
             let names = role_names(&updated.roles, &catalogue);
             let lang = language
@@ -122,8 +126,9 @@ impl Service {
         id: Uuid,
         audit: &Audit,
     ) -> Result<Invitation, Error> {
-        let now = self.now();
+        let clock = self.state.clock.clone();
         let decide: Decide = Box::new(move |current: &Invitation| {
+            let now = clock.now();
             Ok(Transition {
                 updated: current.revoke(now)?,
                 at: now,
@@ -145,29 +150,32 @@ impl Service {
 
     /// Finds the invitation of a token, if the caller reaches its tenant.
     /// A token replaced by a resend answers 410 `token_replaced`.
+    /// A replaced token of a tenant the caller does not reach is a 404 like
+    /// any other token it cannot see: the 409 would confirm it exists.
     pub async fn lookup_token(&self, caller: &Caller, token: &str) -> Result<Invitation, Error> {
         caller.require(Scope::InvitesRead)?;
-        let inv = self.find_token(token).await?;
+        let found = self.match_token(token).await?;
+        let tenant = match &found {
+            TokenMatch::Current(inv) | TokenMatch::Replaced(inv) => &inv.tenant_id,
+            TokenMatch::Unknown => return Err(Error::NotFound("invitation")),
+        };
         caller
-            .require_tenant(&inv.tenant_id)
+            .require_tenant(tenant)
             .map_err(|_| Error::NotFound("invitation"))?;
-        Ok(inv)
+        token_answer(found)
     }
 
     /// The invitation a token currently opens.
     pub async fn find_token(&self, token: &str) -> Result<Invitation, Error> {
+        token_answer(self.match_token(token).await?)
+    }
+
+    async fn match_token(&self, token: &str) -> Result<TokenMatch, Error> {
         let token = Secret::from_presented(token.trim());
         if !token.looks_minted("") {
-            return Err(Error::NotFound("invitation"));
+            return Ok(TokenMatch::Unknown);
         }
-        match self.state.store.find_by_token(&token.hash()).await? {
-            TokenMatch::Current(inv) => Ok(*inv),
-            TokenMatch::Replaced(_) => Err(Error::Conflict {
-                code: "token_replaced",
-                message: "this link was replaced by a newer invitation".into(),
-            }),
-            TokenMatch::Unknown => Err(Error::NotFound("invitation")),
-        }
+        Ok(self.state.store.find_by_token(&token.hash()).await?)
     }
 
     /// Accept (`accept = true`) or decline by token, for a host app.
@@ -201,8 +209,9 @@ impl Service {
         account_id: Option<String>,
         audit: &Audit,
     ) -> Result<Invitation, Error> {
-        let now = self.now();
+        let clock = self.state.clock.clone();
         let decide: Decide = Box::new(move |current: &Invitation| {
+            let now = clock.now();
             let (updated, event, data) = if accept {
                 (
                     current.accept(now, account_id.clone())?,
@@ -264,5 +273,17 @@ impl Service {
             .store
             .list_delivery_attempts(&tenant.id, id)
             .await?)
+    }
+}
+
+/// What a token lookup answers: the invitation, 409 `token_replaced`, or 404.
+fn token_answer(found: TokenMatch) -> Result<Invitation, Error> {
+    match found {
+        TokenMatch::Current(inv) => Ok(*inv),
+        TokenMatch::Replaced(_) => Err(Error::Conflict {
+            code: "token_replaced",
+            message: "this link was replaced by a newer invitation".into(),
+        }),
+        TokenMatch::Unknown => Err(Error::NotFound("invitation")),
     }
 }

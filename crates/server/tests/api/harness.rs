@@ -111,6 +111,9 @@ macro_rules! both {
     };
 }
 
+/// A change to a test server's configuration.
+pub type Configure = Box<dyn FnOnce(&mut Config) + Send>;
+
 /// How to start a test app.
 #[derive(Default)]
 pub struct Options {
@@ -130,6 +133,24 @@ pub struct Options {
     pub real_links: bool,
     /// Let webhooks go to 127.0.0.1 (the tests' receivers).
     pub private_webhooks: bool,
+    /// Each reading of the server's clock moves it on by this much, so
+    /// two readings never give the same time.
+    pub tick: Option<time::Duration>,
+    /// Changes to the server's configuration, applied last.
+    pub configure: Option<Configure>,
+}
+
+/// A clock that moves on by `step` each time it is read.
+struct Ticking {
+    inner: Arc<FixedClock>,
+    step: time::Duration,
+}
+
+impl Clock for Ticking {
+    fn now(&self) -> time::OffsetDateTime {
+        self.inner.advance(self.step);
+        self.inner.now()
+    }
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
@@ -171,10 +192,20 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     if let Some(schedule) = options.retry_schedule {
         config.mail_retry_schedule = schedule;
     }
+    if let Some(configure) = options.configure {
+        configure(&mut config);
+    }
     let clock = Arc::new(FixedClock::new(
         options.now.unwrap_or_else(time::OffsetDateTime::now_utc),
     ));
-    let running = invitd_server::start(config, Some(clock.clone() as Arc<dyn Clock>))
+    let server_clock: Arc<dyn Clock> = match options.tick {
+        Some(step) => Arc::new(Ticking {
+            inner: clock.clone(),
+            step,
+        }),
+        None => clock.clone(),
+    };
+    let running = invitd_server::start(config, Some(server_clock))
         .await
         .expect("server starts");
     let service = running.state.service();

@@ -366,3 +366,67 @@ async fn the_audit_trail_tells_the_story() {
     );
 }
 }
+
+both! {
+async fn another_tenants_replaced_token_is_not_found() {
+    let app = spawn_app().await;
+    let (id, old_token) = app.invite_one("ann@example.com").await;
+    app.advance(Duration::minutes(2));
+    app.post(&format!("/v1/tenants/acme/invitations/{id}/resend"), json!({}))
+        .await
+        .expect(200);
+    let globex = app
+        .key_with(&["invites:read", "invites:write"], Some(&["globex"]))
+        .await;
+    for path in ["/v1/invitations/lookup", "/v1/invitations/accept", "/v1/invitations/decline"] {
+        app.call(
+            reqwest::Method::POST,
+            path,
+            Some(&globex),
+            Some(&json!({"token": old_token})),
+            &[],
+        )
+        .await
+        .problem(404, "not_found");
+    }
+    // Acme's own key still learns that the link was replaced.
+    app.post("/v1/invitations/lookup", json!({"token": old_token}))
+        .await
+        .problem(409, "token_replaced");
+}
+}
+
+both! {
+async fn concurrent_resends_without_cooldown_hit_the_limit_not_the_cooldown() {
+    // Every reading of the clock is a millisecond later than the one before.
+    let app = spawn_app_with(Options {
+        tick: Some(Duration::milliseconds(1)),
+        ..Default::default()
+    })
+    .await;
+    app.call(
+        reqwest::Method::PATCH,
+        "/v1/tenants/acme",
+        Some(&app.key),
+        Some(&json!({"resend_cooldown_seconds": 0, "max_resends": 3})),
+        &[],
+    )
+    .await
+    .expect(200);
+    let (id, _) = app.invite_one("ann@example.com").await;
+    let path = format!("/v1/tenants/acme/invitations/{id}/resend");
+    let replies = futures::future::join_all(
+        (0..12).map(|_| app.post(&path, json!({}))),
+    )
+    .await;
+    let mut ok = 0;
+    for reply in replies {
+        if reply.status == 200 {
+            ok += 1;
+        } else {
+            reply.problem(429, "resend_limit_reached");
+        }
+    }
+    assert_eq!(ok, 3);
+}
+}

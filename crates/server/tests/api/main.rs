@@ -20,5 +20,7 @@ mod multi;
 mod openapi;
 mod ops;
 mod outbox;
+mod rate_limits;
+mod slow_clients;
 mod smtp;
 mod webhooks;

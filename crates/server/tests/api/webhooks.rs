@@ -257,7 +257,7 @@ async fn an_endpoint_that_keeps_failing_is_disabled_and_says_so() {
 both! {
 async fn private_and_odd_urls_are_refused() {
     let app = spawn_app().await;
-    for url in ["http://127.0.0.1:9/hook", "http://10.1.2.3/", "http://169.254.169.254/latest", "http://[::1]/", "http://localhost:8080/", "http://192.168.0.10/", "ftp://example.com/", "not a url", "http://user:pw@example.com/"] {
+    for url in ["http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::]/", "http://[::127.0.0.1]/", "http://[fec0::1]/", "http://[64:ff9b::a9fe:a9fe]/latest", "http://[2001::1]/", "http://127.0.0.1:9/hook", "http://10.1.2.3/", "http://169.254.169.254/latest", "http://[::1]/", "http://localhost:8080/", "http://192.168.0.10/", "ftp://example.com/", "not a url", "http://user:pw@example.com/"] {
         app.post("/v1/tenants/acme/webhooks", json!({"url": url})).await.problem(400, "invalid_request");
     }
     app.post("/v1/tenants/acme/webhooks", json!({"url": "https://hooks.example.com/x", "event_types": ["invitation.nope"]})).await.problem(400, "invalid_request");
