@@ -7,7 +7,7 @@ mod bench;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use invitd_core::Actor;
-use invitd_server::config::Config;
+use invitd_server::config::{Config, defaults};
 use invitd_server::service::keys::NewKey;
 use invitd_server::service::tenants::NewTenant;
 use invitd_server::state::{AppState, KeyCache};
@@ -27,7 +27,7 @@ struct Cli {
     #[arg(
         long,
         env = "INVITD_DATABASE_URL",
-        default_value = "sqlite://invitd.db",
+        default_value = defaults::DATABASE_URL,
         global = true
     )]
     database_url: String,
@@ -62,7 +62,7 @@ enum Command {
 #[derive(clap::Args)]
 struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "INVITD_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "INVITD_BIND", default_value = defaults::BIND)]
     bind: SocketAddr,
     /// Public base URL of accept links (`<url>/i/<token>`); defaults to http://<bind>.
     #[arg(long, env = "INVITD_PUBLIC_URL")]
@@ -73,15 +73,15 @@ struct ServeArgs {
     #[arg(
         long,
         env = "INVITD_MAIL_RETRY_SCHEDULE",
-        default_value = "30s,2m,10m,1h,6h"
+        default_value = defaults::MAIL_RETRY_SCHEDULE
     )]
     mail_retry_schedule: String,
     /// Emails sent at the same time.
-    #[arg(long, env = "INVITD_MAIL_CONCURRENCY", default_value_t = 4)]
+    #[arg(long, env = "INVITD_MAIL_CONCURRENCY", default_value_t = defaults::MAIL_CONCURRENCY)]
     mail_concurrency: usize,
     /// Seconds a process owns the emails it is sending; after a crash,
     /// others take them over when this runs out.
-    #[arg(long, env = "INVITD_MAIL_LEASE_SECONDS", default_value_t = 120)]
+    #[arg(long, env = "INVITD_MAIL_LEASE_SECONDS", default_value_t = defaults::MAIL_LEASE_SECONDS)]
     mail_lease_seconds: u32,
     /// Let webhooks go to loopback, private and link-local addresses
     /// (development and tests only).
@@ -91,57 +91,57 @@ struct ServeArgs {
     #[arg(
         long,
         env = "INVITD_WEBHOOK_RETRY_SCHEDULE",
-        default_value = "5s,1m,10m,1h,6h,1d,2d"
+        default_value = defaults::WEBHOOK_RETRY_SCHEDULE
     )]
     webhook_retry_schedule: String,
     /// Hours an endpoint may fail without a success before it is disabled.
     #[arg(
         long,
         env = "INVITD_WEBHOOK_DISABLE_AFTER_HOURS",
-        default_value_t = 120
+        default_value_t = defaults::WEBHOOK_DISABLE_AFTER_HOURS
     )]
     webhook_disable_after_hours: u32,
     /// Seconds between expiry sweeps.
-    #[arg(long, env = "INVITD_EXPIRY_SWEEP_SECONDS", default_value_t = 60)]
+    #[arg(long, env = "INVITD_EXPIRY_SWEEP_SECONDS", default_value_t = defaults::EXPIRY_SWEEP_SECONDS)]
     expiry_sweep_seconds: u64,
     /// PostgreSQL: connections in this process's pool.
-    #[arg(long, env = "INVITD_DATABASE_POOL_SIZE", default_value_t = 16)]
+    #[arg(long, env = "INVITD_DATABASE_POOL_SIZE", default_value_t = defaults::DATABASE_POOL_SIZE)]
     database_pool_size: u32,
     /// PostgreSQL: milliseconds a statement may run before it is cancelled.
     #[arg(
         long,
         env = "INVITD_DATABASE_STATEMENT_TIMEOUT_MS",
-        default_value_t = 10_000
+        default_value_t = defaults::DATABASE_STATEMENT_TIMEOUT_MS
     )]
     database_statement_timeout_ms: u64,
     /// Folder of template files that replace the built-in ones.
     #[arg(long, env = "INVITD_TEMPLATES_DIR")]
     templates_dir: Option<PathBuf>,
     /// Seconds a client has to send a request's line and headers.
-    #[arg(long, env = "INVITD_HTTP_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    #[arg(long, env = "INVITD_HTTP_HEADER_TIMEOUT_SECONDS", default_value_t = defaults::HTTP_HEADER_TIMEOUT_SECONDS)]
     http_header_timeout_seconds: u64,
     /// Seconds a request has, reading its body included, before it is
     /// cancelled and answered 408.
     #[arg(
         long,
         env = "INVITD_HTTP_REQUEST_TIMEOUT_SECONDS",
-        default_value_t = 30
+        default_value_t = defaults::HTTP_REQUEST_TIMEOUT_SECONDS
     )]
     http_request_timeout_seconds: u64,
     /// Seconds a keep-alive connection may sit without a request.
-    #[arg(long, env = "INVITD_HTTP_IDLE_TIMEOUT_SECONDS", default_value_t = 75)]
+    #[arg(long, env = "INVITD_HTTP_IDLE_TIMEOUT_SECONDS", default_value_t = defaults::HTTP_IDLE_TIMEOUT_SECONDS)]
     http_idle_timeout_seconds: u64,
     /// Open connections at most; more wait to be accepted. Lowered to what
     /// the open files limit allows.
-    #[arg(long, env = "INVITD_HTTP_MAX_CONNECTIONS", default_value_t = 10_000)]
+    #[arg(long, env = "INVITD_HTTP_MAX_CONNECTIONS", default_value_t = defaults::HTTP_MAX_CONNECTIONS)]
     http_max_connections: usize,
     /// Requests a minute that one client address may make, on average,
     /// to the accept page and the token endpoints without a key; 0 turns
     /// the limit off.
-    #[arg(long, env = "INVITD_RATE_LIMIT_PER_MINUTE", default_value_t = 60)]
+    #[arg(long, env = "INVITD_RATE_LIMIT_PER_MINUTE", default_value_t = defaults::RATE_LIMIT_PER_MINUTE)]
     rate_limit_per_minute: u32,
     /// Such requests one client address may make at once.
-    #[arg(long, env = "INVITD_RATE_LIMIT_BURST", default_value_t = 60)]
+    #[arg(long, env = "INVITD_RATE_LIMIT_BURST", default_value_t = defaults::RATE_LIMIT_BURST)]
     rate_limit_burst: u32,
     /// Comma-separated addresses of reverse proxies whose X-Forwarded-For
     /// header names the client (for the rate limit).
@@ -152,13 +152,13 @@ struct ServeArgs {
 #[derive(clap::Args)]
 struct MailArgs {
     /// Mail transport: file:///path/to/folder, smtp://[user:pass@]host[:port][?tls=required|none], smtps://[user:pass@]host[:port].
-    #[arg(long, env = "INVITD_MAIL_URL", default_value = "file://./mail")]
+    #[arg(long, env = "INVITD_MAIL_URL", default_value = defaults::MAIL_URL)]
     mail_url: String,
     /// Sender of invitation emails; a display name is allowed.
     #[arg(
         long,
         env = "INVITD_MAIL_FROM",
-        default_value = "invitd <invitd@localhost.localdomain>"
+        default_value = defaults::MAIL_FROM
     )]
     mail_from: String,
 }
@@ -257,7 +257,7 @@ async fn offline_state(database_url: &str) -> anyhow::Result<AppState> {
             )
         })?;
     let mut config = Config::laptop_defaults();
-    config.database_url = database_url.to_string();
+    config.database_url = database_url.into();
     Ok(AppState {
         store,
         clock: Arc::new(invitd_core::SystemClock),
@@ -413,8 +413,8 @@ async fn serve(database_url: String, args: ServeArgs) -> anyhow::Result<()> {
         public_url: args
             .public_url
             .unwrap_or_else(|| format!("http://{}", args.bind)),
-        database_url,
-        mail_url: args.mail.mail_url,
+        database_url: database_url.into(),
+        mail_url: args.mail.mail_url.into(),
         mail_from: args.mail.mail_from,
         mail_retry_schedule: invitd_server::config::parse_schedule(&args.mail_retry_schedule)
             .map_err(|e| anyhow::anyhow!("--mail-retry-schedule: {e}"))?,

@@ -54,8 +54,8 @@ async fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let config = Config {
         bind: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.join("bench.db").display()),
-        mail_url: format!("smtp://127.0.0.1:{port}"),
+        database_url: format!("sqlite://{}", dir.join("bench.db").display()).into(),
+        mail_url: format!("smtp://127.0.0.1:{port}").into(),
         mail_concurrency: concurrency,
         run_worker: false,
         ..Config::laptop_defaults()

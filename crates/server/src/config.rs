@@ -1,15 +1,42 @@
 //! Server configuration. The CLI fills it from flags and `INVITD_*`
-//! variables; tests fill it directly.
+//! variables; tests fill it directly. Every default has one home,
+//! [`defaults`]: [`Config::laptop_defaults`] is built from it, and the CLI's
+//! flags show and use the same constants.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-#[derive(Clone)]
+/// The default of every setting, in the units its flag takes.
+pub mod defaults {
+    pub const BIND: &str = "127.0.0.1:8080";
+    pub const DATABASE_URL: &str = "sqlite://invitd.db";
+    pub const DATABASE_POOL_SIZE: u32 = 16;
+    pub const DATABASE_STATEMENT_TIMEOUT_MS: u64 = 10_000;
+    pub const MAIL_URL: &str = "file://./mail";
+    pub const MAIL_FROM: &str = "invitd <invitd@localhost.localdomain>";
+    pub const MAIL_RETRY_SCHEDULE: &str = "30s,2m,10m,1h,6h";
+    pub const MAIL_CONCURRENCY: usize = 4;
+    pub const MAIL_LEASE_SECONDS: u32 = 120;
+    pub const WEBHOOK_RETRY_SCHEDULE: &str = "5s,1m,10m,1h,6h,1d,2d";
+    pub const WEBHOOK_DISABLE_AFTER_HOURS: u32 = 120;
+    pub const WEBHOOK_TIMEOUT_SECONDS: u64 = 10;
+    pub const WEBHOOK_CONCURRENCY_PER_ENDPOINT: usize = 4;
+    pub const EXPIRY_SWEEP_SECONDS: u64 = 60;
+    pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+    pub const HTTP_HEADER_TIMEOUT_SECONDS: u64 = 10;
+    pub const HTTP_REQUEST_TIMEOUT_SECONDS: u64 = 30;
+    pub const HTTP_IDLE_TIMEOUT_SECONDS: u64 = 75;
+    pub const HTTP_MAX_CONNECTIONS: usize = 10_000;
+    pub const RATE_LIMIT_PER_MINUTE: u32 = 60;
+    pub const RATE_LIMIT_BURST: u32 = 60;
+}
+
+#[derive(Clone, Debug)]
 pub struct Config {
     /// Address to listen on; port 0 picks a free port.
     pub bind: SocketAddr,
     /// `sqlite:///path/invitd.db` or `postgres://user:pass@host/db`.
-    pub database_url: String,
+    pub database_url: RedactedUrl,
     /// PostgreSQL: connections in this process's pool.
     pub database_pool_size: u32,
     /// PostgreSQL: longest a statement may run before it is cancelled.
@@ -18,7 +45,7 @@ pub struct Config {
     /// slash: `<public_url>/i/<token>`.
     pub public_url: String,
     /// `file:///path/to/folder`.
-    pub mail_url: String,
+    pub mail_url: RedactedUrl,
     /// The sender of invitation emails, display name allowed.
     pub mail_from: String,
     /// Waits between delivery attempts; when they run out the email fails.
@@ -72,78 +99,82 @@ impl Config {
     /// Defaults that work on a laptop: SQLite file and mail folder in the
     /// working directory, `127.0.0.1:8080`.
     pub fn laptop_defaults() -> Self {
+        use defaults as d;
+        use std::time::Duration;
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            database_url: "sqlite://invitd.db".into(),
-            database_pool_size: 16,
-            database_statement_timeout: std::time::Duration::from_secs(10),
-            public_url: "http://127.0.0.1:8080".into(),
-            mail_url: "file://./mail".into(),
-            mail_from: "invitd <invitd@localhost.localdomain>".into(),
+            database_url: d::DATABASE_URL.into(),
+            database_pool_size: d::DATABASE_POOL_SIZE,
+            database_statement_timeout: Duration::from_millis(d::DATABASE_STATEMENT_TIMEOUT_MS),
+            public_url: format!("http://{}", d::BIND),
+            mail_url: d::MAIL_URL.into(),
+            mail_from: d::MAIL_FROM.into(),
             templates_dir: None,
-            mail_retry_schedule: crate::worker::WorkerConfig::default_backoff(),
-            mail_concurrency: 4,
-            mail_lease: time::Duration::minutes(2),
+            mail_retry_schedule: parse_schedule(d::MAIL_RETRY_SCHEDULE).unwrap_or_default(),
+            mail_concurrency: d::MAIL_CONCURRENCY,
+            mail_lease: time::Duration::seconds(d::MAIL_LEASE_SECONDS.into()),
             webhook_allow_private_networks: false,
-            webhook_retry_schedule: [5, 60, 600, 3600, 6 * 3600, 24 * 3600, 48 * 3600]
-                .into_iter()
-                .map(time::Duration::seconds)
-                .collect(),
-            webhook_disable_after: time::Duration::days(5),
-            webhook_timeout: std::time::Duration::from_secs(10),
-            webhook_concurrency_per_endpoint: 4,
-            expiry_sweep_interval: std::time::Duration::from_secs(60),
+            webhook_retry_schedule: parse_schedule(d::WEBHOOK_RETRY_SCHEDULE).unwrap_or_default(),
+            webhook_disable_after: time::Duration::hours(d::WEBHOOK_DISABLE_AFTER_HOURS.into()),
+            webhook_timeout: Duration::from_secs(d::WEBHOOK_TIMEOUT_SECONDS),
+            webhook_concurrency_per_endpoint: d::WEBHOOK_CONCURRENCY_PER_ENDPOINT,
+            expiry_sweep_interval: Duration::from_secs(d::EXPIRY_SWEEP_SECONDS),
             run_worker: true,
-            max_body_bytes: 1024 * 1024,
-            http_header_timeout: std::time::Duration::from_secs(10),
-            http_request_timeout: std::time::Duration::from_secs(30),
-            http_idle_timeout: std::time::Duration::from_secs(75),
-            http_max_connections: 10_000,
-            rate_limit_per_minute: 60,
-            rate_limit_burst: 60,
+            max_body_bytes: d::MAX_BODY_BYTES,
+            http_header_timeout: Duration::from_secs(d::HTTP_HEADER_TIMEOUT_SECONDS),
+            http_request_timeout: Duration::from_secs(d::HTTP_REQUEST_TIMEOUT_SECONDS),
+            http_idle_timeout: Duration::from_secs(d::HTTP_IDLE_TIMEOUT_SECONDS),
+            http_max_connections: d::HTTP_MAX_CONNECTIONS,
+            rate_limit_per_minute: d::RATE_LIMIT_PER_MINUTE,
+            rate_limit_burst: d::RATE_LIMIT_BURST,
             trusted_proxies: Vec::new(),
+        }
+    }
+
+    /// The store options these settings ask for.
+    pub fn store_options(&self) -> invitd_store::OpenOptions {
+        invitd_store::OpenOptions {
+            pool_size: self.database_pool_size,
+            statement_timeout: self.database_statement_timeout,
+            ..Default::default()
         }
     }
 }
 
-impl std::fmt::Debug for Config {
-    // Database and mail URLs may carry passwords.
+/// A URL that may carry a password (database, mail transport): `Debug`
+/// shows it with the password as `***`; everything else reads it as a
+/// `&str`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedactedUrl(String);
+
+impl RedactedUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for RedactedUrl {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for RedactedUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+impl From<&str> for RedactedUrl {
+    fn from(url: &str) -> Self {
+        Self(url.to_string())
+    }
+}
+
+impl std::fmt::Debug for RedactedUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("bind", &self.bind)
-            .field("database_pool_size", &self.database_pool_size)
-            .field(
-                "database_statement_timeout",
-                &self.database_statement_timeout,
-            )
-            .field(
-                "database_url",
-                &invitd_store::redact_url(&self.database_url),
-            )
-            .field("public_url", &self.public_url)
-            .field("mail_url", &invitd_store::redact_url(&self.mail_url))
-            .field("mail_from", &self.mail_from)
-            .field("templates_dir", &self.templates_dir)
-            .field("mail_retry_schedule", &self.mail_retry_schedule)
-            .field("mail_concurrency", &self.mail_concurrency)
-            .field("mail_lease", &self.mail_lease)
-            .field(
-                "webhook_allow_private_networks",
-                &self.webhook_allow_private_networks,
-            )
-            .field("webhook_retry_schedule", &self.webhook_retry_schedule)
-            .field("webhook_disable_after", &self.webhook_disable_after)
-            .field("expiry_sweep_interval", &self.expiry_sweep_interval)
-            .field("run_worker", &self.run_worker)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("http_header_timeout", &self.http_header_timeout)
-            .field("http_request_timeout", &self.http_request_timeout)
-            .field("http_idle_timeout", &self.http_idle_timeout)
-            .field("http_max_connections", &self.http_max_connections)
-            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
-            .field("rate_limit_burst", &self.rate_limit_burst)
-            .field("trusted_proxies", &self.trusted_proxies)
-            .finish()
+        write!(f, "{:?}", invitd_store::redact_url(&self.0))
     }
 }
 
@@ -186,5 +217,23 @@ mod tests {
         assert!(parse_schedule("").unwrap().is_empty());
         assert!(parse_schedule("5y").is_err());
         assert!(parse_schedule("x").is_err());
+    }
+
+    #[test]
+    fn the_defaults_parse_and_agree() {
+        let c = Config::laptop_defaults();
+        assert_eq!(
+            c.mail_retry_schedule,
+            parse_schedule(defaults::MAIL_RETRY_SCHEDULE).unwrap()
+        );
+        assert_eq!(c.mail_retry_schedule.len(), 5);
+        assert_eq!(c.webhook_retry_schedule.len(), 7);
+        assert_eq!(c.bind.to_string(), defaults::BIND);
+        let store = invitd_store::OpenOptions::default();
+        assert_eq!(store.pool_size, defaults::DATABASE_POOL_SIZE);
+        assert_eq!(
+            store.statement_timeout.as_millis() as u64,
+            defaults::DATABASE_STATEMENT_TIMEOUT_MS
+        );
     }
 }

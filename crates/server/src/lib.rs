@@ -137,11 +137,7 @@ impl Running {
 pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Result<Running> {
     // The TLS clients (SMTP, webhooks, PostgreSQL) share one crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let options = invitd_store::OpenOptions {
-        pool_size: config.database_pool_size,
-        statement_timeout: config.database_statement_timeout,
-        ..Default::default()
-    };
+    let options = config.store_options();
     let store = invitd_store::open(&config.database_url, &options)
         .await
         .with_context(|| {
@@ -167,10 +163,7 @@ pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Res
         form_key: Arc::new(form_key.into_bytes()),
         write_health: Default::default(),
     };
-    let mut worker_config = WorkerConfig::new(config.mail_from.clone(), &config.public_url);
-    worker_config.backoff = config.mail_retry_schedule.clone();
-    worker_config.concurrency = config.mail_concurrency;
-    worker_config.lease = config.mail_lease;
+    let worker_config = WorkerConfig::from_config(&config);
     let worker = OutboxWorker::new(store, mailer, templates, clock, worker_config);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

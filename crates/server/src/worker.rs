@@ -30,16 +30,10 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
-    /// The default retry schedule: 30 s, 2 min, 10 min, 1 h, 6 h.
-    pub fn default_backoff() -> Vec<time::Duration> {
-        [30, 120, 600, 3600, 6 * 3600]
-            .into_iter()
-            .map(time::Duration::seconds)
-            .collect()
-    }
-
-    pub fn new(from: String, public_url: &str) -> Self {
-        let host = public_url
+    /// The worker a configuration asks for.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let host = config
+            .public_url
             .split("://")
             .nth(1)
             .unwrap_or("invitd.local")
@@ -49,12 +43,12 @@ impl WorkerConfig {
             .unwrap_or("invitd.local")
             .to_string();
         Self {
-            backoff: Self::default_backoff(),
-            lease: time::Duration::minutes(2),
+            backoff: config.mail_retry_schedule.clone(),
+            lease: config.mail_lease,
             batch: 64,
-            concurrency: 4,
+            concurrency: config.mail_concurrency,
             poll: Duration::from_secs(1),
-            from,
+            from: config.mail_from.clone(),
             message_id_host: host,
         }
     }

@@ -181,10 +181,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let mut config = Config {
         bind: bind.parse().expect("addr"),
         public_url,
-        database_url: database_url.clone(),
+        database_url: database_url.clone().into(),
         mail_url: options
             .mail_url
-            .unwrap_or_else(|| format!("file://{}", mail_dir.display())),
+            .unwrap_or_else(|| format!("file://{}", mail_dir.display()))
+            .into(),
         run_worker: options.run_worker,
         ..Config::laptop_defaults()
     };
