@@ -6,7 +6,6 @@ mod bench;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use invitd_core::Actor;
 use invitd_server::config::{Config, defaults};
 use invitd_server::service::keys::NewKey;
 use invitd_server::service::tenants::NewTenant;
@@ -238,14 +237,6 @@ fn init_logging(json: bool) {
     }
 }
 
-fn operator() -> Audit {
-    Audit {
-        actor: Actor::Operator,
-        ip: None,
-        user_agent: None,
-    }
-}
-
 /// A state for command-line operations on the database (no server).
 async fn offline_state(database_url: &str) -> anyhow::Result<AppState> {
     let store = invitd_store::open(database_url, &Default::default())
@@ -307,7 +298,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                     let t = state
                         .service()
-                        .create_tenant_as(req, &operator())
+                        .create_tenant_as(req, &Audit::operator())
                         .await
                         .map_err(describe)?;
                     println!(
@@ -338,7 +329,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                     let (key, secret) = state
                         .service()
-                        .create_key_as(req, &operator())
+                        .create_key_as(req, &Audit::operator())
                         .await
                         .map_err(describe)?;
                     let reach = reach_of(&key, "all tenants");

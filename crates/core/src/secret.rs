@@ -38,14 +38,9 @@ impl Secret {
         ))
     }
 
-    /// Wraps a secret made elsewhere (for a format of its own, such as a
-    /// webhook's `whsec_` secret).
-    pub fn new(raw: String) -> Self {
-        Self(raw)
-    }
-
-    /// Wraps a secret presented by a caller.
-    pub fn from_presented(raw: impl Into<String>) -> Self {
+    /// Wraps a secret made elsewhere: presented by a caller, read back from
+    /// the database, or of a format of its own (a webhook's `whsec_`).
+    pub fn new(raw: impl Into<String>) -> Self {
         Self(raw.into())
     }
 
@@ -122,7 +117,7 @@ mod tests {
         assert_eq!(format!("{a:?}"), "Secret(<redacted>)");
         assert_eq!(a.to_string(), "<redacted>");
         assert!(!format!("{:?}", a.hash()).contains(&a.expose()[3..10]));
-        assert!(a.hash().matches(&Secret::from_presented(a.expose()).hash()));
+        assert!(a.hash().matches(&Secret::new(a.expose()).hash()));
         assert!(!a.hash().matches(&b.hash()));
     }
 }

@@ -62,11 +62,7 @@ async fn main() {
     };
     let running = invitd_server::start(config, None).await.unwrap();
     let service = running.state.service();
-    let operator = Audit {
-        actor: invitd_core::Actor::Operator,
-        ip: None,
-        user_agent: None,
-    };
+    let operator = Audit::operator();
     service
         .create_tenant_as(
             NewTenant {

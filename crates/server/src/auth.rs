@@ -109,7 +109,7 @@ pub fn presented_key(parts: &Parts) -> Option<Secret> {
         Some(_) => return None,
         None => value,
     };
-    Some(Secret::from_presented(raw))
+    Some(Secret::new(raw))
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -70,9 +70,19 @@ pub struct Audit {
 }
 
 impl Audit {
+    /// The background workers.
     pub fn system() -> Self {
         Self {
             actor: Actor::System,
+            ip: None,
+            user_agent: None,
+        }
+    }
+
+    /// Someone at the command line on the server.
+    pub fn operator() -> Self {
+        Self {
+            actor: Actor::Operator,
             ip: None,
             user_agent: None,
         }

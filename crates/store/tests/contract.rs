@@ -46,11 +46,7 @@ fn now() -> OffsetDateTime {
 }
 
 fn operator() -> Audit {
-    Audit {
-        actor: Actor::Operator,
-        ip: None,
-        user_agent: None,
-    }
+    Audit::operator()
 }
 
 async fn tenant(store: &dyn Store, id: &str) -> TenantId {

@@ -1,18 +1,17 @@
 //! Invitations: create, read, list, resend, revoke, and the invitee's
 //! accept and decline by token.
 
-use super::{Service, check_text};
+use super::{Service, check_text, not_found_as, parse_time};
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
 use invitd_core::{DeliveryState, RoleId};
 use invitd_core::{EmailAddress, Invitation, Language, Secret, Status, limits};
 use invitd_mail::InvitationEmail;
 use invitd_store::{
-    Audit, CreateOutcome, InvitationFilter, NewInvitation, OutboxEmail, Role, StoreError, Tenant,
+    Audit, CreateOutcome, InvitationFilter, NewInvitation, OutboxEmail, Role, Tenant,
 };
 use serde::Deserialize;
 use std::collections::HashSet;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Who sent the invitation, as the host app knows them.
@@ -119,18 +118,6 @@ pub struct ListQuery {
     /// `next_cursor` of the previous page.
     #[param(pattern = "^n\\+?0*[1-9][0-9]*$")]
     pub cursor: Option<String>,
-}
-
-fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, Error> {
-    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| Error::invalid(field, "must be an RFC 3339 date-time"))
-}
-
-pub(super) fn not_found_as(what: &'static str) -> impl Fn(StoreError) -> Error {
-    move |e| match e {
-        StoreError::NotFound => Error::NotFound(what),
-        other => other.into(),
-    }
 }
 
 /// The accept link for a token.

@@ -3,7 +3,8 @@
 
 use super::Service;
 use super::check_text;
-use super::invitations::{not_found_as, role_names};
+use super::invitations::role_names;
+use super::not_found_as;
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
 use invitd_core::{EventType, Invitation, Language, Secret, TenantId, limits};
@@ -171,7 +172,7 @@ impl Service {
     }
 
     async fn match_token(&self, token: &str) -> Result<TokenMatch, Error> {
-        let token = Secret::from_presented(token.trim());
+        let token = Secret::new(token.trim());
         if !token.looks_minted("") {
             return Ok(TokenMatch::Unknown);
         }

@@ -56,3 +56,22 @@ pub(crate) fn check_text(
         Some(value)
     })
 }
+
+/// A date-time parameter in RFC 3339, or 400 naming the field.
+pub(crate) fn parse_time(
+    field: &str,
+    s: &str,
+) -> Result<time::OffsetDateTime, crate::error::Error> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| crate::error::Error::invalid(field, "must be an RFC 3339 date-time"))
+}
+
+/// Turns the store's `NotFound` into 404 naming `what`; other errors pass.
+pub(crate) fn not_found_as(
+    what: &'static str,
+) -> impl Fn(invitd_store::StoreError) -> crate::error::Error {
+    move |e| match e {
+        invitd_store::StoreError::NotFound => crate::error::Error::NotFound(what),
+        other => other.into(),
+    }
+}

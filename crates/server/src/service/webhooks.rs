@@ -1,6 +1,6 @@
 //! Webhook endpoints and the event log, per tenant.
 
-use super::Service;
+use super::{Service, not_found_as, parse_time};
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
 use invitd_core::EventType;
@@ -92,16 +92,9 @@ fn check_types(types: &[String]) -> Result<Vec<String>, Error> {
     Ok(out)
 }
 
+/// A missing endpoint is 404 `not_found` naming the webhook.
 fn not_found(e: StoreError) -> Error {
-    match e {
-        StoreError::NotFound => Error::NotFound("webhook"),
-        other => other.into(),
-    }
-}
-
-fn parse_time(field: &str, s: &str) -> Result<time::OffsetDateTime, Error> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| Error::invalid(field, "must be an RFC 3339 date-time"))
+    not_found_as("webhook")(e)
 }
 
 impl Service {

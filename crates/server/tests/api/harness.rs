@@ -210,11 +210,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .await
         .expect("server starts");
     let service = running.state.service();
-    let operator = Audit {
-        actor: invitd_core::Actor::Operator,
-        ip: None,
-        user_agent: None,
-    };
+    let operator = Audit::operator();
     let (_, secret) = service
         .create_key_as(
             NewKey {

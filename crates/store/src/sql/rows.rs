@@ -114,7 +114,7 @@ pub fn tenant(row: &AnyRow) -> Result<Tenant, StoreError> {
         accent_color: row.try_get("accent_color")?,
         ticket_secret: row
             .try_get::<Option<String>, _>("ticket_secret")?
-            .map(invitd_core::Secret::from_presented),
+            .map(invitd_core::Secret::new),
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
     })

@@ -38,7 +38,7 @@ fn endpoint(row: &sqlx::any::AnyRow) -> Result<WebhookEndpoint, StoreError> {
         tenant_id: TenantId::parse(row.try_get::<String, _>("tenant_id")?)
             .map_err(StoreError::corrupt)?,
         url: row.try_get("url")?,
-        secret: Secret::from_presented(row.try_get::<String, _>("secret")?),
+        secret: Secret::new(row.try_get::<String, _>("secret")?),
         event_types: types_of(&types),
         enabled: row.try_get::<i64, _>("enabled")? == 1,
         disabled_reason: row.try_get("disabled_reason")?,
