@@ -159,7 +159,7 @@ impl Error {
     }
 
     /// Logs a server-side failure once, where it is turned into a response.
-    fn log(&self) {
+    pub(crate) fn log(&self) {
         if let Error::Internal(cause) = self {
             tracing::error!(error = ?cause, "internal error");
         }

@@ -14,6 +14,28 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+/// A face's error response: `body` in the face's own shape with `status`;
+/// an internal cause logged once, as `/v1` does; `Retry-After` wherever the
+/// native error has one (resend limits, an unavailable database).
+pub(crate) fn error_response(
+    native: Option<&Error>,
+    status: axum::http::StatusCode,
+    body: serde_json::Value,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(e) = native {
+        e.log();
+    }
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Some(secs) = native.and_then(Error::retry_after) {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(secs),
+        );
+    }
+    response
+}
+
 /// The caller, or the native error to render in the face's own shape.
 pub struct MaybeCaller(pub Result<Caller, Error>);
 

@@ -10,7 +10,7 @@ use crate::auth::Scope;
 use crate::error::Error;
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 use invitd_core::{Invitation, LifecycleError, Status};
@@ -38,9 +38,6 @@ impl From<Error> for EnvelopeError {
 impl IntoResponse for EnvelopeError {
     fn into_response(self) -> Response {
         let e = self.0;
-        if let Error::Internal(cause) = &e {
-            tracing::error!(error = ?cause, "internal error");
-        }
         let (status, code, message, info): (StatusCode, &str, String, Vec<String>) = match &e {
             Error::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
@@ -98,13 +95,7 @@ impl IntoResponse for EnvelopeError {
             ),
         };
         let body = json!({"isSuccess": false, "isFailure": true, "error": {"code": code, "message": message, "info": info}, "value": null});
-        let mut response = (status, axum::Json(body)).into_response();
-        if let Some(secs) = e.retry_after() {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
+        super::error_response(Some(&e), status, body)
     }
 }
 

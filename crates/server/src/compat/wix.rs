@@ -10,7 +10,7 @@ use crate::service::invitations::{CreateInvitations, Inviter, accept_url};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use invitd_core::{Invitation, Language, Secret, Status};
@@ -48,7 +48,7 @@ fn violation(field: &str, description: impl Into<String>, rule: &'static str) ->
 
 impl IntoResponse for WixError {
     fn into_response(self) -> Response {
-        let (status, body, retry_after) = match self {
+        let (status, body, native) = match self {
             WixError::Validation(violations) => {
                 let message = violations
                     .iter()
@@ -84,30 +84,20 @@ impl IntoResponse for WixError {
                 .into_response();
             }
             WixError::Native(e) => {
-                if let Error::Internal(cause) = &e {
-                    tracing::error!(error = ?cause, "internal error");
-                }
                 let status = e.status();
                 let code = e.code().to_ascii_uppercase();
-                let retry = e.retry_after();
-                let data = match retry {
+                let data = match e.retry_after() {
                     Some(secs) => json!({"retryAfterSeconds": secs}),
                     None => json!({}),
                 };
                 (
                     status,
                     json!({"message": e.to_string(), "details": {"applicationError": {"code": code, "description": e.to_string(), "data": data}}}),
-                    retry,
+                    Some(e),
                 )
             }
         };
-        let mut response = (status, axum::Json(body)).into_response();
-        if let Some(secs) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
+        super::error_response(native.as_ref(), status, body)
     }
 }
 

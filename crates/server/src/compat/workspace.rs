@@ -13,7 +13,7 @@ use crate::service::invitations::{CreateInvitations, Inviter, ListQuery};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use invitd_core::{Invitation, LifecycleError, Status};
@@ -45,9 +45,6 @@ impl From<Error> for WorkspaceError {
 impl IntoResponse for WorkspaceError {
     fn into_response(self) -> Response {
         let e = self.0;
-        if let Error::Internal(cause) = &e {
-            tracing::error!(error = ?cause, "internal error");
-        }
         // The seed's statuses: refusals of the lifecycle and bad input are
         // 400, authentication and permission 403, missing 404.
         let status = match &e {
@@ -78,17 +75,11 @@ impl IntoResponse for WorkspaceError {
                 .join("; "),
             other => other.to_string(),
         };
-        let mut response = (
+        super::error_response(
+            Some(&e),
             status,
-            axum::Json(json!({"detail": detail, "code": e.code()})),
+            json!({"detail": detail, "code": e.code()}),
         )
-            .into_response();
-        if let Some(secs) = e.retry_after() {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
     }
 }
 
