@@ -4,12 +4,11 @@
 
 mod bench;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use invitd_server::config::{Config, defaults};
 use invitd_server::service::keys::NewKey;
 use invitd_server::service::tenants::NewTenant;
-use invitd_server::state::{AppState, KeyCache};
+use invitd_server::state::AppState;
 use invitd_store::Audit;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -239,26 +238,9 @@ fn init_logging(json: bool) {
 
 /// A state for command-line operations on the database (no server).
 async fn offline_state(database_url: &str) -> anyhow::Result<AppState> {
-    let store = invitd_store::open(database_url, &Default::default())
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the database at {}",
-                invitd_store::redact_url(database_url)
-            )
-        })?;
     let mut config = Config::laptop_defaults();
     config.database_url = database_url.into();
-    Ok(AppState {
-        store,
-        clock: Arc::new(invitd_core::SystemClock),
-        config: Arc::new(config),
-        outbox_notify: Default::default(),
-        keys: Arc::new(KeyCache::default()),
-        // The command line serves no accept pages.
-        form_key: Arc::new(Vec::new()),
-        write_health: Default::default(),
-    })
+    AppState::open(config, Arc::new(invitd_core::SystemClock)).await
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -307,7 +289,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                 }
                 TenantsCommand::List => {
-                    for t in state.store.list_tenants().await? {
+                    for t in state.service().list_tenants_in().await? {
                         println!("{}\t{}", t.id, t.name);
                     }
                 }
@@ -346,7 +328,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("{}", secret.expose());
                 }
                 KeysCommand::List => {
-                    for k in state.store.list_api_keys().await? {
+                    for k in state.service().list_keys_in().await? {
                         let reach = reach_of(&k, "*");
                         let revoked = if k.revoked_at.is_some() {
                             "revoked"

@@ -38,6 +38,34 @@ impl AppState {
     pub fn service(&self) -> service::Service {
         service::Service::new(self.clone())
     }
+
+    /// Opens the store named by `config` (migrating it) and builds the state
+    /// the faces, the workers and the command line share.
+    pub async fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+        let store = invitd_store::open(&config.database_url, &config.store_options())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the database at {}",
+                    invitd_store::redact_url(&config.database_url)
+                )
+            })?;
+        // Signs the accept page's form nonces: the same in every process on
+        // the database.
+        let form_key = store
+            .installation_secret(invitd_core::Secret::generate("").expose())
+            .await
+            .context("installation secret")?;
+        Ok(AppState {
+            store,
+            clock,
+            config: Arc::new(config),
+            outbox_notify: Arc::new(Notify::new()),
+            keys: Arc::new(KeyCache::default()),
+            form_key: Arc::new(form_key.into_bytes()),
+            write_health: Default::default(),
+        })
+    }
 }
 
 /// The documented routes and the document describing them.
@@ -137,32 +165,12 @@ impl Running {
 pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Result<Running> {
     // The TLS clients (SMTP, webhooks, PostgreSQL) share one crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let options = config.store_options();
-    let store = invitd_store::open(&config.database_url, &options)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the database at {}",
-                invitd_store::redact_url(&config.database_url)
-            )
-        })?;
+    let clock: Arc<dyn Clock> = clock.unwrap_or_else(|| Arc::new(SystemClock));
+    let state = AppState::open(config.clone(), clock.clone()).await?;
+    let store = state.store.clone();
     let mailer = invitd_mail::from_url(&config.mail_url).context("mail transport")?;
     let templates =
         Arc::new(invitd_mail::Templates::new(config.templates_dir.clone()).context("templates")?);
-    let clock: Arc<dyn Clock> = clock.unwrap_or_else(|| Arc::new(SystemClock));
-    let form_key = store
-        .installation_secret(invitd_core::Secret::generate("").expose())
-        .await
-        .context("installation secret")?;
-    let state = AppState {
-        store: store.clone(),
-        clock: clock.clone(),
-        config: Arc::new(config.clone()),
-        outbox_notify: Arc::new(Notify::new()),
-        keys: Arc::new(KeyCache::default()),
-        form_key: Arc::new(form_key.into_bytes()),
-        write_health: Default::default(),
-    };
     let worker_config = WorkerConfig::from_config(&config);
     let worker = OutboxWorker::new(store, mailer, templates, clock, worker_config);
     let listener = tokio::net::TcpListener::bind(config.bind)

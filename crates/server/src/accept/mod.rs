@@ -226,7 +226,7 @@ async fn load(
 ) -> Result<(Invitation, Tenant), Page> {
     let lang = browser_language(headers);
     match state.service().find_token(token).await {
-        Ok(inv) => match state.store.get_tenant(&inv.tenant_id).await {
+        Ok(inv) => match state.service().tenant_of(&inv).await {
             Ok(tenant) => Ok((inv, tenant)),
             Err(_) => Err(unavailable(lang)),
         },
@@ -274,7 +274,7 @@ async fn show(
     if status != Status::Pending {
         return closed(status, lang, tenant).render();
     }
-    let roles = match state.store.list_roles(&tenant.id).await {
+    let roles = match state.service().catalogue(&tenant).await {
         Ok(catalogue) => crate::service::invitations::role_names(&inv.roles, &catalogue).join(", "),
         Err(_) => return unavailable(lang).render(),
     };

@@ -139,6 +139,12 @@ impl Service {
         Ok(keys.into_iter().filter(|k| visible_to(caller, k)).collect())
     }
 
+    /// Every key, revoked ones included, for the operator at the command
+    /// line.
+    pub async fn list_keys_in(&self) -> Result<Vec<ApiKey>, Error> {
+        Ok(self.state.store.list_api_keys().await?)
+    }
+
     pub async fn revoke_key(&self, caller: &Caller, id: Uuid) -> Result<ApiKey, Error> {
         caller.require(Scope::KeysAdmin)?;
         let keys = self.state.store.list_api_keys().await?;

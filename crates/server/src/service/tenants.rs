@@ -327,6 +327,17 @@ impl Service {
         })
     }
 
+    /// The tenant an invitation belongs to, for those who hold its token
+    /// (the accept page): no caller to authorize.
+    pub async fn tenant_of(&self, inv: &invitd_core::Invitation) -> Result<Tenant, Error> {
+        Ok(self.state.store.get_tenant(&inv.tenant_id).await?)
+    }
+
+    /// Every tenant, for the operator at the command line.
+    pub async fn list_tenants_in(&self) -> Result<Vec<Tenant>, Error> {
+        Ok(self.state.store.list_tenants().await?)
+    }
+
     pub async fn get_tenant(&self, caller: &Caller, id: &str) -> Result<Tenant, Error> {
         if !caller.has(Scope::TenantsAdmin) {
             caller.require(Scope::InvitesRead)?;
