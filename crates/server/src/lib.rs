@@ -8,10 +8,10 @@ pub mod compat;
 pub mod config;
 pub mod error;
 pub mod extract;
+mod health;
 pub mod http;
 mod idempotency;
 pub mod openapi;
-mod pages;
 pub mod ratelimit;
 pub mod service;
 pub mod state;
@@ -72,8 +72,8 @@ impl AppState {
 pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(v1::router())
-        .routes(routes!(pages::healthz))
-        .routes(routes!(pages::readyz))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
@@ -122,7 +122,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(
             health_state,
-            pages::track_write_health,
+            health::track_write_health,
         ))
         .layer(axum::middleware::from_fn_with_state(limit, ratelimit::layer))
         .layer(

@@ -1,4 +1,5 @@
-//! Operational endpoints.
+//! Health: liveness, readiness (reads and writes), and the memory of
+//! requests refused for want of the database that readiness consults.
 
 use crate::state::AppState;
 use axum::extract::State;
