@@ -2,7 +2,7 @@
 //! transition takes the current record and the time, and answers either the
 //! new record or the reason it is refused.
 
-use crate::ids::{RoleId, TenantId};
+use crate::ids::{EmailAddress, Language, RoleId, TenantId};
 use crate::secret::SecretHash;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -167,6 +167,24 @@ pub struct Invitation {
     pub delivery_sent_at: Option<OffsetDateTime>,
 }
 
+/// What an inviter decides for a batch of invitations; each address of the
+/// batch becomes one pending invitation with these terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub tenant_id: TenantId,
+    pub roles: Vec<RoleId>,
+    pub location_ids: Vec<String>,
+    pub message: Option<String>,
+    pub purpose: Option<String>,
+    /// The language of its emails and pages; absent: the tenant's.
+    pub language: Option<Language>,
+    pub metadata: serde_json::Value,
+    pub inviter_account_id: Option<String>,
+    pub inviter_email: Option<String>,
+    /// How long the invitation stays open.
+    pub lifetime: Duration,
+}
+
 /// A tenant's resend rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResendPolicy {
@@ -215,6 +233,48 @@ fn secs_until(now: OffsetDateTime, at: OffsetDateTime) -> u64 {
 }
 
 impl Invitation {
+    /// A new invitation of `email` on `draft`'s terms: pending, its first
+    /// email queued (and counted as sent) at `now`, open for the draft's
+    /// lifetime. The store numbers it when it is saved.
+    pub fn new_pending(
+        draft: &Draft,
+        email: &EmailAddress,
+        token_hash: SecretHash,
+        now: OffsetDateTime,
+    ) -> Invitation {
+        Invitation {
+            id: Uuid::now_v7(),
+            number: 0,
+            tenant_id: draft.tenant_id.clone(),
+            email: email.as_given().to_string(),
+            email_normalized: email.normalized().to_string(),
+            roles: draft.roles.clone(),
+            location_ids: draft.location_ids.clone(),
+            message: draft.message.clone(),
+            purpose: draft.purpose.clone(),
+            language: draft.language.as_ref().map(|l| l.as_str().to_string()),
+            metadata: draft.metadata.clone(),
+            inviter_account_id: draft.inviter_account_id.clone(),
+            inviter_email: draft.inviter_email.clone(),
+            status: Status::Pending,
+            token_hash,
+            created_at: now,
+            expires_at: now + draft.lifetime,
+            last_sent_at: Some(now),
+            accepted_at: None,
+            declined_at: None,
+            revoked_at: None,
+            accepted_by: None,
+            resend_count: 0,
+            resend_window_start: None,
+            resend_window_count: 0,
+            delivery_state: DeliveryState::Queued,
+            delivery_attempts: 0,
+            delivery_last_error: None,
+            delivery_sent_at: None,
+        }
+    }
+
     /// The status as of `now`.
     pub fn status_at(&self, now: OffsetDateTime) -> Status {
         if self.status == Status::Pending && now >= self.expires_at {

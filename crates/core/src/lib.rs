@@ -10,6 +10,6 @@ pub mod secret;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use ids::{EmailAddress, IdError, Language, RoleId, TenantId};
 pub use invitation::{
-    Actor, DeliveryState, EventType, Invitation, LifecycleError, ResendPolicy, Status,
+    Actor, DeliveryState, Draft, EventType, Invitation, LifecycleError, ResendPolicy, Status,
 };
 pub use secret::{Secret, SecretHash};

@@ -17,12 +17,8 @@ fn policy() -> ResendPolicy {
 }
 
 fn invitation(status: Status) -> Invitation {
-    Invitation {
-        id: Uuid::now_v7(),
-        number: 1,
+    let draft = Draft {
         tenant_id: TenantId::parse("acme").unwrap(),
-        email: "Ann@example.com".into(),
-        email_normalized: "ann@example.com".into(),
         roles: vec![RoleId::parse("editor").unwrap()],
         location_ids: vec![],
         message: None,
@@ -31,22 +27,12 @@ fn invitation(status: Status) -> Invitation {
         metadata: serde_json::json!({}),
         inviter_account_id: None,
         inviter_email: None,
+        lifetime: Duration::days(7),
+    };
+    let email = EmailAddress::parse("Ann@example.com").unwrap();
+    Invitation {
         status,
-        token_hash: Secret::generate("").hash(),
-        created_at: T0,
-        expires_at: T0 + Duration::days(7),
-        last_sent_at: Some(T0),
-        accepted_at: None,
-        declined_at: None,
-        revoked_at: None,
-        accepted_by: None,
-        resend_count: 0,
-        resend_window_start: None,
-        resend_window_count: 0,
-        delivery_state: DeliveryState::Queued,
-        delivery_attempts: 0,
-        delivery_last_error: None,
-        delivery_sent_at: None,
+        ..Invitation::new_pending(&draft, &email, Secret::generate("").hash(), T0)
     }
 }
 
