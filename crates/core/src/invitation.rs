@@ -284,6 +284,21 @@ impl Invitation {
         }
     }
 
+    /// Whether an admin may still act on it as of `now` (resend or revoke):
+    /// while pending or expired, not once it was answered or revoked.
+    pub fn is_open_at(&self, now: OffsetDateTime) -> bool {
+        matches!(self.status_at(now), Status::Pending | Status::Expired)
+    }
+
+    /// The language of its emails and pages: its own, else the tenant's
+    /// default, else English.
+    pub fn language_or(&self, tenant_default: Option<&Language>) -> String {
+        self.language
+            .clone()
+            .or_else(|| tenant_default.map(|l| l.as_str().to_string()))
+            .unwrap_or_else(|| "en".into())
+    }
+
     /// The invitee accepts (`account_id` is who accepted, when the host app
     /// knows it). Only a pending, unexpired invitation can be accepted.
     pub fn accept(
@@ -316,14 +331,14 @@ impl Invitation {
 
     /// An admin revokes; allowed while pending or expired.
     pub fn revoke(&self, now: OffsetDateTime) -> Result<Invitation, LifecycleError> {
-        match self.status_at(now) {
-            Status::Pending | Status::Expired => Ok(Invitation {
-                status: Status::Revoked,
-                revoked_at: Some(now),
-                ..self.clone()
-            }),
-            other => Err(refuse_final(other)),
+        if !self.is_open_at(now) {
+            return Err(refuse_final(self.status_at(now)));
         }
+        Ok(Invitation {
+            status: Status::Revoked,
+            revoked_at: Some(now),
+            ..self.clone()
+        })
     }
 
     /// An admin resends with a freshly minted token: allowed while pending or
@@ -335,9 +350,8 @@ impl Invitation {
         policy: &ResendPolicy,
         new_token: SecretHash,
     ) -> Result<Invitation, LifecycleError> {
-        match self.status_at(now) {
-            Status::Pending | Status::Expired => {}
-            other => return Err(refuse_final(other)),
+        if !self.is_open_at(now) {
+            return Err(refuse_final(self.status_at(now)));
         }
         let last = self.last_sent_at.unwrap_or(self.created_at);
         if now < last + policy.cooldown {

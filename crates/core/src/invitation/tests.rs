@@ -163,3 +163,28 @@ fn resend_cooldown_and_window_limit() {
     assert_eq!(again.resend_window_count, 1);
     assert_eq!(again.resend_count, 4);
 }
+
+#[test]
+fn open_while_pending_or_expired() {
+    let late = T0 + Duration::days(8);
+    for (stored, open) in [
+        (Status::Pending, true),
+        (Status::Expired, true),
+        (Status::Accepted, false),
+        (Status::Declined, false),
+        (Status::Revoked, false),
+    ] {
+        assert_eq!(invitation(stored).is_open_at(T0), open, "{stored:?}");
+        assert_eq!(invitation(stored).is_open_at(late), open, "{stored:?} late");
+    }
+}
+
+#[test]
+fn language_falls_back_to_the_tenant_then_english() {
+    let de = crate::ids::Language::parse("de").unwrap();
+    let mut inv = invitation(Status::Pending);
+    assert_eq!(inv.language_or(None), "en");
+    assert_eq!(inv.language_or(Some(&de)), "de");
+    inv.language = Some("pt-BR".into());
+    assert_eq!(inv.language_or(Some(&de)), "pt-BR");
+}

@@ -240,18 +240,13 @@ impl Service {
             location_ids: req.location_ids,
             message,
             purpose,
-            language: language.clone(),
+            language,
             metadata,
             inviter_account_id,
             inviter_email,
             lifetime: time::Duration::days(lifetime_days),
         };
         let role_names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
-        let mail_language = language
-            .as_ref()
-            .or(tenant.language.as_ref())
-            .map(|l| l.as_str().to_string())
-            .unwrap_or_else(|| "en".into());
         let mut failures = Vec::new();
         let mut seen = HashSet::new();
         let mut items = Vec::new();
@@ -283,7 +278,7 @@ impl Service {
                 &tenant,
                 &invitation,
                 &role_names,
-                &mail_language,
+                &invitation.language_or(tenant.language.as_ref()),
                 &token,
             );
             items.push(NewInvitation { invitation, email });
