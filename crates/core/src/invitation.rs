@@ -68,6 +68,28 @@ impl DeliveryState {
     }
 }
 
+/// How one attempt to deliver an invitation's email went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryResult<'a> {
+    /// The mail server took it.
+    Sent,
+    /// It failed for now and will be tried again.
+    WillRetry { error: &'a str },
+    /// It failed for good.
+    Failed { error: &'a str },
+}
+
+impl DeliveryResult<'_> {
+    /// The event the attempt is recorded as, if any: a retry is not one.
+    pub fn event(self) -> Option<EventType> {
+        match self {
+            DeliveryResult::Sent => Some(EventType::Sent),
+            DeliveryResult::WillRetry { .. } => None,
+            DeliveryResult::Failed { .. } => Some(EventType::DeliveryFailed),
+        }
+    }
+}
+
 /// What happened to an invitation; each is one audit event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventType {
@@ -382,6 +404,27 @@ impl Invitation {
             delivery_sent_at: None,
             ..self.clone()
         })
+    }
+
+    /// Records one delivery attempt of its email, whatever its status: the
+    /// attempt is counted, the delivery state follows the result, and the
+    /// time of the send is kept once sent.
+    pub fn record_delivery(&self, result: DeliveryResult<'_>, now: OffsetDateTime) -> Invitation {
+        let (delivery_state, error) = match result {
+            DeliveryResult::Sent => (DeliveryState::Sent, None),
+            DeliveryResult::WillRetry { error } => (DeliveryState::Queued, Some(error)),
+            DeliveryResult::Failed { error } => (DeliveryState::Failed, Some(error)),
+        };
+        Invitation {
+            delivery_state,
+            delivery_attempts: self.delivery_attempts + 1,
+            delivery_last_error: error.map(str::to_string),
+            delivery_sent_at: match result {
+                DeliveryResult::Sent => Some(now),
+                _ => self.delivery_sent_at,
+            },
+            ..self.clone()
+        }
     }
 
     /// The sweep records an expiry that has already happened in effect.

@@ -10,6 +10,7 @@ pub mod secret;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use ids::{EmailAddress, IdError, Language, RoleId, TenantId};
 pub use invitation::{
-    Actor, DeliveryState, Draft, EventType, Invitation, LifecycleError, ResendPolicy, Status,
+    Actor, DeliveryResult, DeliveryState, Draft, EventType, Invitation, LifecycleError,
+    ResendPolicy, Status,
 };
 pub use secret::{Secret, SecretHash};

@@ -188,3 +188,25 @@ fn language_falls_back_to_the_tenant_then_english() {
     inv.language = Some("pt-BR".into());
     assert_eq!(inv.language_or(Some(&de)), "pt-BR");
 }
+
+#[test]
+fn delivery_attempts_are_counted_and_the_send_time_kept() {
+    let at = T0 + Duration::minutes(5);
+    let inv = invitation(Status::Pending);
+    let retry = inv.record_delivery(DeliveryResult::WillRetry { error: "421" }, at);
+    assert_eq!(retry.delivery_state, DeliveryState::Queued);
+    assert_eq!(retry.delivery_attempts, 1);
+    assert_eq!(retry.delivery_last_error.as_deref(), Some("421"));
+    assert_eq!(retry.delivery_sent_at, None);
+    let sent = retry.record_delivery(DeliveryResult::Sent, at + Duration::minutes(1));
+    assert_eq!(sent.delivery_state, DeliveryState::Sent);
+    assert_eq!(sent.delivery_attempts, 2);
+    assert_eq!(sent.delivery_last_error, None);
+    assert_eq!(sent.delivery_sent_at, Some(at + Duration::minutes(1)));
+    let failed = sent.record_delivery(DeliveryResult::Failed { error: "550" }, at);
+    assert_eq!(failed.delivery_state, DeliveryState::Failed);
+    assert_eq!(failed.delivery_sent_at, sent.delivery_sent_at);
+    assert_eq!(failed.status, Status::Pending);
+    assert_eq!(DeliveryResult::Sent.event(), Some(EventType::Sent));
+    assert_eq!(DeliveryResult::WillRetry { error: "" }.event(), None);
+}

@@ -58,7 +58,7 @@ async fn insert_invitation(
 
 /// Writes back every field a transition may change, if the stored status
 /// is still `was`; whether it was.
-async fn update_invitation(
+pub(super) async fn update_invitation(
     conn: &mut AnyConnection,
     inv: &Invitation,
     was: Status,
