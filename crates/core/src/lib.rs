@@ -6,6 +6,7 @@ pub mod ids;
 pub mod invitation;
 pub mod limits;
 pub mod secret;
+pub mod webhook;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use ids::{EmailAddress, IdError, Language, RoleId, TenantId};
