@@ -2,6 +2,7 @@
 //! transition takes the current record and the time, and answers either the
 //! new record or the reason it is refused.
 
+use crate::event::EventType;
 use crate::ids::{EmailAddress, Language, RoleId, TenantId};
 use crate::secret::SecretHash;
 use serde::{Deserialize, Serialize};
@@ -83,45 +84,9 @@ impl DeliveryResult<'_> {
     /// The event the attempt is recorded as, if any: a retry is not one.
     pub fn event(self) -> Option<EventType> {
         match self {
-            DeliveryResult::Sent => Some(EventType::Sent),
+            DeliveryResult::Sent => Some(EventType::InvitationSent),
             DeliveryResult::WillRetry { .. } => None,
-            DeliveryResult::Failed { .. } => Some(EventType::DeliveryFailed),
-        }
-    }
-}
-
-/// What happened to an invitation; each is one audit event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EventType {
-    #[serde(rename = "invitation.created")]
-    Created,
-    #[serde(rename = "invitation.sent")]
-    Sent,
-    #[serde(rename = "invitation.delivery_failed")]
-    DeliveryFailed,
-    #[serde(rename = "invitation.resent")]
-    Resent,
-    #[serde(rename = "invitation.accepted")]
-    Accepted,
-    #[serde(rename = "invitation.declined")]
-    Declined,
-    #[serde(rename = "invitation.revoked")]
-    Revoked,
-    #[serde(rename = "invitation.expired")]
-    Expired,
-}
-
-impl EventType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::Created => "invitation.created",
-            EventType::Sent => "invitation.sent",
-            EventType::DeliveryFailed => "invitation.delivery_failed",
-            EventType::Resent => "invitation.resent",
-            EventType::Accepted => "invitation.accepted",
-            EventType::Declined => "invitation.declined",
-            EventType::Revoked => "invitation.revoked",
-            EventType::Expired => "invitation.expired",
+            DeliveryResult::Failed { .. } => Some(EventType::InvitationDeliveryFailed),
         }
     }
 }

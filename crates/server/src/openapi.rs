@@ -344,9 +344,8 @@ pub mod fields {
     }
 
     fn event_type_list(nullable: bool) -> Schema {
-        let names: Vec<&str> = crate::service::webhooks::EVENT_TYPES
-            .iter()
-            .map(|e| e.as_str())
+        let names: Vec<&str> = invitd_core::EventType::subscribable()
+            .map(invitd_core::EventType::as_str)
             .collect();
         array(nullable)
             .items(string().enum_values(Some(names)))

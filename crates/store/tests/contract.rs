@@ -122,7 +122,7 @@ fn accept(account: &str) -> invitd_store::Decide {
         Ok(Transition {
             updated: current.accept(at, Some(account))?,
             at,
-            event: EventType::Accepted,
+            event: EventType::InvitationAccepted,
             event_data: serde_json::json!({}),
             email: None,
         })
@@ -267,7 +267,7 @@ contract! {
             Ok(Transition {
                 updated: current.resend(at, &policy, new_hash)?,
                 at,
-                event: EventType::Resent,
+                event: EventType::InvitationResent,
                 event_data: serde_json::json!({}),
                 email: Some(OutboxEmail { kind: "resend".into(), payload: serde_json::json!({"n": 2}) }),
             })

@@ -207,6 +207,9 @@ fn delivery_attempts_are_counted_and_the_send_time_kept() {
     assert_eq!(failed.delivery_state, DeliveryState::Failed);
     assert_eq!(failed.delivery_sent_at, sent.delivery_sent_at);
     assert_eq!(failed.status, Status::Pending);
-    assert_eq!(DeliveryResult::Sent.event(), Some(EventType::Sent));
+    assert_eq!(
+        DeliveryResult::Sent.event(),
+        Some(EventType::InvitationSent)
+    );
     assert_eq!(DeliveryResult::WillRetry { error: "" }.event(), None);
 }

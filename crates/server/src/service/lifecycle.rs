@@ -90,7 +90,7 @@ impl Service {
                 event_data: serde_json::json!({"resend_count": updated.resend_count, "expires_at": updated.expires_at.unix_timestamp()}),
                 updated,
                 at: now,
-                event: EventType::Resent,
+                event: EventType::InvitationResent,
                 email: Some(email),
             })
         });
@@ -131,7 +131,7 @@ impl Service {
             Ok(Transition {
                 updated: current.revoke(now)?,
                 at: now,
-                event: EventType::Revoked,
+                event: EventType::InvitationRevoked,
                 event_data: serde_json::json!({}),
                 email: None,
             })
@@ -214,13 +214,13 @@ impl Service {
             let (updated, event, data) = if accept {
                 (
                     current.accept(now, account_id.clone())?,
-                    EventType::Accepted,
+                    EventType::InvitationAccepted,
                     serde_json::json!({"account_id": account_id}),
                 )
             } else {
                 (
                     current.decline(now)?,
-                    EventType::Declined,
+                    EventType::InvitationDeclined,
                     serde_json::json!({}),
                 )
             };

@@ -131,7 +131,7 @@ impl InvitationStore for SqlStore {
             record(
                 &mut tx,
                 &invitation,
-                EventType::Created,
+                EventType::InvitationCreated,
                 audit,
                 now,
                 &invitation_event_data(&invitation),
@@ -365,7 +365,7 @@ impl InvitationStore for SqlStore {
             record(
                 &mut tx,
                 &expired,
-                EventType::Expired,
+                EventType::InvitationExpired,
                 &Audit::system(),
                 now,
                 &serde_json::json!({"expired_at": expired.expires_at.unix_timestamp()}),
@@ -408,7 +408,7 @@ impl SqlStore {
         record(
             tx,
             &expired,
-            EventType::Expired,
+            EventType::InvitationExpired,
             &Audit::system(),
             now,
             &serde_json::json!({}),

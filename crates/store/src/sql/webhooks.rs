@@ -7,7 +7,7 @@ use super::rows::{self, ms};
 use crate::{
     Audit, StoreError, WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome, WebhookStore,
 };
-use invitd_core::{Secret, TenantId};
+use invitd_core::{EventType, Secret, TenantId};
 use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -77,7 +77,7 @@ impl WebhookStore for SqlStore {
             NewEvent {
                 tenant: Some(&e.tenant_id),
                 invitation_number: None,
-                event_type: "webhook.created",
+                event_type: EventType::WebhookCreated,
                 audit,
                 at: e.created_at,
                 data: &endpoint_audit_data(e),
@@ -119,7 +119,7 @@ impl WebhookStore for SqlStore {
     async fn update_webhook(
         &self,
         e: &WebhookEndpoint,
-        change: &str,
+        change: EventType,
         audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
@@ -190,7 +190,7 @@ impl WebhookStore for SqlStore {
             NewEvent {
                 tenant: Some(tenant),
                 invitation_number: None,
-                event_type: "webhook.deleted",
+                event_type: EventType::WebhookDeleted,
                 audit,
                 at,
                 data: &endpoint_audit_data(&e),
@@ -325,7 +325,7 @@ impl WebhookStore for SqlStore {
                     NewEvent {
                         tenant: Some(&job.endpoint.tenant_id),
                         invitation_number: None,
-                        event_type: "webhook.disabled",
+                        event_type: EventType::WebhookDisabled,
                         audit: &Audit::system(),
                         at: now,
                         data: &data,
