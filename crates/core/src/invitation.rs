@@ -2,7 +2,8 @@
 //! transition takes the current record and the time, and answers either the
 //! new record or the reason it is refused.
 
-use crate::ids::{RoleId, TenantId};
+use crate::event::EventType;
+use crate::ids::{EmailAddress, Language, RoleId, TenantId};
 use crate::secret::SecretHash;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -68,38 +69,24 @@ impl DeliveryState {
     }
 }
 
-/// What happened to an invitation; each is one audit event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EventType {
-    #[serde(rename = "invitation.created")]
-    Created,
-    #[serde(rename = "invitation.sent")]
+/// How one attempt to deliver an invitation's email went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryResult<'a> {
+    /// The mail server took it.
     Sent,
-    #[serde(rename = "invitation.delivery_failed")]
-    DeliveryFailed,
-    #[serde(rename = "invitation.resent")]
-    Resent,
-    #[serde(rename = "invitation.accepted")]
-    Accepted,
-    #[serde(rename = "invitation.declined")]
-    Declined,
-    #[serde(rename = "invitation.revoked")]
-    Revoked,
-    #[serde(rename = "invitation.expired")]
-    Expired,
+    /// It failed for now and will be tried again.
+    WillRetry { error: &'a str },
+    /// It failed for good.
+    Failed { error: &'a str },
 }
 
-impl EventType {
-    pub fn as_str(self) -> &'static str {
+impl DeliveryResult<'_> {
+    /// The event the attempt is recorded as, if any: a retry is not one.
+    pub fn event(self) -> Option<EventType> {
         match self {
-            EventType::Created => "invitation.created",
-            EventType::Sent => "invitation.sent",
-            EventType::DeliveryFailed => "invitation.delivery_failed",
-            EventType::Resent => "invitation.resent",
-            EventType::Accepted => "invitation.accepted",
-            EventType::Declined => "invitation.declined",
-            EventType::Revoked => "invitation.revoked",
-            EventType::Expired => "invitation.expired",
+            DeliveryResult::Sent => Some(EventType::InvitationSent),
+            DeliveryResult::WillRetry { .. } => None,
+            DeliveryResult::Failed { .. } => Some(EventType::InvitationDeliveryFailed),
         }
     }
 }
@@ -167,6 +154,24 @@ pub struct Invitation {
     pub delivery_sent_at: Option<OffsetDateTime>,
 }
 
+/// What an inviter decides for a batch of invitations; each address of the
+/// batch becomes one pending invitation with these terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub tenant_id: TenantId,
+    pub roles: Vec<RoleId>,
+    pub location_ids: Vec<String>,
+    pub message: Option<String>,
+    pub purpose: Option<String>,
+    /// The language of its emails and pages; absent: the tenant's.
+    pub language: Option<Language>,
+    pub metadata: serde_json::Value,
+    pub inviter_account_id: Option<String>,
+    pub inviter_email: Option<String>,
+    /// How long the invitation stays open.
+    pub lifetime: Duration,
+}
+
 /// A tenant's resend rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResendPolicy {
@@ -215,6 +220,48 @@ fn secs_until(now: OffsetDateTime, at: OffsetDateTime) -> u64 {
 }
 
 impl Invitation {
+    /// A new invitation of `email` on `draft`'s terms: pending, its first
+    /// email queued (and counted as sent) at `now`, open for the draft's
+    /// lifetime. The store numbers it when it is saved.
+    pub fn new_pending(
+        draft: &Draft,
+        email: &EmailAddress,
+        token_hash: SecretHash,
+        now: OffsetDateTime,
+    ) -> Invitation {
+        Invitation {
+            id: Uuid::now_v7(),
+            number: 0,
+            tenant_id: draft.tenant_id.clone(),
+            email: email.as_given().to_string(),
+            email_normalized: email.normalized().to_string(),
+            roles: draft.roles.clone(),
+            location_ids: draft.location_ids.clone(),
+            message: draft.message.clone(),
+            purpose: draft.purpose.clone(),
+            language: draft.language.as_ref().map(|l| l.as_str().to_string()),
+            metadata: draft.metadata.clone(),
+            inviter_account_id: draft.inviter_account_id.clone(),
+            inviter_email: draft.inviter_email.clone(),
+            status: Status::Pending,
+            token_hash,
+            created_at: now,
+            expires_at: now + draft.lifetime,
+            last_sent_at: Some(now),
+            accepted_at: None,
+            declined_at: None,
+            revoked_at: None,
+            accepted_by: None,
+            resend_count: 0,
+            resend_window_start: None,
+            resend_window_count: 0,
+            delivery_state: DeliveryState::Queued,
+            delivery_attempts: 0,
+            delivery_last_error: None,
+            delivery_sent_at: None,
+        }
+    }
+
     /// The status as of `now`.
     pub fn status_at(&self, now: OffsetDateTime) -> Status {
         if self.status == Status::Pending && now >= self.expires_at {
@@ -222,6 +269,21 @@ impl Invitation {
         } else {
             self.status
         }
+    }
+
+    /// Whether an admin may still act on it as of `now` (resend or revoke):
+    /// while pending or expired, not once it was answered or revoked.
+    pub fn is_open_at(&self, now: OffsetDateTime) -> bool {
+        matches!(self.status_at(now), Status::Pending | Status::Expired)
+    }
+
+    /// The language of its emails and pages: its own, else the tenant's
+    /// default, else English.
+    pub fn language_or(&self, tenant_default: Option<&Language>) -> String {
+        self.language
+            .clone()
+            .or_else(|| tenant_default.map(|l| l.as_str().to_string()))
+            .unwrap_or_else(|| "en".into())
     }
 
     /// The invitee accepts (`account_id` is who accepted, when the host app
@@ -256,14 +318,14 @@ impl Invitation {
 
     /// An admin revokes; allowed while pending or expired.
     pub fn revoke(&self, now: OffsetDateTime) -> Result<Invitation, LifecycleError> {
-        match self.status_at(now) {
-            Status::Pending | Status::Expired => Ok(Invitation {
-                status: Status::Revoked,
-                revoked_at: Some(now),
-                ..self.clone()
-            }),
-            other => Err(refuse_final(other)),
+        if !self.is_open_at(now) {
+            return Err(refuse_final(self.status_at(now)));
         }
+        Ok(Invitation {
+            status: Status::Revoked,
+            revoked_at: Some(now),
+            ..self.clone()
+        })
     }
 
     /// An admin resends with a freshly minted token: allowed while pending or
@@ -275,9 +337,8 @@ impl Invitation {
         policy: &ResendPolicy,
         new_token: SecretHash,
     ) -> Result<Invitation, LifecycleError> {
-        match self.status_at(now) {
-            Status::Pending | Status::Expired => {}
-            other => return Err(refuse_final(other)),
+        if !self.is_open_at(now) {
+            return Err(refuse_final(self.status_at(now)));
         }
         let last = self.last_sent_at.unwrap_or(self.created_at);
         if now < last + policy.cooldown {
@@ -308,6 +369,27 @@ impl Invitation {
             delivery_sent_at: None,
             ..self.clone()
         })
+    }
+
+    /// Records one delivery attempt of its email, whatever its status: the
+    /// attempt is counted, the delivery state follows the result, and the
+    /// time of the send is kept once sent.
+    pub fn record_delivery(&self, result: DeliveryResult<'_>, now: OffsetDateTime) -> Invitation {
+        let (delivery_state, error) = match result {
+            DeliveryResult::Sent => (DeliveryState::Sent, None),
+            DeliveryResult::WillRetry { error } => (DeliveryState::Queued, Some(error)),
+            DeliveryResult::Failed { error } => (DeliveryState::Failed, Some(error)),
+        };
+        Invitation {
+            delivery_state,
+            delivery_attempts: self.delivery_attempts + 1,
+            delivery_last_error: error.map(str::to_string),
+            delivery_sent_at: match result {
+                DeliveryResult::Sent => Some(now),
+                _ => self.delivery_sent_at,
+            },
+            ..self.clone()
+        }
     }
 
     /// The sweep records an expiry that has already happened in effect.

@@ -26,7 +26,7 @@ pub use error::StoreError;
 pub use model::*;
 
 use async_trait::async_trait;
-use invitd_core::{Invitation, SecretHash, TenantId};
+use invitd_core::{EventType, Invitation, SecretHash, TenantId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -232,7 +232,7 @@ pub trait WebhookStore: Send + Sync {
     async fn update_webhook(
         &self,
         endpoint: &WebhookEndpoint,
-        change: &str,
+        change: EventType,
         audit: &Audit,
     ) -> Result<(), StoreError>;
     async fn delete_webhook(

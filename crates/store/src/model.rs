@@ -1,6 +1,6 @@
 //! Records the store reads and writes besides the invitation itself.
 
-use invitd_core::{Actor, EventType, Invitation, Language, RoleId, TenantId};
+use invitd_core::{Actor, DeliveryResult, EventType, Invitation, Language, RoleId, TenantId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -283,6 +283,17 @@ pub enum DeliveryOutcome {
     },
     /// Give up.
     Failed { error: String },
+}
+
+impl DeliveryOutcome {
+    /// What the attempt means for its invitation.
+    pub fn result(&self) -> DeliveryResult<'_> {
+        match self {
+            DeliveryOutcome::Sent { .. } => DeliveryResult::Sent,
+            DeliveryOutcome::Retry { error, .. } => DeliveryResult::WillRetry { error },
+            DeliveryOutcome::Failed { error } => DeliveryResult::Failed { error },
+        }
+    }
 }
 
 /// One recorded delivery attempt.

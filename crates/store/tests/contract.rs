@@ -5,7 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use invitd_core::{
-    Actor, DeliveryState, EventType, Invitation, LifecycleError, RoleId, Secret, Status, TenantId,
+    Actor, DeliveryState, Draft, EmailAddress, EventType, Invitation, Language, LifecycleError,
+    RoleId, Secret, Status, TenantId,
 };
 use invitd_store::{
     Audit, CreateOutcome, DeliveryOutcome, IdempotentAnswer, InvitationFilter, NewInvitation,
@@ -76,37 +77,20 @@ async fn tenant(store: &dyn Store, id: &str) -> TenantId {
 
 fn new_invitation(tenant: &TenantId, email: &str, at: OffsetDateTime) -> (NewInvitation, Secret) {
     let token = Secret::generate("");
-    let invitation = Invitation {
-        id: Uuid::now_v7(),
-        number: 0,
+    let draft = Draft {
         tenant_id: tenant.clone(),
-        email: email.into(),
-        email_normalized: email.to_lowercase(),
         roles: vec![RoleId::parse("viewer").unwrap()],
         location_ids: vec!["loc-1".into()],
         message: Some("hi".into()),
         purpose: None,
-        language: Some("de".into()),
+        language: Some(Language::parse("de").unwrap()),
         metadata: serde_json::json!({"k": [1, 2]}),
         inviter_account_id: Some("u-1".into()),
         inviter_email: None,
-        status: Status::Pending,
-        token_hash: token.hash(),
-        created_at: at,
-        expires_at: at + Duration::days(7),
-        last_sent_at: Some(at),
-        accepted_at: None,
-        declined_at: None,
-        revoked_at: None,
-        accepted_by: None,
-        resend_count: 0,
-        resend_window_start: None,
-        resend_window_count: 0,
-        delivery_state: DeliveryState::Queued,
-        delivery_attempts: 0,
-        delivery_last_error: None,
-        delivery_sent_at: None,
+        lifetime: Duration::days(7),
     };
+    let address = EmailAddress::parse(email).unwrap();
+    let invitation = Invitation::new_pending(&draft, &address, token.hash(), at);
     let email = OutboxEmail {
         kind: "invitation".into(),
         payload: serde_json::json!({"to": email}),
@@ -134,7 +118,7 @@ fn accept(account: &str) -> invitd_store::Decide {
         Ok(Transition {
             updated: current.accept(at, Some(account))?,
             at,
-            event: EventType::Accepted,
+            event: EventType::InvitationAccepted,
             event_data: serde_json::json!({}),
             email: None,
         })
@@ -279,7 +263,7 @@ contract! {
             Ok(Transition {
                 updated: current.resend(at, &policy, new_hash)?,
                 at,
-                event: EventType::Resent,
+                event: EventType::InvitationResent,
                 event_data: serde_json::json!({}),
                 email: Some(OutboxEmail { kind: "resend".into(), payload: serde_json::json!({"n": 2}) }),
             })

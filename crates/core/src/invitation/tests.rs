@@ -17,12 +17,8 @@ fn policy() -> ResendPolicy {
 }
 
 fn invitation(status: Status) -> Invitation {
-    Invitation {
-        id: Uuid::now_v7(),
-        number: 1,
+    let draft = Draft {
         tenant_id: TenantId::parse("acme").unwrap(),
-        email: "Ann@example.com".into(),
-        email_normalized: "ann@example.com".into(),
         roles: vec![RoleId::parse("editor").unwrap()],
         location_ids: vec![],
         message: None,
@@ -31,22 +27,12 @@ fn invitation(status: Status) -> Invitation {
         metadata: serde_json::json!({}),
         inviter_account_id: None,
         inviter_email: None,
+        lifetime: Duration::days(7),
+    };
+    let email = EmailAddress::parse("Ann@example.com").unwrap();
+    Invitation {
         status,
-        token_hash: Secret::generate("").hash(),
-        created_at: T0,
-        expires_at: T0 + Duration::days(7),
-        last_sent_at: Some(T0),
-        accepted_at: None,
-        declined_at: None,
-        revoked_at: None,
-        accepted_by: None,
-        resend_count: 0,
-        resend_window_start: None,
-        resend_window_count: 0,
-        delivery_state: DeliveryState::Queued,
-        delivery_attempts: 0,
-        delivery_last_error: None,
-        delivery_sent_at: None,
+        ..Invitation::new_pending(&draft, &email, Secret::generate("").hash(), T0)
     }
 }
 
@@ -176,4 +162,54 @@ fn resend_cooldown_and_window_limit() {
     let again = apply(Op::Resend, &inv, clock.now()).unwrap();
     assert_eq!(again.resend_window_count, 1);
     assert_eq!(again.resend_count, 4);
+}
+
+#[test]
+fn open_while_pending_or_expired() {
+    let late = T0 + Duration::days(8);
+    for (stored, open) in [
+        (Status::Pending, true),
+        (Status::Expired, true),
+        (Status::Accepted, false),
+        (Status::Declined, false),
+        (Status::Revoked, false),
+    ] {
+        assert_eq!(invitation(stored).is_open_at(T0), open, "{stored:?}");
+        assert_eq!(invitation(stored).is_open_at(late), open, "{stored:?} late");
+    }
+}
+
+#[test]
+fn language_falls_back_to_the_tenant_then_english() {
+    let de = crate::ids::Language::parse("de").unwrap();
+    let mut inv = invitation(Status::Pending);
+    assert_eq!(inv.language_or(None), "en");
+    assert_eq!(inv.language_or(Some(&de)), "de");
+    inv.language = Some("pt-BR".into());
+    assert_eq!(inv.language_or(Some(&de)), "pt-BR");
+}
+
+#[test]
+fn delivery_attempts_are_counted_and_the_send_time_kept() {
+    let at = T0 + Duration::minutes(5);
+    let inv = invitation(Status::Pending);
+    let retry = inv.record_delivery(DeliveryResult::WillRetry { error: "421" }, at);
+    assert_eq!(retry.delivery_state, DeliveryState::Queued);
+    assert_eq!(retry.delivery_attempts, 1);
+    assert_eq!(retry.delivery_last_error.as_deref(), Some("421"));
+    assert_eq!(retry.delivery_sent_at, None);
+    let sent = retry.record_delivery(DeliveryResult::Sent, at + Duration::minutes(1));
+    assert_eq!(sent.delivery_state, DeliveryState::Sent);
+    assert_eq!(sent.delivery_attempts, 2);
+    assert_eq!(sent.delivery_last_error, None);
+    assert_eq!(sent.delivery_sent_at, Some(at + Duration::minutes(1)));
+    let failed = sent.record_delivery(DeliveryResult::Failed { error: "550" }, at);
+    assert_eq!(failed.delivery_state, DeliveryState::Failed);
+    assert_eq!(failed.delivery_sent_at, sent.delivery_sent_at);
+    assert_eq!(failed.status, Status::Pending);
+    assert_eq!(
+        DeliveryResult::Sent.event(),
+        Some(EventType::InvitationSent)
+    );
+    assert_eq!(DeliveryResult::WillRetry { error: "" }.event(), None);
 }

@@ -169,15 +169,10 @@ fn origin_of(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| format!("{scheme}://{host}"))
 }
 
-/// The page's language for an invitation: its own, else the tenant's, else
-/// English (an unsupported one falls back to English).
+/// The page's language for an invitation (see [`Invitation::language_or`]);
+/// an unsupported one falls back to English.
 fn language_of(inv: &Invitation, tenant: &Tenant) -> &'static str {
-    let wanted = inv
-        .language
-        .clone()
-        .or_else(|| tenant.language.as_ref().map(|l| l.to_string()))
-        .unwrap_or_default();
-    pick_language(&wanted)
+    pick_language(&inv.language_or(tenant.language.as_ref()))
 }
 
 /// The language for pages without an invitation: the browser's first

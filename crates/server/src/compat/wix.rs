@@ -152,7 +152,7 @@ pub fn site_invite(
     link: Option<String>,
 ) -> Value {
     let st = inv.status_at(now);
-    let open = matches!(st, Status::Pending | Status::Expired) && caller.has(Scope::InvitesWrite);
+    let open = inv.is_open_at(now) && caller.has(Scope::InvitesWrite);
     let capabilities: Vec<&str> = if open {
         vec![CAN_RESEND, CAN_REVOKE]
     } else {

@@ -49,9 +49,8 @@ pub fn invitation_roles() -> Schema {
 }
 
 fn event_type_list(nullable: bool) -> Schema {
-    let names: Vec<&str> = crate::service::webhooks::EVENT_TYPES
-        .iter()
-        .map(|e| e.as_str())
+    let names: Vec<&str> = invitd_core::EventType::subscribable()
+        .map(invitd_core::EventType::as_str)
         .collect();
     array(nullable)
         .items(string().enum_values(Some(names)))

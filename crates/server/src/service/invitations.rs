@@ -4,7 +4,7 @@
 use super::{Service, check_text, not_found_as, parse_time};
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
-use invitd_core::{DeliveryState, RoleId};
+use invitd_core::{Draft, RoleId};
 use invitd_core::{EmailAddress, Invitation, Language, Secret, Status, limits};
 use invitd_mail::InvitationEmail;
 use invitd_store::{
@@ -221,13 +221,19 @@ impl Service {
             .transpose()?;
 
         let now = self.now();
-        let expires_at = now + time::Duration::days(lifetime_days);
+        let draft = Draft {
+            tenant_id: tenant.id.clone(),
+            roles: roles.iter().map(|r| r.id.clone()).collect(),
+            location_ids: req.location_ids,
+            message,
+            purpose,
+            language,
+            metadata,
+            inviter_account_id,
+            inviter_email,
+            lifetime: time::Duration::days(lifetime_days),
+        };
         let role_names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
-        let mail_language = language
-            .as_ref()
-            .or(tenant.language.as_ref())
-            .map(|l| l.as_str().to_string())
-            .unwrap_or_else(|| "en".into());
         let mut failures = Vec::new();
         let mut seen = HashSet::new();
         let mut items = Vec::new();
@@ -253,43 +259,13 @@ impl Service {
                 continue;
             }
             let token = Secret::generate("");
-            let invitation = Invitation {
-                id: Uuid::now_v7(),
-                number: 0,
-                tenant_id: tenant.id.clone(),
-                email: email.as_given().to_string(),
-                email_normalized: email.normalized().to_string(),
-                roles: roles.iter().map(|r| r.id.clone()).collect(),
-                location_ids: req.location_ids.clone(),
-                message: message.clone(),
-                purpose: purpose.clone(),
-                language: language.as_ref().map(|l| l.as_str().to_string()),
-                metadata: metadata.clone(),
-                inviter_account_id: inviter_account_id.clone(),
-                inviter_email: inviter_email.clone(),
-                status: Status::Pending,
-                token_hash: token.hash(),
-                created_at: now,
-                expires_at,
-                last_sent_at: Some(now),
-                accepted_at: None,
-                declined_at: None,
-                revoked_at: None,
-                accepted_by: None,
-                resend_count: 0,
-                resend_window_start: None,
-                resend_window_count: 0,
-                delivery_state: DeliveryState::Queued,
-                delivery_attempts: 0,
-                delivery_last_error: None,
-                delivery_sent_at: None,
-            };
+            let invitation = Invitation::new_pending(&draft, &email, token.hash(), now);
             let email = self.outbox_email(
                 "invitation",
                 &tenant,
                 &invitation,
                 &role_names,
-                &mail_language,
+                &invitation.language_or(tenant.language.as_ref()),
                 &token,
             );
             items.push(NewInvitation { invitation, email });

@@ -82,17 +82,16 @@ impl Service {
             let now = clock.now();
             let updated = current.resend(now, &policy, token_c.hash())?;
             let names = role_names(&updated.roles, &catalogue);
+            // This send's language, else the invitation's usual one.
             let lang = language
                 .map(|l| l.as_str().to_string())
-                .or_else(|| updated.language.clone())
-                .or_else(|| tenant_c.language.as_ref().map(|l| l.as_str().to_string()))
-                .unwrap_or_else(|| "en".into());
+                .unwrap_or_else(|| updated.language_or(tenant_c.language.as_ref()));
             let email = this.outbox_email("resend", &tenant_c, &updated, &names, &lang, &token_c);
             Ok(Transition {
                 event_data: serde_json::json!({"resend_count": updated.resend_count, "expires_at": updated.expires_at.unix_timestamp()}),
                 updated,
                 at: now,
-                event: EventType::Resent,
+                event: EventType::InvitationResent,
                 email: Some(email),
             })
         });
@@ -133,7 +132,7 @@ impl Service {
             Ok(Transition {
                 updated: current.revoke(now)?,
                 at: now,
-                event: EventType::Revoked,
+                event: EventType::InvitationRevoked,
                 event_data: serde_json::json!({}),
                 email: None,
             })
@@ -216,13 +215,13 @@ impl Service {
             let (updated, event, data) = if accept {
                 (
                     current.accept(now, account_id.clone())?,
-                    EventType::Accepted,
+                    EventType::InvitationAccepted,
                     serde_json::json!({"account_id": account_id}),
                 )
             } else {
                 (
                     current.decline(now)?,
-                    EventType::Declined,
+                    EventType::InvitationDeclined,
                     serde_json::json!({}),
                 )
             };

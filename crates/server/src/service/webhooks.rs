@@ -8,18 +8,6 @@ use invitd_store::{Event, EventFilter, StoreError, WebhookAttempt, WebhookEndpoi
 use serde::Deserialize;
 use uuid::Uuid;
 
-/// The event types an endpoint can subscribe to.
-pub const EVENT_TYPES: [EventType; 8] = [
-    EventType::Created,
-    EventType::Sent,
-    EventType::DeliveryFailed,
-    EventType::Resent,
-    EventType::Accepted,
-    EventType::Declined,
-    EventType::Revoked,
-    EventType::Expired,
-];
-
 /// A webhook endpoint to create.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -78,8 +66,8 @@ pub struct EventQuery {
 fn check_types(types: &[String]) -> Result<Vec<String>, Error> {
     let mut out: Vec<String> = Vec::new();
     for t in types {
-        if !EVENT_TYPES.iter().any(|e| e.as_str() == t) {
-            let known: Vec<&str> = EVENT_TYPES.iter().map(|e| e.as_str()).collect();
+        if !EventType::parse(t).is_some_and(EventType::is_invitation) {
+            let known: Vec<&str> = EventType::subscribable().map(EventType::as_str).collect();
             return Err(Error::invalid(
                 "event_types",
                 format!("unknown event type {t:?}; known: {}", known.join(", ")),
@@ -185,7 +173,7 @@ impl Service {
         e.updated_at = self.now();
         self.state
             .store
-            .update_webhook(&e, "webhook.updated", &caller.audit())
+            .update_webhook(&e, EventType::WebhookUpdated, &caller.audit())
             .await
             .map_err(not_found)?;
         Ok(e)
@@ -202,7 +190,7 @@ impl Service {
         e.updated_at = self.now();
         self.state
             .store
-            .update_webhook(&e, "webhook.secret_rotated", &caller.audit())
+            .update_webhook(&e, EventType::WebhookSecretRotated, &caller.audit())
             .await
             .map_err(not_found)?;
         Ok(e)

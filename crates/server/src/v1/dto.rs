@@ -94,7 +94,7 @@ impl InvitationView {
         accept_url: Option<String>,
     ) -> Self {
         let status = inv.status_at(now);
-        let open = matches!(status, Status::Pending | Status::Expired);
+        let open = inv.is_open_at(now);
         Self {
             id: inv.id,
             number: inv.number,

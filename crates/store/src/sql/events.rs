@@ -13,7 +13,7 @@ use uuid::Uuid;
 pub(super) struct NewEvent<'a> {
     pub tenant: Option<&'a TenantId>,
     pub invitation_number: Option<i64>,
-    pub event_type: &'a str,
+    pub event_type: EventType,
     pub audit: &'a Audit,
     pub at: OffsetDateTime,
     pub data: &'a serde_json::Value,
@@ -31,7 +31,7 @@ pub(super) async fn insert_event(
     )
     .bind(e.tenant.map(TenantId::as_str))
     .bind(e.invitation_number)
-    .bind(e.event_type)
+    .bind(e.event_type.as_str())
     .bind(to_json(&e.audit.actor))
     .bind(e.audit.ip.as_deref())
     .bind(e.audit.user_agent.as_deref())
@@ -60,7 +60,7 @@ pub(super) async fn record(
         NewEvent {
             tenant: Some(&inv.tenant_id),
             invitation_number: Some(inv.number),
-            event_type: event.as_str(),
+            event_type: event,
             audit,
             at,
             data,

@@ -56,10 +56,15 @@ async fn insert_invitation(
     Ok(number.map(|(n,)| n))
 }
 
-/// Writes back every field a transition may change.
-async fn update_invitation(conn: &mut AnyConnection, inv: &Invitation) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE invitations SET status = $1, token_hash = $2, expires_at = $3, last_sent_at = $4, accepted_at = $5, declined_at = $6, revoked_at = $7, accepted_by = $8, resend_count = $9, resend_window_start = $10, resend_window_count = $11, delivery_state = $12, delivery_attempts = $13, delivery_last_error = $14, delivery_sent_at = $15 WHERE number = $16",
+/// Writes back every field a transition may change, if the stored status
+/// is still `was`; whether it was.
+pub(super) async fn update_invitation(
+    conn: &mut AnyConnection,
+    inv: &Invitation,
+    was: Status,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE invitations SET status = $1, token_hash = $2, expires_at = $3, last_sent_at = $4, accepted_at = $5, declined_at = $6, revoked_at = $7, accepted_by = $8, resend_count = $9, resend_window_start = $10, resend_window_count = $11, delivery_state = $12, delivery_attempts = $13, delivery_last_error = $14, delivery_sent_at = $15 WHERE number = $16 AND status = $17",
     )
     .bind(inv.status.as_str())
     .bind(inv.token_hash.as_bytes())
@@ -77,9 +82,10 @@ async fn update_invitation(conn: &mut AnyConnection, inv: &Invitation) -> Result
     .bind(inv.delivery_last_error.as_deref())
     .bind(inv.delivery_sent_at.map(ms))
     .bind(inv.number)
+    .bind(was.as_str())
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 fn invitation_event_data(inv: &Invitation) -> serde_json::Value {
@@ -125,7 +131,7 @@ impl InvitationStore for SqlStore {
             record(
                 &mut tx,
                 &invitation,
-                EventType::Created,
+                EventType::InvitationCreated,
                 audit,
                 now,
                 &invitation_event_data(&invitation),
@@ -309,7 +315,8 @@ impl InvitationStore for SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        update_invitation(&mut tx, &updated).await?;
+        // The row is locked (or the write serialized): its status holds.
+        update_invitation(&mut tx, &updated, current.status).await?;
         if let Some(email) = &change.email {
             // An unsent email of this invitation carries a dead link now.
             sqlx::query("UPDATE outbox SET state = 'superseded', payload = NULL WHERE invitation_number = $1 AND state = 'pending'")
@@ -332,33 +339,42 @@ impl InvitationStore for SqlStore {
     }
 
     /// Records pending invitations past their expiry as expired, each with
-    /// its event (and webhooks); returns how many. Concurrent sweeps skip
-    /// each other's rows, so each expiry is recorded once.
+    /// its event (and webhooks); returns how many. The rows are locked as
+    /// they are read and concurrent sweeps skip each other's, and a write
+    /// only lands on a row still pending, so each expiry is recorded once.
     async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError> {
         let mut tx = self.write().await?;
         let sql = format!(
-            "UPDATE invitations SET status = 'expired' WHERE number IN (SELECT number FROM invitations WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2{}) AND status = 'pending' RETURNING {INVITATION_COLUMNS}",
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2{}",
             self.dialect.skip_locked()
         );
-        let expired = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let due = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(ms(now))
             .bind(i64::from(limit))
             .fetch_all(&mut *tx)
             .await?;
-        for row in &expired {
-            let inv = rows::invitation(row)?;
+        let mut count = 0;
+        for row in &due {
+            let current = rows::invitation(row)?;
+            let Some(expired) = current.expire(now) else {
+                continue;
+            };
+            if !update_invitation(&mut tx, &expired, current.status).await? {
+                continue;
+            }
             record(
                 &mut tx,
-                &inv,
-                EventType::Expired,
+                &expired,
+                EventType::InvitationExpired,
                 &Audit::system(),
                 now,
-                &serde_json::json!({"expired_at": inv.expires_at.unix_timestamp()}),
+                &serde_json::json!({"expired_at": expired.expires_at.unix_timestamp()}),
             )
             .await?;
+            count += 1;
         }
         tx.commit().await?;
-        Ok(expired.len())
+        Ok(count)
     }
 }
 
@@ -372,29 +388,27 @@ impl SqlStore {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let sql = format!(
-            "SELECT number, expires_at FROM invitations WHERE tenant_id = $1 AND email_normalized = $2 AND status = 'pending'{}",
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE tenant_id = $1 AND email_normalized = $2 AND status = 'pending'{}",
             self.dialect.for_update()
         );
-        let holder: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let holder = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(inv.tenant_id.as_str())
             .bind(&inv.email_normalized)
             .fetch_optional(&mut *tx)
             .await?;
-        let Some((number, _)) = holder.filter(|(_, expires_at)| *expires_at <= ms(now)) else {
+        let Some(holder) = holder.as_ref().map(rows::invitation).transpose()? else {
             return Ok(false);
         };
-        let sql = format!(
-            "UPDATE invitations SET status = 'expired' WHERE number = $1 RETURNING {INVITATION_COLUMNS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(number)
-            .fetch_one(&mut *tx)
-            .await?;
-        let expired = rows::invitation(&row)?;
+        let Some(expired) = holder.expire(now) else {
+            return Ok(false);
+        };
+        if !update_invitation(tx, &expired, holder.status).await? {
+            return Ok(false);
+        }
         record(
             tx,
             &expired,
-            EventType::Expired,
+            EventType::InvitationExpired,
             &Audit::system(),
             now,
             &serde_json::json!({}),

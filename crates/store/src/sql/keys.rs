@@ -4,7 +4,7 @@ use super::events::{NewEvent, insert_event};
 use super::rows::{self, ms, to_json};
 use super::{SqlStore, conflict_on_unique};
 use crate::{ApiKey, Audit, KeyStore, StoreError};
-use invitd_core::SecretHash;
+use invitd_core::{EventType, SecretHash};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -36,7 +36,7 @@ impl KeyStore for SqlStore {
             NewEvent {
                 tenant: None,
                 invitation_number: None,
-                event_type: "api_key.created",
+                event_type: EventType::ApiKeyCreated,
                 audit,
                 at: key.created_at,
                 data: &data,
@@ -95,7 +95,7 @@ impl KeyStore for SqlStore {
             NewEvent {
                 tenant: None,
                 invitation_number: None,
-                event_type: "api_key.revoked",
+                event_type: EventType::ApiKeyRevoked,
                 audit,
                 at: now,
                 data: &serde_json::json!({"key_id": id, "name": key.name}),

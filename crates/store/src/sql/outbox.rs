@@ -3,12 +3,13 @@
 
 use super::SqlStore;
 use super::events::record;
+use super::invitations::update_invitation;
 use super::rows::{self, from_ms, ms, to_json};
 use crate::{
     Audit, DeliveryAttempt, DeliveryOutcome, OutboxEmail, OutboxItem, OutboxStore, StoreError,
 };
 use invitd_core::Invitation;
-use invitd_core::{EventType, TenantId};
+use invitd_core::TenantId;
 use sqlx::AnyConnection;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -118,50 +119,28 @@ impl OutboxStore for SqlStore {
             .bind(detail)
             .execute(&mut *tx)
             .await?;
-        let delivery_state = match outcome {
-            DeliveryOutcome::Sent { .. } => "sent",
-            DeliveryOutcome::Retry { .. } => "queued",
-            DeliveryOutcome::Failed { .. } => "failed",
-        };
-        sqlx::query(
-            "UPDATE invitations SET delivery_state = $1, delivery_attempts = delivery_attempts + 1, delivery_last_error = $2, delivery_sent_at = CASE WHEN $3 = 'sent' THEN $4 ELSE delivery_sent_at END WHERE number = $5",
-        )
-        .bind(delivery_state)
-        .bind(error)
-        .bind(delivery_state)
-        .bind(ms(now))
-        .bind(number)
-        .execute(&mut *tx)
-        .await?;
-        let event = match outcome {
-            DeliveryOutcome::Sent { .. } => Some((
-                EventType::Sent,
-                serde_json::json!({"outbox_id": item.id, "kind": item.kind}),
-            )),
-            DeliveryOutcome::Failed { error } => Some((
-                EventType::DeliveryFailed,
-                serde_json::json!({"outbox_id": item.id, "error": error}),
-            )),
-            DeliveryOutcome::Retry { .. } => None,
-        };
-        if let Some((event, data)) = event {
-            let sql = format!(
-                "SELECT {} FROM invitations WHERE number = $1",
-                rows::INVITATION_COLUMNS
-            );
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(number)
-                .fetch_one(&mut *tx)
-                .await?;
-            record(
-                &mut tx,
-                &rows::invitation(&row)?,
-                event,
-                &Audit::system(),
-                now,
-                &data,
-            )
+        let sql = format!(
+            "SELECT {} FROM invitations WHERE number = $1{}",
+            rows::INVITATION_COLUMNS,
+            self.dialect.for_update()
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(number)
+            .fetch_one(&mut *tx)
             .await?;
+        let current = rows::invitation(&row)?;
+        let result = outcome.result();
+        let updated = current.record_delivery(result, now);
+        // The row is locked (or the write serialized): its status holds.
+        update_invitation(&mut tx, &updated, current.status).await?;
+        if let Some(event) = result.event() {
+            let data = match outcome {
+                DeliveryOutcome::Failed { error } => {
+                    serde_json::json!({"outbox_id": item.id, "error": error})
+                }
+                _ => serde_json::json!({"outbox_id": item.id, "kind": item.kind}),
+            };
+            record(&mut tx, &updated, event, &Audit::system(), now, &data).await?;
         }
         tx.commit().await?;
         Ok(())

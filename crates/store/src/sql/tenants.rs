@@ -4,7 +4,7 @@ use super::events::{NewEvent, insert_event};
 use super::rows::{self, ms};
 use super::{SqlStore, conflict_on_unique};
 use crate::{Audit, Role, StoreError, Tenant, TenantStore};
-use invitd_core::TenantId;
+use invitd_core::{EventType, TenantId};
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
@@ -56,7 +56,7 @@ impl TenantStore for SqlStore {
             NewEvent {
                 tenant: Some(&t.id),
                 invitation_number: None,
-                event_type: "tenant.created",
+                event_type: EventType::TenantCreated,
                 audit,
                 at: t.created_at,
                 data: &tenant_settings(t),
@@ -105,7 +105,7 @@ impl TenantStore for SqlStore {
             NewEvent {
                 tenant: Some(&t.id),
                 invitation_number: None,
-                event_type: "tenant.updated",
+                event_type: EventType::TenantUpdated,
                 audit,
                 at: t.updated_at,
                 data: &tenant_settings(t),
@@ -166,7 +166,7 @@ impl TenantStore for SqlStore {
             NewEvent {
                 tenant: Some(tenant),
                 invitation_number: None,
-                event_type: "role.created",
+                event_type: EventType::RoleCreated,
                 audit,
                 at,
                 data: &data,

@@ -7,7 +7,7 @@ use super::rows::{self, ms};
 use crate::{
     Audit, StoreError, WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome, WebhookStore,
 };
-use invitd_core::{Secret, TenantId};
+use invitd_core::{EventType, Secret, TenantId};
 use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -77,7 +77,7 @@ impl WebhookStore for SqlStore {
             NewEvent {
                 tenant: Some(&e.tenant_id),
                 invitation_number: None,
-                event_type: "webhook.created",
+                event_type: EventType::WebhookCreated,
                 audit,
                 at: e.created_at,
                 data: &endpoint_audit_data(e),
@@ -119,7 +119,7 @@ impl WebhookStore for SqlStore {
     async fn update_webhook(
         &self,
         e: &WebhookEndpoint,
-        change: &str,
+        change: EventType,
         audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
@@ -190,7 +190,7 @@ impl WebhookStore for SqlStore {
             NewEvent {
                 tenant: Some(tenant),
                 invitation_number: None,
-                event_type: "webhook.deleted",
+                event_type: EventType::WebhookDeleted,
                 audit,
                 at,
                 data: &endpoint_audit_data(&e),
@@ -260,9 +260,10 @@ impl WebhookStore for SqlStore {
         Ok(jobs)
     }
 
-    /// Records an attempt and its consequences: the delivery's state, the
-    /// endpoint's failing streak, and disabling it after `disable_after`
-    /// of nothing but failures.
+    /// Records an attempt and its consequences: the delivery's state, and
+    /// the endpoint's health as `invitd_core::webhook::after_attempt`
+    /// decides it (the failing streak; disabled after `disable_after` of
+    /// nothing but failures).
     async fn finish_webhook(
         &self,
         job: &WebhookJob,
@@ -294,28 +295,28 @@ impl WebhookStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         let id = rows::id(job.endpoint.id);
-        if matches!(outcome, WebhookOutcome::Delivered) {
-            sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1")
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-        } else {
-            sqlx::query("UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2").bind(ms(now)).bind(&id).execute(&mut *tx).await?;
-            let since: Option<(Option<i64>, i64)> = sqlx::query_as(
-                "SELECT failing_since, enabled FROM webhook_endpoints WHERE id = $1",
-            )
+        let sql = format!(
+            "SELECT failing_since, enabled FROM webhook_endpoints WHERE id = $1{}",
+            self.dialect.for_update()
+        );
+        let standing: Option<(Option<i64>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(&id)
             .fetch_optional(&mut *tx)
             .await?;
-            if let Some((Some(since), 1)) = since
-                && rows::from_ms(since)? + disable_after <= now
-            {
-                let reason = format!(
-                    "disabled after failing since {}",
-                    rows::from_ms(since)?
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default()
-                );
+        if let Some((failing_since, enabled)) = standing {
+            let health = invitd_core::webhook::after_attempt(
+                matches!(outcome, WebhookOutcome::Delivered),
+                failing_since.map(rows::from_ms).transpose()?,
+                enabled == 1,
+                disable_after,
+                now,
+            );
+            sqlx::query("UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2")
+                .bind(health.failing_since.map(ms))
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(reason) = health.disable {
                 sqlx::query("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1, updated_at = $2 WHERE id = $3").bind(&reason).bind(ms(now)).bind(&id).execute(&mut *tx).await?;
                 sqlx::query("UPDATE webhook_deliveries SET state = 'abandoned', claimed_until = NULL WHERE endpoint_id = $1 AND state = 'pending'").bind(&id).execute(&mut *tx).await?;
                 let data = serde_json::json!({"webhook_id": job.endpoint.id, "url": job.endpoint.url, "reason": reason});
@@ -324,7 +325,7 @@ impl WebhookStore for SqlStore {
                     NewEvent {
                         tenant: Some(&job.endpoint.tenant_id),
                         invitation_number: None,
-                        event_type: "webhook.disabled",
+                        event_type: EventType::WebhookDisabled,
                         audit: &Audit::system(),
                         at: now,
                         data: &data,
