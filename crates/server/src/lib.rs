@@ -17,7 +17,7 @@ pub mod service;
 pub mod state;
 pub mod v1;
 pub mod webhooks;
-pub mod worker;
+pub mod workers;
 
 use anyhow::Context;
 use axum::Router;
@@ -32,7 +32,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use worker::{OutboxWorker, WorkerConfig};
+use workers::mail::{OutboxWorker, WorkerConfig};
 
 impl AppState {
     pub fn service(&self) -> service::Service {
