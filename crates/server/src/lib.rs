@@ -27,6 +27,7 @@ use invitd_core::{Clock, SystemClock};
 use state::{AppState, KeyCache};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -132,9 +133,26 @@ impl Running {
     }
 }
 
-/// Opens the store and mail transport named by `config`, binds, and serves
-/// in the background.
-pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Result<Running> {
+/// Binds `config.bind`, the listener [`start`] takes when the address
+/// comes from the configuration (as for `invitd serve`).
+pub async fn listen(config: &Config) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))
+}
+
+/// Opens the store and mail transport named by `config` and serves on
+/// `listener` in the background, on the system clock.
+pub async fn start(config: Config, listener: TcpListener) -> anyhow::Result<Running> {
+    start_with_clock(config, listener, Arc::new(SystemClock)).await
+}
+
+/// [`start`] on a given clock (tests move time by hand).
+pub async fn start_with_clock(
+    config: Config,
+    listener: TcpListener,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Running> {
     // The TLS clients (SMTP, webhooks, PostgreSQL) share one crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let options = invitd_store::OpenOptions {
@@ -153,7 +171,6 @@ pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Res
     let mailer = invitd_mail::from_url(&config.mail_url).context("mail transport")?;
     let templates =
         Arc::new(invitd_mail::Templates::new(config.templates_dir.clone()).context("templates")?);
-    let clock: Arc<dyn Clock> = clock.unwrap_or_else(|| Arc::new(SystemClock));
     let form_key = store
         .installation_secret(invitd_core::Secret::generate("").expose())
         .await
@@ -172,9 +189,6 @@ pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Res
     worker_config.concurrency = config.mail_concurrency;
     worker_config.lease = config.mail_lease;
     let worker = OutboxWorker::new(store, mailer, templates, clock, worker_config);
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.bind))?;
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();

@@ -169,17 +169,19 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
                 .expect("fresh PostgreSQL database"),
         },
     };
-    let (bind, public_url) = if options.real_links {
-        let port = free_port();
-        (
-            format!("127.0.0.1:{port}"),
-            format!("http://127.0.0.1:{port}"),
-        )
+    // Bound before the server starts and handed to it, so the port is ours
+    // from the start (accept links can name it) and nothing else can take it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a test port");
+    let bind = listener.local_addr().expect("bound address");
+    let public_url = if options.real_links {
+        format!("http://{bind}")
     } else {
-        ("127.0.0.1:0".to_string(), "http://invitd.test".to_string())
+        "http://invitd.test".to_string()
     };
     let mut config = Config {
-        bind: bind.parse().expect("addr"),
+        bind,
         public_url,
         database_url: database_url.clone(),
         mail_url: options
@@ -205,7 +207,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         }),
         None => clock.clone(),
     };
-    let running = invitd_server::start(config, Some(server_clock))
+    let running = invitd_server::start_with_clock(config, listener, server_clock)
         .await
         .expect("server starts");
     let service = running.state.service();
@@ -372,7 +374,11 @@ pub fn token_of(inv: &Value) -> String {
     url.rsplit('/').next().expect("token").to_string()
 }
 
-pub fn free_port() -> u16 {
+/// A port for a mailcrab SMTP server (or for nothing: a refused
+/// connection). mailcrab binds its own address and takes no listener, so
+/// this is the one place a port is found by binding and letting go; the
+/// servers under test are handed their bound listener instead.
+pub fn smtp_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

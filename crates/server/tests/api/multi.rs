@@ -103,7 +103,7 @@ async fn the_rules_hold_between_two_servers() {
 
 both! {
 async fn two_workers_send_each_email_once() {
-    let port = free_port();
+    let port = smtp_port();
     let inbox = Inbox::start(port).await;
     let (a, b) = pair(Some(format!("smtp://127.0.0.1:{port}")), true).await;
     for round in 0..6 {

@@ -22,7 +22,7 @@ async fn smtp_app(port: u16) -> TestApp {
 
 both! {
 async fn emails_arrive_over_smtp_in_each_language() {
-    let port = free_port();
+    let port = smtp_port();
     let inbox = Inbox::start(port).await;
     let app = smtp_app(port).await;
     app.call(
@@ -148,7 +148,7 @@ async fn emails_arrive_over_smtp_in_each_language() {
 
 both! {
 async fn a_down_server_is_retried_and_the_mail_arrives_once() {
-    let port = free_port();
+    let port = smtp_port();
     let app = smtp_app(port).await;
     let (id, _) = app.invite_one("ann@example.com").await;
     assert_eq!(app.deliver().await, 1);
@@ -264,7 +264,7 @@ async fn a_permanent_refusal_fails_at_once() {
 
 both! {
 async fn the_last_retry_marks_the_email_failed() {
-    let port = free_port();
+    let port = smtp_port();
     let app = spawn_app_with(Options {
         mail_url: Some(format!("smtp://127.0.0.1:{port}")),
         retry_schedule: Some(vec![time::Duration::seconds(10)]),
@@ -347,7 +347,7 @@ fn check_thousand(messages: &[Value]) {
 
 both! {
 async fn a_thousand_invitations_land_once_each_in_their_languages() {
-    let port = free_port();
+    let port = smtp_port();
     let inbox = Inbox::start(port).await;
     let app = smtp_app(port).await;
     invite_thousand(&app).await;
@@ -372,7 +372,7 @@ async fn a_thousand_invitations_land_once_each_in_their_languages() {
 
 both! {
 async fn a_crash_halfway_loses_no_email_and_invents_none() {
-    let port = free_port();
+    let port = smtp_port();
     let inbox = Inbox::start(port).await;
     let first = smtp_app(port).await;
     invite_thousand(&first).await;
