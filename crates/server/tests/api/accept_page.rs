@@ -2,10 +2,7 @@
 //! ticket it hands to the tenant.
 
 use crate::harness::*;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
@@ -84,45 +81,23 @@ fn assert_security_headers(p: &PageReply) {
     assert!(!csp.contains("unsafe-inline"), "{csp}");
 }
 
-/// HMAC-SHA256, written out here so the ticket is checked independently of
-/// the code that signs it.
-pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let inner: Vec<u8> = k
-        .iter()
-        .map(|b| b ^ 0x36)
-        .chain(message.iter().copied())
-        .collect();
-    let inner_hash = Sha256::digest(&inner);
-    let outer: Vec<u8> = k
-        .iter()
-        .map(|b| b ^ 0x5c)
-        .chain(inner_hash.iter().copied())
-        .collect();
-    Sha256::digest(&outer).to_vec()
-}
-
-/// Verifies an HS256 JWT and returns its claims.
+/// Verifies an HS256 JWT with the `jsonwebtoken` crate, so the ticket is
+/// checked by a JWT library and not by code of ours, and returns its claims.
+/// Expiry is the test's to check: the server's clock is the test clock.
 pub fn verify_ticket(jwt: &str, secret: &str) -> Value {
-    let parts: Vec<&str> = jwt.split('.').collect();
-    assert_eq!(parts.len(), 3, "a compact JWT");
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-    assert_eq!(header, json!({"alg": "HS256", "typ": "JWT"}));
-    let expected = hmac_sha256(
-        secret.as_bytes(),
-        format!("{}.{}", parts[0], parts[1]).as_bytes(),
-    );
-    assert_eq!(
-        URL_SAFE_NO_PAD.decode(parts[2]).unwrap(),
-        expected,
-        "signature"
-    );
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap()
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let header = jsonwebtoken::decode_header(jwt).expect("a compact JWT");
+    assert_eq!(header.alg, Algorithm::HS256);
+    assert_eq!(header.typ.as_deref(), Some("JWT"));
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.validate_exp = false;
+    jsonwebtoken::decode::<Value>(
+        jwt,
+        &DecodingKey::from_secret(secret.as_bytes()),
+        &validation,
+    )
+    .expect("signature")
+    .claims
 }
 
 both! {
@@ -176,6 +151,10 @@ async fn accepting_redirects_with_a_signed_ticket() {
     let location = done.headers["location"].to_str().unwrap();
     assert!(location.starts_with("https://app.beta.test/welcome?from=invite&ticket="), "{location}");
     let claims = verify_ticket(location.split("ticket=").nth(1).unwrap(), &secret);
+    // The check can fail: another key does not verify it.
+    let mut lenient = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    lenient.validate_exp = false;
+    assert!(jsonwebtoken::decode::<Value>(location.split("ticket=").nth(1).unwrap(), &jsonwebtoken::DecodingKey::from_secret(b"another secret"), &lenient).is_err());
     assert_eq!(claims["sub"], inv["id"]);
     assert_eq!(claims["tenant"], "beta");
     assert_eq!(claims["email"], "Ann@Example.com");
