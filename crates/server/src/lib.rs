@@ -1,6 +1,13 @@
-//! The invitd server: configuration, HTTP routes (native `/v1`, later one
-//! module per seed-compatible API), authentication, errors, OpenAPI, and the
-//! background outbox worker.
+//! The invitd server: configuration; the HTTP faces (the native `/v1` API
+//! with its OpenAPI document and Swagger UI, the seed-compatible APIs under
+//! `compat`, the accept page, health and readiness), served by an accept
+//! loop of our own with timeouts, a connection cap and a per-address rate
+//! limit; API-key authentication and scopes; problem+json errors; the
+//! idempotency layer; the service that holds the rules; and the background
+//! work: the email worker, the webhook worker and the expiry sweep.
+//!
+//! [`start`] serves a bound listener ([`listen`] binds `config.bind`);
+//! [`start_with_clock`] does the same on a given clock.
 
 pub mod accept;
 pub mod auth;
