@@ -390,24 +390,44 @@ pub fn smtp_port() -> u16 {
 pub struct Inbox {
     stop: Box<dyn Fn() + Send + Sync>,
     pub received: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    /// Asks the pump to take in everything already queued, then answers.
+    flush: tokio::sync::mpsc::UnboundedSender<tokio::sync::oneshot::Sender<()>>,
+    arrived: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Inbox {
     pub async fn start(port: u16) -> Inbox {
         let mut handle = mailcrab::development_mail_server([127, 0, 0, 1], port).await;
         let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = received.clone();
+        let arrived = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (flush, mut flushes) =
+            tokio::sync::mpsc::unbounded_channel::<tokio::sync::oneshot::Sender<()>>();
+        let (sink, ping) = (received.clone(), arrived.clone());
         tokio::spawn(async move {
+            use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+            let keep = |message: mailcrab::MailMessage| {
+                sink.lock()
+                    .unwrap()
+                    .push(serde_json::to_value(&message).unwrap());
+                ping.notify_one();
+            };
             loop {
-                match handle.rx.recv().await {
-                    Ok(message) => sink
-                        .lock()
-                        .unwrap()
-                        .push(serde_json::to_value(&message).unwrap()),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        panic!("inbox lagged by {n} messages")
+                tokio::select! {
+                    message = handle.rx.recv() => match message {
+                        Ok(message) => keep(message),
+                        Err(RecvError::Lagged(n)) => panic!("inbox lagged by {n} messages"),
+                        Err(RecvError::Closed) => return,
+                    },
+                    Some(done) = flushes.recv() => {
+                        loop {
+                            match handle.rx.try_recv() {
+                                Ok(message) => keep(message),
+                                Err(TryRecvError::Lagged(n)) => panic!("inbox lagged by {n} messages"),
+                                Err(_) => break,
+                            }
+                        }
+                        let _ = done.send(());
                     }
-                    Err(_) => return,
                 }
             }
         });
@@ -425,20 +445,33 @@ impl Inbox {
         Inbox {
             stop: Box::new(move || cancel.cancel()),
             received,
+            flush,
+            arrived,
         }
     }
 
-    /// Waits until `n` messages have arrived (or 20 s), then returns all.
-    pub async fn wait_for(&self, n: usize) -> Vec<serde_json::Value> {
-        for _ in 0..2000 {
-            if self.received.lock().unwrap().len() >= n {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        // Anything beyond `n` would be a duplicate; give it a moment to show.
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    /// Everything received by now. mailcrab queues a message before it
+    /// answers 250, so once a send has returned its message is here: after
+    /// `deliver_all` (or a shutdown awaited), this is the whole count, and
+    /// a duplicate cannot be still on its way.
+    pub async fn settled(&self) -> Vec<serde_json::Value> {
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        self.flush.send(done).expect("inbox pump running");
+        flushed.await.expect("inbox pump answers");
         self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` messages have arrived (or 20 s), then returns all
+    /// received by then.
+    pub async fn wait_for(&self, n: usize) -> Vec<serde_json::Value> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let got = self.settled().await;
+            if got.len() >= n || tokio::time::Instant::now() >= deadline {
+                return got;
+            }
+            let _ = tokio::time::timeout_at(deadline, self.arrived.notified()).await;
+        }
     }
 
     pub fn stop(&self) {

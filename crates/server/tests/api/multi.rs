@@ -111,7 +111,11 @@ async fn two_workers_send_each_email_once() {
         let emails: Vec<String> = (0..50).map(|i| format!("r{round}-{i}@example.com")).collect();
         app.post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["viewer"]})).await.expect(201);
     }
-    let messages = inbox.wait_for(300).await;
+    inbox.wait_for(300).await;
+    // Both workers stopped: nothing more can be on its way.
+    a.running.shutdown().await;
+    b.running.shutdown().await;
+    let messages = inbox.settled().await;
     let mut recipients: Vec<String> = messages.iter().map(|m| m["envelope_recipients"][0].as_str().unwrap().to_string()).collect();
     assert_eq!(recipients.len(), 300, "each email exactly once");
     recipients.sort();
