@@ -103,7 +103,7 @@ pub fn verify_ticket(jwt: &str, secret: &str) -> Value {
 both! {
 async fn the_page_shows_the_invitation_in_its_language_and_changes_nothing() {
     let app = spawn_app().await;
-    app.call(reqwest::Method::PATCH, "/v1/tenants/acme", Some(&app.key), Some(&json!({"logo_url": "https://cdn.acme.test/logo.png", "accent_color": "#AA3355"})), &[]).await.expect(200);
+    app.patch("/v1/tenants/acme", json!({"logo_url": "https://cdn.acme.test/logo.png", "accent_color": "#AA3355"})).await.expect(200);
     let created = app
         .post("/v1/tenants/acme/invitations", json!({"emails": ["ann@example.com"], "roles": ["editor"], "language": "de", "message": "Hallo <b>Ann</b>", "purpose": "Q3", "inviter": {"email": "lead@acme.test"}}))
         .await
@@ -141,7 +141,7 @@ async fn accepting_redirects_with_a_signed_ticket() {
     let secret = tenant["ticket_secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("ts_"));
     assert!(!app.get("/v1/tenants/beta").await.expect(200).to_string().contains(&secret), "GET never shows the secret");
-    let created = app.post("/v1/tenants/beta/invitations", json!({"emails": ["Ann@Example.com"], "roles": ["admin", "viewer"]})).await.expect(201);
+    let created = app.create("beta", json!({"emails": ["Ann@Example.com"], "roles": ["admin", "viewer"]})).await.expect(201);
     let inv = &created["invitations"][0];
     let token = token_of(inv);
     let nonce = nonce_of(&page(&app, &token, None).await.html);
@@ -206,11 +206,11 @@ both! {
 async fn closed_and_unknown_links_get_their_pages() {
     let app = spawn_app().await;
     let (revoked, revoked_token) = app.invite_one("r@example.com").await;
-    app.post(&format!("/v1/tenants/acme/invitations/{revoked}/revoke"), json!({})).await.expect(200);
+    app.revoke("acme", &revoked).await.expect(200);
     let (_, expired_token) = app.invite_one("e@example.com").await;
     let (replaced, old_token) = app.invite_one("p@example.com").await;
     app.advance(time::Duration::minutes(2));
-    app.post(&format!("/v1/tenants/acme/invitations/{replaced}/resend"), json!({})).await.expect(200);
+    app.resend("acme", &replaced).await.expect(200);
     app.advance(time::Duration::days(8));
     let cases = [
         (revoked_token.as_str(), 410, "This invitation was withdrawn", "r@example.com"),

@@ -523,15 +523,11 @@ async fn lengths_count_characters_as_the_document_says() {
     // the document allows).
     let app = spawn_app().await;
     let id = "é".repeat(128);
-    app.post(
-        "/v1/tenants/acme/invitations",
-        serde_json::json!({"emails": ["ann@example.com"], "roles": ["editor"], "location_ids": [id]}),
+    app.create("acme", serde_json::json!({"emails": ["ann@example.com"], "roles": ["editor"], "location_ids": [id]}),
     )
     .await
     .expect(201);
-    app.post(
-        "/v1/tenants/acme/invitations",
-        serde_json::json!({"emails": ["bob@example.com"], "roles": ["editor"], "location_ids": ["é".repeat(129)]}),
+    app.create("acme", serde_json::json!({"emails": ["bob@example.com"], "roles": ["editor"], "location_ids": ["é".repeat(129)]}),
     )
     .await
     .problem(400, "invalid_request");

@@ -25,13 +25,7 @@ async fn emails_arrive_over_smtp_in_each_language() {
     let port = smtp_port();
     let inbox = Inbox::start(port).await;
     let app = smtp_app(port).await;
-    app.call(
-        reqwest::Method::PATCH,
-        "/v1/tenants/globex",
-        Some(&app.key),
-        Some(&json!({"language": "fr"})),
-        &[],
-    )
+    app.patch("/v1/tenants/globex", json!({"language": "fr"}))
     .await
     .expect(200);
     let cases = [
@@ -43,18 +37,14 @@ async fn emails_arrive_over_smtp_in_each_language() {
         ("ja", "ja@example.com", "invited you to Acme Inc"),
     ];
     for (lang, email, _) in cases {
-        app.post("/v1/tenants/acme/invitations", json!({"emails": [email], "roles": ["editor"], "language": lang, "inviter": {"email": "lead@acme.test"}})).await.expect(201);
+        app.create("acme", json!({"emails": [email], "roles": ["editor"], "language": lang, "inviter": {"email": "lead@acme.test"}})).await.expect(201);
     }
-    app.post(
-        "/v1/tenants/acme/invitations",
-        json!({"emails": ["esc@example.com"], "roles": ["editor"], "message": "<img src=x onerror=alert(1)> & co"}),
+    app.create("acme", json!({"emails": ["esc@example.com"], "roles": ["editor"], "message": "<img src=x onerror=alert(1)> & co"}),
     )
     .await
     .expect(201);
     // No invitation language: the tenant's.
-    app.post(
-        "/v1/tenants/globex/invitations",
-        json!({"emails": ["tenant-lang@example.com"], "roles": ["viewer"]}),
+    app.create("globex", json!({"emails": ["tenant-lang@example.com"], "roles": ["viewer"]}),
     )
     .await
     .expect(201);
@@ -298,13 +288,7 @@ async fn the_last_retry_marks_the_email_failed() {
 both! {
 async fn names_with_line_breaks_cannot_reach_a_subject() {
     let app = spawn_app().await;
-    app.call(
-        reqwest::Method::PATCH,
-        "/v1/tenants/acme",
-        Some(&app.key),
-        Some(&json!({"name": "Acme\r\nBcc: evil@example.com"})),
-        &[],
-    )
+    app.patch("/v1/tenants/acme", json!({"name": "Acme\r\nBcc: evil@example.com"}))
     .await
     .problem(400, "invalid_request");
 }
@@ -323,7 +307,7 @@ async fn invite_thousand(app: &TestApp) {
         let emails: Vec<String> = (0..200)
             .map(|i| format!("{lang}-{i}@example.com"))
             .collect();
-        let body = app.post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["viewer"], "language": lang, "inviter": {"email": "lead@acme.test"}})).await.expect(201);
+        let body = app.create("acme", json!({"emails": emails, "roles": ["viewer"], "language": lang, "inviter": {"email": "lead@acme.test"}})).await.expect(201);
         assert_eq!(body["invitations"].as_array().unwrap().len(), 200);
     }
 }

@@ -218,8 +218,8 @@ async fn each_lifecycle_event_arrives_signed_and_without_the_token() {
     app.post("/v1/invitations/accept", json!({"token": token, "account_id": "acct-9"})).await.expect(200);
     let (other, _) = app.invite_one("bob@example.com").await;
     app.advance(time::Duration::minutes(2));
-    app.post(&format!("/v1/tenants/acme/invitations/{other}/resend"), json!({})).await.expect(200);
-    app.post(&format!("/v1/tenants/acme/invitations/{other}/revoke"), json!({})).await.expect(200);
+    app.resend("acme", &other).await.expect(200);
+    app.revoke("acme", &other).await.expect(200);
     let (third, third_token) = app.invite_one("cy@example.com").await;
     app.post("/v1/invitations/decline", json!({"token": third_token})).await.expect(200);
     pump(&app).await;
@@ -291,7 +291,7 @@ async fn deliveries_to_one_endpoint_are_capped() {
     let rx = Receiver::start(vec![]).await;
     subscribe(&app, &rx.url, json!(["invitation.created"])).await;
     let emails: Vec<String> = (0..10).map(|i| format!("u{i}@example.com")).collect();
-    app.post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["viewer"]})).await.expect(201);
+    app.create("acme", json!({"emails": emails, "roles": ["viewer"]})).await.expect(201);
     let store = &app.running.state.store;
     let now = app.clock.now();
     let first = store.claim_webhooks(now, time::Duration::minutes(1), 64, 4).await.unwrap();
@@ -308,7 +308,7 @@ async fn one_invitations_events_arrive_in_order() {
     let rx = Receiver::start(vec![500]).await;
     subscribe(&app, &rx.url, json!([])).await;
     let (_, token) = app.invite_one("ann@example.com").await;
-    app.post("/v1/invitations/accept", json!({"token": token})).await.expect(200);
+    app.accept(&token).await.expect(200);
     // The first attempt (created) fails; accepted must wait for it.
     assert_eq!(pump(&app).await, 1);
     assert_eq!(rx.types(), ["invitation.created"]);
@@ -342,7 +342,7 @@ async fn an_endpoint_that_keeps_failing_is_disabled_and_says_so() {
     pump(&app).await;
     assert_eq!(rx.seen().len(), before);
     // Enabling it again clears the disable.
-    let enabled = app.call(reqwest::Method::PATCH, &format!("/v1/tenants/acme/webhooks/{hook}"), Some(&app.key), Some(&json!({"enabled": true})), &[]).await.expect(200);
+    let enabled = app.patch(&format!("/v1/tenants/acme/webhooks/{hook}"), json!({"enabled": true})).await.expect(200);
     assert_eq!(enabled["enabled"], true);
     assert!(enabled["disabled_reason"].is_null());
 }
@@ -357,7 +357,7 @@ async fn private_and_odd_urls_are_refused() {
     app.post("/v1/tenants/acme/webhooks", json!({"url": "https://hooks.example.com/x", "event_types": ["invitation.nope"]})).await.problem(400, "invalid_request");
     assert_eq!(app.get("/v1/tenants/acme/webhooks").await.expect(200)["webhooks"], json!([]));
     let reader = app.key_with(&["invites:read"], None).await;
-    app.call(reqwest::Method::GET, "/v1/tenants/acme/webhooks", Some(&reader), None, &[]).await.problem(403, "forbidden");
+    app.with_key(&reader).get("/v1/tenants/acme/webhooks").await.problem(403, "forbidden");
 }
 }
 
@@ -368,7 +368,7 @@ async fn the_sweep_expires_each_invitation_once_across_processes() {
     let rx = Receiver::start(vec![]).await;
     subscribe(&a, &rx.url, json!(["invitation.expired"])).await;
     let emails: Vec<String> = (0..30).map(|i| format!("u{i}@example.com")).collect();
-    a.post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["viewer"], "expires_in_days": 1})).await.expect(201);
+    a.create("acme", json!({"emails": emails, "roles": ["viewer"], "expires_in_days": 1})).await.expect(201);
     let later = a.clock.now() + time::Duration::days(2);
     let (sa, sb) = (a.running.state.store.clone(), b.running.state.store.clone());
     let (ra, rb) = tokio::join!(
@@ -430,6 +430,6 @@ async fn the_audit_trail_lists_and_pages() {
     let keys = app.get("/v1/events?type=api_key.created").await.expect(200);
     assert!(!keys["events"].as_array().unwrap().is_empty());
     let bound = app.key_with(&["keys:admin"], Some(&["acme"])).await;
-    app.call(reqwest::Method::GET, "/v1/events", Some(&bound), None, &[]).await.problem(403, "forbidden");
+    app.with_key(&bound).get("/v1/events").await.problem(403, "forbidden");
 }
 }
