@@ -420,7 +420,8 @@ async fn serve(database_url: String, args: ServeArgs) -> anyhow::Result<()> {
     };
     // Before the listener opens: the connection cap is derived from it.
     invitd_server::http::raise_open_files_limit();
-    let running = invitd_server::start(config, None).await?;
+    let listener = invitd_server::listen(&config).await?;
+    let running = invitd_server::start(config, listener).await?;
     println!("invitd listening on http://{}", running.addr);
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{invitd, run_ok};
+use common::{invitd, run_ok, serve_on_any_port};
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -81,30 +81,17 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
     let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
     assert!(spec["paths"]["/v1/tenants/{tenant}/invitations"].is_object());
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = invitd(&db)
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--public-url",
-            "https://invites.example.com",
-        ])
-        .env("INVITD_MAIL_URL", format!("file://{}", mail.display()))
-        // Everything the server logs, at debug level, to check below that
-        // no secret gets there.
-        .env("INVITD_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(
-            std::fs::File::create(dir.path().join("server.log")).unwrap(),
-        ))
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut server, base) = serve_on_any_port(
+        invitd(&db)
+            .args(["serve", "--public-url", "https://invites.example.com"])
+            .env("INVITD_MAIL_URL", format!("file://{}", mail.display()))
+            // Everything the server logs, at debug level, to check below
+            // that no secret gets there.
+            .env("INVITD_LOG", "debug")
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.path().join("server.log")).unwrap(),
+            )),
+    );
     let client = reqwest::Client::new();
     let started = Instant::now();
     while client.get(format!("{base}/readyz")).send().await.is_err() {
@@ -332,14 +319,13 @@ async fn a_killed_server_loses_no_email_and_repeats_none_unrecognizably() {
     ]));
     let key = out.lines().last().unwrap().trim().to_string();
 
-    let start = |port: u16| {
-        invitd(&db)
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .env("INVITD_MAIL_URL", format!("smtp://127.0.0.1:{smtp_port}"))
-            .env("INVITD_MAIL_LEASE_SECONDS", "2")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap()
+    let start = || {
+        serve_on_any_port(
+            invitd(&db)
+                .arg("serve")
+                .env("INVITD_MAIL_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+                .env("INVITD_MAIL_LEASE_SECONDS", "2"),
+        )
     };
     let client = reqwest::Client::new();
     let wait_ready = |base: String| {
@@ -355,13 +341,7 @@ async fn a_killed_server_loses_no_email_and_repeats_none_unrecognizably() {
             }
         }
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut first = start(port);
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut first, base) = start();
     wait_ready(base.clone()).await;
     for (lang, chunk) in [("en", 0), ("de", 1), ("es", 2), ("fr", 3), ("pt", 4)] {
         let emails: Vec<String> = (0..200)
@@ -392,13 +372,8 @@ async fn a_killed_server_loses_no_email_and_repeats_none_unrecognizably() {
         "the kill must come halfway, not after the end ({at_kill})"
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut second = start(port);
-    wait_ready(format!("http://127.0.0.1:{port}")).await;
+    let (mut second, second_base) = start();
+    wait_ready(second_base).await;
     let started = Instant::now();
     let distinct = || {
         let messages = received.lock().unwrap();

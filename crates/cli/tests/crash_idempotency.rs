@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{free_port, invitd, run_ok};
+use common::{invitd, run_ok, serve_on_any_port};
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -30,15 +30,12 @@ struct Call {
 }
 
 async fn start(db: &str, mail: &str, client: &reqwest::Client) -> (Child, String) {
-    let port = free_port();
-    let child = invitd(db)
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("INVITD_MAIL_URL", mail)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (child, base) = serve_on_any_port(
+        invitd(db)
+            .arg("serve")
+            .env("INVITD_MAIL_URL", mail)
+            .stderr(Stdio::null()),
+    );
     let started = Instant::now();
     loop {
         if let Ok(r) = client.get(format!("{base}/readyz")).send().await

@@ -60,7 +60,8 @@ async fn main() {
         run_worker: false,
         ..Config::laptop_defaults()
     };
-    let running = invitd_server::start(config, None).await.unwrap();
+    let listener = invitd_server::listen(&config).await.unwrap();
+    let running = invitd_server::start(config, listener).await.unwrap();
     let service = running.state.service();
     let operator = Audit::operator();
     service

@@ -1,6 +1,13 @@
-//! The invitd server: configuration, HTTP routes (native `/v1`, later one
-//! module per seed-compatible API), authentication, errors, OpenAPI, and the
-//! background outbox worker.
+//! The invitd server: configuration; the HTTP faces (the native `/v1` API
+//! with its OpenAPI document and Swagger UI, the seed-compatible APIs under
+//! `compat`, the accept page, health and readiness), served by an accept
+//! loop of our own with timeouts, a connection cap and a per-address rate
+//! limit; API-key authentication and scopes; problem+json errors; the
+//! idempotency layer; the service that holds the rules; and the background
+//! work: the email worker, the webhook worker and the expiry sweep.
+//!
+//! [`start`] serves a bound listener ([`listen`] binds `config.bind`);
+//! [`start_with_clock`] does the same on a given clock.
 
 pub mod accept;
 pub mod auth;
@@ -27,6 +34,7 @@ use invitd_core::{Clock, SystemClock};
 use state::{AppState, KeyCache};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -160,12 +168,28 @@ impl Running {
     }
 }
 
-/// Opens the store and mail transport named by `config`, binds, and serves
-/// in the background.
-pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Result<Running> {
+/// Binds `config.bind`, the listener [`start`] takes when the address
+/// comes from the configuration (as for `invitd serve`).
+pub async fn listen(config: &Config) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))
+}
+
+/// Opens the store and mail transport named by `config` and serves on
+/// `listener` in the background, on the system clock.
+pub async fn start(config: Config, listener: TcpListener) -> anyhow::Result<Running> {
+    start_with_clock(config, listener, Arc::new(SystemClock)).await
+}
+
+/// [`start`] on a given clock (tests move time by hand).
+pub async fn start_with_clock(
+    config: Config,
+    listener: TcpListener,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Running> {
     // The TLS clients (SMTP, webhooks, PostgreSQL) share one crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let clock: Arc<dyn Clock> = clock.unwrap_or_else(|| Arc::new(SystemClock));
     let state = AppState::open(config.clone(), clock.clone()).await?;
     let store = state.store.clone();
     let mailer = invitd_mail::from_url(&config.mail_url).context("mail transport")?;
@@ -173,9 +197,6 @@ pub async fn start(config: Config, clock: Option<Arc<dyn Clock>>) -> anyhow::Res
         Arc::new(invitd_mail::Templates::new(config.templates_dir.clone()).context("templates")?);
     let worker_config = WorkerConfig::from_config(&config);
     let worker = OutboxWorker::new(store, mailer, templates, clock, worker_config);
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.bind))?;
     let addr = listener.local_addr()?;
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();

@@ -23,22 +23,36 @@ pub fn new_secret() -> Secret {
     ))
 }
 
+/// Why a message could not be signed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// Not `whsec_` followed by base64, or no key bytes after it.
+    #[error("the endpoint secret is not whsec_ and a base64 key")]
+    BadSecret,
+    #[error("the endpoint key cannot key HMAC-SHA256")]
+    Key(#[from] hmac::digest::InvalidLength),
+}
+
 /// `webhook-signature` for a message: `v1,<base64 HMAC-SHA256>` of
 /// `<id>.<timestamp>.<body>`, keyed with the base64-decoded part of the
 /// `whsec_` secret.
-pub fn sign(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> String {
-    let key = STANDARD
-        .decode(secret.expose().trim_start_matches("whsec_"))
-        .unwrap_or_default();
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
-        return String::new();
-    };
+pub fn sign(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> Result<String, SignError> {
+    let key = secret
+        .expose()
+        .strip_prefix("whsec_")
+        .and_then(|b64| STANDARD.decode(b64).ok())
+        .filter(|key| !key.is_empty())
+        .ok_or(SignError::BadSecret)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key)?;
     mac.update(id.as_bytes());
     mac.update(b".");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    Ok(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
 }
 
 /// Whether an address is on the public internet: not loopback, private,
@@ -255,18 +269,17 @@ impl WebhookWorker {
         if !self.config.allow_private {
             guard = check_url(&job.endpoint.url, false).await;
         }
-        let result = match guard {
-            Err(e) => Err(e),
-            Ok(()) => self
+        let signature = sign(&job.endpoint.secret, &id, timestamp, &body);
+        let result = match (guard, signature) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Err(e)) => Err(e.to_string()),
+            (Ok(()), Ok(signature)) => self
                 .client
                 .post(&job.endpoint.url)
                 .header("content-type", "application/json")
                 .header("webhook-id", &id)
                 .header("webhook-timestamp", timestamp.to_string())
-                .header(
-                    "webhook-signature",
-                    sign(&job.endpoint.secret, &id, timestamp, &body),
-                )
+                .header("webhook-signature", signature)
                 .body(body)
                 .send()
                 .await

@@ -1,8 +1,12 @@
 //! Storage for invitd: the [`Store`] trait that the server talks to (the
 //! sum of one trait per aggregate: tenants, keys, invitations, outbox,
-//! webhooks, events, idempotency, the installation), the records it reads
-//! and writes, and its one implementation for SQLite and PostgreSQL
-//! ([`sql::SqlStore`]).
+//! webhooks, events, idempotency, the installation, each defined here and
+//! summed by a blanket impl), the records it reads and writes, and its one
+//! implementation for SQLite and PostgreSQL ([`sql::SqlStore`]), which
+//! implements each aggregate's trait in the `sql` file of its name.
+//! Migrations run at [`open`] through sqlx's migrator (`sql::migrate`; its
+//! failures are [`StoreError::Migrate`]); [`testing`] gives tests a fresh
+//! PostgreSQL database.
 //!
 //! The traits speak in whole domain operations ("apply this lifecycle
 //! decision atomically", "insert these invitations with their emails"), not

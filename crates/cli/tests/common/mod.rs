@@ -22,11 +22,28 @@ pub fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Spawns `invitd serve` (already given its arguments and environment) with
+/// `--bind 127.0.0.1:0`, and returns it with the base URL it prints once
+/// listening: the port is the server's from the start, nothing can take it
+/// between a probe and the bind.
+pub fn serve_on_any_port(cmd: &mut Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .args(["--bind", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("invitd serve printed its address")
+            .unwrap();
+        if let Some(base) = line.strip_prefix("invitd listening on ") {
+            break base.trim().to_string();
+        }
+    };
+    // Keep reading, so the server never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base)
 }

@@ -392,10 +392,20 @@ async fn answer(
         Ok(done) if accept => {
             if let (Some(url), Some(secret)) = (&tenant.accept_redirect_url, &tenant.ticket_secret)
             {
-                let ticket = ticket(secret.expose(), &state.config.public_url, &done, now);
-                let mut response = Redirect::to(&with_ticket(url, &ticket)).into_response();
-                security_headers(response.headers_mut());
-                return response;
+                match ticket(secret.expose(), &state.config.public_url, &done, now) {
+                    Ok(ticket) => {
+                        let mut response = Redirect::to(&with_ticket(url, &ticket)).into_response();
+                        security_headers(response.headers_mut());
+                        return response;
+                    }
+                    // The invitation is accepted either way: say so here
+                    // rather than send the invitee off without a ticket.
+                    Err(e) => tracing::error!(
+                        tenant = %tenant.id.as_str(),
+                        error = %e,
+                        "cannot sign the accept ticket; showing the accepted page"
+                    ),
+                }
             }
             let mut page = Page::new(
                 StatusCode::OK,

@@ -66,11 +66,31 @@ pub fn check_form_nonce(key: &[u8], token: &SecretHash, nonce: &str, now: Offset
     )
 }
 
+/// Why a ticket could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TicketError {
+    /// The tenant has a ticket secret of no bytes: anyone could sign.
+    #[error("the ticket secret is empty")]
+    EmptySecret,
+    #[error("the ticket claims cannot be encoded: {0}")]
+    Claims(#[from] serde_json::Error),
+    #[error("the ticket secret cannot key HMAC-SHA256")]
+    Key(#[from] hmac::digest::InvalidLength),
+}
+
 /// The accept ticket: a JWT (RFC 7519) signed with HS256 and the tenant's
 /// ticket secret, so any JWT library can check it. Claims: `iss` (the public
 /// URL), `sub` (the invitation id), `tenant`, `email`, `roles`,
 /// `account_id`, `iat`, `exp` (five minutes later), `jti`.
-pub fn ticket(secret: &str, issuer: &str, inv: &Invitation, now: OffsetDateTime) -> String {
+pub fn ticket(
+    secret: &str,
+    issuer: &str,
+    inv: &Invitation,
+    now: OffsetDateTime,
+) -> Result<String, TicketError> {
+    if secret.is_empty() {
+        return Err(TicketError::EmptySecret);
+    }
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let claims = serde_json::json!({
         "iss": issuer,
@@ -83,17 +103,12 @@ pub fn ticket(secret: &str, issuer: &str, inv: &Invitation, now: OffsetDateTime)
         "exp": now.unix_timestamp() + TICKET_LIFETIME_SECS,
         "jti": uuid::Uuid::now_v7(),
     });
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?);
     let signing_input = format!("{header}.{payload}");
-    let mut m = match HmacSha256::new_from_slice(secret.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
+    let mut m = HmacSha256::new_from_slice(secret.as_bytes())?;
     m.update(signing_input.as_bytes());
-    format!(
-        "{signing_input}.{}",
-        URL_SAFE_NO_PAD.encode(m.finalize().into_bytes())
-    )
+    let tag = URL_SAFE_NO_PAD.encode(m.finalize().into_bytes());
+    Ok(format!("{signing_input}.{tag}"))
 }
 
 /// `url` with `ticket=<ticket>` added to its query.

@@ -225,7 +225,8 @@ pub async fn lookup(
 /// revoked; of two concurrent accepts exactly one succeeds.
 #[utoipa::path(post, path = "/v1/invitations/accept", operation_id = "accept_token", tag = "tokens",
     request_body = TokenRequest,
-    security(("bearer" = ["invites:write"])),
+    // Answering looks the token up first, which takes invites:read.
+    security(("bearer" = ["invites:write", "invites:read"])),
     responses(
         (status = 200, body = InvitationView, description = "Accepted"),
         (status = 404, body = Problem, description = "`not_found`: no invitation has this token, or its tenant is one the key does not reach."),
@@ -243,7 +244,8 @@ pub async fn accept(
 /// Decline by token, once. Same refusals as accept.
 #[utoipa::path(post, path = "/v1/invitations/decline", operation_id = "decline_token", tag = "tokens",
     request_body = TokenRequest,
-    security(("bearer" = ["invites:write"])),
+    // Answering looks the token up first, which takes invites:read.
+    security(("bearer" = ["invites:write", "invites:read"])),
     responses(
         (status = 200, body = InvitationView, description = "Declined"),
         (status = 404, body = Problem, description = "`not_found`: no invitation has this token, or its tenant is one the key does not reach."),

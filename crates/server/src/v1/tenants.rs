@@ -59,7 +59,7 @@ pub async fn rotate_ticket_secret(
 
 /// A tenant and its settings.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}", operation_id = "get_tenant", tag = "tenants", params(("tenant" = String, Path)),
-    security(("bearer" = ["invites:read"])),
+    security(("bearer" = ["invites:read"]), ("bearer" = ["tenants:admin"])),
     responses(
         (status = 200, body = TenantView, description = "The tenant")))]
 pub async fn get(
@@ -91,7 +91,7 @@ pub async fn update(
 
 /// The tenant's role catalogue, by rank.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/roles", operation_id = "list_roles", tag = "tenants", params(("tenant" = String, Path)),
-    security(("bearer" = ["invites:read"])),
+    security(("bearer" = ["invites:read"]), ("bearer" = ["tenants:admin"])),
     responses(
         (status = 200, body = RoleList, description = "The roles, by rank")))]
 pub async fn list_roles(

@@ -34,7 +34,7 @@ async fn missing_bad_and_revoked_keys_are_401() {
     .await
     .problem(401, "unauthorized");
     let reader = app.key_with(&["invites:read"], None).await;
-    app.call(Method::GET, path, Some(&reader), None, &[])
+    app.with_key(&reader).get(path)
         .await
         .expect(200);
     let keys = app.get("/v1/keys").await.expect(200);
@@ -62,7 +62,7 @@ async fn missing_bad_and_revoked_keys_are_401() {
         .await
         .expect(200);
     assert!(revoked["revoked_at"].is_string());
-    app.call(Method::GET, path, Some(&reader), None, &[])
+    app.with_key(&reader).get(path)
         .await
         .problem(401, "unauthorized");
 }
@@ -298,9 +298,7 @@ async fn tenants_and_roles_over_the_api() {
     )
     .await
     .problem(409, "role_exists");
-    app.post(
-        "/v1/tenants/acme/invitations",
-        json!({"emails": ["b@example.com"], "roles": ["billing"]}),
+    app.create("acme", json!({"emails": ["b@example.com"], "roles": ["billing"]}),
     )
     .await
     .expect(201);

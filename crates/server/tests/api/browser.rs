@@ -72,7 +72,7 @@ async fn host_app() -> String {
     ignore = "browser test skipped: run `bash browser/run.sh` (needs chromium and node)"
 )]
 async fn an_invitee_accepts_declines_and_meets_an_expired_link_in_chromium() {
-    let port = free_port();
+    let port = smtp_port();
     let inbox = Inbox::start(port).await;
     let app = spawn_app_with(Options {
         mail_url: Some(format!("smtp://127.0.0.1:{port}")),
@@ -92,12 +92,12 @@ async fn an_invitee_accepts_declines_and_meets_an_expired_link_in_chromium() {
         ("ben@example.com", "en"),
         ("chloe@example.com", "fr"),
     ] {
-        app.post("/v1/tenants/studio/invitations", json!({"emails": [email], "roles": ["editor"], "language": lang, "message": "Schön, dass du dabei bist!\nBis bald.", "inviter": {"email": "lea@studio-nord.example"}}))
+        app.create("studio", json!({"emails": [email], "roles": ["editor"], "language": lang, "message": "Schön, dass du dabei bist!\nBis bald.", "inviter": {"email": "lea@studio-nord.example"}}))
             .await
             .expect(201);
     }
-    app.post(
-        "/v1/tenants/acme/invitations",
+    app.create(
+        "acme",
         json!({"emails": ["diego@example.com"], "roles": ["viewer"], "language": "es"}),
     )
     .await

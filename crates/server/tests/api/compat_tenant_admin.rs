@@ -51,7 +51,7 @@ both! {
 async fn the_seed_example_resends_and_answers_the_envelope() {
     let app = spawn_app().await;
     app.post("/v1/tenants", json!({"id": "1024", "name": "Tenant 1024"})).await.expect(201);
-    let created = app.post("/v1/tenants/1024/invitations", json!({"emails": ["someone@example.com"], "roles": ["viewer"]})).await.expect(201);
+    let created = app.create("1024", json!({"emails": ["someone@example.com"], "roles": ["viewer"]})).await.expect(201);
     let n = created["invitations"][0]["number"].as_i64().unwrap();
     app.advance(time::Duration::minutes(2));
     // The example's path: PUT /api/tenant/1024/invitations/resend?id=…
@@ -88,12 +88,12 @@ async fn every_documented_error() {
     assert_failure(app.call(Method::PUT, &path(&format!("?id={n}")), Some(&reader), None, &[]).await, 403, "Forbidden");
     assert_failure(app.call(Method::PUT, &path("?id=987654"), Some(&app.key), None, &[]).await, 404, "NotFound");
     // Another tenant's invitation number is not found here.
-    let g = app.post("/v1/tenants/globex/invitations", json!({"emails": ["g@example.com"], "roles": ["viewer"]})).await.expect(201);
+    let g = app.create("globex", json!({"emails": ["g@example.com"], "roles": ["viewer"]})).await.expect(201);
     let gn = g["invitations"][0]["number"].as_i64().unwrap();
     assert_failure(app.call(Method::PUT, &path(&format!("?id={gn}")), Some(&app.key), None, &[]).await, 404, "NotFound");
     // Within the cooldown, and once accepted: only pending invitations can be resent.
     assert_failure(app.call(Method::PUT, &path(&format!("?id={n}")), Some(&app.key), None, &[]).await, 400, "ResendTooSoon");
-    app.post("/v1/invitations/accept", json!({"token": token})).await.expect(200);
+    app.accept(&token).await.expect(200);
     app.advance(time::Duration::minutes(2));
     let reply = app.call(Method::PUT, &path(&format!("?id={n}")), Some(&app.key), None, &[]).await;
     assert_eq!(reply.body["error"]["message"], "Only pending invitations can be resent.");

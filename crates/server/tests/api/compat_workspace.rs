@@ -123,7 +123,7 @@ async fn resend_errors_have_the_seed_statuses() {
     let app = spawn_app().await;
     let (id, token) = app.invite_one("ann@example.com").await;
     let n = number_of(&app, &id).await;
-    app.post("/v1/invitations/accept", json!({"token": token})).await.expect(200);
+    app.accept(&token).await.expect(200);
     assert_error(post(&app, &format!("/api/v1/invites/{n}/resend/"), Some(&app.key), "{}").await, 400);
     assert_error(post(&app, "/api/v1/invites/abc/resend/", Some(&app.key), "{}").await, 400);
     assert_error(post(&app, "/api/v1/invites/0/resend/", Some(&app.key), "{}").await, 400);
@@ -151,9 +151,9 @@ async fn create_list_get_cancel_for_a_client_of_this_api_alone() {
     assert_detail(&created);
     assert_eq!(created["role"], "2");
     let n = created["id"].as_i64().unwrap();
-    let got = app.call(reqwest::Method::GET, &format!("/api/v1/invites/{n}/"), Some(&key), None, &[]).await.expect(200);
+    let got = app.with_key(&key).get(&format!("/api/v1/invites/{n}/")).await.expect(200);
     assert_eq!(got, created);
-    let list = app.call(reqwest::Method::GET, "/api/v1/invites/?status=pending", Some(&key), None, &[]).await.expect(200);
+    let list = app.with_key(&key).get("/api/v1/invites/?status=pending").await.expect(200);
     assert_eq!(list["results"][0]["id"], n);
     assert!(list["next"].is_null());
     let cancelled = post(&app, &format!("/api/v1/invites/{n}/cancel/"), Some(&key), "{}").await.expect(200);

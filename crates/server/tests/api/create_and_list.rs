@@ -115,9 +115,7 @@ async fn bulk_reports_each_failed_email_and_creates_the_rest() {
     assert_eq!(body["invitations"], json!([]));
 
     // The same address in another tenant is independent.
-    app.post(
-        "/v1/tenants/globex/invitations",
-        json!({"emails": ["taken@example.com"], "roles": ["viewer"]}),
+    app.create("globex", json!({"emails": ["taken@example.com"], "roles": ["viewer"]}),
     )
     .await
     .expect(201);
@@ -178,14 +176,12 @@ async fn invalid_calls_are_refused_whole_and_change_nothing() {
         ),
     ];
     for (body, code) in cases {
-        let reply = app.post("/v1/tenants/acme/invitations", body.clone()).await;
+        let reply = app.create("acme", body.clone()).await;
         assert_eq!(reply.status.as_u16(), 400, "{body}: {}", reply.body);
         reply.problem(400, code);
     }
     let many: Vec<String> = (0..1001).map(|i| format!("u{i}@example.com")).collect();
-    app.post(
-        "/v1/tenants/acme/invitations",
-        json!({"emails": many, "roles": ["editor"]}),
+    app.create("acme", json!({"emails": many, "roles": ["editor"]}),
     )
     .await
     .problem(400, "invalid_request");
@@ -226,9 +222,7 @@ async fn list_filters_and_paginates_newest_first() {
         app.invite(&[&format!("p{i}@example.com")]).await;
         app.advance(time::Duration::seconds(1));
     }
-    app.post(
-        "/v1/tenants/acme/invitations",
-        json!({"emails": ["viewer@example.com"], "roles": ["viewer"]}),
+    app.create("acme", json!({"emails": ["viewer@example.com"], "roles": ["viewer"]}),
     )
     .await
     .expect(201);

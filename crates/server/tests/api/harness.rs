@@ -169,17 +169,19 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
                 .expect("fresh PostgreSQL database"),
         },
     };
-    let (bind, public_url) = if options.real_links {
-        let port = free_port();
-        (
-            format!("127.0.0.1:{port}"),
-            format!("http://127.0.0.1:{port}"),
-        )
+    // Bound before the server starts and handed to it, so the port is ours
+    // from the start (accept links can name it) and nothing else can take it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a test port");
+    let bind = listener.local_addr().expect("bound address");
+    let public_url = if options.real_links {
+        format!("http://{bind}")
     } else {
-        ("127.0.0.1:0".to_string(), "http://invitd.test".to_string())
+        "http://invitd.test".to_string()
     };
     let mut config = Config {
-        bind: bind.parse().expect("addr"),
+        bind,
         public_url,
         database_url: database_url.clone().into(),
         mail_url: options
@@ -206,7 +208,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         }),
         None => clock.clone(),
     };
-    let running = invitd_server::start(config, Some(server_clock))
+    let running = invitd_server::start_with_clock(config, listener, server_clock)
         .await
         .expect("server starts");
     let service = running.state.service();
@@ -285,23 +287,62 @@ impl TestApp {
         }
     }
 
+    /// Requests made with the admin key.
+    fn as_admin(&self) -> As<'_> {
+        As {
+            app: self,
+            key: Some(self.key.clone()),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Requests made with another key.
+    pub fn with_key(&self, key: &str) -> As<'_> {
+        As {
+            key: Some(key.to_string()),
+            ..self.as_admin()
+        }
+    }
+
+    /// Requests made with the admin key and this `Idempotency-Key`.
+    pub fn with_idempotency_key(&self, key: &str) -> As<'_> {
+        self.as_admin().with_idempotency_key(key)
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
-        self.call(Method::GET, path, Some(&self.key), None, &[])
-            .await
+        self.as_admin().get(path).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.call(Method::POST, path, Some(&self.key), Some(&body), &[])
-            .await
+        self.as_admin().post(path, body).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.as_admin().patch(path, body).await
+    }
+
+    /// Creates invitations on a tenant (`body` as the API takes it).
+    pub async fn create(&self, tenant: &str, body: Value) -> Reply {
+        self.as_admin().create(tenant, body).await
+    }
+
+    pub async fn resend(&self, tenant: &str, id: &str) -> Reply {
+        self.as_admin().resend(tenant, id).await
+    }
+
+    pub async fn revoke(&self, tenant: &str, id: &str) -> Reply {
+        self.as_admin().revoke(tenant, id).await
+    }
+
+    /// Accepts by token, as a host app does.
+    pub async fn accept(&self, token: &str) -> Reply {
+        self.as_admin().accept(token).await
     }
 
     /// Invites `emails` to acme as editors; returns the created invitations.
     pub async fn invite(&self, emails: &[&str]) -> Vec<Value> {
         let body = self
-            .post(
-                "/v1/tenants/acme/invitations",
-                json!({"emails": emails, "roles": ["editor"]}),
-            )
+            .create("acme", json!({"emails": emails, "roles": ["editor"]}))
             .await
             .expect(201);
         body["invitations"].as_array().cloned().unwrap_or_default()
@@ -363,13 +404,82 @@ impl TestApp {
     }
 }
 
+/// Requests to a test app with a chosen key and headers; the typed calls
+/// name the operation rather than spell its method and path.
+pub struct As<'a> {
+    app: &'a TestApp,
+    key: Option<String>,
+    headers: Vec<(String, String)>,
+}
+
+impl As<'_> {
+    pub fn with_idempotency_key(mut self, key: &str) -> Self {
+        self.headers
+            .push(("idempotency-key".to_string(), key.to_string()));
+        self
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.app
+            .call(method, path, self.key.as_deref(), body, &headers)
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(&body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, path, Some(&body)).await
+    }
+
+    pub async fn create(&self, tenant: &str, body: Value) -> Reply {
+        self.post(&format!("/v1/tenants/{tenant}/invitations"), body)
+            .await
+    }
+
+    pub async fn resend(&self, tenant: &str, id: &str) -> Reply {
+        self.post(
+            &format!("/v1/tenants/{tenant}/invitations/{id}/resend"),
+            json!({}),
+        )
+        .await
+    }
+
+    pub async fn revoke(&self, tenant: &str, id: &str) -> Reply {
+        self.post(
+            &format!("/v1/tenants/{tenant}/invitations/{id}/revoke"),
+            json!({}),
+        )
+        .await
+    }
+
+    pub async fn accept(&self, token: &str) -> Reply {
+        self.post("/v1/invitations/accept", json!({"token": token}))
+            .await
+    }
+}
+
 /// The token at the end of an invitation's `accept_url`.
 pub fn token_of(inv: &Value) -> String {
     let url = inv["accept_url"].as_str().expect("accept_url");
     url.rsplit('/').next().expect("token").to_string()
 }
 
-pub fn free_port() -> u16 {
+/// A port for a mailcrab SMTP server (or for nothing: a refused
+/// connection). mailcrab binds its own address and takes no listener, so
+/// this is the one place a port is found by binding and letting go; the
+/// servers under test are handed their bound listener instead.
+pub fn smtp_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -381,24 +491,44 @@ pub fn free_port() -> u16 {
 pub struct Inbox {
     stop: Box<dyn Fn() + Send + Sync>,
     pub received: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    /// Asks the pump to take in everything already queued, then answers.
+    flush: tokio::sync::mpsc::UnboundedSender<tokio::sync::oneshot::Sender<()>>,
+    arrived: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Inbox {
     pub async fn start(port: u16) -> Inbox {
         let mut handle = mailcrab::development_mail_server([127, 0, 0, 1], port).await;
         let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = received.clone();
+        let arrived = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (flush, mut flushes) =
+            tokio::sync::mpsc::unbounded_channel::<tokio::sync::oneshot::Sender<()>>();
+        let (sink, ping) = (received.clone(), arrived.clone());
         tokio::spawn(async move {
+            use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+            let keep = |message: mailcrab::MailMessage| {
+                sink.lock()
+                    .unwrap()
+                    .push(serde_json::to_value(&message).unwrap());
+                ping.notify_one();
+            };
             loop {
-                match handle.rx.recv().await {
-                    Ok(message) => sink
-                        .lock()
-                        .unwrap()
-                        .push(serde_json::to_value(&message).unwrap()),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        panic!("inbox lagged by {n} messages")
+                tokio::select! {
+                    message = handle.rx.recv() => match message {
+                        Ok(message) => keep(message),
+                        Err(RecvError::Lagged(n)) => panic!("inbox lagged by {n} messages"),
+                        Err(RecvError::Closed) => return,
+                    },
+                    Some(done) = flushes.recv() => {
+                        loop {
+                            match handle.rx.try_recv() {
+                                Ok(message) => keep(message),
+                                Err(TryRecvError::Lagged(n)) => panic!("inbox lagged by {n} messages"),
+                                Err(_) => break,
+                            }
+                        }
+                        let _ = done.send(());
                     }
-                    Err(_) => return,
                 }
             }
         });
@@ -416,20 +546,33 @@ impl Inbox {
         Inbox {
             stop: Box::new(move || cancel.cancel()),
             received,
+            flush,
+            arrived,
         }
     }
 
-    /// Waits until `n` messages have arrived (or 20 s), then returns all.
-    pub async fn wait_for(&self, n: usize) -> Vec<serde_json::Value> {
-        for _ in 0..2000 {
-            if self.received.lock().unwrap().len() >= n {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        // Anything beyond `n` would be a duplicate; give it a moment to show.
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    /// Everything received by now. mailcrab queues a message before it
+    /// answers 250, so once a send has returned its message is here: after
+    /// `deliver_all` (or a shutdown awaited), this is the whole count, and
+    /// a duplicate cannot be still on its way.
+    pub async fn settled(&self) -> Vec<serde_json::Value> {
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        self.flush.send(done).expect("inbox pump running");
+        flushed.await.expect("inbox pump answers");
         self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` messages have arrived (or 20 s), then returns all
+    /// received by then.
+    pub async fn wait_for(&self, n: usize) -> Vec<serde_json::Value> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let got = self.settled().await;
+            if got.len() >= n || tokio::time::Instant::now() >= deadline {
+                return got;
+            }
+            let _ = tokio::time::timeout_at(deadline, self.arrived.notified()).await;
+        }
     }
 
     pub fn stop(&self) {

@@ -9,24 +9,10 @@ async fn a_replayed_create_returns_the_first_answer_and_creates_once() {
     let app = spawn_app().await;
     let body = json!({"emails": ["ann@example.com", "bob@example.com"], "roles": ["editor"]});
     let path = "/v1/tenants/acme/invitations";
-    let first = app
-        .call(
-            Method::POST,
-            path,
-            Some(&app.key),
-            Some(&body),
-            &[("idempotency-key", "create-1")],
-        )
+    let first = app.with_idempotency_key("create-1").post(path, body.clone())
         .await;
     assert_eq!(first.status, 201);
-    let replay = app
-        .call(
-            Method::POST,
-            path,
-            Some(&app.key),
-            Some(&body),
-            &[("idempotency-key", "create-1")],
-        )
+    let replay = app.with_idempotency_key("create-1").post(path, body.clone())
         .await;
     assert_eq!(replay.status, 201);
     assert_eq!(replay.headers.get("idempotent-replayed").unwrap(), "true");
@@ -36,13 +22,7 @@ async fn a_replayed_create_returns_the_first_answer_and_creates_once() {
     assert_eq!(app.deliver().await, 2, "one email each, not two");
     // The same key with another body is refused and changes nothing.
     let other = json!({"emails": ["carol@example.com"], "roles": ["editor"]});
-    app.call(
-        Method::POST,
-        path,
-        Some(&app.key),
-        Some(&other),
-        &[("idempotency-key", "create-1")],
-    )
+    app.with_idempotency_key("create-1").post(path, other.clone())
     .await
     .problem(422, "idempotency_key_reused");
     assert_eq!(
@@ -54,23 +34,11 @@ async fn a_replayed_create_returns_the_first_answer_and_creates_once() {
     );
     // Another API key has its own key space.
     let second = app.key_with(&["invites:write", "invites:read"], None).await;
-    app.call(
-        Method::POST,
-        path,
-        Some(&second),
-        Some(&other),
-        &[("idempotency-key", "create-1")],
-    )
+    app.with_key(&second).with_idempotency_key("create-1").post(path, other.clone())
     .await
     .expect(201);
     // Bad keys are refused.
-    app.call(
-        Method::POST,
-        path,
-        Some(&app.key),
-        Some(&other),
-        &[("idempotency-key", "has space")],
-    )
+    app.with_idempotency_key("has space").post(path, other.clone())
     .await
     .problem(400, "invalid_request");
 }
@@ -82,24 +50,10 @@ async fn replayed_resend_and_revoke() {
     let (id, _) = app.invite_one("ann@example.com").await;
     app.advance(time::Duration::minutes(5));
     let path = format!("/v1/tenants/acme/invitations/{id}/resend");
-    let first = app
-        .call(
-            Method::POST,
-            &path,
-            Some(&app.key),
-            Some(&json!({})),
-            &[("idempotency-key", "r-1")],
-        )
+    let first = app.with_idempotency_key("r-1").post(&path, json!({}))
         .await
         .expect(200);
-    let again = app
-        .call(
-            Method::POST,
-            &path,
-            Some(&app.key),
-            Some(&json!({})),
-            &[("idempotency-key", "r-1")],
-        )
+    let again = app.with_idempotency_key("r-1").post(&path, json!({}))
         .await
         .expect(200);
     assert_eq!(first["accept_url"], again["accept_url"]);
@@ -110,24 +64,10 @@ async fn replayed_resend_and_revoke() {
         1
     );
     let path = format!("/v1/tenants/acme/invitations/{id}/revoke");
-    let first = app
-        .call(
-            Method::POST,
-            &path,
-            Some(&app.key),
-            Some(&json!({})),
-            &[("idempotency-key", "v-1")],
-        )
+    let first = app.with_idempotency_key("v-1").post(&path, json!({}))
         .await
         .expect(200);
-    let again = app
-        .call(
-            Method::POST,
-            &path,
-            Some(&app.key),
-            Some(&json!({})),
-            &[("idempotency-key", "v-1")],
-        )
+    let again = app.with_idempotency_key("v-1").post(&path, json!({}))
         .await
         .expect(200);
     assert_eq!(first, again);
@@ -181,7 +121,7 @@ async fn the_key_is_looked_at_only_after_routing_and_authentication() {
     assert_eq!(reply.status, 405, "body: {}", reply.body);
     assert_eq!(stored_keys(&app).await, 0, "nothing may be written");
     // Authenticated, the empty key is a bad request.
-    app.call(Method::POST, path, Some(&app.key), Some(&body), &[("idempotency-key", "")])
+    app.with_idempotency_key("").post(path, body.clone())
         .await
         .problem(400, "invalid_request");
     assert_eq!(stored_keys(&app).await, 0);
@@ -193,8 +133,8 @@ async fn concurrent_requests_with_one_key_get_one_answer() {
     let app = spawn_app().await;
     let path = "/v1/tenants/acme/invitations";
     let body = json!({"emails": ["ann@example.com", "bob@example.com"], "roles": ["editor"]});
-    let calls = (0..6).map(|_| {
-        app.call(Method::POST, path, Some(&app.key), Some(&body), &[("idempotency-key", "same")])
+    let calls = (0..6).map(|_| async {
+        app.with_idempotency_key("same").post(path, body.clone()).await
     });
     let replies = futures::future::join_all(calls).await;
     let first = &replies[0];

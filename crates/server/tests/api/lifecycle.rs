@@ -27,22 +27,16 @@ async fn accept_works_once_and_records_who() {
         accepted["capabilities"],
         json!({"can_resend": false, "can_revoke": false})
     );
-    app.post("/v1/invitations/accept", json!({"token": token}))
+    app.accept(&token)
         .await
         .problem(409, "invitation_already_accepted");
     app.post("/v1/invitations/decline", json!({"token": token}))
         .await
         .problem(409, "invitation_already_accepted");
-    app.post(
-        &format!("/v1/tenants/acme/invitations/{id}/revoke"),
-        json!({}),
-    )
+    app.revoke("acme", &id)
     .await
     .problem(409, "invitation_already_accepted");
-    app.post(
-        &format!("/v1/tenants/acme/invitations/{id}/resend"),
-        json!({}),
-    )
+    app.resend("acme", &id)
     .await
     .problem(409, "invitation_already_accepted");
     // Accepting frees the address for a new invitation.
@@ -60,7 +54,7 @@ async fn decline_works_once() {
         .expect(200);
     assert_eq!(declined["status"], "declined");
     assert!(declined["declined_at"].is_string());
-    app.post("/v1/invitations/accept", json!({"token": token}))
+    app.accept(&token)
         .await
         .problem(409, "invitation_already_declined");
 }
@@ -70,7 +64,7 @@ both! {
 async fn unknown_and_malformed_tokens_are_not_found() {
     let app = spawn_app().await;
     for token in ["nope", "A".repeat(43).as_str(), ""] {
-        app.post("/v1/invitations/accept", json!({"token": token}))
+        app.accept(token)
             .await
             .problem(404, "not_found");
     }
@@ -131,19 +125,13 @@ async fn revoke_keeps_the_record_and_kills_the_link() {
         .expect(200);
     assert_eq!(revoked["status"], "revoked");
     assert!(revoked["revoked_at"].is_string());
-    app.post("/v1/invitations/accept", json!({"token": token}))
+    app.accept(&token)
         .await
         .problem(409, "invitation_revoked");
-    app.post(
-        &format!("/v1/tenants/acme/invitations/{id}/revoke"),
-        json!({}),
-    )
+    app.revoke("acme", &id)
     .await
     .problem(409, "invitation_revoked");
-    app.post(
-        &format!("/v1/tenants/acme/invitations/{id}/resend"),
-        json!({}),
-    )
+    app.resend("acme", &id)
     .await
     .problem(409, "invitation_revoked");
     assert_eq!(
@@ -176,7 +164,7 @@ async fn expiry_reads_everywhere_at_once_and_frees_the_address() {
             .expect(200)["invitations"],
         json!([])
     );
-    app.post("/v1/invitations/accept", json!({"token": token}))
+    app.accept(&token)
         .await
         .problem(410, "invitation_expired");
     app.post("/v1/invitations/decline", json!({"token": token}))
@@ -188,10 +176,7 @@ async fn expiry_reads_everywhere_at_once_and_frees_the_address() {
         (new["id"].as_str().unwrap().to_string(), ())
     };
     app.advance(Duration::days(8));
-    app.post(
-        &format!("/v1/tenants/acme/invitations/{id2}/revoke"),
-        json!({}),
-    )
+    app.revoke("acme", &id2)
     .await
     .expect(200);
     // ... and a new invitation to the same address is allowed.
@@ -228,13 +213,13 @@ async fn resend_mints_a_new_link_extends_and_counts() {
     assert_eq!(resent["status"], "pending");
     assert!(resent["expires_at"].as_str().unwrap() > first["expires_at"].as_str().unwrap());
     // The old link is dead, and says so.
-    app.post("/v1/invitations/accept", json!({"token": old_token}))
+    app.accept(&old_token)
         .await
         .problem(409, "token_replaced");
     app.post("/v1/invitations/lookup", json!({"token": old_token}))
         .await
         .problem(409, "token_replaced");
-    app.post("/v1/invitations/accept", json!({"token": new_token}))
+    app.accept(&new_token)
         .await
         .expect(200);
 }
@@ -271,13 +256,7 @@ async fn resend_brings_an_expired_invitation_back() {
 both! {
 async fn resend_cooldown_and_maximum_answer_429_with_retry_after() {
     let app = spawn_app().await;
-    app.call(
-        reqwest::Method::PATCH,
-        "/v1/tenants/acme",
-        Some(&app.key),
-        Some(&json!({"resend_cooldown_seconds": 60, "max_resends": 2})),
-        &[],
-    )
+    app.patch("/v1/tenants/acme", json!({"resend_cooldown_seconds": 60, "max_resends": 2}))
     .await
     .expect(200);
     let (id, _) = app.invite_one("ann@example.com").await;
@@ -372,7 +351,7 @@ async fn another_tenants_replaced_token_is_not_found() {
     let app = spawn_app().await;
     let (id, old_token) = app.invite_one("ann@example.com").await;
     app.advance(Duration::minutes(2));
-    app.post(&format!("/v1/tenants/acme/invitations/{id}/resend"), json!({}))
+    app.resend("acme", &id)
         .await
         .expect(200);
     let globex = app
@@ -404,13 +383,7 @@ async fn concurrent_resends_without_cooldown_hit_the_limit_not_the_cooldown() {
         ..Default::default()
     })
     .await;
-    app.call(
-        reqwest::Method::PATCH,
-        "/v1/tenants/acme",
-        Some(&app.key),
-        Some(&json!({"resend_cooldown_seconds": 0, "max_resends": 3})),
-        &[],
-    )
+    app.patch("/v1/tenants/acme", json!({"resend_cooldown_seconds": 0, "max_resends": 3}))
     .await
     .expect(200);
     let (id, _) = app.invite_one("ann@example.com").await;

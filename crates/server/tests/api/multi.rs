@@ -85,16 +85,16 @@ async fn the_rules_hold_between_two_servers() {
     let (id, _) = b.invite_one("bob@example.com").await;
     a.advance(time::Duration::minutes(2));
     b.advance(time::Duration::minutes(2));
-    a.post(&format!("/v1/tenants/acme/invitations/{id}/resend"), json!({})).await.expect(200);
-    b.post(&format!("/v1/tenants/acme/invitations/{id}/resend"), json!({})).await.problem(429, "resend_cooldown");
+    a.resend("acme", &id).await.expect(200);
+    b.resend("acme", &id).await.problem(429, "resend_cooldown");
 
     // An idempotency key is one request, whichever server sees it. Both
     // servers' admin keys differ, so use one key for both.
     let key = a.key_with(&["invites:write", "invites:read"], None).await;
     let body = json!({"emails": ["idem@example.com"], "roles": ["viewer"]});
     let path = "/v1/tenants/acme/invitations";
-    let first = a.call(reqwest::Method::POST, path, Some(&key), Some(&body), &[("idempotency-key", "same")]).await.expect(201);
-    let again = b.call(reqwest::Method::POST, path, Some(&key), Some(&body), &[("idempotency-key", "same")]).await.expect(201);
+    let first = a.with_key(&key).with_idempotency_key("same").post(path, body.clone()).await.expect(201);
+    let again = b.with_key(&key).with_idempotency_key("same").post(path, body.clone()).await.expect(201);
     assert_eq!(first, again);
     let list = b.get("/v1/tenants/acme/invitations?email=idem@example.com").await.expect(200);
     assert_eq!(list["invitations"].as_array().unwrap().len(), 1);
@@ -103,15 +103,19 @@ async fn the_rules_hold_between_two_servers() {
 
 both! {
 async fn two_workers_send_each_email_once() {
-    let port = free_port();
+    let port = smtp_port();
     let inbox = Inbox::start(port).await;
     let (a, b) = pair(Some(format!("smtp://127.0.0.1:{port}")), true).await;
     for round in 0..6 {
         let app = if round % 2 == 0 { &a } else { &b };
         let emails: Vec<String> = (0..50).map(|i| format!("r{round}-{i}@example.com")).collect();
-        app.post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["viewer"]})).await.expect(201);
+        app.create("acme", json!({"emails": emails, "roles": ["viewer"]})).await.expect(201);
     }
-    let messages = inbox.wait_for(300).await;
+    inbox.wait_for(300).await;
+    // Both workers stopped: nothing more can be on its way.
+    a.running.shutdown().await;
+    b.running.shutdown().await;
+    let messages = inbox.settled().await;
     let mut recipients: Vec<String> = messages.iter().map(|m| m["envelope_recipients"][0].as_str().unwrap().to_string()).collect();
     assert_eq!(recipients.len(), 300, "each email exactly once");
     recipients.sort();

@@ -22,16 +22,10 @@ async fn smtp_app(port: u16) -> TestApp {
 
 both! {
 async fn emails_arrive_over_smtp_in_each_language() {
-    let port = free_port();
+    let port = smtp_port();
     let inbox = Inbox::start(port).await;
     let app = smtp_app(port).await;
-    app.call(
-        reqwest::Method::PATCH,
-        "/v1/tenants/globex",
-        Some(&app.key),
-        Some(&json!({"language": "fr"})),
-        &[],
-    )
+    app.patch("/v1/tenants/globex", json!({"language": "fr"}))
     .await
     .expect(200);
     let cases = [
@@ -43,18 +37,14 @@ async fn emails_arrive_over_smtp_in_each_language() {
         ("ja", "ja@example.com", "invited you to Acme Inc"),
     ];
     for (lang, email, _) in cases {
-        app.post("/v1/tenants/acme/invitations", json!({"emails": [email], "roles": ["editor"], "language": lang, "inviter": {"email": "lead@acme.test"}})).await.expect(201);
+        app.create("acme", json!({"emails": [email], "roles": ["editor"], "language": lang, "inviter": {"email": "lead@acme.test"}})).await.expect(201);
     }
-    app.post(
-        "/v1/tenants/acme/invitations",
-        json!({"emails": ["esc@example.com"], "roles": ["editor"], "message": "<img src=x onerror=alert(1)> & co"}),
+    app.create("acme", json!({"emails": ["esc@example.com"], "roles": ["editor"], "message": "<img src=x onerror=alert(1)> & co"}),
     )
     .await
     .expect(201);
     // No invitation language: the tenant's.
-    app.post(
-        "/v1/tenants/globex/invitations",
-        json!({"emails": ["tenant-lang@example.com"], "roles": ["viewer"]}),
+    app.create("globex", json!({"emails": ["tenant-lang@example.com"], "roles": ["viewer"]}),
     )
     .await
     .expect(201);
@@ -148,7 +138,7 @@ async fn emails_arrive_over_smtp_in_each_language() {
 
 both! {
 async fn a_down_server_is_retried_and_the_mail_arrives_once() {
-    let port = free_port();
+    let port = smtp_port();
     let app = smtp_app(port).await;
     let (id, _) = app.invite_one("ann@example.com").await;
     assert_eq!(app.deliver().await, 1);
@@ -264,7 +254,7 @@ async fn a_permanent_refusal_fails_at_once() {
 
 both! {
 async fn the_last_retry_marks_the_email_failed() {
-    let port = free_port();
+    let port = smtp_port();
     let app = spawn_app_with(Options {
         mail_url: Some(format!("smtp://127.0.0.1:{port}")),
         retry_schedule: Some(vec![time::Duration::seconds(10)]),
@@ -298,13 +288,7 @@ async fn the_last_retry_marks_the_email_failed() {
 both! {
 async fn names_with_line_breaks_cannot_reach_a_subject() {
     let app = spawn_app().await;
-    app.call(
-        reqwest::Method::PATCH,
-        "/v1/tenants/acme",
-        Some(&app.key),
-        Some(&json!({"name": "Acme\r\nBcc: evil@example.com"})),
-        &[],
-    )
+    app.patch("/v1/tenants/acme", json!({"name": "Acme\r\nBcc: evil@example.com"}))
     .await
     .problem(400, "invalid_request");
 }
@@ -323,7 +307,7 @@ async fn invite_thousand(app: &TestApp) {
         let emails: Vec<String> = (0..200)
             .map(|i| format!("{lang}-{i}@example.com"))
             .collect();
-        let body = app.post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["viewer"], "language": lang, "inviter": {"email": "lead@acme.test"}})).await.expect(201);
+        let body = app.create("acme", json!({"emails": emails, "roles": ["viewer"], "language": lang, "inviter": {"email": "lead@acme.test"}})).await.expect(201);
         assert_eq!(body["invitations"].as_array().unwrap().len(), 200);
     }
 }
@@ -347,7 +331,7 @@ fn check_thousand(messages: &[Value]) {
 
 both! {
 async fn a_thousand_invitations_land_once_each_in_their_languages() {
-    let port = free_port();
+    let port = smtp_port();
     let inbox = Inbox::start(port).await;
     let app = smtp_app(port).await;
     invite_thousand(&app).await;
@@ -372,7 +356,7 @@ async fn a_thousand_invitations_land_once_each_in_their_languages() {
 
 both! {
 async fn a_crash_halfway_loses_no_email_and_invents_none() {
-    let port = free_port();
+    let port = smtp_port();
     let inbox = Inbox::start(port).await;
     let first = smtp_app(port).await;
     invite_thousand(&first).await;

@@ -2,12 +2,12 @@
 //! Standard Webhooks scheme, retries, order per invitation, disabling,
 //! SSRF refusals; the expiry sweep; the event log.
 
-use crate::accept_page::hmac_sha256;
 use crate::harness::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use invitd_core::Clock;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 
 /// A webhook receiver: records every request, answers with the next
@@ -16,23 +16,30 @@ use std::sync::{Arc, Mutex};
 struct Receiver {
     url: String,
     seen: Arc<Mutex<Vec<(axum::http::HeaderMap, Value)>>>,
+    /// The bodies as they came over the wire, in the order of `seen`.
+    raw: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 impl Receiver {
     async fn start(script: Vec<u16>) -> Receiver {
         let seen: Arc<Mutex<Vec<(axum::http::HeaderMap, Value)>>> = Arc::default();
+        let raw: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let script = Arc::new(Mutex::new(script.into_iter()));
-        let (s, sc) = (seen.clone(), script.clone());
+        let (s, r, sc) = (seen.clone(), raw.clone(), script.clone());
         let app = axum::Router::new().route(
             "/hook",
             axum::routing::post(
                 move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                    let (s, sc) = (s.clone(), sc.clone());
+                    let (s, r, sc) = (s.clone(), r.clone(), sc.clone());
                     async move {
-                        s.lock().unwrap().push((
+                        // Both under one lock order, so the lists stay aligned.
+                        let mut seen = s.lock().unwrap();
+                        r.lock().unwrap().push(body.to_vec());
+                        seen.push((
                             headers,
                             serde_json::from_slice(&body).unwrap_or(Value::Null),
                         ));
+                        drop(seen);
                         let status = sc.lock().unwrap().next().unwrap_or(200);
                         axum::http::StatusCode::from_u16(status).unwrap()
                     }
@@ -45,11 +52,16 @@ impl Receiver {
         Receiver {
             url: format!("http://{addr}/hook"),
             seen,
+            raw,
         }
     }
 
     fn seen(&self) -> Vec<(axum::http::HeaderMap, Value)> {
         self.seen.lock().unwrap().clone()
+    }
+
+    fn raw(&self) -> Vec<Vec<u8>> {
+        self.raw.lock().unwrap().clone()
     }
 
     fn types(&self) -> Vec<String> {
@@ -60,23 +72,103 @@ impl Receiver {
     }
 }
 
-/// Verifies a delivery as the Standard Webhooks specification says, written
+/// HMAC-SHA256, written out here so signatures are checked independently of
+/// the code that makes them.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let inner: Vec<u8> = k
+        .iter()
+        .map(|b| b ^ 0x36)
+        .chain(message.iter().copied())
+        .collect();
+    let inner_hash = Sha256::digest(&inner);
+    let outer: Vec<u8> = k
+        .iter()
+        .map(|b| b ^ 0x5c)
+        .chain(inner_hash.iter().copied())
+        .collect();
+    Sha256::digest(&outer).to_vec()
+}
+
+/// The Standard Webhooks signature of a message, `v1,<base64>`, written
 /// out independently of invitd's signer.
-fn verify(headers: &axum::http::HeaderMap, body: &Value, secret: &str) {
-    let id = headers["webhook-id"].to_str().unwrap();
-    let timestamp = headers["webhook-timestamp"].to_str().unwrap();
-    let signatures = headers["webhook-signature"].to_str().unwrap();
+fn standard_signature(secret: &str, id: &str, timestamp: &str, body: &[u8]) -> String {
     let key = STANDARD
         .decode(secret.strip_prefix("whsec_").unwrap())
         .unwrap();
-    let content = format!("{id}.{timestamp}.{}", serde_json::to_string(body).unwrap());
-    let expected = STANDARD.encode(hmac_sha256(&key, content.as_bytes()));
+    let content = [id.as_bytes(), b".", timestamp.as_bytes(), b".", body].concat();
+    format!("v1,{}", STANDARD.encode(hmac_sha256(&key, &content)))
+}
+
+/// Verifies a delivery as the Standard Webhooks specification says, over
+/// the body bytes the receiver got (not a re-serialisation of them).
+fn verify(headers: &axum::http::HeaderMap, raw_body: &[u8], secret: &str) {
+    let id = headers["webhook-id"].to_str().unwrap();
+    let timestamp = headers["webhook-timestamp"].to_str().unwrap();
+    let signatures = headers["webhook-signature"].to_str().unwrap();
+    let expected = standard_signature(secret, id, timestamp, raw_body);
     assert!(
-        signatures.split(' ').any(|s| s == format!("v1,{expected}")),
-        "signature {signatures} != v1,{expected}"
+        signatures.split(' ').any(|s| s == expected),
+        "signature {signatures} != {expected}"
     );
     let age = time::OffsetDateTime::now_utc().unix_timestamp() - timestamp.parse::<i64>().unwrap();
     assert!(age.abs() < 600, "timestamp within tolerance");
+}
+
+/// The test vector published with the Standard Webhooks specification.
+const VECTOR_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const VECTOR_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+const VECTOR_TIMESTAMP: i64 = 1614265330;
+const VECTOR_BODY: &[u8] = br#"{"test": 2432232314}"#;
+const VECTOR_SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+
+#[test]
+fn the_verifier_and_the_signer_agree_with_the_published_test_vector() {
+    assert_eq!(
+        standard_signature(
+            VECTOR_SECRET,
+            VECTOR_ID,
+            &VECTOR_TIMESTAMP.to_string(),
+            VECTOR_BODY
+        ),
+        VECTOR_SIGNATURE
+    );
+    let secret = invitd_core::Secret::new(VECTOR_SECRET.to_string());
+    assert_eq!(
+        invitd_server::webhooks::sign(&secret, VECTOR_ID, VECTOR_TIMESTAMP, VECTOR_BODY).unwrap(),
+        VECTOR_SIGNATURE
+    );
+    // Any other byte of the body, even one space, is another signature.
+    assert_ne!(
+        standard_signature(
+            VECTOR_SECRET,
+            VECTOR_ID,
+            &VECTOR_TIMESTAMP.to_string(),
+            br#"{"test":2432232314}"#
+        ),
+        VECTOR_SIGNATURE
+    );
+}
+
+#[test]
+fn secrets_that_give_no_key_are_refused_rather_than_signed_with() {
+    for bad in [
+        "whsec_",
+        "whsec_not base64!",
+        "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    ] {
+        let secret = invitd_core::Secret::new(bad.to_string());
+        assert!(
+            invitd_server::webhooks::sign(&secret, VECTOR_ID, VECTOR_TIMESTAMP, VECTOR_BODY)
+                .is_err(),
+            "{bad}"
+        );
+    }
 }
 
 async fn app() -> TestApp {
@@ -126,15 +218,17 @@ async fn each_lifecycle_event_arrives_signed_and_without_the_token() {
     app.post("/v1/invitations/accept", json!({"token": token, "account_id": "acct-9"})).await.expect(200);
     let (other, _) = app.invite_one("bob@example.com").await;
     app.advance(time::Duration::minutes(2));
-    app.post(&format!("/v1/tenants/acme/invitations/{other}/resend"), json!({})).await.expect(200);
-    app.post(&format!("/v1/tenants/acme/invitations/{other}/revoke"), json!({})).await.expect(200);
+    app.resend("acme", &other).await.expect(200);
+    app.revoke("acme", &other).await.expect(200);
     let (third, third_token) = app.invite_one("cy@example.com").await;
     app.post("/v1/invitations/decline", json!({"token": third_token})).await.expect(200);
     pump(&app).await;
 
     let seen = all.seen();
-    for (headers, body) in &seen {
-        verify(headers, body, &secret);
+    let raw = all.raw();
+    assert_eq!(raw.len(), seen.len());
+    for ((headers, body), raw_body) in seen.iter().zip(&raw) {
+        verify(headers, raw_body, &secret);
         assert_eq!(headers["webhook-id"].to_str().unwrap(), body["id"].as_str().unwrap());
         assert_eq!(body["tenant"], "acme");
         assert!(body["timestamp"].is_string());
@@ -181,7 +275,7 @@ async fn failures_are_retried_with_backoff_and_recorded() {
     assert_eq!(seen.len(), 3);
     let ids: Vec<&str> = seen.iter().map(|(h, _)| h["webhook-id"].to_str().unwrap()).collect();
     assert!(ids.iter().all(|i| *i == ids[0]), "a retry keeps its webhook-id");
-    verify(&seen[2].0, &seen[2].1, &secret);
+    verify(&seen[2].0, &rx.raw()[2], &secret);
     let attempts = app.get(&format!("/v1/tenants/acme/webhooks/{hook}/attempts")).await.expect(200);
     let codes: Vec<Value> = attempts["attempts"].as_array().unwrap().iter().map(|a| a["status_code"].clone()).collect();
     assert_eq!(codes, [json!(200), json!(503), json!(500)]);
@@ -197,7 +291,7 @@ async fn deliveries_to_one_endpoint_are_capped() {
     let rx = Receiver::start(vec![]).await;
     subscribe(&app, &rx.url, json!(["invitation.created"])).await;
     let emails: Vec<String> = (0..10).map(|i| format!("u{i}@example.com")).collect();
-    app.post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["viewer"]})).await.expect(201);
+    app.create("acme", json!({"emails": emails, "roles": ["viewer"]})).await.expect(201);
     let store = &app.running.state.store;
     let now = app.clock.now();
     let first = store.claim_webhooks(now, time::Duration::minutes(1), 64, 4).await.unwrap();
@@ -214,7 +308,7 @@ async fn one_invitations_events_arrive_in_order() {
     let rx = Receiver::start(vec![500]).await;
     subscribe(&app, &rx.url, json!([])).await;
     let (_, token) = app.invite_one("ann@example.com").await;
-    app.post("/v1/invitations/accept", json!({"token": token})).await.expect(200);
+    app.accept(&token).await.expect(200);
     // The first attempt (created) fails; accepted must wait for it.
     assert_eq!(pump(&app).await, 1);
     assert_eq!(rx.types(), ["invitation.created"]);
@@ -248,7 +342,7 @@ async fn an_endpoint_that_keeps_failing_is_disabled_and_says_so() {
     pump(&app).await;
     assert_eq!(rx.seen().len(), before);
     // Enabling it again clears the disable.
-    let enabled = app.call(reqwest::Method::PATCH, &format!("/v1/tenants/acme/webhooks/{hook}"), Some(&app.key), Some(&json!({"enabled": true})), &[]).await.expect(200);
+    let enabled = app.patch(&format!("/v1/tenants/acme/webhooks/{hook}"), json!({"enabled": true})).await.expect(200);
     assert_eq!(enabled["enabled"], true);
     assert!(enabled["disabled_reason"].is_null());
 }
@@ -263,7 +357,7 @@ async fn private_and_odd_urls_are_refused() {
     app.post("/v1/tenants/acme/webhooks", json!({"url": "https://hooks.example.com/x", "event_types": ["invitation.nope"]})).await.problem(400, "invalid_request");
     assert_eq!(app.get("/v1/tenants/acme/webhooks").await.expect(200)["webhooks"], json!([]));
     let reader = app.key_with(&["invites:read"], None).await;
-    app.call(reqwest::Method::GET, "/v1/tenants/acme/webhooks", Some(&reader), None, &[]).await.problem(403, "forbidden");
+    app.with_key(&reader).get("/v1/tenants/acme/webhooks").await.problem(403, "forbidden");
 }
 }
 
@@ -274,7 +368,7 @@ async fn the_sweep_expires_each_invitation_once_across_processes() {
     let rx = Receiver::start(vec![]).await;
     subscribe(&a, &rx.url, json!(["invitation.expired"])).await;
     let emails: Vec<String> = (0..30).map(|i| format!("u{i}@example.com")).collect();
-    a.post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["viewer"], "expires_in_days": 1})).await.expect(201);
+    a.create("acme", json!({"emails": emails, "roles": ["viewer"], "expires_in_days": 1})).await.expect(201);
     let later = a.clock.now() + time::Duration::days(2);
     let (sa, sb) = (a.running.state.store.clone(), b.running.state.store.clone());
     let (ra, rb) = tokio::join!(
@@ -336,6 +430,6 @@ async fn the_audit_trail_lists_and_pages() {
     let keys = app.get("/v1/events?type=api_key.created").await.expect(200);
     assert!(!keys["events"].as_array().unwrap().is_empty());
     let bound = app.key_with(&["keys:admin"], Some(&["acme"])).await;
-    app.call(reqwest::Method::GET, "/v1/events", Some(&bound), None, &[]).await.problem(403, "forbidden");
+    app.with_key(&bound).get("/v1/events").await.problem(403, "forbidden");
 }
 }
