@@ -145,7 +145,7 @@ pub struct Running {
     pub addr: SocketAddr,
     pub state: AppState,
     pub worker: OutboxWorker,
-    pub webhooks: webhooks::WebhookWorker,
+    pub webhooks: workers::webhooks::WebhookWorker,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -212,10 +212,10 @@ pub async fn start_with_clock(
         limits,
         rx.clone(),
     )));
-    let webhook_worker = webhooks::WebhookWorker::new(
+    let webhook_worker = workers::webhooks::WebhookWorker::new(
         state.store.clone(),
         state.clock.clone(),
-        webhooks::WebhookConfig {
+        workers::webhooks::WebhookConfig {
             allow_private: config.webhook_allow_private_networks,
             schedule: config.webhook_retry_schedule.clone(),
             disable_after: config.webhook_disable_after,
@@ -230,7 +230,7 @@ pub async fn start_with_clock(
             worker.clone().run(state.outbox_notify.clone(), rx.clone()),
         ));
         tasks.push(tokio::spawn(webhook_worker.clone().run(rx.clone())));
-        tasks.push(tokio::spawn(webhooks::sweep(
+        tasks.push(tokio::spawn(workers::expiry::sweep(
             state.store.clone(),
             state.clock.clone(),
             config.expiry_sweep_interval,

@@ -1,19 +1,14 @@
-//! Webhook delivery: signing as Standard Webhooks says, the network guard
-//! that keeps deliveries off private addresses, and the worker that sends
-//! from the webhook outbox with retries, per-endpoint concurrency caps and
-//! a record of every attempt. Also the expiry sweep.
+//! Webhooks: signing as Standard Webhooks says, and the network guard that
+//! keeps deliveries off private addresses (checked at creation, and again
+//! by the delivery client's resolver). The worker that sends them is
+//! `workers::webhooks`.
 
-use crate::v1::dto::InvitationView;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use futures::StreamExt;
 use hmac::{Hmac, Mac};
-use invitd_core::{Clock, Secret};
-use invitd_store::{Store, WebhookAttempt, WebhookJob, WebhookOutcome};
+use invitd_core::Secret;
 use sha2::Sha256;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// A new endpoint secret: `whsec_` and 24 random bytes in base64.
 pub fn new_secret() -> Secret {
@@ -154,7 +149,7 @@ pub async fn check_url(url: &str, allow_private: bool) -> Result<(), String> {
 /// A DNS resolver for the webhook client that drops non-public addresses,
 /// so a name cannot be re-pointed at a private address between the check
 /// at creation and a delivery.
-struct PublicOnly;
+pub(crate) struct PublicOnly;
 
 impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
@@ -169,214 +164,6 @@ impl reqwest::dns::Resolve for PublicOnly {
             }
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })
-    }
-}
-
-/// How the webhook worker behaves.
-#[derive(Debug, Clone)]
-pub struct WebhookConfig {
-    pub allow_private: bool,
-    pub schedule: Vec<time::Duration>,
-    pub disable_after: time::Duration,
-    pub timeout: Duration,
-    pub per_endpoint: usize,
-    pub lease: time::Duration,
-    pub poll: Duration,
-}
-
-#[derive(Clone)]
-pub struct WebhookWorker {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    client: reqwest::Client,
-    config: WebhookConfig,
-}
-
-impl WebhookWorker {
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        config: WebhookConfig,
-    ) -> anyhow::Result<Self> {
-        // No proxy from the environment (`HTTPS_PROXY`, `ALL_PROXY`): a
-        // proxy would resolve the name itself, past the public-only resolver.
-        let mut builder = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("invitd/", env!("CARGO_PKG_VERSION")));
-        if !config.allow_private {
-            builder = builder.dns_resolver(Arc::new(PublicOnly));
-        }
-        Ok(Self {
-            store,
-            clock,
-            client: builder.build()?,
-            config,
-        })
-    }
-
-    /// One round: lease due deliveries and send them. How many were tried.
-    pub async fn run_once(&self) -> Result<usize, invitd_store::StoreError> {
-        let jobs = self
-            .store
-            .claim_webhooks(
-                self.clock.now(),
-                self.config.lease,
-                64,
-                self.config.per_endpoint,
-            )
-            .await?;
-        let count = jobs.len();
-        let results: Vec<Result<(), invitd_store::StoreError>> = futures::stream::iter(jobs)
-            .map(|job| async move {
-                let (attempt, outcome) = self.deliver(&job).await;
-                self.store
-                    .finish_webhook(&job, &attempt, &outcome, self.config.disable_after)
-                    .await
-            })
-            .buffer_unordered(16)
-            .collect()
-            .await;
-        results.into_iter().collect::<Result<Vec<()>, _>>()?;
-        Ok(count)
-    }
-
-    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            match self.run_once().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "webhook round failed"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.config.poll) => {}
-                _ = shutdown.changed() => return,
-            }
-            if *shutdown.borrow() {
-                return;
-            }
-        }
-    }
-
-    async fn deliver(&self, job: &WebhookJob) -> (WebhookAttempt, WebhookOutcome) {
-        let now = self.clock.now();
-        let id = format!("evt_{}", job.event.id);
-        let body = serde_json::to_vec(&payload(job)).unwrap_or_default();
-        let timestamp = now.unix_timestamp();
-        let started = Instant::now();
-        let mut guard = Ok(());
-        if !self.config.allow_private {
-            guard = check_url(&job.endpoint.url, false).await;
-        }
-        let signature = sign(&job.endpoint.secret, &id, timestamp, &body);
-        let result = match (guard, signature) {
-            (Err(e), _) => Err(e),
-            (Ok(()), Err(e)) => Err(e.to_string()),
-            (Ok(()), Ok(signature)) => self
-                .client
-                .post(&job.endpoint.url)
-                .header("content-type", "application/json")
-                .header("webhook-id", &id)
-                .header("webhook-timestamp", timestamp.to_string())
-                .header("webhook-signature", signature)
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| {
-                    if e.is_timeout() {
-                        "timed out".to_string()
-                    } else {
-                        format!("request failed: {e}")
-                    }
-                }),
-        };
-        let duration_ms = started.elapsed().as_millis() as u64;
-        let (status_code, error) = match &result {
-            Ok(resp) if resp.status().is_success() => (Some(resp.status().as_u16()), None),
-            Ok(resp) => (
-                Some(resp.status().as_u16()),
-                Some(format!("HTTP {}", resp.status().as_u16())),
-            ),
-            Err(e) => (None, Some(e.clone())),
-        };
-        let outcome = if error.is_none() {
-            WebhookOutcome::Delivered
-        } else {
-            match self.config.schedule.get(job.attempts as usize) {
-                Some(wait) => {
-                    let jitter = wait.as_seconds_f64() * 0.1 * rand::random::<f64>();
-                    WebhookOutcome::Retry {
-                        at: now + *wait + time::Duration::seconds_f64(jitter),
-                    }
-                }
-                None => WebhookOutcome::Failed,
-            }
-        };
-        let attempt = WebhookAttempt {
-            delivery_id: job.delivery_id,
-            event_id: job.event.id,
-            event_type: job.event.event_type.clone(),
-            attempted_at: now,
-            status_code,
-            duration_ms,
-            error,
-        };
-        (attempt, outcome)
-    }
-}
-
-/// The body of a delivery: the event and the invitation as `/v1` shows it
-/// (as it was at the event, never with its token).
-pub fn payload(job: &WebhookJob) -> serde_json::Value {
-    let e = &job.event;
-    let invitation = e
-        .snapshot
-        .as_ref()
-        .map(|inv| InvitationView::with_write(inv, true, e.at, None));
-    serde_json::json!({
-        "id": format!("evt_{}", e.id),
-        "type": e.event_type,
-        "timestamp": e.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        "tenant": job.endpoint.tenant_id.as_str(),
-        "data": {
-            "invitation": invitation,
-            "actor": e.actor,
-            "details": e.data,
-        },
-    })
-}
-
-/// Runs the expiry sweep until shutdown.
-pub async fn sweep(
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    every: Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        loop {
-            match store.expire_due(clock.now(), 500).await {
-                Ok(500) => continue,
-                Ok(n) => {
-                    if n > 0 {
-                        tracing::info!(expired = n, "expiry sweep");
-                    }
-                    break;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "expiry sweep failed");
-                    break;
-                }
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = shutdown.changed() => return,
-        }
-        if *shutdown.borrow() {
-            return;
-        }
     }
 }
 
