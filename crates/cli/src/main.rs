@@ -280,7 +280,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                     let t = state
                         .service()
-                        .create_tenant_as(req, &Audit::operator())
+                        .create_tenant_in(req, &Audit::operator())
                         .await
                         .map_err(describe)?;
                     println!(
@@ -311,7 +311,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     };
                     let (key, secret) = state
                         .service()
-                        .create_key_as(req, &Audit::operator())
+                        .create_key_in(req, &Audit::operator())
                         .await
                         .map_err(describe)?;
                     let reach = reach_of(&key, "all tenants");

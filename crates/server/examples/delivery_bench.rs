@@ -65,7 +65,7 @@ async fn main() {
     let service = running.state.service();
     let operator = Audit::operator();
     service
-        .create_tenant_as(
+        .create_tenant_in(
             NewTenant {
                 id: "bench".into(),
                 name: "Bench".into(),
@@ -76,7 +76,7 @@ async fn main() {
         .await
         .unwrap();
     let (_, key) = service
-        .create_key_as(
+        .create_key_in(
             NewKey {
                 name: "bench".into(),
                 scopes: vec!["invites:write".into()],

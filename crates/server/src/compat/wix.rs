@@ -306,7 +306,7 @@ async fn resend(
         .transpose()?;
     let (inv, token): (Invitation, Secret) = state
         .service()
-        .resend_as(&caller, &site, id, language)
+        .resend_with_language(&caller, &site, id, language)
         .await?;
     let link = accept_url(&state.config.public_url, &token);
     Ok(axum::Json(

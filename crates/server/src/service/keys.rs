@@ -64,11 +64,12 @@ impl Service {
                 }
             }
         }
-        self.create_key_as(req, &caller.audit()).await
+        self.create_key_in(req, &caller.audit()).await
     }
 
-    /// Creates a key on behalf of `audit` (also the CLI's path).
-    pub async fn create_key_as(
+    /// Creates a key on behalf of `audit`, for a caller already checked or
+    /// the operator (the `_in` rule: no authorization here).
+    pub async fn create_key_in(
         &self,
         req: NewKey,
         audit: &Audit,

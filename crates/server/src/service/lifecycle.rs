@@ -37,7 +37,7 @@ impl Service {
 
     /// Resend with the email in `language` for this send (else the
     /// invitation's, then the tenant's).
-    pub async fn resend_as(
+    pub async fn resend_with_language(
         &self,
         caller: &Caller,
         tenant: &str,
@@ -56,7 +56,7 @@ impl Service {
         tenant: &str,
         id: Uuid,
     ) -> Result<(Invitation, Secret), Error> {
-        self.resend_as(caller, tenant, id, None).await
+        self.resend_with_language(caller, tenant, id, None).await
     }
 
     /// Resend within an authorized tenant; `language` overrides the email's

@@ -2,6 +2,11 @@
 //! lifecycle decision, the store write. A face translates its request into
 //! these calls and their results back into its own shape; no face holds a
 //! rule of its own.
+//!
+//! One naming rule: `x(caller, …)` checks the caller's scopes and tenants,
+//! then calls `x_in(…, audit)`, which does the work with no authorization
+//! (for a caller already checked, the workers, or the operator at the
+//! command line).
 
 pub mod invitations;
 pub mod keys;

@@ -256,11 +256,12 @@ impl Service {
                 "tenants:admin on a key for all tenants".into(),
             ));
         }
-        self.create_tenant_as(req, &caller.audit()).await
+        self.create_tenant_in(req, &caller.audit()).await
     }
 
-    /// Creates a tenant on behalf of `audit` (also the CLI's path).
-    pub async fn create_tenant_as(&self, req: NewTenant, audit: &Audit) -> Result<Tenant, Error> {
+    /// Creates a tenant on behalf of `audit`, for a caller already checked or
+    /// the operator (the `_in` rule: no authorization here).
+    pub async fn create_tenant_in(&self, req: NewTenant, audit: &Audit) -> Result<Tenant, Error> {
         let id = TenantId::parse(req.id).map_err(|e| Error::invalid("id", e.reason))?;
         let now = self.now();
         let tenant = Tenant {

@@ -214,7 +214,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let service = running.state.service();
     let operator = Audit::operator();
     let (_, secret) = service
-        .create_key_as(
+        .create_key_in(
             NewKey {
                 name: "test-admin".into(),
                 scopes: vec![
@@ -232,7 +232,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     if fresh {
         for (id, name) in [("acme", "Acme Inc"), ("globex", "Globex")] {
             service
-                .create_tenant_as(
+                .create_tenant_in(
                     NewTenant {
                         id: id.into(),
                         name: name.into(),
