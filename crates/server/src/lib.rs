@@ -23,6 +23,7 @@ pub mod ratelimit;
 pub mod service;
 pub mod state;
 pub mod v1;
+pub mod view;
 pub mod webhooks;
 pub mod workers;
 

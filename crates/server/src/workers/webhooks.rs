@@ -1,7 +1,7 @@
 //! The webhook worker: sends due deliveries from the webhook outbox, with
 //! retries, per-endpoint concurrency caps and a record of every attempt.
 
-use crate::v1::dto::InvitationView;
+use crate::view::InvitationView;
 use crate::webhooks::{PublicOnly, check_url, sign};
 use futures::StreamExt;
 use invitd_core::Clock;
