@@ -10,6 +10,7 @@ use super::{MaybeCaller, iso, parse_body};
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
 use crate::service::invitations::{CreateInvitations, Inviter, ListQuery};
+use crate::service::tenants::STARTING_ROLES;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -83,15 +84,9 @@ impl IntoResponse for WorkspaceError {
     }
 }
 
-/// The seed's four roles by rank: `"1"` Viewer … `"4"` Owner.
-const ROLES: [(&str, &str); 4] = [
-    ("1", "Viewer"),
-    ("2", "Editor"),
-    ("3", "Admin"),
-    ("4", "Owner"),
-];
-/// The tenant role id each seed role stands for.
-const ROLE_IDS: [&str; 4] = ["viewer", "editor", "admin", "owner"];
+/// The seed's four roles by rank, `"1"` to `"4"`: each stands for the
+/// starting role of the same rank (viewer, editor, admin, owner).
+const SEED_ROLES: [&str; 4] = ["1", "2", "3", "4"];
 
 /// The seed role of an invitation: its highest-ranked role, by the
 /// catalogue's rank clamped to 1–4 (the starting roles rank 1–4).
@@ -103,7 +98,8 @@ fn seed_role(inv: &Invitation, catalogue: &[Role]) -> (&'static str, &'static st
         .max()
         .unwrap_or(1)
         .clamp(1, 4);
-    ROLES[(rank - 1) as usize]
+    let i = (rank - 1) as usize;
+    (SEED_ROLES[i], STARTING_ROLES[i].1)
 }
 
 /// The seed's status for ours: declined and revoked both read `cancelled`
@@ -264,18 +260,15 @@ async fn create(
     let req: CreateRequest =
         parse_body(&body).map_err(|m| WorkspaceError(Error::MalformedJson(m)))?;
     let role = req.role.as_deref().unwrap_or("1");
-    let index = ROLES
-        .iter()
-        .position(|(id, _)| *id == role)
-        .ok_or_else(|| {
-            WorkspaceError(Error::invalid(
-                "role",
-                "must be \"1\", \"2\", \"3\" or \"4\"",
-            ))
-        })?;
+    let index = SEED_ROLES.iter().position(|n| *n == role).ok_or_else(|| {
+        WorkspaceError(Error::invalid(
+            "role",
+            "must be \"1\", \"2\", \"3\" or \"4\"",
+        ))
+    })?;
     let create = CreateInvitations {
         emails: vec![req.email],
-        roles: vec![ROLE_IDS[index].to_string()],
+        roles: vec![STARTING_ROLES[index].0.to_string()],
         message: req.message,
         inviter: Some(Inviter {
             account_id: Some(caller.key.id.to_string()),
