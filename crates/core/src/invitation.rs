@@ -2,94 +2,14 @@
 //! transition takes the current record and the time, and answers either the
 //! new record or the reason it is refused.
 
-use crate::event::EventType;
 use crate::ids::{EmailAddress, Language, RoleId, TenantId};
 use crate::secret::SecretHash;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-/// The status of an invitation as callers see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Pending,
-    Accepted,
-    Declined,
-    Revoked,
-    Expired,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Accepted => "accepted",
-            Status::Declined => "declined",
-            Status::Revoked => "revoked",
-            Status::Expired => "expired",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Status::Pending,
-            "accepted" => Status::Accepted,
-            "declined" => Status::Declined,
-            "revoked" => Status::Revoked,
-            "expired" => Status::Expired,
-            _ => return None,
-        })
-    }
-}
-
-/// Where the invitation email is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryState {
-    Queued,
-    Sent,
-    Failed,
-}
-
-impl DeliveryState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Queued => "queued",
-            DeliveryState::Sent => "sent",
-            DeliveryState::Failed => "failed",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "queued" => DeliveryState::Queued,
-            "sent" => DeliveryState::Sent,
-            "failed" => DeliveryState::Failed,
-            _ => return None,
-        })
-    }
-}
-
-/// How one attempt to deliver an invitation's email went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryResult<'a> {
-    /// The mail server took it.
-    Sent,
-    /// It failed for now and will be tried again.
-    WillRetry { error: &'a str },
-    /// It failed for good.
-    Failed { error: &'a str },
-}
-
-impl DeliveryResult<'_> {
-    /// The event the attempt is recorded as, if any: a retry is not one.
-    pub fn event(self) -> Option<EventType> {
-        match self {
-            DeliveryResult::Sent => Some(EventType::InvitationSent),
-            DeliveryResult::WillRetry { .. } => None,
-            DeliveryResult::Failed { .. } => Some(EventType::InvitationDeliveryFailed),
-        }
-    }
-}
+mod status;
+pub use status::{DeliveryResult, DeliveryState, Status};
 
 /// Who did something.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
