@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::clock::{Clock, FixedClock};
+use crate::event::EventType;
 use crate::secret::Secret;
 use time::macros::datetime;
 
