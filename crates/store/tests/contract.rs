@@ -465,3 +465,17 @@ contract! {
         raw.close().await;
     }
 }
+
+contract! {
+    async fn processes_starting_at_once_on_a_new_database_all_migrate_it(pg) {
+        let db = database(pg).await;
+        // Four processes open (and migrate) the same new database at once:
+        // one applies the migrations, the others find them applied.
+        let options = OpenOptions::default();
+        let open = || invitd_store::open(&db.url, &options);
+        let (a, b, c, d) = tokio::join!(open(), open(), open(), open());
+        for store in [a, b, c, d] {
+            store.unwrap().probe_write(now()).await.unwrap();
+        }
+    }
+}

@@ -95,15 +95,18 @@ impl SqlStore {
                 Ok::<_, StoreError>(())
             }
             .await;
-            match result {
-                Err(e) if self.dialect == Dialect::Sqlite && attempt < 3 => {
-                    attempt += 1;
-                    tracing::debug!(error = %e, "migration raced another process; again");
-                    drop(conn);
-                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
-                }
-                other => return other,
+            let Err(e) = result else {
+                return Ok(());
+            };
+            // A failed migration may leave its connection inside a
+            // transaction: close it rather than hand it back to the pool.
+            let _ = sqlx::Connection::close_hard(conn.detach()).await;
+            if self.dialect != Dialect::Sqlite || attempt >= 3 {
+                return Err(e);
             }
+            attempt += 1;
+            tracing::debug!(error = %e, "migration raced another process; again");
+            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
         }
     }
 }
