@@ -8,9 +8,11 @@
 //! (for a caller already checked, the workers, or the operator at the
 //! command line).
 
+mod invitation_input;
 pub mod invitations;
 pub mod keys;
 pub mod lifecycle;
+mod tenant_input;
 pub mod tenants;
 pub mod webhooks;
 

@@ -21,6 +21,27 @@ pub(super) struct NewEvent<'a> {
     pub snapshot: Option<&'a str>,
 }
 
+impl<'a> NewEvent<'a> {
+    /// An event not about one invitation (tenants, roles, keys, webhooks).
+    pub(super) fn admin(
+        tenant: Option<&'a TenantId>,
+        event_type: EventType,
+        audit: &'a Audit,
+        at: OffsetDateTime,
+        data: &'a serde_json::Value,
+    ) -> Self {
+        Self {
+            tenant,
+            invitation_number: None,
+            event_type,
+            audit,
+            at,
+            data,
+            snapshot: None,
+        }
+    }
+}
+
 /// Appends one audit event; its id.
 pub(super) async fn insert_event(
     conn: &mut AnyConnection,

@@ -33,15 +33,7 @@ impl KeyStore for SqlStore {
         let data = serde_json::json!({"key_id": key.id, "name": key.name, "scopes": key.scopes, "tenants": key.tenants});
         insert_event(
             &mut tx,
-            NewEvent {
-                tenant: None,
-                invitation_number: None,
-                event_type: EventType::ApiKeyCreated,
-                audit,
-                at: key.created_at,
-                data: &data,
-                snapshot: None,
-            },
+            NewEvent::admin(None, EventType::ApiKeyCreated, audit, key.created_at, &data),
         )
         .await?;
         tx.commit().await?;
@@ -92,15 +84,13 @@ impl KeyStore for SqlStore {
         let key = rows::api_key(&row)?;
         insert_event(
             &mut tx,
-            NewEvent {
-                tenant: None,
-                invitation_number: None,
-                event_type: EventType::ApiKeyRevoked,
+            NewEvent::admin(
+                None,
+                EventType::ApiKeyRevoked,
                 audit,
-                at: now,
-                data: &serde_json::json!({"key_id": id, "name": key.name}),
-                snapshot: None,
-            },
+                now,
+                &serde_json::json!({"key_id": id, "name": key.name}),
+            ),
         )
         .await?;
         tx.commit().await?;

@@ -53,15 +53,13 @@ impl TenantStore for SqlStore {
         }
         insert_event(
             &mut tx,
-            NewEvent {
-                tenant: Some(&t.id),
-                invitation_number: None,
-                event_type: EventType::TenantCreated,
+            NewEvent::admin(
+                Some(&t.id),
+                EventType::TenantCreated,
                 audit,
-                at: t.created_at,
-                data: &tenant_settings(t),
-                snapshot: None,
-            },
+                t.created_at,
+                &tenant_settings(t),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -102,15 +100,13 @@ impl TenantStore for SqlStore {
         }
         insert_event(
             &mut tx,
-            NewEvent {
-                tenant: Some(&t.id),
-                invitation_number: None,
-                event_type: EventType::TenantUpdated,
+            NewEvent::admin(
+                Some(&t.id),
+                EventType::TenantUpdated,
                 audit,
-                at: t.updated_at,
-                data: &tenant_settings(t),
-                snapshot: None,
-            },
+                t.updated_at,
+                &tenant_settings(t),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -163,15 +159,7 @@ impl TenantStore for SqlStore {
             serde_json::json!({"role": role.id.as_str(), "name": role.name, "rank": role.rank});
         insert_event(
             &mut tx,
-            NewEvent {
-                tenant: Some(tenant),
-                invitation_number: None,
-                event_type: EventType::RoleCreated,
-                audit,
-                at,
-                data: &data,
-                snapshot: None,
-            },
+            NewEvent::admin(Some(tenant), EventType::RoleCreated, audit, at, &data),
         )
         .await?;
         tx.commit().await?;

@@ -74,15 +74,13 @@ impl WebhookStore for SqlStore {
             .await?;
         insert_event(
             &mut tx,
-            NewEvent {
-                tenant: Some(&e.tenant_id),
-                invitation_number: None,
-                event_type: EventType::WebhookCreated,
+            NewEvent::admin(
+                Some(&e.tenant_id),
+                EventType::WebhookCreated,
                 audit,
-                at: e.created_at,
-                data: &endpoint_audit_data(e),
-                snapshot: None,
-            },
+                e.created_at,
+                &endpoint_audit_data(e),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -140,15 +138,13 @@ impl WebhookStore for SqlStore {
         }
         insert_event(
             &mut tx,
-            NewEvent {
-                tenant: Some(&e.tenant_id),
-                invitation_number: None,
-                event_type: change,
+            NewEvent::admin(
+                Some(&e.tenant_id),
+                change,
                 audit,
-                at: e.updated_at,
-                data: &endpoint_audit_data(e),
-                snapshot: None,
-            },
+                e.updated_at,
+                &endpoint_audit_data(e),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -187,15 +183,13 @@ impl WebhookStore for SqlStore {
         }
         insert_event(
             &mut tx,
-            NewEvent {
-                tenant: Some(tenant),
-                invitation_number: None,
-                event_type: EventType::WebhookDeleted,
+            NewEvent::admin(
+                Some(tenant),
+                EventType::WebhookDeleted,
                 audit,
                 at,
-                data: &endpoint_audit_data(&e),
-                snapshot: None,
-            },
+                &endpoint_audit_data(&e),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -322,15 +316,13 @@ impl WebhookStore for SqlStore {
                 let data = serde_json::json!({"webhook_id": job.endpoint.id, "url": job.endpoint.url, "reason": reason});
                 insert_event(
                     &mut tx,
-                    NewEvent {
-                        tenant: Some(&job.endpoint.tenant_id),
-                        invitation_number: None,
-                        event_type: EventType::WebhookDisabled,
-                        audit: &Audit::system(),
-                        at: now,
-                        data: &data,
-                        snapshot: None,
-                    },
+                    NewEvent::admin(
+                        Some(&job.endpoint.tenant_id),
+                        EventType::WebhookDisabled,
+                        &Audit::system(),
+                        now,
+                        &data,
+                    ),
                 )
                 .await?;
             }

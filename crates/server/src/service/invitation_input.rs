@@ -1,0 +1,112 @@
+//! What callers send to invite and to list, and what a create answers
+//! before each face shapes it.
+
+use invitd_core::{Invitation, Secret};
+use invitd_store::Tenant;
+use serde::Deserialize;
+
+/// Who sent the invitation, as the host app knows them.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Inviter {
+    /// The host app's account id (at most 200 characters).
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
+    pub account_id: Option<String>,
+    /// The inviter's email address.
+    pub email: Option<String>,
+}
+
+/// A request to invite one or more addresses with the same roles.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvitations {
+    /// 1 to 1,000 addresses; one that is not a valid address is listed in
+    /// `failures`, the others are invited.
+    #[schema(min_items = 1, max_items = 1000)]
+    pub emails: Vec<String>,
+    /// Role ids from the tenant's catalogue; at least one.
+    #[schema(schema_with = crate::openapi::fields::invitation_roles)]
+    pub roles: Vec<String>,
+    /// Optional restriction to locations or resources (opaque ids).
+    #[serde(default)]
+    #[schema(schema_with = crate::openapi::fields::location_ids)]
+    pub location_ids: Vec<String>,
+    /// A personal message shown in the email (at most 2,000 characters).
+    #[schema(
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
+    pub message: Option<String>,
+    /// Why the invitation is sent (at most 500 characters).
+    #[schema(
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
+    pub purpose: Option<String>,
+    /// The email's language (a tag such as `en` or `pt-BR`); the tenant's
+    /// when absent.
+    #[schema(max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
+    pub language: Option<String>,
+    /// Days until the link expires (1–30); the tenant's lifetime when absent.
+    #[schema(minimum = 1, maximum = 30)]
+    pub expires_in_days: Option<i64>,
+    /// A JSON object of at most 8 KiB, returned as given.
+    #[schema(schema_with = crate::openapi::fields::metadata)]
+    pub metadata: Option<serde_json::Value>,
+    pub inviter: Option<Inviter>,
+}
+
+/// One created invitation with the token of its link.
+pub struct Created {
+    pub invitation: Invitation,
+    pub token: Secret,
+}
+
+/// An address that was not invited, and why.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Failure {
+    pub email: String,
+    /// `invalid_email`, `duplicate_in_request` or `already_pending`.
+    pub code: String,
+    pub message: String,
+}
+
+pub struct CreateOutput {
+    pub tenant: Tenant,
+    pub created: Vec<Created>,
+    pub failures: Vec<Failure>,
+}
+
+/// List filters as the API receives them.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `pending`, `accepted`, `declined`, `revoked` or `expired` (as of now).
+    #[param(pattern = "^(pending|accepted|declined|revoked|expired)$")]
+    pub status: Option<String>,
+    /// Exact address, compared case-insensitively.
+    pub email: Option<String>,
+    /// Invitations granting this role.
+    #[param(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F/ \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]([^\\u0000-\\u001F\\u007F-\\u009F/]*[^\\u0000-\\u001F\\u007F-\\u009F/ \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000])?$"
+    )]
+    pub role: Option<String>,
+    /// RFC 3339; only invitations created after it.
+    #[param(format = DateTime)]
+    pub created_after: Option<String>,
+    /// RFC 3339; only invitations created before it.
+    #[param(format = DateTime)]
+    pub created_before: Option<String>,
+    /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^n\\+?0*[1-9][0-9]*$")]
+    pub cursor: Option<String>,
+}
