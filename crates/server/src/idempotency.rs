@@ -47,12 +47,14 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let (mut parts, body) = req.into_parts();
     // Unauthenticated: the handler answers 401; nothing is looked up or
     // stored.
-    let (Ok(_), Some(secret)) = (
+    let (Ok(caller), Some(secret)) = (
         Caller::from_request_parts(&mut parts, &state).await,
         presented_key(&parts),
     ) else {
         return next.run(Request::from_parts(parts, body)).await;
     };
+    // The handler's `Caller` extractor takes it from here: one lookup.
+    parts.extensions.insert(caller);
     let key = match parts.headers.get(HEADER).map(|v| v.to_str()) {
         Some(Ok(k))
             if (1..=255).contains(&k.len()) && k.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
