@@ -37,6 +37,23 @@ struct State {
     since: Instant,
     /// When the current request head started (first byte, or the accept).
     head_since: Option<Instant>,
+    /// When the watchdog's timer is set to fire. A change that moves the
+    /// deadline later leaves it alone (the watchdog finds time left, and
+    /// sets it again); only one that moves it earlier wakes the watchdog,
+    /// so a busy keep-alive connection costs no timer work per request.
+    armed: Instant,
+}
+
+impl State {
+    fn deadline(&self, limits: Limits) -> Instant {
+        if self.busy > 0 {
+            self.since + limits.request_timeout * 2
+        } else if let Some(head) = self.head_since {
+            head + limits.header_timeout
+        } else {
+            self.since + limits.idle_timeout
+        }
+    }
 }
 
 impl Activity {
@@ -47,6 +64,7 @@ impl Activity {
                 busy: 0,
                 since: now,
                 head_since: Some(now),
+                armed: now + limits.header_timeout,
             }),
             changed: Notify::new(),
             limits,
@@ -63,15 +81,30 @@ impl Activity {
     /// When the current phase runs out.
     pub(super) fn deadline(&self) -> Instant {
         let limits = self.limits;
+        self.with(|s| s.deadline(limits))
+    }
+
+    /// The current phase's deadline, recorded as the time the watchdog's
+    /// timer is now set to.
+    pub(super) fn arm(&self) -> Instant {
+        let limits = self.limits;
         self.with(|s| {
-            if s.busy > 0 {
-                s.since + limits.request_timeout * 2
-            } else if let Some(head) = s.head_since {
-                head + limits.header_timeout
-            } else {
-                s.since + limits.idle_timeout
-            }
+            s.armed = s.deadline(limits);
+            s.armed
         })
+    }
+
+    /// Applies a change and wakes the watchdog only if it moved the
+    /// deadline before the time its timer is set to.
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        let limits = self.limits;
+        let earlier = self.with(|s| {
+            f(s);
+            s.deadline(limits) < s.armed
+        });
+        if earlier {
+            self.changed.notify_one();
+        }
     }
 
     pub(super) fn phase_name(&self) -> &'static str {
@@ -84,25 +117,19 @@ impl Activity {
 
     /// Bytes arrived: on an idle connection, a request head has started.
     fn on_read(&self) {
-        let started = self.with(|s| {
-            let idle = s.busy == 0 && s.head_since.is_none();
-            if idle {
+        self.update(|s| {
+            if s.busy == 0 && s.head_since.is_none() {
                 s.head_since = Some(Instant::now());
             }
-            idle
         });
-        if started {
-            self.changed.notify_one();
-        }
     }
 
     fn request_started(self: &Arc<Self>) -> InFlight {
-        self.with(|s| {
+        self.update(|s| {
             s.busy += 1;
             s.since = Instant::now();
             s.head_since = None;
         });
-        self.changed.notify_one();
         InFlight(self.clone())
     }
 }
@@ -112,13 +139,12 @@ struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.with(|s| {
+        self.0.update(|s| {
             s.busy = s.busy.saturating_sub(1);
             if s.busy == 0 {
                 s.since = Instant::now();
             }
         });
-        self.0.changed.notify_one();
     }
 }
 

@@ -148,8 +148,11 @@ async fn serve_connection(
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
     let mut closing = false;
+    // One timer for the connection's life, set again only when it fires
+    // early or a change moves the deadline before it.
+    let timer = tokio::time::sleep_until(activity.arm());
+    tokio::pin!(timer);
     loop {
-        let deadline = activity.deadline();
         tokio::select! {
             result = conn.as_mut() => {
                 if let Err(e) = result {
@@ -157,13 +160,16 @@ async fn serve_connection(
                 }
                 return;
             }
-            _ = tokio::time::sleep_until(deadline) => {
+            _ = timer.as_mut() => {
                 if activity.deadline() <= Instant::now() {
                     tracing::debug!(phase = activity.phase_name(), "closing a connection that ran out of time");
                     return;
                 }
+                timer.as_mut().reset(activity.arm());
             }
-            _ = activity.changed.notified() => {}
+            _ = activity.changed.notified() => {
+                timer.as_mut().reset(activity.arm());
+            }
             _ = shutdown.wait_for(|stop| *stop), if !closing => {
                 closing = true;
                 conn.as_mut().graceful_shutdown();
