@@ -3,6 +3,7 @@
 
 use super::SqlStore;
 use super::events::record;
+use super::expiry::expire_locked;
 use super::outbox::insert_outbox;
 use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
 use crate::{
@@ -86,6 +87,12 @@ pub(super) async fn update_invitation(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// A value for a numbered query parameter.
+enum Arg {
+    Int(i64),
+    Text(String),
 }
 
 fn invitation_event_data(inv: &Invitation) -> serde_json::Value {
@@ -190,62 +197,55 @@ impl InvitationStore for SqlStore {
         f: &InvitationFilter,
         now: OffsetDateTime,
     ) -> Result<Vec<Invitation>, StoreError> {
+        // Each condition takes the next parameter number and its value.
         let mut sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE tenant_id = $1");
-        // Parameters are numbered in the order they are bound below.
-        let mut n = 1;
-        let mut next = || {
-            n += 1;
-            n
+        let mut args: Vec<Arg> = vec![Arg::Text(tenant.as_str().to_string())];
+        let mut cond = |sql_of: &dyn Fn(usize) -> String, arg: Arg| {
+            args.push(arg);
+            sql.push_str(" AND ");
+            sql.push_str(&sql_of(args.len()));
         };
         // Effective status: a pending invitation past its expiry is expired.
         match f.status {
-            Some(Status::Pending) => sql.push_str(&format!(
-                " AND status = 'pending' AND expires_at > ${}",
-                next()
-            )),
-            Some(Status::Expired) => sql.push_str(&format!(
-                " AND (status = 'expired' OR (status = 'pending' AND expires_at <= ${}))",
-                next()
-            )),
-            Some(_) => sql.push_str(&format!(" AND status = ${}", next())),
-            None => {}
-        }
-        if f.email_normalized.is_some() {
-            sql.push_str(&format!(" AND email_normalized = ${}", next()));
-        }
-        if f.role.is_some() {
-            sql.push_str(&format!(" AND {}", self.dialect.has_role(next())));
-        }
-        if f.created_after.is_some() {
-            sql.push_str(&format!(" AND created_at > ${}", next()));
-        }
-        if f.created_before.is_some() {
-            sql.push_str(&format!(" AND created_at < ${}", next()));
-        }
-        if f.before_number.is_some() {
-            sql.push_str(&format!(" AND number < ${}", next()));
-        }
-        sql.push_str(&format!(" ORDER BY number DESC LIMIT ${}", next()));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str());
-        match f.status {
-            Some(Status::Pending | Status::Expired) => q = q.bind(ms(now)),
-            Some(other) => q = q.bind(other.as_str()),
+            Some(Status::Pending) => cond(
+                &|n| format!("status = 'pending' AND expires_at > ${n}"),
+                Arg::Int(ms(now)),
+            ),
+            Some(Status::Expired) => cond(
+                &|n| format!("(status = 'expired' OR (status = 'pending' AND expires_at <= ${n}))"),
+                Arg::Int(ms(now)),
+            ),
+            Some(other) => cond(
+                &|n| format!("status = ${n}"),
+                Arg::Text(other.as_str().to_string()),
+            ),
             None => {}
         }
         if let Some(e) = &f.email_normalized {
-            q = q.bind(e.as_str());
+            cond(
+                &|n| format!("email_normalized = ${n}"),
+                Arg::Text(e.clone()),
+            );
         }
         if let Some(r) = &f.role {
-            q = q.bind(r.as_str());
+            cond(&|n| self.dialect.has_role(n), Arg::Text(r.to_string()));
         }
         if let Some(t) = f.created_after {
-            q = q.bind(ms(t));
+            cond(&|n| format!("created_at > ${n}"), Arg::Int(ms(t)));
         }
         if let Some(t) = f.created_before {
-            q = q.bind(ms(t));
+            cond(&|n| format!("created_at < ${n}"), Arg::Int(ms(t)));
         }
-        if let Some(n) = f.before_number {
-            q = q.bind(n);
+        if let Some(number) = f.before_number {
+            cond(&|n| format!("number < ${n}"), Arg::Int(number));
+        }
+        sql.push_str(&format!(" ORDER BY number DESC LIMIT ${}", args.len() + 1));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for arg in args {
+            q = match arg {
+                Arg::Int(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+            };
         }
         let rows = q.bind(f.limit as i64).fetch_all(&self.reader).await?;
         rows.iter().map(rows::invitation).collect()
@@ -356,64 +356,12 @@ impl InvitationStore for SqlStore {
         let mut count = 0;
         for row in &due {
             let current = rows::invitation(row)?;
-            let Some(expired) = current.expire(now) else {
-                continue;
-            };
-            if !update_invitation(&mut tx, &expired, current.status).await? {
-                continue;
+            let data = serde_json::json!({"expired_at": current.expires_at.unix_timestamp()});
+            if expire_locked(&mut tx, &current, now, data).await? {
+                count += 1;
             }
-            record(
-                &mut tx,
-                &expired,
-                EventType::InvitationExpired,
-                &Audit::system(),
-                now,
-                &serde_json::json!({"expired_at": expired.expires_at.unix_timestamp()}),
-            )
-            .await?;
-            count += 1;
         }
         tx.commit().await?;
         Ok(count)
-    }
-}
-
-impl SqlStore {
-    /// Records the pending invitation holding `inv`'s address as expired if
-    /// its expiry has passed; whether it did.
-    async fn expire_pending_holder(
-        &self,
-        tx: &mut AnyConnection,
-        inv: &Invitation,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let sql = format!(
-            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE tenant_id = $1 AND email_normalized = $2 AND status = 'pending'{}",
-            self.dialect.for_update()
-        );
-        let holder = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(inv.tenant_id.as_str())
-            .bind(&inv.email_normalized)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(holder) = holder.as_ref().map(rows::invitation).transpose()? else {
-            return Ok(false);
-        };
-        let Some(expired) = holder.expire(now) else {
-            return Ok(false);
-        };
-        if !update_invitation(tx, &expired, holder.status).await? {
-            return Ok(false);
-        }
-        record(
-            tx,
-            &expired,
-            EventType::InvitationExpired,
-            &Audit::system(),
-            now,
-            &serde_json::json!({}),
-        )
-        .await?;
-        Ok(true)
     }
 }

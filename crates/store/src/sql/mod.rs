@@ -9,6 +9,7 @@
 //! are locked with `FOR UPDATE`, so the rules hold across processes.
 
 mod events;
+mod expiry;
 mod idempotency;
 mod installation;
 mod invitations;
