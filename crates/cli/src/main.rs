@@ -16,11 +16,7 @@ use invitd_store::Audit;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(
-    name = "invitd",
-    version,
-    about = "A self-hosted, multi-tenant invitation service"
-)]
+#[command(name = "invitd", version, about = "A self-hosted, multi-tenant invitation service")]
 struct Cli {
     /// Database URL: sqlite:///path/invitd.db (created if missing).
     #[arg(
@@ -114,18 +110,14 @@ fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     init_logging(cli.log_json);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(cli))
 }
 
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("INVITD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -145,10 +137,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(cli.database_url, args).await,
         Command::Migrate => {
             offline_state(&cli.database_url).await?;
-            println!(
-                "migrations applied to {}",
-                invitd_store::redact_url(&cli.database_url)
-            );
+            println!("migrations applied to {}", invitd_store::redact_url(&cli.database_url));
             Ok(())
         }
         Command::Openapi => {
@@ -196,16 +185,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(cmd) => {
             let state = offline_state(&cli.database_url).await?;
             match cmd {
-                KeysCommand::Create {
-                    name,
-                    scopes,
-                    tenants,
-                } => {
-                    let req = NewKey {
-                        name,
-                        scopes,
-                        tenants: (!tenants.is_empty()).then_some(tenants),
-                    };
+                KeysCommand::Create { name, scopes, tenants } => {
+                    let req =
+                        NewKey { name, scopes, tenants: (!tenants.is_empty()).then_some(tenants) };
                     let (key, secret) = state
                         .service()
                         .create_key_in(req, &Audit::operator())
@@ -227,11 +209,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 KeysCommand::List => {
                     for k in state.service().list_keys_in().await? {
                         let reach = reach_of(&k, "*");
-                        let revoked = if k.revoked_at.is_some() {
-                            "revoked"
-                        } else {
-                            "active"
-                        };
+                        let revoked = if k.revoked_at.is_some() { "revoked" } else { "active" };
                         println!(
                             "{}\t{}\t{}…\t{}\t{}\t{}",
                             k.id,
@@ -254,22 +232,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// The tenants a key reaches, comma-separated, or `all` when unbounded.
 fn reach_of(key: &invitd_store::ApiKey, all: &str) -> String {
     match &key.tenants {
-        Some(tenants) => tenants
-            .iter()
-            .map(|t| t.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
+        Some(tenants) => tenants.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(","),
         None => all.to_string(),
     }
 }
 
 /// Turns a domain error into a plain message for the terminal.
 fn describe(e: invitd_server::error::Error) -> anyhow::Error {
-    let fields: Vec<String> = e
-        .field_errors()
-        .iter()
-        .map(|f| format!("{}: {}", f.field, f.message))
-        .collect();
+    let fields: Vec<String> =
+        e.field_errors().iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
     if fields.is_empty() {
         anyhow::anyhow!("{e}")
     } else {
@@ -293,10 +264,7 @@ async fn send_test_email(args: SendTestArgs) -> anyhow::Result<()> {
     };
     match mailer.send(&email).await {
         Ok(reply) => {
-            println!(
-                "sent to {} through {target}; the server said: {reply}",
-                args.to
-            );
+            println!("sent to {} through {target}; the server said: {reply}", args.to);
             Ok(())
         }
         Err(e) => {

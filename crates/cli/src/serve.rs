@@ -112,9 +112,7 @@ pub(crate) struct MailArgs {
 pub(crate) async fn serve(database_url: String, args: ServeArgs) -> anyhow::Result<()> {
     let config = Config {
         bind: args.bind,
-        public_url: args
-            .public_url
-            .unwrap_or_else(|| format!("http://{}", args.bind)),
+        public_url: args.public_url.unwrap_or_else(|| format!("http://{}", args.bind)),
         database_url: database_url.into(),
         mail_url: args.mail.mail_url.into(),
         mail_from: args.mail.mail_from,

@@ -33,17 +33,11 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
         "--language",
         "de",
     ]));
-    let out = invitd(&db)
-        .args(["tenants", "create", "acme", "--name", "Again"])
-        .output()
-        .unwrap();
+    let out = invitd(&db).args(["tenants", "create", "acme", "--name", "Again"]).output().unwrap();
     assert!(!out.status.success(), "a duplicate tenant must fail");
     // Ids that a URL path cannot carry are refused, with the reason.
     for bad in [".", "..", "%2e%2e", "a b", "a?b", "a\\b"] {
-        let out = invitd(&db)
-            .args(["tenants", "create", bad, "--name", "Bad"])
-            .output()
-            .unwrap();
+        let out = invitd(&db).args(["tenants", "create", bad, "--name", "Bad"]).output().unwrap();
         assert!(!out.status.success(), "tenant id {bad:?} must be refused");
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("id: must not"),
@@ -62,19 +56,11 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
         "acme",
     ]));
     let key = out.lines().last().unwrap().trim().to_string();
-    assert!(
-        key.starts_with("ik_") && key.len() == 46,
-        "secret on its own last line: {out:?}"
-    );
+    assert!(key.starts_with("ik_") && key.len() == 46, "secret on its own last line: {out:?}");
     let listed = run_ok(invitd(&db).args(["keys", "list"]));
-    assert!(
-        listed.contains("ops") && !listed.contains(&key),
-        "list must not show the secret"
-    );
-    let bad = invitd(&db)
-        .args(["keys", "create", "--name", "x", "--scopes", "root"])
-        .output()
-        .unwrap();
+    assert!(listed.contains("ops") && !listed.contains(&key), "list must not show the secret");
+    let bad =
+        invitd(&db).args(["keys", "create", "--name", "x", "--scopes", "root"]).output().unwrap();
     assert!(!bad.status.success());
 
     let spec = run_ok(invitd(&db).arg("openapi"));
@@ -88,17 +74,12 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
             // Everything the server logs, at debug level, to check below
             // that no secret gets there.
             .env("INVITD_LOG", "debug")
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.path().join("server.log")).unwrap(),
-            )),
+            .stderr(Stdio::from(std::fs::File::create(dir.path().join("server.log")).unwrap())),
     );
     let client = reqwest::Client::new();
     let started = Instant::now();
     while client.get(format!("{base}/readyz")).send().await.is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
+        assert!(started.elapsed() < Duration::from_secs(20), "server did not start");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let resp = client
@@ -110,10 +91,7 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
         .unwrap();
     assert_eq!(resp.status(), 201);
     let body: serde_json::Value = resp.json().await.unwrap();
-    let url = body["invitations"][0]["accept_url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = body["invitations"][0]["accept_url"].as_str().unwrap().to_string();
     assert!(url.starts_with("https://invites.example.com/i/"));
 
     // The worker in the server writes both emails.
@@ -122,8 +100,7 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
         let count = std::fs::read_dir(&mail)
             .map(|d| {
                 d.filter(|e| {
-                    e.as_ref()
-                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
                 })
                 .count()
             })
@@ -131,21 +108,14 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
         if count == 2 {
             break;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "emails not written"
-        );
+        assert!(started.elapsed() < Duration::from_secs(20), "emails not written");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 
     // Open the accept page and accept through the API: the token travels
     // in a path and in a body.
     let token = url.rsplit('/').next().unwrap().to_string();
-    let page = client
-        .get(format!("{base}/i/{token}"))
-        .send()
-        .await
-        .unwrap();
+    let page = client.get(format!("{base}/i/{token}")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let accepted = client
         .post(format!("{base}/v1/invitations/accept"))
@@ -156,10 +126,7 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
         .unwrap();
     assert_eq!(accepted.status(), 200);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
     assert!(status.success());
     let started = Instant::now();
     loop {
@@ -167,17 +134,11 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
             assert!(status.success(), "graceful shutdown exits 0: {status:?}");
             break;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not stop"
-        );
+        assert!(started.elapsed() < Duration::from_secs(20), "server did not stop");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
-    assert!(
-        log.contains("/i/<redacted>"),
-        "the page request is logged, redacted"
-    );
+    assert!(log.contains("/i/<redacted>"), "the page request is logged, redacted");
     assert!(!log.contains(&token), "no accept token in the logs");
     assert!(!log.contains(&key), "no API key in the logs");
 }
@@ -188,11 +149,7 @@ async fn send_test_email_delivers_or_explains() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("invitd.db").display());
     // Nothing listens on this port: a plain-language diagnosis, exit 1.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let out = invitd(&db)
         .args([
             "send-test-email",
@@ -211,16 +168,9 @@ async fn send_test_email_delivers_or_explains() {
     );
 
     // A real SMTP server receives it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut server = mailcrab::development_mail_server([127, 0, 0, 1], port).await;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let url = format!("smtp://127.0.0.1:{port}");
@@ -240,24 +190,14 @@ async fn send_test_email_delivers_or_explains() {
     })
     .await
     .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("250"));
     // `?tls=required` refuses a server that does not offer STARTTLS.
     let required = format!("smtp://127.0.0.1:{port}?tls=required");
     let db2 = format!("sqlite://{}", dir.path().join("invitd.db").display());
     let out_tls = tokio::task::spawn_blocking(move || {
         invitd(&db2)
-            .args([
-                "send-test-email",
-                "--to",
-                "ops@example.com",
-                "--mail-url",
-                &required,
-            ])
+            .args(["send-test-email", "--to", "ops@example.com", "--mail-url", &required])
             .output()
             .unwrap()
     })
@@ -269,10 +209,8 @@ async fn send_test_email_delivers_or_explains() {
         "{}",
         String::from_utf8_lossy(&out_tls.stderr)
     );
-    let message = tokio::time::timeout(Duration::from_secs(10), server.rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let message =
+        tokio::time::timeout(Duration::from_secs(10), server.rx.recv()).await.unwrap().unwrap();
     let message = serde_json::to_value(&message).unwrap();
     assert_eq!(message["subject"], "invitd test message");
     assert_eq!(message["envelope_recipients"][0], "ops@example.com");
@@ -289,16 +227,10 @@ async fn a_killed_server_loses_no_email_and_repeats_none_unrecognizably() {
     tls();
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("invitd.db").display());
-    let smtp_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let smtp_port =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut inbox = mailcrab::development_mail_server([127, 0, 0, 1], smtp_port).await;
-    while tokio::net::TcpStream::connect(("127.0.0.1", smtp_port))
-        .await
-        .is_err()
-    {
+    while tokio::net::TcpStream::connect(("127.0.0.1", smtp_port)).await.is_err() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
@@ -333,10 +265,7 @@ async fn a_killed_server_loses_no_email_and_repeats_none_unrecognizably() {
         async move {
             let started = Instant::now();
             while client.get(format!("{base}/readyz")).send().await.is_err() {
-                assert!(
-                    started.elapsed() < Duration::from_secs(20),
-                    "server did not start"
-                );
+                assert!(started.elapsed() < Duration::from_secs(20), "server did not start");
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
@@ -344,9 +273,8 @@ async fn a_killed_server_loses_no_email_and_repeats_none_unrecognizably() {
     let (mut first, base) = start();
     wait_ready(base.clone()).await;
     for (lang, chunk) in [("en", 0), ("de", 1), ("es", 2), ("fr", 3), ("pt", 4)] {
-        let emails: Vec<String> = (0..200)
-            .map(|i| format!("{lang}-{}@example.com", chunk * 200 + i))
-            .collect();
+        let emails: Vec<String> =
+            (0..200).map(|i| format!("{lang}-{}@example.com", chunk * 200 + i)).collect();
         let resp = client
             .post(format!("{base}/v1/tenants/acme/invitations"))
             .bearer_auth(&key)
@@ -358,19 +286,13 @@ async fn a_killed_server_loses_no_email_and_repeats_none_unrecognizably() {
     }
     let started = Instant::now();
     while received.lock().unwrap().len() < 150 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "sending did not start"
-        );
+        assert!(started.elapsed() < Duration::from_secs(30), "sending did not start");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
     let at_kill = received.lock().unwrap().len();
-    assert!(
-        at_kill < 1000,
-        "the kill must come halfway, not after the end ({at_kill})"
-    );
+    assert!(at_kill < 1000, "the kill must come halfway, not after the end ({at_kill})");
 
     let (mut second, second_base) = start();
     wait_ready(second_base).await;
@@ -412,22 +334,14 @@ async fn a_killed_server_loses_no_email_and_repeats_none_unrecognizably() {
         "a repeated email must carry the same Message-ID"
     );
     // At most the emails in flight at the kill (4 at a time) came twice.
-    assert!(
-        messages.len() <= 1000 + 4,
-        "{} messages for 1000 addresses",
-        messages.len()
-    );
+    assert!(messages.len() <= 1000 + 4, "{} messages for 1000 addresses", messages.len());
     second.kill().unwrap();
     second.wait().unwrap();
 }
 
 #[test]
 fn an_unreachable_database_is_named_without_its_password() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("postgres://alice:hunter2@127.0.0.1:{closed}/invitd");
     let out = invitd(&url).arg("migrate").output().unwrap();
     assert!(!out.status.success());

@@ -31,10 +31,7 @@ struct Call {
 
 async fn start(db: &str, mail: &str, client: &reqwest::Client) -> (Child, String) {
     let (child, base) = serve_on_any_port(
-        invitd(db)
-            .arg("serve")
-            .env("INVITD_MAIL_URL", mail)
-            .stderr(Stdio::null()),
+        invitd(db).arg("serve").env("INVITD_MAIL_URL", mail).stderr(Stdio::null()),
     );
     let started = Instant::now();
     loop {
@@ -43,10 +40,7 @@ async fn start(db: &str, mail: &str, client: &reqwest::Client) -> (Child, String
         {
             break;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
+        assert!(started.elapsed() < Duration::from_secs(20), "server did not start");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     (child, base)
@@ -79,12 +73,7 @@ fn assert_complete(call: &Call, status: u16, body: &serde_json::Value) {
         .iter()
         .map(|i| i["email"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        got.len(),
-        PER_CALL,
-        "call {} must list all of its invitations: {body}",
-        call.key
-    );
+    assert_eq!(got.len(), PER_CALL, "call {} must list all of its invitations: {body}", call.key);
     for email in &call.emails {
         assert!(got.contains(&email.as_str()), "{email} missing: {body}");
     }
@@ -111,10 +100,7 @@ async fn keyed_creates_retried_after_kill_9_get_their_full_answer() {
         "invites:write,invites:read",
     ]));
     let key = out.lines().last().unwrap().trim().to_string();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
 
     let mut total_calls = 0;
     let mut unanswered_total = 0;
@@ -187,15 +173,8 @@ async fn keyed_creates_retried_after_kill_9_get_their_full_answer() {
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let page: serde_json::Value = client
-            .get(url)
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: serde_json::Value =
+            client.get(url).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
         count += page["invitations"].as_array().unwrap().len();
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),

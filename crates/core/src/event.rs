@@ -122,10 +122,7 @@ mod tests {
     fn names_round_trip_and_match_serde() {
         for t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Some(t));
-            assert_eq!(
-                serde_json::to_value(t).unwrap(),
-                serde_json::json!(t.as_str())
-            );
+            assert_eq!(serde_json::to_value(t).unwrap(), serde_json::json!(t.as_str()));
         }
         assert_eq!(EventType::parse("invitation.nope"), None);
         let names: Vec<&str> = EventType::subscribable().map(EventType::as_str).collect();

@@ -12,10 +12,7 @@ pub struct IdError {
 }
 
 fn err(field: &'static str, reason: impl Into<String>) -> IdError {
-    IdError {
-        field,
-        reason: reason.into(),
-    }
+    IdError { field, reason: reason.into() }
 }
 
 fn check_opaque(field: &'static str, s: &str, max: usize) -> Result<(), IdError> {
@@ -47,13 +44,8 @@ impl TenantId {
         if s == "." || s == ".." {
             return Err(err("tenant id", "must not be . or .."));
         }
-        if s.chars()
-            .any(|c| c.is_whitespace() || matches!(c, '\\' | '?' | '#' | '%'))
-        {
-            return Err(err(
-                "tenant id",
-                "must not contain spaces, backslashes, ?, # or %",
-            ));
+        if s.chars().any(|c| c.is_whitespace() || matches!(c, '\\' | '?' | '#' | '%')) {
+            return Err(err("tenant id", "must not contain spaces, backslashes, ?, # or %"));
         }
         Ok(Self(s))
     }
@@ -121,19 +113,14 @@ impl EmailAddress {
         }
         let parsed = email_address::EmailAddress::parse_with_options(
             given,
-            email_address::Options::default()
-                .without_display_text()
-                .without_domain_literal(),
+            email_address::Options::default().without_display_text().without_domain_literal(),
         )
         .map_err(|e| err("email", e.to_string()))?;
         let domain = parsed.domain();
         if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
             return Err(err("email", "domain must be a dotted host name"));
         }
-        Ok(Self {
-            given: given.to_string(),
-            normalized: given.to_lowercase(),
-        })
+        Ok(Self { given: given.to_string(), normalized: given.to_lowercase() })
     }
     pub fn as_given(&self) -> &str {
         &self.given
@@ -160,10 +147,7 @@ impl Language {
         let rest_ok = parts
             .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
         if !primary_ok || !rest_ok || s.len() > 35 {
-            return Err(err(
-                "language",
-                "must be a language tag such as en or pt-BR",
-            ));
+            return Err(err("language", "must be a language tag such as en or pt-BR"));
         }
         Ok(Self(s))
     }
@@ -172,11 +156,7 @@ impl Language {
     }
     /// The primary subtag, lower-cased (`pt` for `pt-BR`).
     pub fn primary(&self) -> String {
-        self.0
-            .split(['-', '_'])
-            .next()
-            .unwrap_or("en")
-            .to_ascii_lowercase()
+        self.0.split(['-', '_']).next().unwrap_or("en").to_ascii_lowercase()
     }
 }
 
@@ -226,14 +206,7 @@ mod tests {
         let e = EmailAddress::parse("  Ann.Lee@Example.COM ").unwrap();
         assert_eq!(e.as_given(), "Ann.Lee@Example.COM");
         assert_eq!(e.normalized(), "ann.lee@example.com");
-        for bad in [
-            "",
-            "nope",
-            "a@b",
-            "a@@b.com",
-            "Ann <ann@x.com>",
-            "a@[1.2.3.4]",
-        ] {
+        for bad in ["", "nope", "a@b", "a@@b.com", "Ann <ann@x.com>", "a@[1.2.3.4]"] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
         }
     }

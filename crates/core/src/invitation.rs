@@ -227,11 +227,9 @@ impl Invitation {
     /// The invitee declines. Same preconditions as accept.
     pub fn decline(&self, now: OffsetDateTime) -> Result<Invitation, LifecycleError> {
         match self.status_at(now) {
-            Status::Pending => Ok(Invitation {
-                status: Status::Declined,
-                declined_at: Some(now),
-                ..self.clone()
-            }),
+            Status::Pending => {
+                Ok(Invitation { status: Status::Declined, declined_at: Some(now), ..self.clone() })
+            }
             other => Err(refuse_final(other)),
         }
     }
@@ -241,11 +239,7 @@ impl Invitation {
         if !self.is_open_at(now) {
             return Err(refuse_final(self.status_at(now)));
         }
-        Ok(Invitation {
-            status: Status::Revoked,
-            revoked_at: Some(now),
-            ..self.clone()
-        })
+        Ok(Invitation { status: Status::Revoked, revoked_at: Some(now), ..self.clone() })
     }
 
     /// An admin resends with a freshly minted token: allowed while pending or
@@ -314,10 +308,8 @@ impl Invitation {
 
     /// The sweep records an expiry that has already happened in effect.
     pub fn expire(&self, now: OffsetDateTime) -> Option<Invitation> {
-        (self.status == Status::Pending && now >= self.expires_at).then(|| Invitation {
-            status: Status::Expired,
-            ..self.clone()
-        })
+        (self.status == Status::Pending && now >= self.expires_at)
+            .then(|| Invitation { status: Status::Expired, ..self.clone() })
     }
 }
 

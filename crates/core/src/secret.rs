@@ -18,9 +18,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     // The OS source failing is not recoverable; a zero secret would be
     // worse than a crash, so refuse loudly.
     #[allow(clippy::expect_used)]
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut bytes)
-        .expect("operating system random source failed");
+    rand::rngs::OsRng.try_fill_bytes(&mut bytes).expect("operating system random source failed");
     bytes
 }
 
@@ -32,10 +30,7 @@ impl Secret {
     /// Mints a new secret with the given prefix (`""` for link tokens,
     /// `"ik_"` for API keys) from the operating system's random source.
     pub fn generate(prefix: &str) -> Self {
-        Self(format!(
-            "{prefix}{}",
-            URL_SAFE_NO_PAD.encode(random_bytes::<SECRET_BYTES>())
-        ))
+        Self(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random_bytes::<SECRET_BYTES>())))
     }
 
     /// Wraps a secret made elsewhere: presented by a caller, read back from
@@ -57,9 +52,7 @@ impl Secret {
     pub fn looks_minted(&self, prefix: &str) -> bool {
         self.0.strip_prefix(prefix).is_some_and(|rest| {
             rest.len() == 43
-                && rest
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
     }
 }

@@ -24,24 +24,16 @@ pub fn after_attempt(
     now: OffsetDateTime,
 ) -> EndpointHealth {
     if delivered {
-        return EndpointHealth {
-            failing_since: None,
-            disable: None,
-        };
+        return EndpointHealth { failing_since: None, disable: None };
     }
     let since = failing_since.unwrap_or(now);
     let disable = (enabled && since + disable_after <= now).then(|| {
         format!(
             "disabled after failing since {}",
-            since
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default()
+            since.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
         )
     });
-    EndpointHealth {
-        failing_since: Some(since),
-        disable,
-    }
+    EndpointHealth { failing_since: Some(since), disable }
 }
 
 #[cfg(test)]
@@ -65,10 +57,7 @@ mod tests {
             done.disable.as_deref(),
             Some("disabled after failing since 2026-01-01T12:00:00Z")
         );
-        assert_eq!(
-            after_attempt(false, Some(T0), false, day, T0 + day).disable,
-            None
-        );
+        assert_eq!(after_attempt(false, Some(T0), false, day, T0 + day).disable, None);
         let healed = after_attempt(true, Some(T0), true, day, T0 + day);
         assert_eq!(healed.failing_since, None);
         assert_eq!(healed.disable, None);

@@ -21,13 +21,7 @@ impl FileMailer {
             .message_id
             .trim_matches(['<', '>'])
             .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
+            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
             .collect();
         self.dir.join(format!("{stem}.eml"))
     }

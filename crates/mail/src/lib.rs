@@ -58,10 +58,7 @@ impl RenderedEmail {
             .to(to)
             .subject(one_line(&self.subject))
             .message_id(Some(self.message_id.clone()))
-            .multipart(MultiPart::alternative_plain_html(
-                self.text.clone(),
-                self.html.clone(),
-            ))
+            .multipart(MultiPart::alternative_plain_html(self.text.clone(), self.html.clone()))
             .map_err(|e| MailError::Permanent(format!("cannot build message: {e}")))?;
         Ok(message)
     }
@@ -103,9 +100,7 @@ pub fn from_url(url: &str) -> Result<std::sync::Arc<dyn Mailer>, MailError> {
     }
     if let Some(path) = url.strip_prefix("file://") {
         if path.is_empty() {
-            return Err(MailError::Permanent(
-                "file:// URL needs a folder path".into(),
-            ));
+            return Err(MailError::Permanent("file:// URL needs a folder path".into()));
         }
         return Ok(std::sync::Arc::new(FileMailer::new(path)));
     }

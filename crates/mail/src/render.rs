@@ -61,10 +61,7 @@ impl std::fmt::Debug for InvitationEmail {
 const BUILTIN: &[(&str, &str)] = &[
     ("layout.txt", include_str!("templates/layout.txt")),
     ("layout.html", include_str!("templates/layout.html")),
-    (
-        "invitation.subject",
-        include_str!("templates/invitation.subject"),
-    ),
+    ("invitation.subject", include_str!("templates/invitation.subject")),
     ("invitation.txt", include_str!("templates/invitation.txt")),
     ("invitation.html", include_str!("templates/invitation.html")),
     ("resend.subject", include_str!("templates/resend.subject")),
@@ -75,20 +72,12 @@ const BUILTIN: &[(&str, &str)] = &[
 /// The language an email is written in: the wanted tag's primary subtag if
 /// supported (`pt-BR` → `pt`), else English.
 pub fn pick_language(wanted: &str) -> &'static str {
-    let primary = wanted
-        .split(['-', '_'])
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    LANGUAGES
-        .into_iter()
-        .find(|l| *l == primary)
-        .unwrap_or("en")
+    let primary = wanted.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+    LANGUAGES.into_iter().find(|l| *l == primary).unwrap_or("en")
 }
 
 fn lang_id(lang: &str) -> LanguageIdentifier {
-    lang.parse()
-        .unwrap_or_else(|_| fluent_templates::langid!("en"))
+    lang.parse().unwrap_or_else(|_| fluent_templates::langid!("en"))
 }
 
 /// One translated message.
@@ -131,11 +120,7 @@ fn t(state: &State, key: &str, kwargs: Kwargs) -> Result<String, minijinja::Erro
         let value: Value = kwargs.get(name)?;
         args.push((
             name,
-            if value.is_none() || value.is_undefined() {
-                String::new()
-            } else {
-                value.to_string()
-            },
+            if value.is_none() || value.is_undefined() { String::new() } else { value.to_string() },
         ));
     }
     kwargs.assert_all_used()?;
@@ -206,11 +191,7 @@ impl Templates {
         )
         .map_err(|e| MailError::Permanent(format!("bad expiry in payload: {e}")))?;
         let lang = pick_language(&data.language);
-        let kind = if data.kind == "resend" {
-            "resend"
-        } else {
-            "invitation"
-        };
+        let kind = if data.kind == "resend" { "resend" } else { "invitation" };
         let ctx = minijinja::context! {
             lang => lang,
             tenant_name => &data.tenant_name,

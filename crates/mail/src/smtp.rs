@@ -85,10 +85,7 @@ impl SmtpMailer {
     pub fn from_url(raw: &str) -> Result<Self, MailError> {
         let bad = |why: String| MailError::Permanent(format!("bad mail URL: {why}"));
         let url = url::Url::parse(raw).map_err(|e| bad(e.to_string()))?;
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| bad("no host".into()))?;
+        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host".into()))?;
         let host = host.trim_matches(['[', ']']).to_string();
         let mut tls = None;
         for (k, v) in url.query_pairs() {
@@ -111,10 +108,9 @@ impl SmtpMailer {
         };
         let credentials = match (url.username(), url.password()) {
             ("", None) => None,
-            (user, password) => Some(Credentials::new(
-                decode(user),
-                decode(password.unwrap_or("")),
-            )),
+            (user, password) => {
+                Some(Credentials::new(decode(user), decode(password.unwrap_or(""))))
+            }
         };
         let transport = match url.scheme() {
             "smtp" => Transport::Pooled(Box::new(Pooled {
@@ -135,9 +131,7 @@ impl SmtpMailer {
                     .tls(lettre::transport::smtp::client::Tls::Wrapper(params))
                     .timeout(Some(TIMEOUT))
                     .pool_config(
-                        PoolConfig::new()
-                            .max_size(Self::POOL_SIZE)
-                            .idle_timeout(IDLE_LIMIT),
+                        PoolConfig::new().max_size(Self::POOL_SIZE).idle_timeout(IDLE_LIMIT),
                     );
                 if let Some(c) = credentials {
                     builder = builder.credentials(c);
@@ -290,9 +284,7 @@ pub fn diagnose(error: &MailError, target: &str) -> String {
     } else if lower.contains("tls") || lower.contains("certificate") || lower.contains("handshake")
     {
         "the TLS handshake failed. The server may not speak TLS on this port (smtps:// needs implicit TLS, usually port 465; smtp:// uses STARTTLS, usually 587), or its certificate is not trusted by this machine.".to_string()
-    } else if ["(530)", "(534)", "(535)", "(538)"]
-        .iter()
-        .any(|c| lower.contains(c))
+    } else if ["(530)", "(534)", "(535)", "(538)"].iter().any(|c| lower.contains(c))
         || lower.contains("authentication")
         || lower.contains("credentials")
     {

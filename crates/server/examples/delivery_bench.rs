@@ -23,16 +23,9 @@ async fn main() {
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let concurrency: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(4);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut inbox = mailcrab::development_mail_server([127, 0, 0, 1], port).await;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let received = Arc::new(AtomicUsize::new(0));
@@ -66,22 +59,14 @@ async fn main() {
     let operator = Audit::operator();
     service
         .create_tenant_in(
-            NewTenant {
-                id: "bench".into(),
-                name: "Bench".into(),
-                ..Default::default()
-            },
+            NewTenant { id: "bench".into(), name: "Bench".into(), ..Default::default() },
             &operator,
         )
         .await
         .unwrap();
     let (_, key) = service
         .create_key_in(
-            NewKey {
-                name: "bench".into(),
-                scopes: vec!["invites:write".into()],
-                tenants: None,
-            },
+            NewKey { name: "bench".into(), scopes: vec!["invites:write".into()], tenants: None },
             &operator,
         )
         .await

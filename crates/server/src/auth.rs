@@ -25,12 +25,8 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [
-        Scope::InvitesRead,
-        Scope::InvitesWrite,
-        Scope::TenantsAdmin,
-        Scope::KeysAdmin,
-    ];
+    pub const ALL: [Scope; 4] =
+        [Scope::InvitesRead, Scope::InvitesWrite, Scope::TenantsAdmin, Scope::KeysAdmin];
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::InvitesRead => "invites:read",
@@ -76,19 +72,12 @@ impl Caller {
     /// Refuses with 404, exactly like a missing tenant, unless the key
     /// reaches `tenant`.
     pub fn require_tenant(&self, tenant: &TenantId) -> Result<(), Error> {
-        if self.reaches(tenant) {
-            Ok(())
-        } else {
-            Err(Error::NotFound("tenant"))
-        }
+        if self.reaches(tenant) { Ok(()) } else { Err(Error::NotFound("tenant")) }
     }
 
     pub fn audit(&self) -> Audit {
         Audit {
-            actor: Actor::ApiKey {
-                id: self.key.id,
-                name: self.key.name.clone(),
-            },
+            actor: Actor::ApiKey { id: self.key.id, name: self.key.name.clone() },
             ip: self.client.ip.clone(),
             user_agent: self.client.user_agent.clone(),
         }
@@ -98,12 +87,7 @@ impl Caller {
 /// The raw key from an `Authorization` header: `Bearer <key>` or, as the
 /// Wix client sends it, the bare key.
 pub fn presented_key(parts: &Parts) -> Option<Secret> {
-    let value = parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .trim();
+    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.trim();
     let raw = match value.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
         Some(_) => return None,
@@ -124,14 +108,9 @@ impl FromRequestParts<AppState> for Caller {
         if !secret.looks_minted(KEY_PREFIX) {
             return Err(Error::Unauthorized);
         }
-        let key = state
-            .keys
-            .find(&*state.store, &secret.hash())
-            .await?
-            .ok_or(Error::Unauthorized)?;
-        let client = ClientInfo::from_request_parts(parts, state)
-            .await
-            .unwrap_or_default();
+        let key =
+            state.keys.find(&*state.store, &secret.hash()).await?.ok_or(Error::Unauthorized)?;
+        let client = ClientInfo::from_request_parts(parts, state).await.unwrap_or_default();
         Ok(Caller { key, client })
     }
 }

@@ -185,9 +185,8 @@ pub fn parse_schedule(s: &str) -> Result<Vec<time::Duration>, String> {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (num, unit) = p.split_at(p.find(|c: char| !c.is_ascii_digit()).unwrap_or(p.len()));
-            let n: i64 = num
-                .parse()
-                .map_err(|_| format!("{p:?} is not a duration like 30s, 2m, 1h"))?;
+            let n: i64 =
+                num.parse().map_err(|_| format!("{p:?} is not a duration like 30s, 2m, 1h"))?;
             Ok(match unit {
                 "s" | "" => time::Duration::seconds(n),
                 "m" => time::Duration::minutes(n),
@@ -222,10 +221,7 @@ mod tests {
     #[test]
     fn the_defaults_parse_and_agree() {
         let c = Config::laptop_defaults();
-        assert_eq!(
-            c.mail_retry_schedule,
-            parse_schedule(defaults::MAIL_RETRY_SCHEDULE).unwrap()
-        );
+        assert_eq!(c.mail_retry_schedule, parse_schedule(defaults::MAIL_RETRY_SCHEDULE).unwrap());
         assert_eq!(c.mail_retry_schedule.len(), 5);
         assert_eq!(c.webhook_retry_schedule.len(), 7);
         assert_eq!(c.bind.to_string(), defaults::BIND);

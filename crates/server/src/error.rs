@@ -74,10 +74,7 @@ pub enum Error {
 
 impl Error {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Invalid(vec![FieldError {
-            field: field.into(),
-            message: message.into(),
-        }])
+        Error::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
     }
 
     pub fn status(&self) -> StatusCode {
@@ -170,10 +167,7 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Error::NotFound("resource"),
-            StoreError::Conflict(message) => Error::Conflict {
-                code: "conflict",
-                message,
-            },
+            StoreError::Conflict(message) => Error::Conflict { code: "conflict", message },
             StoreError::Lifecycle(l) => Error::Lifecycle(l),
             StoreError::Unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");

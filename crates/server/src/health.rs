@@ -20,22 +20,19 @@ pub async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations", responses((status = 200, description = "Ready: the database answers reads and takes writes", body = String)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let bound = std::time::Duration::from_secs(3);
-    let check =
-        async {
-            if state.write_health.failing() {
-                return Err(invitd_store::StoreError::Unavailable(sqlx::Error::Protocol(
+    let check = async {
+        if state.write_health.failing() {
+            return Err(invitd_store::StoreError::Unavailable(sqlx::Error::Protocol(
                 "a request was refused for want of the database, and no write succeeded since"
                     .into(),
             )));
-            }
-            state.store.ping().await?;
-            match tokio::time::timeout(bound, state.store.probe_write(state.clock.now())).await {
-                Ok(result) => result,
-                Err(_) => Err(invitd_store::StoreError::Unavailable(
-                    sqlx::Error::PoolTimedOut,
-                )),
-            }
-        };
+        }
+        state.store.ping().await?;
+        match tokio::time::timeout(bound, state.store.probe_write(state.clock.now())).await {
+            Ok(result) => result,
+            Err(_) => Err(invitd_store::StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
+        }
+    };
     match check.await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {

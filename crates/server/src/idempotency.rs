@@ -47,10 +47,9 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let (mut parts, body) = req.into_parts();
     // Unauthenticated: the handler answers 401; nothing is looked up or
     // stored.
-    let (Ok(caller), Some(secret)) = (
-        Caller::from_request_parts(&mut parts, &state).await,
-        presented_key(&parts),
-    ) else {
+    let (Ok(caller), Some(secret)) =
+        (Caller::from_request_parts(&mut parts, &state).await, presented_key(&parts))
+    else {
         return next.run(Request::from_parts(parts, body)).await;
     };
     // The handler's `Caller` extractor takes it from here: one lookup.
@@ -62,37 +61,25 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             k.to_string()
         }
         _ => {
-            return Error::invalid(
-                "Idempotency-Key",
-                "must be 1 to 255 visible ASCII characters",
-            )
-            .into_response();
+            return Error::invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
+                .into_response();
         }
     };
-    let scope = format!(
-        "{} {} {}",
-        hex::encode(secret.hash().as_bytes()),
-        parts.method,
-        parts.uri.path()
-    );
+    let scope =
+        format!("{} {} {}", hex::encode(secret.hash().as_bytes()), parts.method, parts.uri.path());
     let bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => return Error::PayloadTooLarge.into_response(),
     };
     let request_hash: [u8; 32] = Sha256::digest(&bytes).into();
     let store = &state.store;
-    match store
-        .idempotency_lookup(&scope, &key, state.clock.now())
-        .await
-    {
+    match store.idempotency_lookup(&scope, &key, state.clock.now()).await {
         Err(e) => return Error::from(e).into_response(),
         Ok(Some(stored)) => return replay(stored, &request_hash),
         Ok(None) => {}
     }
     let unit = Unit::new();
-    let response = unit
-        .scope(next.run(Request::from_parts(parts, Body::from(bytes))))
-        .await;
+    let response = unit.scope(next.run(Request::from_parts(parts, Body::from(bytes)))).await;
     let (rparts, rbody) = response.into_parts();
     let rbytes: Bytes = match axum::body::to_bytes(rbody, usize::MAX).await {
         Ok(b) => b,
@@ -128,17 +115,10 @@ fn replay(stored: StoredAnswer, request_hash: &[u8; 32]) -> Response {
         return Error::IdempotencyMismatch.into_response();
     }
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let content_type = if status.is_success() {
-        "application/json"
-    } else {
-        "application/problem+json"
-    };
+    let content_type =
+        if status.is_success() { "application/json" } else { "application/problem+json" };
     let mut response = (status, stored.body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-        .headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
 }

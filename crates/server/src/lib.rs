@@ -102,10 +102,8 @@ pub fn loggable_path(path: &str) -> String {
 pub fn app(state: AppState) -> Router {
     let (api, doc) = api_router().split_for_parts();
     // A route layer: only requests that matched a route and method reach it.
-    let api = api.route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        idempotency::layer,
-    ));
+    let api =
+        api.route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer));
     // Swagger UI works offline: no badge asking an outside validator about
     // the document.
     let swagger = utoipa_swagger_ui::SwaggerUi::new("/docs")
@@ -207,12 +205,7 @@ pub async fn start_with_clock(
         idle_timeout: config.http_idle_timeout,
         max_connections: http::effective_max_connections(config.http_max_connections),
     };
-    tasks.push(tokio::spawn(http::serve(
-        listener,
-        app(state.clone()),
-        limits,
-        rx.clone(),
-    )));
+    tasks.push(tokio::spawn(http::serve(listener, app(state.clone()), limits, rx.clone())));
     let webhook_worker = workers::webhooks::WebhookWorker::new(
         state.store.clone(),
         state.clock.clone(),
@@ -227,9 +220,7 @@ pub async fn start_with_clock(
         },
     )?;
     if config.run_worker {
-        tasks.push(tokio::spawn(
-            worker.clone().run(state.outbox_notify.clone(), rx.clone()),
-        ));
+        tasks.push(tokio::spawn(worker.clone().run(state.outbox_notify.clone(), rx.clone())));
         tasks.push(tokio::spawn(webhook_worker.clone().run(rx.clone())));
         tasks.push(tokio::spawn(workers::expiry::sweep(
             state.store.clone(),
@@ -239,12 +230,5 @@ pub async fn start_with_clock(
         )));
     }
     tracing::info!(%addr, "invitd listening");
-    Ok(Running {
-        addr,
-        state,
-        worker,
-        webhooks: webhook_worker,
-        shutdown,
-        tasks,
-    })
+    Ok(Running { addr, state, worker, webhooks: webhook_worker, shutdown, tasks })
 }

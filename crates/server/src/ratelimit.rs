@@ -80,10 +80,7 @@ impl RateLimiter {
                 b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < burst
             });
         }
-        let bucket = buckets.entry(key).or_insert(Bucket {
-            tokens: self.burst,
-            updated: now,
-        });
+        let bucket = buckets.entry(key).or_insert(Bucket { tokens: self.burst, updated: now });
         let refill = now.duration_since(bucket.updated).as_secs_f64() * self.per_second;
         bucket.tokens = (bucket.tokens + refill).min(self.burst);
         bucket.updated = now;
@@ -91,9 +88,7 @@ impl RateLimiter {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64(
-                (1.0 - bucket.tokens) / self.per_second,
-            ))
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_second))
         }
     }
 
@@ -205,11 +200,7 @@ pub async fn layer(State(limit): State<Limit>, req: Request, next: Next) -> Resp
     };
     // Without a socket address (a request built in-process) there is no
     // client to count.
-    let Some(peer) = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-    else {
+    let Some(peer) = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) else {
         return next.run(req).await;
     };
     let client = client_address(peer, req.headers(), &limit.trusted_proxies);
@@ -228,10 +219,7 @@ pub async fn layer(State(limit): State<Limit>, req: Request, next: Next) -> Resp
                 tracing::debug!(client = %client, "rate limited");
             }
             match face {
-                Face::Api => Error::RateLimited {
-                    retry_after_secs: secs,
-                }
-                .into_response(),
+                Face::Api => Error::RateLimited { retry_after_secs: secs }.into_response(),
                 Face::Page => page(secs),
             }
         }
@@ -250,10 +238,7 @@ fn page(secs: u64) -> Response {
     );
     let mut response = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
@@ -284,27 +269,11 @@ mod tests {
     fn ipv6_clients_count_per_64_and_mapped_ipv4_as_ipv4() {
         let limiter = RateLimiter::new(60, 1);
         let t = Instant::now();
-        assert!(
-            limiter
-                .check_at("2001:db8:1:2::1".parse().unwrap(), t)
-                .is_ok()
-        );
-        assert!(
-            limiter
-                .check_at("2001:db8:1:2::ffff".parse().unwrap(), t)
-                .is_err()
-        );
-        assert!(
-            limiter
-                .check_at("2001:db8:1:3::1".parse().unwrap(), t)
-                .is_ok()
-        );
+        assert!(limiter.check_at("2001:db8:1:2::1".parse().unwrap(), t).is_ok());
+        assert!(limiter.check_at("2001:db8:1:2::ffff".parse().unwrap(), t).is_err());
+        assert!(limiter.check_at("2001:db8:1:3::1".parse().unwrap(), t).is_ok());
         assert!(limiter.check_at("198.51.100.1".parse().unwrap(), t).is_ok());
-        assert!(
-            limiter
-                .check_at("::ffff:198.51.100.1".parse().unwrap(), t)
-                .is_err()
-        );
+        assert!(limiter.check_at("::ffff:198.51.100.1".parse().unwrap(), t).is_err());
     }
 
     #[test]
@@ -318,11 +287,7 @@ mod tests {
         assert!(limiter.tracked() > PRUNE_ABOVE);
         // Two seconds later every bucket has refilled: all but the new one go.
         let later = t + Duration::from_secs(2);
-        assert!(
-            limiter
-                .check_at("192.0.2.1".parse().unwrap(), later)
-                .is_ok()
-        );
+        assert!(limiter.check_at("192.0.2.1".parse().unwrap(), later).is_ok());
         assert_eq!(limiter.tracked(), 1);
     }
 

@@ -12,10 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 
 /// A new endpoint secret: `whsec_` and 24 random bytes in base64.
 pub fn new_secret() -> Secret {
-    Secret::new(format!(
-        "whsec_{}",
-        STANDARD.encode(invitd_core::secret::random_bytes::<24>())
-    ))
+    Secret::new(format!("whsec_{}", STANDARD.encode(invitd_core::secret::random_bytes::<24>())))
 }
 
 /// Why a message could not be signed.
@@ -44,10 +41,7 @@ pub fn sign(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> Result<St
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    Ok(format!(
-        "v1,{}",
-        STANDARD.encode(mac.finalize().into_bytes())
-    ))
+    Ok(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
 }
 
 /// Whether an address is on the public internet: not loopback, private,
@@ -122,11 +116,7 @@ pub async fn check_url(url: &str, allow_private: bool) -> Result<(), String> {
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err("credentials in the URL are not allowed".into());
     }
-    let host = parsed
-        .host_str()
-        .ok_or("the URL has no host")?
-        .trim_matches(['[', ']'])
-        .to_string();
+    let host = parsed.host_str().ok_or("the URL has no host")?.trim_matches(['[', ']']).to_string();
     if allow_private {
         return Ok(());
     }
@@ -229,9 +219,7 @@ mod tests {
     #[test]
     fn secrets_have_the_standard_shape() {
         let s = new_secret();
-        let key = STANDARD
-            .decode(s.expose().strip_prefix("whsec_").unwrap())
-            .unwrap();
+        let key = STANDARD.decode(s.expose().strip_prefix("whsec_").unwrap()).unwrap();
         assert_eq!(key.len(), 24);
     }
 }

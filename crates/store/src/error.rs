@@ -40,11 +40,7 @@ impl StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if unavailable(&e) {
-            StoreError::Unavailable(e)
-        } else {
-            StoreError::Database(e)
-        }
+        if unavailable(&e) { StoreError::Unavailable(e) } else { StoreError::Database(e) }
     }
 }
 

@@ -40,9 +40,7 @@ pub async fn open(
     url: &str,
     options: &OpenOptions,
 ) -> Result<std::sync::Arc<dyn Store>, StoreError> {
-    Ok(std::sync::Arc::new(
-        sql::SqlStore::open(url, options).await?,
-    ))
+    Ok(std::sync::Arc::new(sql::SqlStore::open(url, options).await?))
 }
 
 /// A database URL with any password replaced, fit for logs and messages.
@@ -51,12 +49,9 @@ pub fn redact_url(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
             match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &userinfo[..colon],
-                    &url[at..]
-                ),
+                Some(colon) => {
+                    format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &url[at..])
+                }
                 None => url.to_string(),
             }
         }

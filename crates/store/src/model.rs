@@ -72,20 +72,12 @@ pub struct Audit {
 impl Audit {
     /// The background workers.
     pub fn system() -> Self {
-        Self {
-            actor: Actor::System,
-            ip: None,
-            user_agent: None,
-        }
+        Self { actor: Actor::System, ip: None, user_agent: None }
     }
 
     /// Someone at the command line on the server.
     pub fn operator() -> Self {
-        Self {
-            actor: Actor::Operator,
-            ip: None,
-            user_agent: None,
-        }
+        Self { actor: Actor::Operator, ip: None, user_agent: None }
     }
 }
 
@@ -180,9 +172,7 @@ pub struct OutboxEmail {
 
 impl std::fmt::Debug for OutboxEmail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutboxEmail")
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
+        f.debug_struct("OutboxEmail").field("kind", &self.kind).finish_non_exhaustive()
     }
 }
 
@@ -277,10 +267,7 @@ pub enum DeliveryOutcome {
     /// Accepted; `reply` is what the server said.
     Sent { reply: String },
     /// Try again at `retry_at`.
-    Retry {
-        error: String,
-        retry_at: OffsetDateTime,
-    },
+    Retry { error: String, retry_at: OffsetDateTime },
     /// Give up.
     Failed { error: String },
 }

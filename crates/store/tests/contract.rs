@@ -27,9 +27,7 @@ async fn database(postgres: bool) -> Db {
     let dir = tempfile::tempdir().unwrap();
     let url = if postgres {
         let base = invitd_store::testing::postgres_test_url().expect("INVITD_TEST_DATABASE_URL");
-        invitd_store::testing::fresh_postgres_database(&base)
-            .await
-            .unwrap()
+        invitd_store::testing::fresh_postgres_database(&base).await.unwrap()
     } else {
         format!("sqlite://{}", dir.path().join("store.db").display())
     };
@@ -37,9 +35,7 @@ async fn database(postgres: bool) -> Db {
 }
 
 async fn open(db: &Db) -> Arc<dyn Store> {
-    invitd_store::open(&db.url, &OpenOptions::default())
-        .await
-        .unwrap()
+    invitd_store::open(&db.url, &OpenOptions::default()).await.unwrap()
 }
 
 fn now() -> OffsetDateTime {
@@ -66,11 +62,7 @@ async fn tenant(store: &dyn Store, id: &str) -> TenantId {
         created_at: now(),
         updated_at: now(),
     };
-    let roles = [Role {
-        id: RoleId::parse("viewer").unwrap(),
-        name: "Viewer".into(),
-        rank: 1,
-    }];
+    let roles = [Role { id: RoleId::parse("viewer").unwrap(), name: "Viewer".into(), rank: 1 }];
     store.create_tenant(&t, &roles, &operator()).await.unwrap();
     t.id
 }
@@ -91,21 +83,14 @@ fn new_invitation(tenant: &TenantId, email: &str, at: OffsetDateTime) -> (NewInv
     };
     let address = EmailAddress::parse(email).unwrap();
     let invitation = Invitation::new_pending(&draft, &address, token.hash(), at);
-    let email = OutboxEmail {
-        kind: "invitation".into(),
-        payload: serde_json::json!({"to": email}),
-    };
+    let email =
+        OutboxEmail { kind: "invitation".into(), payload: serde_json::json!({"to": email}) };
     (NewInvitation { invitation, email }, token)
 }
 
 async fn create_one(store: &dyn Store, tenant: &TenantId, email: &str) -> (Invitation, Secret) {
     let (item, token) = new_invitation(tenant, email, now());
-    match store
-        .create_invitations(vec![item], now(), &operator())
-        .await
-        .unwrap()
-        .remove(0)
-    {
+    match store.create_invitations(vec![item], now(), &operator()).await.unwrap().remove(0) {
         CreateOutcome::Created(inv) => (*inv, token),
         other => panic!("not created: {other:?}"),
     }
@@ -171,10 +156,7 @@ contract! {
 }
 
 async fn tenant_dup(store: &dyn Store) -> Result<(), StoreError> {
-    let t = store
-        .get_tenant(&TenantId::parse("acme").unwrap())
-        .await
-        .unwrap();
+    let t = store.get_tenant(&TenantId::parse("acme").unwrap()).await.unwrap();
     store.create_tenant(&t, &[], &operator()).await
 }
 

@@ -35,12 +35,8 @@ impl Target {
         check(r).await
     }
     pub(super) async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .send()
-            .await?;
+        let r =
+            self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.key).send().await?;
         check(r).await
     }
 }
@@ -75,12 +71,8 @@ where
     let deadline = start + duration;
     let mut handles = Vec::new();
     for _ in 0..n {
-        let (op, next, errors, first_error) = (
-            op.clone(),
-            next.clone(),
-            errors.clone(),
-            first_error.clone(),
-        );
+        let (op, next, errors, first_error) =
+            (op.clone(), next.clone(), errors.clone(), first_error.clone());
         handles.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             while Instant::now() < deadline {
@@ -112,12 +104,7 @@ where
     if let Ok(Some(e)) = first_error.lock().map(|f| f.clone()) {
         eprintln!("{name}: first error: {e}");
     }
-    Sample {
-        name,
-        latencies,
-        errors: errors.load(Ordering::Relaxed),
-        elapsed,
-    }
+    Sample { name, latencies, errors: errors.load(Ordering::Relaxed), elapsed }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -162,16 +149,10 @@ pub(super) async fn spawn_server(
 ) -> anyhow::Result<(String, String, tokio::process::Child)> {
     let exe = std::env::current_exe()?;
     let run = |args: &[&str]| -> anyhow::Result<String> {
-        let out = std::process::Command::new(&exe)
-            .env("INVITD_DATABASE_URL", db)
-            .args(args)
-            .output()?;
+        let out =
+            std::process::Command::new(&exe).env("INVITD_DATABASE_URL", db).args(args).output()?;
         if !out.status.success() {
-            bail!(
-                "invitd {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            bail!("invitd {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
         }
         Ok(String::from_utf8_lossy(&out.stdout).to_string())
     };
@@ -186,23 +167,10 @@ pub(super) async fn spawn_server(
         "--max-resends",
         "1000",
     ])?;
-    let out = run(&[
-        "keys",
-        "create",
-        "--name",
-        "bench",
-        "--scopes",
-        "invites:read,invites:write",
-    ])?;
-    let key = out
-        .lines()
-        .last()
-        .context("no key printed")?
-        .trim()
-        .to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let out =
+        run(&["keys", "create", "--name", "bench", "--scopes", "invites:read,invites:write"])?;
+    let key = out.lines().last().context("no key printed")?.trim().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let base = format!("http://127.0.0.1:{port}");
     let child = tokio::process::Command::new(&exe)
         .env("INVITD_DATABASE_URL", db)
@@ -218,11 +186,7 @@ pub(super) async fn spawn_server(
         .spawn()?;
     let client = reqwest::Client::new();
     for _ in 0..200 {
-        if client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success())
         {
             return Ok((base, key, child));
         }

@@ -61,18 +61,10 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
         .pool_max_idle_per_host(args.connections)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let target = Arc::new(Target {
-        base,
-        key,
-        tenant: args.tenant.clone(),
-        client,
-    });
+    let target = Arc::new(Target { base, key, tenant: args.tenant.clone(), client });
     let duration = Duration::from_secs(args.seconds);
     let n = args.connections;
-    eprintln!(
-        "benchmarking {} with {n} connections, {}s per operation",
-        target.base, args.seconds
-    );
+    eprintln!("benchmarking {} with {n} connections, {}s per operation", target.base, args.seconds);
 
     let counter = Arc::new(AtomicUsize::new(0));
     let created = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
@@ -106,9 +98,8 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
                 let (t, c, toks) = (t.clone(), c.clone(), toks.clone());
                 async move {
                     let i = c.fetch_add(1, Ordering::Relaxed);
-                    let emails: Vec<String> = (0..100)
-                        .map(|k| format!("bulk-{i}-{k}@bench.example.com"))
-                        .collect();
+                    let emails: Vec<String> =
+                        (0..100).map(|k| format!("bulk-{i}-{k}@bench.example.com")).collect();
                     let v = t
                         .post(
                             &format!("/v1/tenants/{}/invitations", t.tenant),
@@ -144,12 +135,8 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
             move |i| {
                 let (t, ids) = (t.clone(), ids.clone());
                 async move {
-                    t.get(&format!(
-                        "/v1/tenants/{}/invitations/{}",
-                        t.tenant,
-                        ids[i % ids.len()]
-                    ))
-                    .await?;
+                    t.get(&format!("/v1/tenants/{}/invitations/{}", t.tenant, ids[i % ids.len()]))
+                        .await?;
                     Ok(())
                 }
             }
@@ -163,11 +150,8 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
             move |_| {
                 let t = t.clone();
                 async move {
-                    t.get(&format!(
-                        "/v1/tenants/{}/invitations?limit=50&status=pending",
-                        t.tenant
-                    ))
-                    .await?;
+                    t.get(&format!("/v1/tenants/{}/invitations?limit=50&status=pending", t.tenant))
+                        .await?;
                     Ok(())
                 }
             }
@@ -200,8 +184,7 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
             move |i| {
                 let (t, toks) = (t.clone(), toks.clone());
                 async move {
-                    t.post("/v1/invitations/accept", &json!({"token": toks[i]}))
-                        .await?;
+                    t.post("/v1/invitations/accept", &json!({"token": toks[i]})).await?;
                     Ok(())
                 }
             }

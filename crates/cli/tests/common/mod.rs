@@ -14,11 +14,7 @@ pub fn invitd(db: &str) -> Command {
 /// Runs a command that must succeed; its standard output.
 pub fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -28,17 +24,11 @@ pub fn run_ok(cmd: &mut Command) -> String {
 /// between a probe and the bind.
 pub fn serve_on_any_port(cmd: &mut Command) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let mut child = cmd
-        .args(["--bind", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        cmd.args(["--bind", "127.0.0.1:0"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let base = loop {
-        let line = lines
-            .next()
-            .expect("invitd serve printed its address")
-            .unwrap();
+        let line = lines.next().expect("invitd serve printed its address").unwrap();
         if let Some(base) = line.strip_prefix("invitd listening on ") {
             break base.trim().to_string();
         }

@@ -94,27 +94,16 @@ fn transitions_table() {
 #[test]
 fn status_reads_expired_at_the_instant_of_expiry() {
     let inv = invitation(Status::Pending);
-    assert_eq!(
-        inv.status_at(inv.expires_at - Duration::milliseconds(1)),
-        Status::Pending
-    );
+    assert_eq!(inv.status_at(inv.expires_at - Duration::milliseconds(1)), Status::Pending);
     assert_eq!(inv.status_at(inv.expires_at), Status::Expired);
-    assert!(
-        inv.expire(inv.expires_at - Duration::milliseconds(1))
-            .is_none()
-    );
-    assert_eq!(
-        inv.expire(inv.expires_at).map(|i| i.status),
-        Some(Status::Expired)
-    );
+    assert!(inv.expire(inv.expires_at - Duration::milliseconds(1)).is_none());
+    assert_eq!(inv.expire(inv.expires_at).map(|i| i.status), Some(Status::Expired));
 }
 
 #[test]
 fn accept_records_who_and_when() {
     let clock = FixedClock::new(T0 + Duration::hours(2));
-    let inv = invitation(Status::Pending)
-        .accept(clock.now(), Some("acct-9".into()))
-        .unwrap();
+    let inv = invitation(Status::Pending).accept(clock.now(), Some("acct-9".into())).unwrap();
     assert_eq!(inv.accepted_at, Some(clock.now()));
     assert_eq!(inv.accepted_by.as_deref(), Some("acct-9"));
 }
@@ -141,9 +130,7 @@ fn resend_cooldown_and_window_limit() {
     // Inside the cooldown after creation: 30 s left.
     assert_eq!(
         apply(Op::Resend, &inv, clock.now()),
-        Err(LifecycleError::ResendCooldown {
-            retry_after_secs: 30
-        })
+        Err(LifecycleError::ResendCooldown { retry_after_secs: 30 })
     );
     for _ in 0..3 {
         clock.advance(Duration::minutes(1));
@@ -154,9 +141,7 @@ fn resend_cooldown_and_window_limit() {
     let expected = (window_end - clock.now()).whole_seconds() as u64;
     assert_eq!(
         apply(Op::Resend, &inv, clock.now()),
-        Err(LifecycleError::ResendLimit {
-            retry_after_secs: expected
-        })
+        Err(LifecycleError::ResendLimit { retry_after_secs: expected })
     );
     // A new window opens after 24 hours.
     clock.set(window_end);
@@ -208,9 +193,6 @@ fn delivery_attempts_are_counted_and_the_send_time_kept() {
     assert_eq!(failed.delivery_state, DeliveryState::Failed);
     assert_eq!(failed.delivery_sent_at, sent.delivery_sent_at);
     assert_eq!(failed.status, Status::Pending);
-    assert_eq!(
-        DeliveryResult::Sent.event(),
-        Some(EventType::InvitationSent)
-    );
+    assert_eq!(DeliveryResult::Sent.event(), Some(EventType::InvitationSent));
     assert_eq!(DeliveryResult::WillRetry { error: "" }.event(), None);
 }

@@ -21,26 +21,14 @@ fn email(lang: &str, kind: &str) -> InvitationEmail {
 fn every_language_has_its_words_and_date() {
     let templates = Templates::new(None).unwrap();
     let cases = [
-        (
-            "en",
-            "lead@acme.test invited you to Acme & <Co>",
-            "March 5, 2026 at 14:07 UTC",
-        ),
-        (
-            "de",
-            "lead@acme.test hat Sie zu Acme & <Co> eingeladen",
-            "5. März 2026 um 14:07 Uhr UTC",
-        ),
+        ("en", "lead@acme.test invited you to Acme & <Co>", "March 5, 2026 at 14:07 UTC"),
+        ("de", "lead@acme.test hat Sie zu Acme & <Co> eingeladen", "5. März 2026 um 14:07 Uhr UTC"),
         (
             "es",
             "lead@acme.test te ha invitado a Acme & <Co>",
             "5 de marzo de 2026, a las 14:07 UTC",
         ),
-        (
-            "fr",
-            "lead@acme.test vous invite à rejoindre Acme & <Co>",
-            "5 mars 2026 à 14:07 UTC",
-        ),
+        ("fr", "lead@acme.test vous invite à rejoindre Acme & <Co>", "5 mars 2026 à 14:07 UTC"),
         (
             "pt-BR",
             "lead@acme.test convidou você para Acme & <Co>",
@@ -48,16 +36,12 @@ fn every_language_has_its_words_and_date() {
         ),
     ];
     for (lang, subject, date) in cases {
-        let r = templates
-            .render(&email(lang, "invitation"), "x <x@example.com>", "<id@x>")
-            .unwrap();
+        let r =
+            templates.render(&email(lang, "invitation"), "x <x@example.com>", "<id@x>").unwrap();
         assert_eq!(r.subject, subject, "{lang}");
         assert!(r.text.contains(date), "{lang}: {}", r.text);
         assert!(r.html.contains(date), "{lang}");
-        assert!(
-            r.html
-                .contains(&format!("lang=\"{}\"", pick_language(lang)))
-        );
+        assert!(r.html.contains(&format!("lang=\"{}\"", pick_language(lang))));
         assert!(!r.text.contains('\u{2068}'), "no isolation marks");
     }
 }
@@ -66,14 +50,9 @@ fn every_language_has_its_words_and_date() {
 fn unknown_languages_fall_back_to_english() {
     let templates = Templates::new(None).unwrap();
     for lang in ["ja", "", "xx-YY"] {
-        let r = templates
-            .render(&email(lang, "invitation"), "x <x@example.com>", "<id@x>")
-            .unwrap();
-        assert!(
-            r.subject.contains("invited you to"),
-            "{lang}: {}",
-            r.subject
-        );
+        let r =
+            templates.render(&email(lang, "invitation"), "x <x@example.com>", "<id@x>").unwrap();
+        assert!(r.subject.contains("invited you to"), "{lang}: {}", r.subject);
     }
 }
 
@@ -86,14 +65,8 @@ fn user_text_is_escaped_in_html_and_links_stay_clean() {
     assert!(!r.html.contains("<script>"));
     assert!(r.html.contains("&lt;script&gt;"));
     assert!(r.html.contains("Acme &amp; &lt;Co&gt;"));
-    assert!(
-        r.html
-            .contains("href=\"https://invites.example.com/i/abc_DEF-123\"")
-    );
-    assert!(
-        r.text.contains("Hi <script>alert(1)</script>"),
-        "plain text is verbatim"
-    );
+    assert!(r.html.contains("href=\"https://invites.example.com/i/abc_DEF-123\""));
+    assert!(r.text.contains("Hi <script>alert(1)</script>"), "plain text is verbatim");
     assert!(r.text.contains("https://invites.example.com/i/abc_DEF-123"));
 }
 
@@ -128,10 +101,7 @@ fn a_folder_overrides_single_templates_and_broken_ones_fail_at_start() {
 fn subjects_cannot_carry_new_headers() {
     let mut e = email("en", "invitation");
     e.tenant_name = "Acme\r\nBcc: evil@example.com".into();
-    let r = Templates::new(None)
-        .unwrap()
-        .render(&e, "x <x@example.com>", "<id@x>")
-        .unwrap();
+    let r = Templates::new(None).unwrap().render(&e, "x <x@example.com>", "<id@x>").unwrap();
     assert!(!r.subject.contains('\n') && !r.subject.contains('\r'));
     let bytes = String::from_utf8(r.to_rfc5322().unwrap()).unwrap();
     let headers = bytes.split("\r\n\r\n").next().unwrap();

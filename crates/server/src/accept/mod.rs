@@ -43,13 +43,9 @@ async fn load(
             Ok(tenant) => Ok((inv, tenant)),
             Err(_) => Err(unavailable(lang)),
         },
-        Err(Error::Conflict { .. }) => Err(simple(
-            StatusCode::GONE,
-            lang,
-            "page-replaced-title",
-            "page-replaced-body",
-            None,
-        )),
+        Err(Error::Conflict { .. }) => {
+            Err(simple(StatusCode::GONE, lang, "page-replaced-title", "page-replaced-body", None))
+        }
         Err(Error::NotFound(_)) => Err(simple(
             StatusCode::NOT_FOUND,
             lang,
@@ -81,10 +77,7 @@ async fn show(
         Ok(catalogue) => crate::service::invitations::role_names(&inv.roles, &catalogue).join(", "),
         Err(_) => return unavailable(lang).render(),
     };
-    let inviter = inv
-        .inviter_email
-        .clone()
-        .or_else(|| inv.inviter_account_id.clone());
+    let inviter = inv.inviter_email.clone().or_else(|| inv.inviter_account_id.clone());
     let mut page = Page::new(
         StatusCode::OK,
         lang,
@@ -94,34 +87,20 @@ async fn show(
         Some(who) => translate(
             lang,
             "page-invited-by",
-            &[
-                ("inviter", who),
-                ("tenant", tenant.name.clone()),
-                ("roles", roles),
-            ],
+            &[("inviter", who), ("tenant", tenant.name.clone()), ("roles", roles)],
         ),
-        None => translate(
-            lang,
-            "page-invited",
-            &[("tenant", tenant.name.clone()), ("roles", roles)],
-        ),
+        None => {
+            translate(lang, "page-invited", &[("tenant", tenant.name.clone()), ("roles", roles)])
+        }
     });
     if let Some(purpose) = &inv.purpose {
-        page.lines.push(translate(
-            lang,
-            "page-purpose",
-            &[("purpose", purpose.clone())],
-        ));
+        page.lines.push(translate(lang, "page-purpose", &[("purpose", purpose.clone())]));
     }
     page.message = inv.message.clone();
     page.note = Some(format!(
         "{} {}",
         translate(lang, "page-for", &[("email", inv.email.clone())]),
-        translate(
-            lang,
-            "page-valid-until",
-            &[("date", format_expiry(lang, inv.expires_at))]
-        )
+        translate(lang, "page-valid-until", &[("date", format_expiry(lang, inv.expires_at))])
     ));
     page.nonce = Some(form_nonce(&state.form_key, &inv.token_hash, now));
     page.tenant = Some(tenant);
@@ -165,14 +144,8 @@ async fn answer(
     let now = state.clock.now();
     let lang = language_of(&inv, &tenant);
     let refused = |tenant: Tenant| {
-        simple(
-            StatusCode::FORBIDDEN,
-            lang,
-            "page-refused-title",
-            "page-refused-body",
-            Some(tenant),
-        )
-        .render()
+        simple(StatusCode::FORBIDDEN, lang, "page-refused-title", "page-refused-body", Some(tenant))
+            .render()
     };
     let Ok(Form(form)) = form else {
         return refused(tenant);
@@ -192,11 +165,7 @@ async fn answer(
         ip: client.ip,
         user_agent: client.user_agent,
     };
-    match state
-        .service()
-        .answer(inv.token_hash, accept, None, &audit)
-        .await
-    {
+    match state.service().answer(inv.token_hash, accept, None, &audit).await {
         Ok(done) if accept => {
             if let (Some(url), Some(secret)) = (&tenant.accept_redirect_url, &tenant.ticket_secret)
             {
@@ -215,11 +184,8 @@ async fn answer(
                     ),
                 }
             }
-            let mut page = Page::new(
-                StatusCode::OK,
-                lang,
-                translate(lang, "page-accepted-title", &[]),
-            );
+            let mut page =
+                Page::new(StatusCode::OK, lang, translate(lang, "page-accepted-title", &[]));
             page.lines.push(translate(
                 lang,
                 "page-accepted-body",
@@ -230,11 +196,8 @@ async fn answer(
             page.render()
         }
         Ok(_) => {
-            let mut page = Page::new(
-                StatusCode::OK,
-                lang,
-                translate(lang, "page-declined-title", &[]),
-            );
+            let mut page =
+                Page::new(StatusCode::OK, lang, translate(lang, "page-declined-title", &[]));
             page.lines.push(translate(
                 lang,
                 "page-declined-body",
@@ -252,14 +215,10 @@ async fn answer(
             };
             closed(status, lang, tenant).render()
         }
-        Err(Error::NotFound(_)) => simple(
-            StatusCode::GONE,
-            lang,
-            "page-replaced-title",
-            "page-replaced-body",
-            None,
-        )
-        .render(),
+        Err(Error::NotFound(_)) => {
+            simple(StatusCode::GONE, lang, "page-replaced-title", "page-replaced-body", None)
+                .render()
+        }
         Err(_) => unavailable(lang).render(),
     }
 }

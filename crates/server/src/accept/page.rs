@@ -22,14 +22,8 @@ const CSS: &str = include_str!("accept.css");
 
 pub(super) async fn css() -> Response {
     let mut r = ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response();
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    r.headers_mut().insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    r.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     r
 }
 
@@ -96,9 +90,8 @@ impl Page {
             });
         // Where the form may post: here, and (through the 303 after
         // accepting) the tenant's redirect URL.
-        let redirect_origin = tenant
-            .and_then(|t| t.accept_redirect_url.as_deref())
-            .and_then(origin_of);
+        let redirect_origin =
+            tenant.and_then(|t| t.accept_redirect_url.as_deref()).and_then(origin_of);
         let mut form_action = String::from("'self'");
         if let Some(o) = redirect_origin {
             form_action.push(' ');
@@ -107,12 +100,9 @@ impl Page {
         let csp = format!(
             "default-src 'none'; style-src 'self' 'nonce-{style_nonce}'; img-src https: 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
         );
-        let mut response = (
-            self.status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            html,
-        )
-            .into_response();
+        let mut response =
+            (self.status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html)
+                .into_response();
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&csp) {
             headers.insert(header::CONTENT_SECURITY_POLICY, v);
@@ -133,14 +123,8 @@ fn escape_attr(s: &str) -> String {
 
 /// Headers every page (and the redirect after accepting) carries.
 pub(super) fn security_headers(headers: &mut HeaderMap) {
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }

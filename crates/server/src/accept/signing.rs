@@ -60,10 +60,7 @@ pub fn check_form_nonce(key: &[u8], token: &SecretHash, nonce: &str, now: Offset
     let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {
         return false;
     };
-    constant_time_eq(
-        &tag,
-        &mac(key, &[b"accept-form", token.as_bytes(), issued.as_bytes()]),
-    )
+    constant_time_eq(&tag, &mac(key, &[b"accept-form", token.as_bytes(), issued.as_bytes()]))
 }
 
 /// Why a ticket could not be made.
@@ -139,29 +136,15 @@ mod tests {
         let nonce = form_nonce(key, &t1, now);
         assert!(check_form_nonce(key, &t1, &nonce, now));
         assert!(!check_form_nonce(key, &t2, &nonce, now), "another token");
-        assert!(
-            !check_form_nonce(b"other key", &t1, &nonce, now),
-            "another installation"
-        );
-        assert!(
-            !check_form_nonce(key, &t1, &nonce, now + time::Duration::hours(3)),
-            "too old"
-        );
+        assert!(!check_form_nonce(b"other key", &t1, &nonce, now), "another installation");
+        assert!(!check_form_nonce(key, &t1, &nonce, now + time::Duration::hours(3)), "too old");
         assert!(!check_form_nonce(key, &t1, "garbage", now));
-        assert!(!check_form_nonce(
-            key,
-            &t1,
-            &format!("{}.AAAA", now.unix_timestamp()),
-            now
-        ));
+        assert!(!check_form_nonce(key, &t1, &format!("{}.AAAA", now.unix_timestamp()), now));
     }
 
     #[test]
     fn tickets_go_into_the_query() {
-        assert_eq!(
-            with_ticket("https://a.test/w", "T"),
-            "https://a.test/w?ticket=T"
-        );
+        assert_eq!(with_ticket("https://a.test/w", "T"), "https://a.test/w?ticket=T");
         assert_eq!(
             with_ticket("https://a.test/w?x=1#top", "T"),
             "https://a.test/w?x=1&ticket=T#top"

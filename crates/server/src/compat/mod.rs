@@ -28,10 +28,9 @@ pub(crate) fn error_response(
     }
     let mut response = (status, axum::Json(body)).into_response();
     if let Some(secs) = native.and_then(Error::retry_after) {
-        response.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from(secs),
-        );
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
     }
     response
 }
@@ -53,23 +52,16 @@ impl FromRequestParts<AppState> for MaybeCaller {
 /// Parses a JSON body into `T`; an empty body reads as `{}` (the seeds'
 /// clients send none for some calls).
 pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        bytes
-    };
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
     serde_json::from_slice(bytes).map_err(|e| e.to_string())
 }
 
 /// Routes of all three faces.
 pub fn router() -> axum::Router<AppState> {
-    wix::router()
-        .merge(workspace::router())
-        .merge(tenant_admin::router())
+    wix::router().merge(workspace::router()).merge(tenant_admin::router())
 }
 
 /// RFC 3339 with milliseconds, as all three seeds show dates.
 pub fn iso(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

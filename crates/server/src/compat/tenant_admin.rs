@@ -18,10 +18,7 @@ use serde_json::{Value, json};
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
-        .route(
-            "/tenant/{tenantId}/admin/user/invitation/resend",
-            put(resend),
-        )
+        .route("/tenant/{tenantId}/admin/user/invitation/resend", put(resend))
         .route("/api/tenant/{tenantId}/invitations/resend", put(resend))
 }
 
@@ -51,20 +48,14 @@ impl IntoResponse for EnvelopeError {
                 "You lack permission to manage invitations of this tenant.".into(),
                 vec![format!("missing: {scope}")],
             ),
-            Error::NotFound(_) => (
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                "The invitation does not exist.".into(),
-                vec![],
-            ),
+            Error::NotFound(_) => {
+                (StatusCode::NOT_FOUND, "NotFound", "The invitation does not exist.".into(), vec![])
+            }
             Error::Invalid(fields) => (
                 StatusCode::BAD_REQUEST,
                 "ValidationError",
                 "The request parameters failed validation.".into(),
-                fields
-                    .iter()
-                    .map(|f| format!("{}: {}", f.field, f.message))
-                    .collect(),
+                fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect(),
             ),
             Error::Lifecycle(
                 LifecycleError::ResendCooldown { retry_after_secs }
@@ -81,12 +72,9 @@ impl IntoResponse for EnvelopeError {
                 "Only pending invitations can be resent.".into(),
                 vec![l.to_string()],
             ),
-            Error::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Unavailable",
-                e.to_string(),
-                vec![],
-            ),
+            Error::Unavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "Unavailable", e.to_string(), vec![])
+            }
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalError",
@@ -132,14 +120,9 @@ fn id_param(query: Option<&str>) -> Result<i64, EnvelopeError> {
         .filter_map(|pair| pair.split_once('='))
         .find(|(k, _)| *k == "id")
         .map(|(_, v)| v);
-    raw.and_then(|v| v.parse::<i64>().ok())
-        .filter(|n| *n > 0)
-        .ok_or_else(|| {
-            EnvelopeError(Error::invalid(
-                "id",
-                "The Id field must be a positive integer.",
-            ))
-        })
+    raw.and_then(|v| v.parse::<i64>().ok()).filter(|n| *n > 0).ok_or_else(|| {
+        EnvelopeError(Error::invalid("id", "The Id field must be a positive integer."))
+    })
 }
 
 async fn resend(
@@ -154,14 +137,10 @@ async fn resend(
     let tenant_id = invitd_core::TenantId::parse(tenant.clone())
         .map_err(|_| EnvelopeError(Error::NotFound("tenant")))?;
     if !caller.reaches(&tenant_id) {
-        return Err(EnvelopeError(Error::Forbidden(
-            "access to this tenant".into(),
-        )));
+        return Err(EnvelopeError(Error::Forbidden("access to this tenant".into())));
     }
     let service = state.service();
-    let (_, inv) = service
-        .invitation_by_number(&caller, Scope::InvitesWrite, number)
-        .await?;
+    let (_, inv) = service.invitation_by_number(&caller, Scope::InvitesWrite, number).await?;
     if inv.tenant_id != tenant_id {
         return Err(EnvelopeError(Error::NotFound("invitation")));
     }

@@ -123,11 +123,7 @@ fn caller_and_site(caller: MaybeCaller, headers: &HeaderMap) -> Result<(Caller, 
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| {
-            violation(
-                "wix-site-id",
-                "the wix-site-id header names the site",
-                "REQUIRED_FIELD",
-            )
+            violation("wix-site-id", "the wix-site-id header names the site", "REQUIRED_FIELD")
         })?;
     Ok((caller, site.to_string()))
 }
@@ -153,11 +149,7 @@ pub fn site_invite(
 ) -> Value {
     let st = inv.status_at(now);
     let open = inv.is_open_at(now) && caller.has(Scope::InvitesWrite);
-    let capabilities: Vec<&str> = if open {
-        vec![CAN_RESEND, CAN_REVOKE]
-    } else {
-        vec![]
-    };
+    let capabilities: Vec<&str> = if open { vec![CAN_RESEND, CAN_REVOKE] } else { vec![] };
     json!({
         "id": inv.id,
         "siteId": inv.tenant_id.as_str(),
@@ -222,22 +214,13 @@ async fn bulk(
     let create = CreateInvitations {
         emails: req.emails.unwrap_or_default(),
         roles: req.policy_ids.unwrap_or_default(),
-        location_ids: req
-            .location_restriction
-            .map(|l| l.location_ids)
-            .unwrap_or_default(),
+        location_ids: req.location_restriction.map(|l| l.location_ids).unwrap_or_default(),
         purpose: req.invite_purpose,
         language: req.default_email_language,
-        inviter: Some(Inviter {
-            account_id: Some(caller.key.id.to_string()),
-            email: None,
-        }),
+        inviter: Some(Inviter { account_id: Some(caller.key.id.to_string()), email: None }),
         ..Default::default()
     };
-    let out = state
-        .service()
-        .create_invitations(&caller, &site, create)
-        .await?;
+    let out = state.service().create_invitations(&caller, &site, create).await?;
     let now = state.clock.now();
     let invites: Vec<Value> = out
         .created
@@ -252,9 +235,7 @@ async fn bulk(
         })
         .collect();
     let failed: Vec<&str> = out.failures.iter().map(|f| f.email.as_str()).collect();
-    Ok(axum::Json(
-        json!({"invites": invites, "failedEmails": failed}),
-    ))
+    Ok(axum::Json(json!({"invites": invites, "failedEmails": failed})))
 }
 
 #[derive(Deserialize, Default)]
@@ -278,11 +259,7 @@ fn invite_id(path: &str, body: Option<&str>) -> Result<uuid::Uuid, WixError> {
     if let Some(repeated) = body
         && uuid::Uuid::parse_str(repeated).ok() != Some(id)
     {
-        return Err(violation(
-            "inviteId",
-            "differs from the invite id in the path",
-            "OTHER",
-        ));
+        return Err(violation("inviteId", "differs from the invite id in the path", "OTHER"));
     }
     Ok(id)
 }
@@ -304,14 +281,10 @@ async fn resend(
             Language::parse(l).map_err(|e| violation("defaultEmailLanguage", e.reason, "FORMAT"))
         })
         .transpose()?;
-    let (inv, token): (Invitation, Secret) = state
-        .service()
-        .resend_with_language(&caller, &site, id, language)
-        .await?;
+    let (inv, token): (Invitation, Secret) =
+        state.service().resend_with_language(&caller, &site, id, language).await?;
     let link = accept_url(&state.config.public_url, &token);
-    Ok(axum::Json(
-        json!({"invite": site_invite(&inv, &caller, state.clock.now(), Some(link))}),
-    ))
+    Ok(axum::Json(json!({"invite": site_invite(&inv, &caller, state.clock.now(), Some(link))})))
 }
 
 /// `POST /invites/site-invite/{inviteId}/revoke` → `200 {}`.

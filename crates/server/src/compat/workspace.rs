@@ -76,11 +76,7 @@ impl IntoResponse for WorkspaceError {
                 .join("; "),
             other => other.to_string(),
         };
-        super::error_response(
-            Some(&e),
-            status,
-            json!({"detail": detail, "code": e.code()}),
-        )
+        super::error_response(Some(&e), status, json!({"detail": detail, "code": e.code()}))
     }
 }
 
@@ -154,15 +150,8 @@ fn parse_number(raw: &str) -> Result<i64, WorkspaceError> {
 
 async fn respond(state: &AppState, caller: &Caller, number: i64) -> Result<Value, WorkspaceError> {
     let service = state.service();
-    let (tenant, inv) = service
-        .invitation_by_number(caller, Scope::InvitesRead, number)
-        .await?;
-    Ok(detail_of(
-        &inv,
-        &tenant,
-        &service.catalogue(&tenant).await?,
-        state,
-    ))
+    let (tenant, inv) = service.invitation_by_number(caller, Scope::InvitesRead, number).await?;
+    Ok(detail_of(&inv, &tenant, &service.catalogue(&tenant).await?, state))
 }
 
 /// `POST /api/v1/invites/{invite_id}/resend/`: a new link, the expiry
@@ -196,20 +185,13 @@ async fn change(
     let caller = caller.0?;
     let number = parse_number(raw)?;
     let service = state.service();
-    let (tenant, inv) = service
-        .invitation_by_number(&caller, Scope::InvitesWrite, number)
-        .await?;
+    let (tenant, inv) = service.invitation_by_number(&caller, Scope::InvitesWrite, number).await?;
     let changed = if resend {
         service.resend(&caller, tenant.id.as_str(), inv.id).await?.0
     } else {
         service.revoke(&caller, tenant.id.as_str(), inv.id).await?
     };
-    Ok(axum::Json(detail_of(
-        &changed,
-        &tenant,
-        &service.catalogue(&tenant).await?,
-        state,
-    )))
+    Ok(axum::Json(detail_of(&changed, &tenant, &service.catalogue(&tenant).await?, state)))
 }
 
 /// `GET /api/v1/invites/{invite_id}/`.
@@ -261,31 +243,18 @@ async fn create(
         parse_body(&body).map_err(|m| WorkspaceError(Error::MalformedJson(m)))?;
     let role = req.role.as_deref().unwrap_or("1");
     let index = SEED_ROLES.iter().position(|n| *n == role).ok_or_else(|| {
-        WorkspaceError(Error::invalid(
-            "role",
-            "must be \"1\", \"2\", \"3\" or \"4\"",
-        ))
+        WorkspaceError(Error::invalid("role", "must be \"1\", \"2\", \"3\" or \"4\""))
     })?;
     let create = CreateInvitations {
         emails: vec![req.email],
         roles: vec![STARTING_ROLES[index].0.to_string()],
         message: req.message,
-        inviter: Some(Inviter {
-            account_id: Some(caller.key.id.to_string()),
-            email: None,
-        }),
+        inviter: Some(Inviter { account_id: Some(caller.key.id.to_string()), email: None }),
         ..Default::default()
     };
-    let out = state
-        .service()
-        .create_invitations(&caller, &tenant, create)
-        .await?;
+    let out = state.service().create_invitations(&caller, &tenant, create).await?;
     let Some(created) = out.created.first() else {
-        let reason = out
-            .failures
-            .first()
-            .map(|f| f.message.clone())
-            .unwrap_or_default();
+        let reason = out.failures.first().map(|f| f.message.clone()).unwrap_or_default();
         return Err(WorkspaceError(Error::invalid("email", reason)));
     };
     // The roles of the tenant just authorized for the write; a key with
@@ -293,12 +262,7 @@ async fn create(
     let catalogue = state.service().catalogue(&out.tenant).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(detail_of(
-            &created.invitation,
-            &out.tenant,
-            &catalogue,
-            &state,
-        )),
+        axum::Json(detail_of(&created.invitation, &out.tenant, &catalogue, &state)),
     ))
 }
 
@@ -314,16 +278,10 @@ async fn list(
     let caller = caller.0?;
     let tenant = workspace(&caller, &headers)?;
     let q: ListQuery = serde_urlencoded_query(query.as_deref().unwrap_or(""))?;
-    let (page, next) = state
-        .service()
-        .list_invitations(&caller, &tenant, q)
-        .await?;
+    let (page, next) = state.service().list_invitations(&caller, &tenant, q).await?;
     let t = state.service().tenant_for(&caller, &tenant).await?;
     let catalogue = state.service().catalogue(&t).await?;
-    let results: Vec<Value> = page
-        .iter()
-        .map(|i| detail_of(i, &t, &catalogue, &state))
-        .collect();
+    let results: Vec<Value> = page.iter().map(|i| detail_of(i, &t, &catalogue, &state)).collect();
     Ok(axum::Json(json!({"results": results, "next": next})))
 }
 

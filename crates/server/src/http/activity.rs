@@ -234,10 +234,7 @@ impl hyper::service::Service<Request<Incoming>> for Tracked {
                     response
                 }
             };
-            Ok(response.map(|body| TrackedBody {
-                inner: body,
-                _in_flight: in_flight,
-            }))
+            Ok(response.map(|body| TrackedBody { inner: body, _in_flight: in_flight }))
         })
     }
 }

@@ -55,9 +55,7 @@ pub async fn serve(
     limits: Limits,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(Semaphore::new(
-        limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
-    ));
+    let slots = Arc::new(Semaphore::new(limits.max_connections.clamp(1, Semaphore::MAX_PERMITS)));
     let mut connections = JoinSet::new();
     let mut last_full_warning: Option<Instant> = None;
     let mut last_accept_error: Option<Instant> = None;
@@ -131,16 +129,9 @@ async fn serve_connection(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let activity = Arc::new(Activity::new(limits));
-    let io = TokioIo::new(Watched {
-        inner: stream,
-        activity: activity.clone(),
-    });
-    let service = Tracked {
-        app,
-        peer,
-        activity: activity.clone(),
-        request_timeout: limits.request_timeout,
-    };
+    let io = TokioIo::new(Watched { inner: stream, activity: activity.clone() });
+    let service =
+        Tracked { app, peer, activity: activity.clone(), request_timeout: limits.request_timeout };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())

@@ -7,19 +7,13 @@
 #[cfg(unix)]
 #[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere
 pub fn raise_open_files_limit() -> Option<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes into the struct we own.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return None;
     }
     if limit.rlim_cur < limit.rlim_max {
-        let raised = libc::rlimit {
-            rlim_cur: limit.rlim_max,
-            rlim_max: limit.rlim_max,
-        };
+        let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
         // SAFETY: setrlimit reads the struct we own.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
             tracing::info!(
@@ -47,10 +41,7 @@ pub fn raise_open_files_limit() -> Option<u64> {
 #[cfg(unix)]
 #[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere
 pub fn open_files_limit() -> Option<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes into the struct we own.
     (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0)
         .then_some(limit.rlim_cur as u64)

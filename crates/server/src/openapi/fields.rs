@@ -49,9 +49,8 @@ pub fn invitation_roles() -> Schema {
 }
 
 fn event_type_list(nullable: bool) -> Schema {
-    let names: Vec<&str> = invitd_core::EventType::subscribable()
-        .map(invitd_core::EventType::as_str)
-        .collect();
+    let names: Vec<&str> =
+        invitd_core::EventType::subscribable().map(invitd_core::EventType::as_str).collect();
     array(nullable)
         .items(string().enum_values(Some(names)))
         .description(Some("Event types to receive; empty: all of them."))
@@ -85,12 +84,7 @@ pub fn scopes() -> Schema {
 /// least one tenant id.
 pub fn key_tenants() -> Schema {
     array(true)
-        .items(
-            string()
-                .min_length(Some(1))
-                .max_length(Some(128))
-                .pattern(Some(OPAQUE_ID)),
-        )
+        .items(string().min_length(Some(1)).max_length(Some(128)).pattern(Some(OPAQUE_ID)))
         .min_items(Some(1))
         .description(Some(
             "The tenants the key reaches (existing tenant ids); absent or null: all tenants.",

@@ -46,10 +46,8 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
+        components
+            .add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
 }
 
@@ -135,14 +133,8 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
         common.push((400, text));
     }
     if s.authenticated {
-        common.push((
-            401,
-            "`unauthorized`: no API key, an unknown key or a revoked key.".into(),
-        ));
-        common.push((
-            403,
-            "`forbidden`: the key lacks the scope this operation needs.".into(),
-        ));
+        common.push((401, "`unauthorized`: no API key, an unknown key or a revoked key.".into()));
+        common.push((403, "`forbidden`: the key lacks the scope this operation needs.".into()));
     }
     if s.path_params {
         common.push((
@@ -155,10 +147,8 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
         "`method_not_allowed`: this path does not take this method; the `Allow` header lists the ones it takes.".into(),
     ));
     if s.body || (s.write && s.authenticated) {
-        common.push((
-            413,
-            "`payload_too_large`: the body is larger than the server accepts.".into(),
-        ));
+        common
+            .push((413, "`payload_too_large`: the body is larger than the server accepts.".into()));
     }
     if s.body {
         common.push((
@@ -192,10 +182,9 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
             }
             Some(RefOr::Ref(_)) => {}
             None => {
-                op.responses.responses.insert(
-                    key,
-                    RefOr::T(ResponseBuilder::new().description(text).build()),
-                );
+                op.responses
+                    .responses
+                    .insert(key, RefOr::T(ResponseBuilder::new().description(text).build()));
             }
         }
     }
@@ -223,11 +212,7 @@ fn finish_response(status: &str, response: &mut Response) {
         response.content.clear();
         response.content.insert(
             PROBLEM_CONTENT_TYPE.to_string(),
-            RefOr::T(
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            ),
+            RefOr::T(ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build()),
         );
         if matches!(code, 429 | 503) {
             response.headers.insert(
@@ -235,9 +220,7 @@ fn finish_response(status: &str, response: &mut Response) {
                 RefOr::T(
                     HeaderBuilder::new()
                         .schema(Some(
-                            ObjectBuilder::new()
-                                .schema_type(Type::Integer)
-                                .minimum(Some(0)),
+                            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)),
                         ))
                         .description(Some("Seconds to wait before trying again."))
                         .build(),

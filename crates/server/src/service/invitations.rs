@@ -32,8 +32,7 @@ impl Service {
     ) -> Result<CreateOutput, Error> {
         caller.require(Scope::InvitesWrite)?;
         let tenant = self.tenant_for(caller, tenant).await?;
-        self.create_invitations_in(tenant, req, &caller.audit())
-            .await
+        self.create_invitations_in(tenant, req, &caller.audit()).await
     }
 
     /// The creation itself, for a tenant already authorized.
@@ -52,10 +51,7 @@ impl Service {
         let catalogue = self.state.store.list_roles(&tenant.id).await?;
         let roles = resolve_roles(&req.roles, &catalogue)?;
         if req.location_ids.len() > limits::MAX_LOCATIONS_PER_INVITATION
-            || req
-                .location_ids
-                .iter()
-                .any(|l| l.is_empty() || l.chars().count() > 128)
+            || req.location_ids.iter().any(|l| l.is_empty() || l.chars().count() > 128)
         {
             return Err(Error::invalid(
                 "location_ids",
@@ -84,17 +80,12 @@ impl Service {
         let metadata = match req.metadata {
             None | Some(serde_json::Value::Null) => serde_json::json!({}),
             Some(v @ serde_json::Value::Object(_)) => {
-                if serde_json::to_vec(&v)
-                    .map(|b| b.len())
-                    .unwrap_or(usize::MAX)
+                if serde_json::to_vec(&v).map(|b| b.len()).unwrap_or(usize::MAX)
                     > limits::MAX_METADATA_BYTES
                 {
                     return Err(Error::invalid(
                         "metadata",
-                        format!(
-                            "must be at most {} bytes of JSON",
-                            limits::MAX_METADATA_BYTES
-                        ),
+                        format!("must be at most {} bytes of JSON", limits::MAX_METADATA_BYTES),
                     ));
                 }
                 v
@@ -102,11 +93,8 @@ impl Service {
             Some(_) => return Err(Error::invalid("metadata", "must be a JSON object")),
         };
         let inviter = req.inviter.unwrap_or_default();
-        let inviter_account_id = check_text(
-            "inviter.account_id",
-            inviter.account_id,
-            limits::MAX_NAME_CHARS,
-        )?;
+        let inviter_account_id =
+            check_text("inviter.account_id", inviter.account_id, limits::MAX_NAME_CHARS)?;
         let inviter_email = inviter
             .email
             .map(|e| {
@@ -169,17 +157,12 @@ impl Service {
         }
         let mut created = Vec::new();
         if !items.is_empty() {
-            let outcomes = self
-                .state
-                .store
-                .create_invitations(items, now, audit)
-                .await?;
+            let outcomes = self.state.store.create_invitations(items, now, audit).await?;
             for (outcome, token) in outcomes.into_iter().zip(tokens) {
                 match outcome {
-                    CreateOutcome::Created(invitation) => created.push(Created {
-                        invitation: *invitation,
-                        token,
-                    }),
+                    CreateOutcome::Created(invitation) => {
+                        created.push(Created { invitation: *invitation, token })
+                    }
                     CreateOutcome::AlreadyPending { email } => failures.push(Failure {
                         email,
                         code: "already_pending".into(),
@@ -192,11 +175,7 @@ impl Service {
                 self.state.outbox_notify.notify_one();
             }
         }
-        Ok(CreateOutput {
-            tenant,
-            created,
-            failures,
-        })
+        Ok(CreateOutput { tenant, created, failures })
     }
 
     pub(super) fn outbox_email(
@@ -211,10 +190,7 @@ impl Service {
         let data = InvitationEmail {
             to: inv.email.clone(),
             tenant_name: tenant.name.clone(),
-            inviter: inv
-                .inviter_email
-                .clone()
-                .or_else(|| inv.inviter_account_id.clone()),
+            inviter: inv.inviter_email.clone().or_else(|| inv.inviter_account_id.clone()),
             role_names: role_names.to_vec(),
             message: inv.message.clone(),
             purpose: inv.purpose.clone(),
@@ -226,10 +202,7 @@ impl Service {
             accept_url: accept_url(&self.state.config.public_url, token),
             kind: kind.to_string(),
         };
-        OutboxEmail {
-            kind: kind.into(),
-            payload: serde_json::to_value(&data).unwrap_or_default(),
-        }
+        OutboxEmail { kind: kind.into(), payload: serde_json::to_value(&data).unwrap_or_default() }
     }
 
     pub async fn get_invitation(
@@ -240,11 +213,7 @@ impl Service {
     ) -> Result<Invitation, Error> {
         caller.require(Scope::InvitesRead)?;
         let tenant = self.tenant_for(caller, tenant).await?;
-        self.state
-            .store
-            .get_invitation(&tenant.id, id)
-            .await
-            .map_err(not_found_as("invitation"))
+        self.state.store.get_invitation(&tenant.id, id).await.map_err(not_found_as("invitation"))
     }
 
     pub async fn list_invitations(
@@ -290,11 +259,7 @@ impl Service {
             before_number: q.cursor.as_deref().map(parse_cursor).transpose()?,
             limit: limit + 1,
         };
-        let mut page = self
-            .state
-            .store
-            .list_invitations(&tenant.id, &filter, self.now())
-            .await?;
+        let mut page = self.state.store.list_invitations(&tenant.id, &filter, self.now()).await?;
         let next = if page.len() > limit as usize {
             page.truncate(limit as usize);
             page.last().map(|i| format!("n{}", i.number))
@@ -329,11 +294,7 @@ fn resolve_roles(wanted: &[String], catalogue: &[Role]) -> Result<Vec<Role>, Err
             None => unknown.push(id.clone()),
         }
     }
-    if unknown.is_empty() {
-        Ok(out)
-    } else {
-        Err(Error::UnknownRoles(unknown))
-    }
+    if unknown.is_empty() { Ok(out) } else { Err(Error::UnknownRoles(unknown)) }
 }
 
 /// Display names of role ids (the id itself for a role since removed).

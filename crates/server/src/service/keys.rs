@@ -53,14 +53,10 @@ impl Service {
                 ));
             }
             (Some(own), Some(wanted)) => {
-                if let Some(foreign) = wanted
-                    .iter()
-                    .find(|t| !own.iter().any(|o| o.as_str() == t.as_str()))
+                if let Some(foreign) =
+                    wanted.iter().find(|t| !own.iter().any(|o| o.as_str() == t.as_str()))
                 {
-                    return Err(Error::invalid(
-                        "tenants",
-                        format!("unknown tenant {foreign:?}"),
-                    ));
+                    return Err(Error::invalid("tenants", format!("unknown tenant {foreign:?}")));
                 }
             }
         }
@@ -125,10 +121,7 @@ impl Service {
             created_at: self.now(),
             revoked_at: None,
         };
-        self.state
-            .store
-            .create_api_key(&key, &secret.hash(), audit)
-            .await?;
+        self.state.store.create_api_key(&key, &secret.hash(), audit).await?;
         Ok((key, secret))
     }
 
@@ -149,18 +142,11 @@ impl Service {
     pub async fn revoke_key(&self, caller: &Caller, id: Uuid) -> Result<ApiKey, Error> {
         caller.require(Scope::KeysAdmin)?;
         let keys = self.state.store.list_api_keys().await?;
-        let target = keys
-            .into_iter()
-            .find(|k| k.id == id)
-            .ok_or(Error::NotFound("key"))?;
+        let target = keys.into_iter().find(|k| k.id == id).ok_or(Error::NotFound("key"))?;
         if !visible_to(caller, &target) {
             return Err(Error::NotFound("key"));
         }
-        let key = self
-            .state
-            .store
-            .revoke_api_key(id, self.now(), &caller.audit())
-            .await?;
+        let key = self.state.store.revoke_api_key(id, self.now(), &caller.audit()).await?;
         self.state.keys.forget_all();
         Ok(key)
     }

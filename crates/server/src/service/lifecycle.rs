@@ -95,10 +95,7 @@ impl Service {
                 email: Some(email),
             })
         });
-        let target = Target::Id {
-            tenant: tenant.id.clone(),
-            id,
-        };
+        let target = Target::Id { tenant: tenant.id.clone(), id };
         let updated = self
             .state
             .store
@@ -137,15 +134,8 @@ impl Service {
                 email: None,
             })
         });
-        let target = Target::Id {
-            tenant: tenant.clone(),
-            id,
-        };
-        self.state
-            .store
-            .transition(target, decide, audit)
-            .await
-            .map_err(not_found_as("invitation"))
+        let target = Target::Id { tenant: tenant.clone(), id };
+        self.state.store.transition(target, decide, audit).await.map_err(not_found_as("invitation"))
     }
 
     /// Finds the invitation of a token, if the caller reaches its tenant.
@@ -159,9 +149,7 @@ impl Service {
             TokenMatch::Current(inv) | TokenMatch::Replaced(inv) => &inv.tenant_id,
             TokenMatch::Unknown => return Err(Error::NotFound("invitation")),
         };
-        caller
-            .require_tenant(tenant)
-            .map_err(|_| Error::NotFound("invitation"))?;
+        caller.require_tenant(tenant).map_err(|_| Error::NotFound("invitation"))?;
         token_answer(found)
     }
 
@@ -190,14 +178,11 @@ impl Service {
         let inv = self.lookup_token(caller, token).await?;
         let account_id = check_text("account_id", account_id, limits::MAX_NAME_CHARS)?;
         let audit = Audit {
-            actor: invitd_core::Actor::Invitee {
-                account_id: account_id.clone(),
-            },
+            actor: invitd_core::Actor::Invitee { account_id: account_id.clone() },
             ip: caller.client.ip.clone(),
             user_agent: caller.client.user_agent.clone(),
         };
-        self.answer(inv.token_hash, accept, account_id, &audit)
-            .await
+        self.answer(inv.token_hash, accept, account_id, &audit).await
     }
 
     /// The answer itself; the store re-reads the invitation by token inside
@@ -219,19 +204,9 @@ impl Service {
                     serde_json::json!({"account_id": account_id}),
                 )
             } else {
-                (
-                    current.decline(now)?,
-                    EventType::InvitationDeclined,
-                    serde_json::json!({}),
-                )
+                (current.decline(now)?, EventType::InvitationDeclined, serde_json::json!({}))
             };
-            Ok(Transition {
-                updated,
-                at: now,
-                event,
-                event_data: data,
-                email: None,
-            })
+            Ok(Transition { updated, at: now, event, event_data: data, email: None })
         });
         self.state
             .store
@@ -268,11 +243,7 @@ impl Service {
             .get_invitation(&tenant.id, id)
             .await
             .map_err(not_found_as("invitation"))?;
-        Ok(self
-            .state
-            .store
-            .list_delivery_attempts(&tenant.id, id)
-            .await?)
+        Ok(self.state.store.list_delivery_attempts(&tenant.id, id).await?)
     }
 }
 

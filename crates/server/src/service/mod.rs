@@ -48,20 +48,10 @@ pub(crate) fn check_text(
             format!("must be at most {max_chars} characters"),
         ));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(crate::error::Error::invalid(
-            field,
-            "must not contain control characters",
-        ));
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err(crate::error::Error::invalid(field, "must not contain control characters"));
     }
-    Ok(if value.trim().is_empty() {
-        None
-    } else {
-        Some(value)
-    })
+    Ok(if value.trim().is_empty() { None } else { Some(value) })
 }
 
 /// A date-time parameter in RFC 3339, or 400 naming the field.

@@ -138,10 +138,7 @@ pub(super) fn check_name(name: &str) -> Result<String, Error> {
     }
     // Names are one line: they go into email subjects.
     if trimmed.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "name",
-            "must be one line without control characters",
-        ));
+        return Err(Error::invalid("name", "must be one line without control characters"));
     }
     Ok(trimmed.to_string())
 }
@@ -153,24 +150,15 @@ pub(super) fn check_url(url: &str) -> Result<String, Error> {
     if ok {
         Ok(url.to_string())
     } else {
-        Err(Error::invalid(
-            "accept_redirect_url",
-            "must be an http(s) URL",
-        ))
+        Err(Error::invalid("accept_redirect_url", "must be an http(s) URL"))
     }
 }
 
 pub(super) fn check_logo(url: &str) -> Result<String, Error> {
     let ok = url.starts_with("https://")
         && url.chars().count() <= 2048
-        && !url
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '"');
-    if ok {
-        Ok(url.to_string())
-    } else {
-        Err(Error::invalid("logo_url", "must be an https URL"))
-    }
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"');
+    if ok { Ok(url.to_string()) } else { Err(Error::invalid("logo_url", "must be an https URL")) }
 }
 
 pub(super) fn check_color(color: &str) -> Result<String, Error> {
@@ -180,10 +168,7 @@ pub(super) fn check_color(color: &str) -> Result<String, Error> {
     if ok {
         Ok(color.to_ascii_lowercase())
     } else {
-        Err(Error::invalid(
-            "accent_color",
-            "must be a colour like #1f6feb",
-        ))
+        Err(Error::invalid("accent_color", "must be a colour like #1f6feb"))
     }
 }
 
@@ -216,10 +201,7 @@ pub(super) fn check_settings(t: &Tenant) -> Result<(), Error> {
         Err(Error::Invalid(
             errors
                 .into_iter()
-                .map(|(f, m)| crate::error::FieldError {
-                    field: f.into(),
-                    message: m,
-                })
+                .map(|(f, m)| crate::error::FieldError { field: f.into(), message: m })
                 .collect(),
         ))
     }

@@ -32,9 +32,7 @@ impl Service {
     pub async fn create_tenant(&self, caller: &Caller, req: NewTenant) -> Result<Tenant, Error> {
         caller.require(Scope::TenantsAdmin)?;
         if caller.key.tenants.is_some() {
-            return Err(Error::Forbidden(
-                "tenants:admin on a key for all tenants".into(),
-            ));
+            return Err(Error::Forbidden("tenants:admin on a key for all tenants".into()));
         }
         self.create_tenant_in(req, &caller.audit()).await
     }
@@ -47,26 +45,14 @@ impl Service {
         let tenant = Tenant {
             id,
             name: check_name(&req.name)?,
-            language: req
-                .language
-                .as_deref()
-                .map(|l| parse_language("language", l))
-                .transpose()?,
-            lifetime_days: req
-                .invitation_lifetime_days
-                .unwrap_or(limits::DEFAULT_LIFETIME_DAYS),
+            language: req.language.as_deref().map(|l| parse_language("language", l)).transpose()?,
+            lifetime_days: req.invitation_lifetime_days.unwrap_or(limits::DEFAULT_LIFETIME_DAYS),
             resend_cooldown_secs: req
                 .resend_cooldown_seconds
                 .unwrap_or(DEFAULT_RESEND_COOLDOWN_SECS),
             max_resends: req.max_resends.unwrap_or(DEFAULT_MAX_RESENDS),
-            resend_window_secs: req
-                .resend_window_seconds
-                .unwrap_or(DEFAULT_RESEND_WINDOW_SECS),
-            accept_redirect_url: req
-                .accept_redirect_url
-                .as_deref()
-                .map(check_url)
-                .transpose()?,
+            resend_window_secs: req.resend_window_seconds.unwrap_or(DEFAULT_RESEND_WINDOW_SECS),
+            accept_redirect_url: req.accept_redirect_url.as_deref().map(check_url).transpose()?,
             logo_url: req.logo_url.as_deref().map(check_logo).transpose()?,
             accent_color: req.accent_color.as_deref().map(check_color).transpose()?,
             ticket_secret: Some(new_ticket_secret()),
@@ -77,24 +63,16 @@ impl Service {
         let roles: Vec<Role> = STARTING_ROLES
             .iter()
             .filter_map(|(id, name, rank)| {
-                Some(Role {
-                    id: RoleId::parse(*id).ok()?,
-                    name: (*name).into(),
-                    rank: *rank,
-                })
+                Some(Role { id: RoleId::parse(*id).ok()?, name: (*name).into(), rank: *rank })
             })
             .collect();
-        self.state
-            .store
-            .create_tenant(&tenant, &roles, audit)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => Error::Conflict {
-                    code: "tenant_exists",
-                    message: "a tenant with this id already exists".into(),
-                },
-                other => other.into(),
-            })?;
+        self.state.store.create_tenant(&tenant, &roles, audit).await.map_err(|e| match e {
+            StoreError::Conflict(_) => Error::Conflict {
+                code: "tenant_exists",
+                message: "a tenant with this id already exists".into(),
+            },
+            other => other.into(),
+        })?;
         Ok(tenant)
     }
 
@@ -138,10 +116,7 @@ impl Service {
             t.name = check_name(&name)?;
         }
         if let Some(language) = patch.language {
-            t.language = language
-                .as_deref()
-                .map(|l| parse_language("language", l))
-                .transpose()?;
+            t.language = language.as_deref().map(|l| parse_language("language", l)).transpose()?;
         }
         if let Some(v) = patch.invitation_lifetime_days {
             t.lifetime_days = v;
@@ -209,17 +184,15 @@ impl Service {
             name: check_name(&req.name)?,
             rank: req.rank,
         };
-        self.state
-            .store
-            .create_role(&t.id, &role, self.now(), &caller.audit())
-            .await
-            .map_err(|e| match e {
+        self.state.store.create_role(&t.id, &role, self.now(), &caller.audit()).await.map_err(
+            |e| match e {
                 StoreError::Conflict(_) => Error::Conflict {
                     code: "role_exists",
                     message: "the tenant already has a role with this id".into(),
                 },
                 other => other.into(),
-            })?;
+            },
+        )?;
         Ok(role)
     }
 }

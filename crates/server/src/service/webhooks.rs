@@ -117,10 +117,7 @@ impl Service {
             created_at: now,
             updated_at: now,
         };
-        self.state
-            .store
-            .create_webhook(&endpoint, &caller.audit())
-            .await?;
+        self.state.store.create_webhook(&endpoint, &caller.audit()).await?;
         Ok(endpoint)
     }
 
@@ -132,11 +129,7 @@ impl Service {
     ) -> Result<WebhookEndpoint, Error> {
         caller.require(Scope::TenantsAdmin)?;
         let tenant = self.tenant_for(caller, tenant).await?;
-        self.state
-            .store
-            .get_webhook(&tenant.id, id)
-            .await
-            .map_err(not_found)
+        self.state.store.get_webhook(&tenant.id, id).await.map_err(not_found)
     }
 
     pub async fn list_webhooks(
@@ -222,11 +215,7 @@ impl Service {
         if !(1..=200).contains(&limit) {
             return Err(Error::invalid("limit", "must be 1 to 200"));
         }
-        Ok(self
-            .state
-            .store
-            .list_webhook_attempts(&e.tenant_id, id, limit)
-            .await?)
+        Ok(self.state.store.list_webhook_attempts(&e.tenant_id, id, limit).await?)
     }
 
     /// A tenant's events (`tenant: Some`) or the installation's own (API
@@ -246,9 +235,7 @@ impl Service {
             None => {
                 caller.require(Scope::KeysAdmin)?;
                 if caller.key.tenants.is_some() {
-                    return Err(Error::Forbidden(
-                        "keys:admin on a key for all tenants".into(),
-                    ));
+                    return Err(Error::Forbidden("keys:admin on a key for all tenants".into()));
                 }
                 None
             }
@@ -271,16 +258,8 @@ impl Service {
             tenant,
             event_type: q.event_type,
             invitation: q.invitation_id,
-            after: q
-                .after
-                .as_deref()
-                .map(|s| parse_time("after", s))
-                .transpose()?,
-            before: q
-                .before
-                .as_deref()
-                .map(|s| parse_time("before", s))
-                .transpose()?,
+            after: q.after.as_deref().map(|s| parse_time("after", s)).transpose()?,
+            before: q.before.as_deref().map(|s| parse_time("before", s)).transpose()?,
             before_id,
             limit: limit + 1,
         };

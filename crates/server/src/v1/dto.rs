@@ -86,11 +86,7 @@ pub struct RoleView {
 
 impl From<&Role> for RoleView {
     fn from(r: &Role) -> Self {
-        Self {
-            id: r.id.to_string(),
-            name: r.name.clone(),
-            rank: r.rank,
-        }
+        Self { id: r.id.to_string(), name: r.name.clone(), rank: r.rank }
     }
 }
 
@@ -122,10 +118,7 @@ impl From<&ApiKey> for KeyView {
             id: k.id,
             name: k.name.clone(),
             scopes: k.scopes.clone(),
-            tenants: k
-                .tenants
-                .as_ref()
-                .map(|ts| ts.iter().map(|t| t.to_string()).collect()),
+            tenants: k.tenants.as_ref().map(|ts| ts.iter().map(|t| t.to_string()).collect()),
             hint: k.hint.clone(),
             created_at: k.created_at,
             revoked_at: k.revoked_at,

@@ -31,10 +31,7 @@ pub async fn create(
     Path(tenant): Path<String>,
     Json(req): Json<CreateInvitations>,
 ) -> Result<(StatusCode, axum::Json<CreateInvitationsResponse>), Error> {
-    let out = state
-        .service()
-        .create_invitations(&caller, &tenant, req)
-        .await?;
+    let out = state.service().create_invitations(&caller, &tenant, req).await?;
     let now = state.clock.now();
     let invitations: Vec<InvitationView> = out
         .created
@@ -48,18 +45,8 @@ pub async fn create(
             )
         })
         .collect();
-    let status = if invitations.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((
-        status,
-        axum::Json(CreateInvitationsResponse {
-            invitations,
-            failures: out.failures,
-        }),
-    ))
+    let status = if invitations.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, axum::Json(CreateInvitationsResponse { invitations, failures: out.failures })))
 }
 
 /// List invitations, newest first, with filters and cursor pagination.
@@ -74,16 +61,10 @@ pub async fn list(
     Path(tenant): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<InvitationPage>, Error> {
-    let (page, next_cursor) = state
-        .service()
-        .list_invitations(&caller, &tenant, q)
-        .await?;
+    let (page, next_cursor) = state.service().list_invitations(&caller, &tenant, q).await?;
     let now = state.clock.now();
     Ok(axum::Json(InvitationPage {
-        invitations: page
-            .iter()
-            .map(|i| InvitationView::new(i, &caller, now, None))
-            .collect(),
+        invitations: page.iter().map(|i| InvitationView::new(i, &caller, now, None)).collect(),
         next_cursor,
     }))
 }
@@ -100,12 +81,7 @@ pub async fn get(
     Path((tenant, id)): Path<(String, Uuid)>,
 ) -> Result<axum::Json<InvitationView>, Error> {
     let inv = state.service().get_invitation(&caller, &tenant, id).await?;
-    Ok(axum::Json(InvitationView::new(
-        &inv,
-        &caller,
-        state.clock.now(),
-        None,
-    )))
+    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
 }
 
 /// Resend: a new token (the old link stops working), the expiry extended by
@@ -126,12 +102,7 @@ pub async fn resend(
 ) -> Result<axum::Json<InvitationView>, Error> {
     let (inv, token) = state.service().resend(&caller, &tenant, id).await?;
     let url = accept_url(&state.config.public_url, &token);
-    Ok(axum::Json(InvitationView::new(
-        &inv,
-        &caller,
-        state.clock.now(),
-        Some(url),
-    )))
+    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), Some(url))))
 }
 
 /// Revoke a pending or expired invitation; the record is kept.
@@ -147,12 +118,7 @@ pub async fn revoke(
     Path((tenant, id)): Path<(String, Uuid)>,
 ) -> Result<axum::Json<InvitationView>, Error> {
     let inv = state.service().revoke(&caller, &tenant, id).await?;
-    Ok(axum::Json(InvitationView::new(
-        &inv,
-        &caller,
-        state.clock.now(),
-        None,
-    )))
+    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
 }
 
 /// The audit trail of one invitation, oldest first.
@@ -166,13 +132,8 @@ pub async fn events(
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
 ) -> Result<axum::Json<EventList>, Error> {
-    let events = state
-        .service()
-        .invitation_events(&caller, &tenant, id)
-        .await?;
-    Ok(axum::Json(EventList {
-        events: events.iter().map(EventView::from).collect(),
-    }))
+    let events = state.service().invitation_events(&caller, &tenant, id).await?;
+    Ok(axum::Json(EventList { events: events.iter().map(EventView::from).collect() }))
 }
 
 /// Every attempt to deliver the invitation's emails: when, how it went,
@@ -187,10 +148,7 @@ pub async fn deliveries(
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
 ) -> Result<axum::Json<DeliveryAttemptList>, Error> {
-    let attempts = state
-        .service()
-        .delivery_attempts(&caller, &tenant, id)
-        .await?;
+    let attempts = state.service().delivery_attempts(&caller, &tenant, id).await?;
     Ok(axum::Json(DeliveryAttemptList {
         attempts: attempts.iter().map(DeliveryAttemptView::from).collect(),
     }))
@@ -213,12 +171,7 @@ pub async fn lookup(
     Json(req): Json<TokenRequest>,
 ) -> Result<axum::Json<InvitationView>, Error> {
     let inv = state.service().lookup_token(&caller, &req.token).await?;
-    Ok(axum::Json(InvitationView::new(
-        &inv,
-        &caller,
-        state.clock.now(),
-        None,
-    )))
+    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
 }
 
 /// Accept by token, once. 410 when expired, 409 when already answered or
@@ -267,14 +220,6 @@ async fn answer(
     req: TokenRequest,
     accept: bool,
 ) -> Result<axum::Json<InvitationView>, Error> {
-    let inv = state
-        .service()
-        .answer_by_token(&caller, &req.token, accept, req.account_id)
-        .await?;
-    Ok(axum::Json(InvitationView::new(
-        &inv,
-        &caller,
-        state.clock.now(),
-        None,
-    )))
+    let inv = state.service().answer_by_token(&caller, &req.token, accept, req.account_id).await?;
+    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
 }

@@ -26,10 +26,7 @@ pub async fn create(
     let (key, secret): (_, Secret) = state.service().create_key(&caller, req).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(CreatedKey {
-            key: KeyView::from(&key),
-            secret: secret.expose().to_string(),
-        }),
+        axum::Json(CreatedKey { key: KeyView::from(&key), secret: secret.expose().to_string() }),
     ))
 }
 
@@ -43,9 +40,7 @@ pub async fn list(
     caller: Caller,
 ) -> Result<axum::Json<KeyList>, Error> {
     let keys = state.service().list_keys(&caller).await?;
-    Ok(axum::Json(KeyList {
-        keys: keys.iter().map(KeyView::from).collect(),
-    }))
+    Ok(axum::Json(KeyList { keys: keys.iter().map(KeyView::from).collect() }))
 }
 
 /// Revoke a key; it stops working at once in this process and within two

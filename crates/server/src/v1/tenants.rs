@@ -23,17 +23,11 @@ pub async fn create(
     Json(req): Json<NewTenant>,
 ) -> Result<(StatusCode, axum::Json<CreatedTenant>), Error> {
     let t = state.service().create_tenant(&caller, req).await?;
-    let ticket_secret = t
-        .ticket_secret
-        .as_ref()
-        .map(|s| s.expose().to_string())
-        .unwrap_or_default();
+    let ticket_secret =
+        t.ticket_secret.as_ref().map(|s| s.expose().to_string()).unwrap_or_default();
     Ok((
         StatusCode::CREATED,
-        axum::Json(CreatedTenant {
-            tenant: TenantView::from(&t),
-            ticket_secret,
-        }),
+        axum::Json(CreatedTenant { tenant: TenantView::from(&t), ticket_secret }),
     ))
 }
 
@@ -48,13 +42,8 @@ pub async fn rotate_ticket_secret(
     caller: Caller,
     Path(tenant): Path<String>,
 ) -> Result<axum::Json<TicketSecret>, Error> {
-    let secret = state
-        .service()
-        .rotate_ticket_secret(&caller, &tenant)
-        .await?;
-    Ok(axum::Json(TicketSecret {
-        ticket_secret: secret.expose().to_string(),
-    }))
+    let secret = state.service().rotate_ticket_secret(&caller, &tenant).await?;
+    Ok(axum::Json(TicketSecret { ticket_secret: secret.expose().to_string() }))
 }
 
 /// A tenant and its settings.
@@ -82,10 +71,7 @@ pub async fn update(
     Path(tenant): Path<String>,
     Json(patch): Json<TenantPatch>,
 ) -> Result<axum::Json<TenantView>, Error> {
-    let t = state
-        .service()
-        .update_tenant(&caller, &tenant, patch)
-        .await?;
+    let t = state.service().update_tenant(&caller, &tenant, patch).await?;
     Ok(axum::Json(TenantView::from(&t)))
 }
 
@@ -100,9 +86,7 @@ pub async fn list_roles(
     Path(tenant): Path<String>,
 ) -> Result<axum::Json<RoleList>, Error> {
     let roles = state.service().list_roles(&caller, &tenant).await?;
-    Ok(axum::Json(RoleList {
-        roles: roles.iter().map(RoleView::from).collect(),
-    }))
+    Ok(axum::Json(RoleList { roles: roles.iter().map(RoleView::from).collect() }))
 }
 
 /// Add a role to the catalogue.

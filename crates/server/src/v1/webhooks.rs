@@ -120,10 +120,7 @@ pub struct EventPage {
 }
 
 fn secret_view(e: &WebhookEndpoint) -> WebhookWithSecret {
-    WebhookWithSecret {
-        webhook: WebhookView::from(e),
-        secret: e.secret.expose().to_string(),
-    }
+    WebhookWithSecret { webhook: WebhookView::from(e), secret: e.secret.expose().to_string() }
 }
 
 /// Subscribe an http(s) URL to the tenant's invitation events. The answer
@@ -138,10 +135,7 @@ pub async fn create(
     Path(tenant): Path<String>,
     Json(req): Json<NewWebhook>,
 ) -> Result<(StatusCode, axum::Json<WebhookWithSecret>), Error> {
-    let e = state
-        .service()
-        .create_webhook(&caller, &tenant, req)
-        .await?;
+    let e = state.service().create_webhook(&caller, &tenant, req).await?;
     Ok((StatusCode::CREATED, axum::Json(secret_view(&e))))
 }
 
@@ -156,9 +150,7 @@ pub async fn list(
     Path(tenant): Path<String>,
 ) -> Result<axum::Json<WebhookList>, Error> {
     let list = state.service().list_webhooks(&caller, &tenant).await?;
-    Ok(axum::Json(WebhookList {
-        webhooks: list.iter().map(WebhookView::from).collect(),
-    }))
+    Ok(axum::Json(WebhookList { webhooks: list.iter().map(WebhookView::from).collect() }))
 }
 
 /// One endpoint.
@@ -171,9 +163,7 @@ pub async fn get(
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
 ) -> Result<axum::Json<WebhookView>, Error> {
-    Ok(axum::Json(WebhookView::from(
-        &state.service().webhook(&caller, &tenant, id).await?,
-    )))
+    Ok(axum::Json(WebhookView::from(&state.service().webhook(&caller, &tenant, id).await?)))
 }
 
 /// Change the URL, the event types, or enable/disable; enabling clears a
@@ -189,10 +179,7 @@ pub async fn update(
     Json(patch): Json<WebhookPatch>,
 ) -> Result<axum::Json<WebhookView>, Error> {
     Ok(axum::Json(WebhookView::from(
-        &state
-            .service()
-            .update_webhook(&caller, &tenant, id, patch)
-            .await?,
+        &state.service().update_webhook(&caller, &tenant, id, patch).await?,
     )))
 }
 
@@ -220,12 +207,7 @@ pub async fn rotate_secret(
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
 ) -> Result<axum::Json<WebhookWithSecret>, Error> {
-    Ok(axum::Json(secret_view(
-        &state
-            .service()
-            .rotate_webhook_secret(&caller, &tenant, id)
-            .await?,
-    )))
+    Ok(axum::Json(secret_view(&state.service().rotate_webhook_secret(&caller, &tenant, id).await?)))
 }
 
 /// Every delivery attempt to this endpoint, newest first: status code,
@@ -240,13 +222,8 @@ pub async fn attempts(
     Path((tenant, id)): Path<(String, Uuid)>,
     Query(q): Query<AttemptQuery>,
 ) -> Result<axum::Json<AttemptList>, Error> {
-    let list = state
-        .service()
-        .webhook_attempts(&caller, &tenant, id, q.limit)
-        .await?;
-    Ok(axum::Json(AttemptList {
-        attempts: list.iter().map(AttemptView::from).collect(),
-    }))
+    let list = state.service().webhook_attempts(&caller, &tenant, id, q.limit).await?;
+    Ok(axum::Json(AttemptList { attempts: list.iter().map(AttemptView::from).collect() }))
 }
 
 fn event_page(events: Vec<invitd_store::Event>, next_cursor: Option<String>) -> EventPage {

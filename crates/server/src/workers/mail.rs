@@ -71,29 +71,19 @@ impl OutboxWorker {
         clock: Arc<dyn Clock>,
         config: WorkerConfig,
     ) -> Self {
-        Self {
-            store,
-            mailer,
-            templates,
-            clock,
-            config,
-        }
+        Self { store, mailer, templates, clock, config }
     }
 
     /// One round: lease the due emails and deliver them. Returns how many
     /// were handled (sent, retried or failed).
     pub async fn run_once(&self) -> Result<usize, invitd_store::StoreError> {
-        let items = self
-            .store
-            .claim_outbox(self.clock.now(), self.config.lease, self.config.batch)
-            .await?;
+        let items =
+            self.store.claim_outbox(self.clock.now(), self.config.lease, self.config.batch).await?;
         let count = items.len();
         let results: Vec<Result<(), invitd_store::StoreError>> = futures::stream::iter(items)
             .map(|item| async move {
                 let outcome = self.deliver(&item).await;
-                self.store
-                    .finish_outbox(&item, &outcome, self.clock.now())
-                    .await
+                self.store.finish_outbox(&item, &outcome, self.clock.now()).await
             })
             .buffer_unordered(self.config.concurrency.max(1))
             .collect()
@@ -124,18 +114,14 @@ impl OutboxWorker {
     }
 
     async fn deliver(&self, item: &OutboxItem) -> DeliveryOutcome {
-        let message_id = format!(
-            "<outbox-{}.{}@{}>",
-            item.id, item.invitation_id, self.config.message_id_host
-        );
+        let message_id =
+            format!("<outbox-{}.{}@{}>", item.id, item.invitation_id, self.config.message_id_host);
         let result = match serde_json::from_value::<InvitationEmail>(item.payload.clone()) {
             Ok(data) => match self.templates.render(&data, &self.config.from, &message_id) {
                 Ok(email) => self.mailer.send(&email).await,
                 Err(e) => Err(e),
             },
-            Err(e) => Err(MailError::Permanent(format!(
-                "unreadable outbox payload: {e}"
-            ))),
+            Err(e) => Err(MailError::Permanent(format!("unreadable outbox payload: {e}"))),
         };
         match result {
             Ok(reply) => DeliveryOutcome::Sent { reply },

@@ -45,32 +45,20 @@ impl WebhookWorker {
         if !config.allow_private {
             builder = builder.dns_resolver(Arc::new(PublicOnly));
         }
-        Ok(Self {
-            store,
-            clock,
-            client: builder.build()?,
-            config,
-        })
+        Ok(Self { store, clock, client: builder.build()?, config })
     }
 
     /// One round: lease due deliveries and send them. How many were tried.
     pub async fn run_once(&self) -> Result<usize, invitd_store::StoreError> {
         let jobs = self
             .store
-            .claim_webhooks(
-                self.clock.now(),
-                self.config.lease,
-                64,
-                self.config.per_endpoint,
-            )
+            .claim_webhooks(self.clock.now(), self.config.lease, 64, self.config.per_endpoint)
             .await?;
         let count = jobs.len();
         let results: Vec<Result<(), invitd_store::StoreError>> = futures::stream::iter(jobs)
             .map(|job| async move {
                 let (attempt, outcome) = self.deliver(&job).await;
-                self.store
-                    .finish_webhook(&job, &attempt, &outcome, self.config.disable_after)
-                    .await
+                self.store.finish_webhook(&job, &attempt, &outcome, self.config.disable_after).await
             })
             .buffer_unordered(16)
             .collect()
@@ -131,10 +119,9 @@ impl WebhookWorker {
         let duration_ms = started.elapsed().as_millis() as u64;
         let (status_code, error) = match &result {
             Ok(resp) if resp.status().is_success() => (Some(resp.status().as_u16()), None),
-            Ok(resp) => (
-                Some(resp.status().as_u16()),
-                Some(format!("HTTP {}", resp.status().as_u16())),
-            ),
+            Ok(resp) => {
+                (Some(resp.status().as_u16()), Some(format!("HTTP {}", resp.status().as_u16())))
+            }
             Err(e) => (None, Some(e.clone())),
         };
         let outcome = if error.is_none() {
@@ -143,9 +130,7 @@ impl WebhookWorker {
             match self.config.schedule.get(job.attempts as usize) {
                 Some(wait) => {
                     let jitter = wait.as_seconds_f64() * 0.1 * rand::random::<f64>();
-                    WebhookOutcome::Retry {
-                        at: now + *wait + time::Duration::seconds_f64(jitter),
-                    }
+                    WebhookOutcome::Retry { at: now + *wait + time::Duration::seconds_f64(jitter) }
                 }
                 None => WebhookOutcome::Failed,
             }
@@ -167,10 +152,8 @@ impl WebhookWorker {
 /// (as it was at the event, never with its token).
 pub fn payload(job: &WebhookJob) -> serde_json::Value {
     let e = &job.event;
-    let invitation = e
-        .snapshot
-        .as_ref()
-        .map(|inv| InvitationView::with_write(inv, true, e.at, None));
+    let invitation =
+        e.snapshot.as_ref().map(|inv| InvitationView::with_write(inv, true, e.at, None));
     serde_json::json!({
         "id": format!("evt_{}", e.id),
         "type": e.event_type,

@@ -5,10 +5,7 @@ use crate::harness::*;
 use serde_json::{Value, json};
 
 fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 struct PageReply {
@@ -46,10 +43,7 @@ async fn answer(
     let mut req = no_redirects()
         .post(format!("{}/i/{token}", app.base))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "nonce={}&answer={answer}",
-            nonce.replace('.', "%2E")
-        ));
+        .body(format!("nonce={}&answer={answer}", nonce.replace('.', "%2E")));
     for (k, v) in headers {
         req = req.header(k, v);
     }
@@ -91,57 +85,71 @@ pub fn verify_ticket(jwt: &str, secret: &str) -> Value {
     assert_eq!(header.typ.as_deref(), Some("JWT"));
     let mut validation = Validation::new(Algorithm::HS256);
     validation.validate_exp = false;
-    jsonwebtoken::decode::<Value>(
-        jwt,
-        &DecodingKey::from_secret(secret.as_bytes()),
-        &validation,
-    )
-    .expect("signature")
-    .claims
+    jsonwebtoken::decode::<Value>(jwt, &DecodingKey::from_secret(secret.as_bytes()), &validation)
+        .expect("signature")
+        .claims
 }
 
-both! {
 async fn the_page_shows_the_invitation_in_its_language_and_changes_nothing() {
     let app = spawn_app().await;
-    app.patch("/v1/tenants/acme", json!({"logo_url": "https://cdn.acme.test/logo.png", "accent_color": "#AA3355"})).await.expect(200);
+    app.patch(
+        "/v1/tenants/acme",
+        json!({"logo_url": "https://cdn.acme.test/logo.png", "accent_color": "#AA3355"}),
+    )
+    .await
+    .expect(200);
     let created = app
         .post("/v1/tenants/acme/invitations", json!({"emails": ["ann@example.com"], "roles": ["editor"], "language": "de", "message": "Hallo <b>Ann</b>", "purpose": "Q3", "inviter": {"email": "lead@acme.test"}}))
         .await
         .expect(201);
-    let (id, token) = (created["invitations"][0]["id"].as_str().unwrap().to_string(), token_of(&created["invitations"][0]));
+    let (id, token) = (
+        created["invitations"][0]["id"].as_str().unwrap().to_string(),
+        token_of(&created["invitations"][0]),
+    );
     let p = page(&app, &token, None).await;
     assert_eq!(p.status, 200);
     assert_security_headers(&p);
     assert!(p.html.contains("<html lang=\"de\">"));
     assert!(p.html.contains("Sie sind zu Acme Inc eingeladen"));
     assert!(p.html.contains("lead@acme.test hat Sie eingeladen, Acme Inc als Editor beizutreten."));
-    assert!(p.html.contains("Hallo &lt;b&gt;Ann&lt;&#x2f;b&gt;") || p.html.contains("Hallo &lt;b&gt;Ann&lt;/b&gt;"), "escaped message");
+    assert!(
+        p.html.contains("Hallo &lt;b&gt;Ann&lt;&#x2f;b&gt;")
+            || p.html.contains("Hallo &lt;b&gt;Ann&lt;/b&gt;"),
+        "escaped message"
+    );
     assert!(p.html.contains("Zweck: Q3"));
     assert!(p.html.contains("Einladung annehmen") && p.html.contains("Ablehnen"));
     assert!(p.html.contains("src=\"https://cdn.acme.test/logo.png\""));
     let csp = p.headers["content-security-policy"].to_str().unwrap();
     let style_nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
-    assert!(p.html.contains(&format!("<style nonce=\"{style_nonce}\">:root {{ --accent: #aa3355; }}</style>")));
+    assert!(p.html.contains(&format!(
+        "<style nonce=\"{style_nonce}\">:root {{ --accent: #aa3355; }}</style>"
+    )));
     // HEAD and GET again: nothing changes, nothing is recorded.
     let head = no_redirects().head(format!("{}/i/{token}", app.base)).send().await.unwrap();
     assert_eq!(head.status(), 200);
     page(&app, &token, None).await;
     let events = app.get(&format!("/v1/tenants/acme/invitations/{id}/events")).await.expect(200);
     assert_eq!(events["events"].as_array().unwrap().len(), 1);
-    assert_eq!(app.get(&format!("/v1/tenants/acme/invitations/{id}")).await.expect(200)["status"], "pending");
+    assert_eq!(app.invitation("acme", &id).await.expect(200)["status"], "pending");
     let css = app.client.get(format!("{}/assets/accept.css", app.base)).send().await.unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
 }
-}
+both!(the_page_shows_the_invitation_in_its_language_and_changes_nothing);
 
-both! {
 async fn accepting_redirects_with_a_signed_ticket() {
     let app = spawn_app().await;
     let tenant = app.post("/v1/tenants", json!({"id": "beta", "name": "Beta", "accept_redirect_url": "https://app.beta.test/welcome?from=invite"})).await.expect(201);
     let secret = tenant["ticket_secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("ts_"));
-    assert!(!app.get("/v1/tenants/beta").await.expect(200).to_string().contains(&secret), "GET never shows the secret");
-    let created = app.create("beta", json!({"emails": ["Ann@Example.com"], "roles": ["admin", "viewer"]})).await.expect(201);
+    assert!(
+        !app.get("/v1/tenants/beta").await.expect(200).to_string().contains(&secret),
+        "GET never shows the secret"
+    );
+    let created = app
+        .create("beta", json!({"emails": ["Ann@Example.com"], "roles": ["admin", "viewer"]}))
+        .await
+        .expect(201);
     let inv = &created["invitations"][0];
     let token = token_of(inv);
     let nonce = nonce_of(&page(&app, &token, None).await.html);
@@ -149,12 +157,22 @@ async fn accepting_redirects_with_a_signed_ticket() {
     assert_eq!(done.status, 303);
     assert_eq!(done.headers["referrer-policy"], "no-referrer");
     let location = done.headers["location"].to_str().unwrap();
-    assert!(location.starts_with("https://app.beta.test/welcome?from=invite&ticket="), "{location}");
+    assert!(
+        location.starts_with("https://app.beta.test/welcome?from=invite&ticket="),
+        "{location}"
+    );
     let claims = verify_ticket(location.split("ticket=").nth(1).unwrap(), &secret);
     // The check can fail: another key does not verify it.
     let mut lenient = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     lenient.validate_exp = false;
-    assert!(jsonwebtoken::decode::<Value>(location.split("ticket=").nth(1).unwrap(), &jsonwebtoken::DecodingKey::from_secret(b"another secret"), &lenient).is_err());
+    assert!(
+        jsonwebtoken::decode::<Value>(
+            location.split("ticket=").nth(1).unwrap(),
+            &jsonwebtoken::DecodingKey::from_secret(b"another secret"),
+            &lenient
+        )
+        .is_err()
+    );
     assert_eq!(claims["sub"], inv["id"]);
     assert_eq!(claims["tenant"], "beta");
     assert_eq!(claims["email"], "Ann@Example.com");
@@ -162,9 +180,15 @@ async fn accepting_redirects_with_a_signed_ticket() {
     assert_eq!(claims["iss"], "http://invitd.test");
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 300);
     assert!(claims["jti"].is_string());
-    let native = app.get(&format!("/v1/tenants/beta/invitations/{}", inv["id"].as_str().unwrap())).await.expect(200);
+    let native = app
+        .get(&format!("/v1/tenants/beta/invitations/{}", inv["id"].as_str().unwrap()))
+        .await
+        .expect(200);
     assert_eq!(native["status"], "accepted");
-    let events = app.get(&format!("/v1/tenants/beta/invitations/{}/events", inv["id"].as_str().unwrap())).await.expect(200);
+    let events = app
+        .get(&format!("/v1/tenants/beta/invitations/{}/events", inv["id"].as_str().unwrap()))
+        .await
+        .expect(200);
     let last = events["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["type"], "invitation.accepted");
     assert_eq!(last["actor"]["kind"], "invitee");
@@ -177,9 +201,8 @@ async fn accepting_redirects_with_a_signed_ticket() {
     assert_eq!(again.status, 410);
     assert!(again.html.contains("already accepted"));
 }
-}
+both!(accepting_redirects_with_a_signed_ticket);
 
-both! {
 async fn without_a_redirect_accepting_and_declining_confirm_on_the_page() {
     let app = spawn_app().await;
     let (ann, ann_token) = app.invite_one("ann@example.com").await;
@@ -188,21 +211,20 @@ async fn without_a_redirect_accepting_and_declining_confirm_on_the_page() {
     assert_eq!(done.status, 200);
     assert!(done.html.contains("Invitation accepted") && done.html.contains("Welcome to Acme Inc"));
     assert_security_headers(&done);
-    assert_eq!(app.get(&format!("/v1/tenants/acme/invitations/{ann}")).await.expect(200)["status"], "accepted");
+    assert_eq!(app.invitation("acme", &ann).await.expect(200)["status"], "accepted");
     let (bob, bob_token) = app.invite_one("bob@example.com").await;
     let nonce = nonce_of(&page(&app, &bob_token, None).await.html);
     let done = answer(&app, &bob_token, &nonce, "decline", &[]).await;
     assert_eq!(done.status, 200);
     assert!(done.html.contains("Invitation declined"));
-    assert_eq!(app.get(&format!("/v1/tenants/acme/invitations/{bob}")).await.expect(200)["status"], "declined");
+    assert_eq!(app.invitation("acme", &bob).await.expect(200)["status"], "declined");
     let closed = page(&app, &bob_token, None).await;
     assert_eq!(closed.status, 410);
     assert!(closed.html.contains("already declined"));
     assert!(!closed.html.contains("bob@example.com"));
 }
-}
+both!(without_a_redirect_accepting_and_declining_confirm_on_the_page);
 
-both! {
 async fn closed_and_unknown_links_get_their_pages() {
     let app = spawn_app().await;
     let (revoked, revoked_token) = app.invite_one("r@example.com").await;
@@ -231,9 +253,8 @@ async fn closed_and_unknown_links_get_their_pages() {
     let p = page(&app, "not-a-token", Some("fr-CH,fr;q=0.9")).await;
     assert!(p.html.contains("Invitation introuvable"));
 }
-}
+both!(closed_and_unknown_links_get_their_pages);
 
-both! {
 async fn answers_not_from_the_page_are_refused() {
     let app = spawn_app().await;
     let (id, token) = app.invite_one("ann@example.com").await;
@@ -254,18 +275,12 @@ async fn answers_not_from_the_page_are_refused() {
     }
     app.advance(time::Duration::hours(3));
     assert_eq!(answer(&app, &token, &nonce, "accept", &[]).await.status, 403, "a stale form");
-    assert_eq!(app.get(&format!("/v1/tenants/acme/invitations/{id}")).await.expect(200)["status"], "pending");
+    assert_eq!(app.invitation("acme", &id).await.expect(200)["status"], "pending");
 }
-}
+both!(answers_not_from_the_page_are_refused);
 
 #[test]
 fn tokens_never_reach_access_logs() {
-    assert_eq!(
-        invitd_server::loggable_path("/i/abcDEF_123"),
-        "/i/<redacted>"
-    );
-    assert_eq!(
-        invitd_server::loggable_path("/v1/tenants/acme"),
-        "/v1/tenants/acme"
-    );
+    assert_eq!(invitd_server::loggable_path("/i/abcDEF_123"), "/i/<redacted>");
+    assert_eq!(invitd_server::loggable_path("/v1/tenants/acme"), "/v1/tenants/acme");
 }

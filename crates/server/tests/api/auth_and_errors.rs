@@ -5,80 +5,41 @@ use crate::harness::*;
 use reqwest::Method;
 use serde_json::json;
 
-both! {
 async fn missing_bad_and_revoked_keys_are_401() {
     let app = spawn_app().await;
     let path = "/v1/tenants/acme/invitations";
-    app.call(Method::GET, path, None, None, &[])
+    app.call(Method::GET, path, None, None, &[]).await.problem(401, "unauthorized");
+    app.call(Method::GET, path, Some("ik_wrong"), None, &[]).await.problem(401, "unauthorized");
+    app.call(Method::GET, path, Some(&format!("ik_{}", "A".repeat(43))), None, &[])
         .await
         .problem(401, "unauthorized");
-    app.call(Method::GET, path, Some("ik_wrong"), None, &[])
+    app.call(Method::GET, path, None, None, &[("authorization", "Basic Zm9vOmJhcg==")])
         .await
         .problem(401, "unauthorized");
-    app.call(
-        Method::GET,
-        path,
-        Some(&format!("ik_{}", "A".repeat(43))),
-        None,
-        &[],
-    )
-    .await
-    .problem(401, "unauthorized");
-    app.call(
-        Method::GET,
-        path,
-        None,
-        None,
-        &[("authorization", "Basic Zm9vOmJhcg==")],
-    )
-    .await
-    .problem(401, "unauthorized");
     let reader = app.key_with(&["invites:read"], None).await;
-    app.with_key(&reader).get(path)
-        .await
-        .expect(200);
+    app.with_key(&reader).get(path).await.expect(200);
     let keys = app.get("/v1/keys").await.expect(200);
-    let id = keys["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["name"] == "k")
-        .unwrap()["id"]
+    let id = keys["keys"].as_array().unwrap().iter().find(|k| k["name"] == "k").unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
-    assert!(
-        !keys.to_string().contains(&reader),
-        "key list must not show secrets"
-    );
+    assert!(!keys.to_string().contains(&reader), "key list must not show secrets");
     let revoked = app
-        .call(
-            Method::DELETE,
-            &format!("/v1/keys/{id}"),
-            Some(&app.key),
-            None,
-            &[],
-        )
+        .call(Method::DELETE, &format!("/v1/keys/{id}"), Some(&app.key), None, &[])
         .await
         .expect(200);
     assert!(revoked["revoked_at"].is_string());
-    app.with_key(&reader).get(path)
-        .await
-        .problem(401, "unauthorized");
+    app.with_key(&reader).get(path).await.problem(401, "unauthorized");
 }
-}
+both!(missing_bad_and_revoked_keys_are_401);
 
-both! {
 async fn missing_scopes_are_403() {
     let app = spawn_app().await;
     let reader = app.key_with(&["invites:read"], None).await;
     let (id, token) = app.invite_one("ann@example.com").await;
     let as_reader = |method: Method, path: String, body: Option<serde_json::Value>| {
         let (app, reader) = (&app, reader.clone());
-        async move {
-            app.call(method, &path, Some(&reader), body.as_ref(), &[])
-                .await
-        }
+        async move { app.call(method, &path, Some(&reader), body.as_ref(), &[]).await }
     };
     as_reader(
         Method::POST,
@@ -87,59 +48,28 @@ async fn missing_scopes_are_403() {
     )
     .await
     .problem(403, "forbidden");
-    as_reader(
-        Method::POST,
-        format!("/v1/tenants/acme/invitations/{id}/resend"),
-        Some(json!({})),
-    )
-    .await
-    .problem(403, "forbidden");
-    as_reader(
-        Method::POST,
-        format!("/v1/tenants/acme/invitations/{id}/revoke"),
-        Some(json!({})),
-    )
-    .await
-    .problem(403, "forbidden");
-    as_reader(
-        Method::POST,
-        "/v1/invitations/accept".into(),
-        Some(json!({"token": token})),
-    )
-    .await
-    .problem(403, "forbidden");
-    as_reader(
-        Method::POST,
-        "/v1/tenants".into(),
-        Some(json!({"id": "x", "name": "X"})),
-    )
-    .await
-    .problem(403, "forbidden");
-    as_reader(Method::GET, "/v1/keys".into(), None)
+    as_reader(Method::POST, format!("/v1/tenants/acme/invitations/{id}/resend"), Some(json!({})))
         .await
         .problem(403, "forbidden");
-    let got = as_reader(
-        Method::GET,
-        format!("/v1/tenants/acme/invitations/{id}"),
-        None,
-    )
-    .await
-    .expect(200);
-    assert_eq!(
-        got["capabilities"],
-        json!({"can_resend": false, "can_revoke": false})
-    );
+    as_reader(Method::POST, format!("/v1/tenants/acme/invitations/{id}/revoke"), Some(json!({})))
+        .await
+        .problem(403, "forbidden");
+    as_reader(Method::POST, "/v1/invitations/accept".into(), Some(json!({"token": token})))
+        .await
+        .problem(403, "forbidden");
+    as_reader(Method::POST, "/v1/tenants".into(), Some(json!({"id": "x", "name": "X"})))
+        .await
+        .problem(403, "forbidden");
+    as_reader(Method::GET, "/v1/keys".into(), None).await.problem(403, "forbidden");
+    let got = as_reader(Method::GET, format!("/v1/tenants/acme/invitations/{id}"), None)
+        .await
+        .expect(200);
+    assert_eq!(got["capabilities"], json!({"can_resend": false, "can_revoke": false}));
     // Nothing changed.
-    assert_eq!(
-        app.get(&format!("/v1/tenants/acme/invitations/{id}"))
-            .await
-            .expect(200)["status"],
-        "pending"
-    );
+    assert_eq!(app.invitation("acme", &id).await.expect(200)["status"], "pending");
 }
-}
+both!(missing_scopes_are_403);
 
-both! {
 async fn a_key_never_sees_another_tenants_data() {
     let app = spawn_app().await;
     let globex = app
@@ -151,24 +81,15 @@ async fn a_key_never_sees_another_tenants_data() {
         .expect(201);
     let g_id = globex["invitations"][0]["id"].as_str().unwrap().to_string();
     let g_token = token_of(&globex["invitations"][0]);
-    let acme_only = app
-        .key_with(&["invites:read", "invites:write"], Some(&["acme"]))
-        .await;
+    let acme_only = app.key_with(&["invites:read", "invites:write"], Some(&["acme"])).await;
     let call = |method: Method, path: String, body: Option<serde_json::Value>| {
         let (app, key) = (&app, acme_only.clone());
-        async move {
-            app.call(method, &path, Some(&key), body.as_ref(), &[])
-                .await
-        }
+        async move { app.call(method, &path, Some(&key), body.as_ref(), &[]).await }
     };
     // Foreign tenant and foreign ids answer exactly like missing ones.
-    let foreign = call(
-        Method::GET,
-        format!("/v1/tenants/globex/invitations/{g_id}"),
-        None,
-    )
-    .await
-    .problem(404, "not_found");
+    let foreign = call(Method::GET, format!("/v1/tenants/globex/invitations/{g_id}"), None)
+        .await
+        .problem(404, "not_found");
     let missing = call(
         Method::GET,
         "/v1/tenants/nope/invitations/0190c3a4-0000-7000-8000-000000000000".into(),
@@ -180,57 +101,26 @@ async fn a_key_never_sees_another_tenants_data() {
     call(Method::GET, "/v1/tenants/globex/invitations".into(), None)
         .await
         .problem(404, "not_found");
-    call(Method::GET, "/v1/tenants/globex".into(), None)
+    call(Method::GET, "/v1/tenants/globex".into(), None).await.problem(404, "not_found");
+    call(Method::GET, format!("/v1/tenants/acme/invitations/{g_id}"), None)
         .await
         .problem(404, "not_found");
-    call(
-        Method::GET,
-        format!("/v1/tenants/acme/invitations/{g_id}"),
-        None,
-    )
-    .await
-    .problem(404, "not_found");
-    call(
-        Method::POST,
-        format!("/v1/tenants/acme/invitations/{g_id}/revoke"),
-        Some(json!({})),
-    )
-    .await
-    .problem(404, "not_found");
-    call(
-        Method::POST,
-        format!("/v1/tenants/globex/invitations/{g_id}/resend"),
-        Some(json!({})),
-    )
-    .await
-    .problem(404, "not_found");
-    call(
-        Method::POST,
-        "/v1/invitations/accept".into(),
-        Some(json!({"token": g_token})),
-    )
-    .await
-    .problem(404, "not_found");
-    call(
-        Method::POST,
-        "/v1/invitations/lookup".into(),
-        Some(json!({"token": g_token})),
-    )
-    .await
-    .problem(404, "not_found");
-    call(
-        Method::GET,
-        format!("/v1/tenants/acme/invitations/{g_id}/events"),
-        None,
-    )
-    .await
-    .problem(404, "not_found");
-    assert_eq!(
-        app.get(&format!("/v1/tenants/globex/invitations/{g_id}"))
-            .await
-            .expect(200)["status"],
-        "pending"
-    );
+    call(Method::POST, format!("/v1/tenants/acme/invitations/{g_id}/revoke"), Some(json!({})))
+        .await
+        .problem(404, "not_found");
+    call(Method::POST, format!("/v1/tenants/globex/invitations/{g_id}/resend"), Some(json!({})))
+        .await
+        .problem(404, "not_found");
+    call(Method::POST, "/v1/invitations/accept".into(), Some(json!({"token": g_token})))
+        .await
+        .problem(404, "not_found");
+    call(Method::POST, "/v1/invitations/lookup".into(), Some(json!({"token": g_token})))
+        .await
+        .problem(404, "not_found");
+    call(Method::GET, format!("/v1/tenants/acme/invitations/{g_id}/events"), None)
+        .await
+        .problem(404, "not_found");
+    assert_eq!(app.invitation("globex", &g_id).await.expect(200)["status"], "pending");
     // Its own tenant works.
     call(
         Method::POST,
@@ -240,20 +130,16 @@ async fn a_key_never_sees_another_tenants_data() {
     .await
     .expect(201);
 }
-}
+both!(a_key_never_sees_another_tenants_data);
 
-both! {
 async fn tenants_and_roles_over_the_api() {
     let app = spawn_app().await;
     let t = app.post("/v1/tenants", json!({"id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "name": "Initech", "language": "fr", "invitation_lifetime_days": 14})).await.expect(201);
     assert_eq!(t["invitation_lifetime_days"], 14);
     assert_eq!(t["language"], "fr");
-    app.post(
-        "/v1/tenants",
-        json!({"id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "name": "Again"}),
-    )
-    .await
-    .problem(409, "tenant_exists");
+    app.post("/v1/tenants", json!({"id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "name": "Again"}))
+        .await
+        .problem(409, "tenant_exists");
     for bad in [
         json!({"id": "", "name": "X"}),
         json!({"id": "a/b", "name": "X"}),
@@ -271,37 +157,21 @@ async fn tenants_and_roles_over_the_api() {
         json!({"id": "x", "name": "X", "invitation_lifetime_days": 31}),
         json!({"id": "x", "name": "X", "accept_redirect_url": "javascript:alert(1)"}),
     ] {
-        app.post("/v1/tenants", bad)
-            .await
-            .problem(400, "invalid_request");
+        app.post("/v1/tenants", bad).await.problem(400, "invalid_request");
     }
-    let roles = app
-        .get("/v1/tenants/3fa85f64-5717-4562-b3fc-2c963f66afa6/roles")
-        .await
-        .expect(200);
-    let ids: Vec<&str> = roles["roles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let roles = app.get("/v1/tenants/3fa85f64-5717-4562-b3fc-2c963f66afa6/roles").await.expect(200);
+    let ids: Vec<&str> =
+        roles["roles"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["viewer", "editor", "admin", "owner"]);
-    app.post(
-        "/v1/tenants/acme/roles",
-        json!({"id": "billing", "name": "Billing", "rank": 2}),
-    )
-    .await
-    .expect(201);
-    app.post(
-        "/v1/tenants/acme/roles",
-        json!({"id": "billing", "name": "Billing"}),
-    )
-    .await
-    .problem(409, "role_exists");
-    app.create("acme", json!({"emails": ["b@example.com"], "roles": ["billing"]}),
-    )
-    .await
-    .expect(201);
+    app.post("/v1/tenants/acme/roles", json!({"id": "billing", "name": "Billing", "rank": 2}))
+        .await
+        .expect(201);
+    app.post("/v1/tenants/acme/roles", json!({"id": "billing", "name": "Billing"}))
+        .await
+        .problem(409, "role_exists");
+    app.create("acme", json!({"emails": ["b@example.com"], "roles": ["billing"]}))
+        .await
+        .expect(201);
     let patched = app
         .call(
             Method::PATCH,
@@ -338,27 +208,19 @@ async fn tenants_and_roles_over_the_api() {
     .await
     .problem(403, "forbidden");
 }
-}
+both!(tenants_and_roles_over_the_api);
 
-both! {
 async fn keys_cannot_grant_more_than_they_have() {
     let app = spawn_app().await;
-    let limited = app
-        .key_with(&["keys:admin", "invites:read"], Some(&["acme"]))
-        .await;
+    let limited = app.key_with(&["keys:admin", "invites:read"], Some(&["acme"])).await;
     let call = |body: serde_json::Value| {
         let (app, key) = (&app, limited.clone());
-        async move {
-            app.call(Method::POST, "/v1/keys", Some(&key), Some(&body), &[])
-                .await
-        }
+        async move { app.call(Method::POST, "/v1/keys", Some(&key), Some(&body), &[]).await }
     };
     call(json!({"name": "x", "scopes": ["invites:write"], "tenants": ["acme"]}))
         .await
         .problem(403, "forbidden");
-    call(json!({"name": "x", "scopes": ["invites:read"]}))
-        .await
-        .problem(403, "forbidden");
+    call(json!({"name": "x", "scopes": ["invites:read"]})).await.problem(403, "forbidden");
     call(json!({"name": "x", "scopes": ["invites:read"], "tenants": ["globex"]}))
         .await
         .problem(400, "invalid_request");
@@ -369,19 +231,13 @@ async fn keys_cannot_grant_more_than_they_have() {
     app.post("/v1/keys", json!({"name": "x", "scopes": ["root"]}))
         .await
         .problem(400, "invalid_request");
-    app.post("/v1/keys", json!({"name": "x", "scopes": []}))
+    app.post("/v1/keys", json!({"name": "x", "scopes": []})).await.problem(400, "invalid_request");
+    app.post("/v1/keys", json!({"name": "x", "scopes": ["invites:read"], "tenants": ["nope"]}))
         .await
         .problem(400, "invalid_request");
-    app.post(
-        "/v1/keys",
-        json!({"name": "x", "scopes": ["invites:read"], "tenants": ["nope"]}),
-    )
-    .await
-    .problem(400, "invalid_request");
 }
-}
+both!(keys_cannot_grant_more_than_they_have);
 
-both! {
 async fn malformed_requests_get_problem_documents() {
     let app = spawn_app().await;
     let url = format!("{}/v1/tenants/acme/invitations", app.base);
@@ -394,13 +250,7 @@ async fn malformed_requests_get_problem_documents() {
             }
             let resp = req.send().await.unwrap();
             let status = resp.status().as_u16();
-            let ctype = resp
-                .headers()
-                .get("content-type")
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_string();
+            let ctype = resp.headers().get("content-type").unwrap().to_str().unwrap().to_string();
             let body: serde_json::Value = resp.json().await.unwrap();
             (status, ctype, body)
         }
@@ -411,22 +261,12 @@ async fn malformed_requests_get_problem_documents() {
         (400, "application/problem+json", Some("malformed_json"))
     );
     let (status, _, body) = send("{}", None).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (415, Some("unsupported_media_type"))
-    );
+    assert_eq!((status, body["code"].as_str()), (415, Some("unsupported_media_type")));
     let (status, _, body) = send("[]", Some("application/json")).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (400, Some("malformed_json"))
-    );
-    app.get("/v1/tenants/acme/invitations/not-a-uuid")
-        .await
-        .problem(400, "invalid_request");
+    assert_eq!((status, body["code"].as_str()), (400, Some("malformed_json")));
+    app.get("/v1/tenants/acme/invitations/not-a-uuid").await.problem(400, "invalid_request");
     app.get("/v1/nowhere").await.problem(404, "not_found");
-    app.get("/v1/tenants/nope/invitations")
-        .await
-        .problem(404, "not_found");
+    app.get("/v1/tenants/nope/invitations").await.problem(404, "not_found");
     let big = "x".repeat(2 * 1024 * 1024);
     let resp = app
         .client
@@ -439,28 +279,11 @@ async fn malformed_requests_get_problem_documents() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 413);
 }
-}
+both!(malformed_requests_get_problem_documents);
 
-both! {
 async fn health_and_readiness() {
     let app = spawn_app().await;
-    assert_eq!(
-        app.client
-            .get(format!("{}/healthz", app.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        app.client
-            .get(format!("{}/readyz", app.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.client.get(format!("{}/healthz", app.base)).send().await.unwrap().status(), 200);
+    assert_eq!(app.client.get(format!("{}/readyz", app.base)).send().await.unwrap().status(), 200);
 }
-}
+both!(health_and_readiness);

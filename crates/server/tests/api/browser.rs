@@ -23,19 +23,11 @@ async fn drive(url: &str, click: Option<&str>, name: &str) -> Value {
     let spec = json!({"url": url, "click": click, "name": name, "dir": artifacts()});
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../browser/drive.mjs");
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(script)
-            .arg(spec.to_string())
-            .output()
-            .unwrap()
+        std::process::Command::new("node").arg(script).arg(spec.to_string()).output().unwrap()
     })
     .await
     .unwrap();
-    assert!(
-        out.status.success(),
-        "browser run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "browser run failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -87,11 +79,9 @@ async fn an_invitee_accepts_declines_and_meets_an_expired_link_in_chromium() {
         .await
         .expect(201);
     let secret = tenant["ticket_secret"].as_str().unwrap().to_string();
-    for (email, lang) in [
-        ("anna@example.com", "de"),
-        ("ben@example.com", "en"),
-        ("chloe@example.com", "fr"),
-    ] {
+    for (email, lang) in
+        [("anna@example.com", "de"), ("ben@example.com", "en"), ("chloe@example.com", "fr")]
+    {
         app.create("studio", json!({"emails": [email], "roles": ["editor"], "language": lang, "message": "Schön, dass du dabei bist!\nBis bald.", "inviter": {"email": "lea@studio-nord.example"}}))
             .await
             .expect(201);
@@ -105,113 +95,50 @@ async fn an_invitee_accepts_declines_and_meets_an_expired_link_in_chromium() {
     let messages = inbox.wait_for(4).await;
 
     // Accept, in German, then the host app receives a ticket.
-    let anna = drive(
-        &link_for(&messages, "anna@example.com"),
-        Some("accept"),
-        "1-invitation-de",
-    )
-    .await;
+    let anna =
+        drive(&link_for(&messages, "anna@example.com"), Some("accept"), "1-invitation-de").await;
     assert_eq!(anna["status"], 200);
     assert_eq!(anna["lang"], "de");
     let text = anna["text"].as_str().unwrap();
-    assert!(
-        text.contains("Sie sind zu Studio Nord eingeladen"),
-        "{text}"
-    );
-    assert!(
-        text.contains("lea@studio-nord.example hat Sie eingeladen"),
-        "{text}"
-    );
+    assert!(text.contains("Sie sind zu Studio Nord eingeladen"), "{text}");
+    assert!(text.contains("lea@studio-nord.example hat Sie eingeladen"), "{text}");
     assert!(text.contains("Schön, dass du dabei bist!"));
     assert_eq!(anna["headers"]["referrer-policy"], "no-referrer");
     let final_url = anna["finalUrl"].as_str().unwrap();
-    assert!(
-        final_url.starts_with(&format!("{welcome}?ticket=")),
-        "{final_url}"
-    );
-    assert!(
-        anna["finalText"]
-            .as_str()
-            .unwrap()
-            .contains("Signed in to the host app")
-    );
+    assert!(final_url.starts_with(&format!("{welcome}?ticket=")), "{final_url}");
+    assert!(anna["finalText"].as_str().unwrap().contains("Signed in to the host app"));
     let claims = verify_ticket(final_url.split("ticket=").nth(1).unwrap(), &secret);
     assert_eq!(claims["email"], "anna@example.com");
     assert_eq!(claims["tenant"], "studio");
-    let listed = app
-        .get("/v1/tenants/studio/invitations?email=anna@example.com")
-        .await
-        .expect(200);
+    let listed = app.get("/v1/tenants/studio/invitations?email=anna@example.com").await.expect(200);
     assert_eq!(listed["invitations"][0]["status"], "accepted");
 
     // Decline, in English.
-    let ben = drive(
-        &link_for(&messages, "ben@example.com"),
-        Some("decline"),
-        "2-decline-en",
-    )
-    .await;
+    let ben = drive(&link_for(&messages, "ben@example.com"), Some("decline"), "2-decline-en").await;
     assert_eq!(ben["lang"], "en");
     assert_eq!(ben["finalStatus"], 200);
-    assert!(
-        ben["finalText"]
-            .as_str()
-            .unwrap()
-            .contains("Invitation declined")
-    );
-    let listed = app
-        .get("/v1/tenants/studio/invitations?email=ben@example.com")
-        .await
-        .expect(200);
+    assert!(ben["finalText"].as_str().unwrap().contains("Invitation declined"));
+    let listed = app.get("/v1/tenants/studio/invitations?email=ben@example.com").await.expect(200);
     assert_eq!(listed["invitations"][0]["status"], "declined");
 
     // Accept without a redirect URL: a confirmation page, in Spanish.
-    let diego = drive(
-        &link_for(&messages, "diego@example.com"),
-        Some("accept"),
-        "3-accept-es",
-    )
-    .await;
+    let diego =
+        drive(&link_for(&messages, "diego@example.com"), Some("accept"), "3-accept-es").await;
     assert_eq!(diego["finalStatus"], 200);
-    assert!(
-        diego["finalText"]
-            .as_str()
-            .unwrap()
-            .contains("Invitación aceptada")
-    );
+    assert!(diego["finalText"].as_str().unwrap().contains("Invitación aceptada"));
 
     // The same links again: already answered.
-    let again = drive(
-        &link_for(&messages, "ben@example.com"),
-        None,
-        "4-already-declined-en",
-    )
-    .await;
+    let again = drive(&link_for(&messages, "ben@example.com"), None, "4-already-declined-en").await;
     assert_eq!(again["status"], 410);
     assert!(again["text"].as_str().unwrap().contains("already declined"));
     assert!(!again["text"].as_str().unwrap().contains("ben@example.com"));
 
     // Expired, in French.
     app.advance(time::Duration::days(8));
-    let chloe = drive(
-        &link_for(&messages, "chloe@example.com"),
-        None,
-        "5-expired-fr",
-    )
-    .await;
+    let chloe = drive(&link_for(&messages, "chloe@example.com"), None, "5-expired-fr").await;
     assert_eq!(chloe["status"], 410);
     assert_eq!(chloe["lang"], "fr");
-    assert!(
-        chloe["text"]
-            .as_str()
-            .unwrap()
-            .contains("Cette invitation a expiré")
-    );
-    assert!(
-        !chloe["text"]
-            .as_str()
-            .unwrap()
-            .contains("chloe@example.com")
-    );
+    assert!(chloe["text"].as_str().unwrap().contains("Cette invitation a expiré"));
+    assert!(!chloe["text"].as_str().unwrap().contains("chloe@example.com"));
     inbox.stop();
 }

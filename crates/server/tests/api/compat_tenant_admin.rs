@@ -47,15 +47,26 @@ fn assert_failure(reply: Reply, status: u16, code: &str) {
     assert!(b["error"]["info"].is_array());
 }
 
-both! {
 async fn the_seed_example_resends_and_answers_the_envelope() {
     let app = spawn_app().await;
     app.post("/v1/tenants", json!({"id": "1024", "name": "Tenant 1024"})).await.expect(201);
-    let created = app.create("1024", json!({"emails": ["someone@example.com"], "roles": ["viewer"]})).await.expect(201);
+    let created = app
+        .create("1024", json!({"emails": ["someone@example.com"], "roles": ["viewer"]}))
+        .await
+        .expect(201);
     let n = created["invitations"][0]["number"].as_i64().unwrap();
     app.advance(time::Duration::minutes(2));
     // The example's path: PUT /api/tenant/1024/invitations/resend?id=…
-    let body = app.call(Method::PUT, &format!("/api/tenant/1024/invitations/resend?id={n}"), Some(&app.key), None, &[]).await.expect(200);
+    let body = app
+        .call(
+            Method::PUT,
+            &format!("/api/tenant/1024/invitations/resend?id={n}"),
+            Some(&app.key),
+            None,
+            &[],
+        )
+        .await
+        .expect(200);
     assert_success(&body);
     let model = &body["value"][0];
     assert_eq!(model["id"], n);
@@ -65,38 +76,89 @@ async fn the_seed_example_resends_and_answers_the_envelope() {
     assert_eq!(model["resendCount"], 1);
     // The documented path.
     app.advance(time::Duration::minutes(2));
-    let body = app.call(Method::PUT, &format!("/tenant/1024/admin/user/invitation/resend?id={n}"), Some(&app.key), None, &[]).await.expect(200);
+    let body = app
+        .call(
+            Method::PUT,
+            &format!("/tenant/1024/admin/user/invitation/resend?id={n}"),
+            Some(&app.key),
+            None,
+            &[],
+        )
+        .await
+        .expect(200);
     assert_success(&body);
     assert_eq!(body["value"][0]["resendCount"], 2);
 }
-}
+both!(the_seed_example_resends_and_answers_the_envelope);
 
-both! {
 async fn every_documented_error() {
     let app = spawn_app().await;
     let (id, token) = app.invite_one("ann@example.com").await;
-    let n = app.get(&format!("/v1/tenants/acme/invitations/{id}")).await.expect(200)["number"].as_i64().unwrap();
+    let n = app.invitation("acme", &id).await.expect(200)["number"].as_i64().unwrap();
     let path = |q: &str| format!("/tenant/acme/admin/user/invitation/resend{q}");
-    assert_failure(app.call(Method::PUT, &path(""), Some(&app.key), None, &[]).await, 400, "ValidationError");
-    assert_failure(app.call(Method::PUT, &path("?id=abc"), Some(&app.key), None, &[]).await, 400, "ValidationError");
-    assert_failure(app.call(Method::PUT, &path("?id=-4"), Some(&app.key), None, &[]).await, 400, "ValidationError");
-    assert_failure(app.call(Method::PUT, &path(&format!("?id={n}")), None, None, &[]).await, 401, "Unauthorized");
-    assert_failure(app.call(Method::PUT, &path(&format!("?id={n}")), Some("ik_bad"), None, &[]).await, 401, "Unauthorized");
+    assert_failure(
+        app.call(Method::PUT, &path(""), Some(&app.key), None, &[]).await,
+        400,
+        "ValidationError",
+    );
+    assert_failure(
+        app.call(Method::PUT, &path("?id=abc"), Some(&app.key), None, &[]).await,
+        400,
+        "ValidationError",
+    );
+    assert_failure(
+        app.call(Method::PUT, &path("?id=-4"), Some(&app.key), None, &[]).await,
+        400,
+        "ValidationError",
+    );
+    assert_failure(
+        app.call(Method::PUT, &path(&format!("?id={n}")), None, None, &[]).await,
+        401,
+        "Unauthorized",
+    );
+    assert_failure(
+        app.call(Method::PUT, &path(&format!("?id={n}")), Some("ik_bad"), None, &[]).await,
+        401,
+        "Unauthorized",
+    );
     let globex = app.key_with(&["invites:read", "invites:write"], Some(&["globex"])).await;
-    assert_failure(app.call(Method::PUT, &path(&format!("?id={n}")), Some(&globex), None, &[]).await, 403, "Forbidden");
+    assert_failure(
+        app.call(Method::PUT, &path(&format!("?id={n}")), Some(&globex), None, &[]).await,
+        403,
+        "Forbidden",
+    );
     let reader = app.key_with(&["invites:read"], None).await;
-    assert_failure(app.call(Method::PUT, &path(&format!("?id={n}")), Some(&reader), None, &[]).await, 403, "Forbidden");
-    assert_failure(app.call(Method::PUT, &path("?id=987654"), Some(&app.key), None, &[]).await, 404, "NotFound");
+    assert_failure(
+        app.call(Method::PUT, &path(&format!("?id={n}")), Some(&reader), None, &[]).await,
+        403,
+        "Forbidden",
+    );
+    assert_failure(
+        app.call(Method::PUT, &path("?id=987654"), Some(&app.key), None, &[]).await,
+        404,
+        "NotFound",
+    );
     // Another tenant's invitation number is not found here.
-    let g = app.create("globex", json!({"emails": ["g@example.com"], "roles": ["viewer"]})).await.expect(201);
+    let g = app
+        .create("globex", json!({"emails": ["g@example.com"], "roles": ["viewer"]}))
+        .await
+        .expect(201);
     let gn = g["invitations"][0]["number"].as_i64().unwrap();
-    assert_failure(app.call(Method::PUT, &path(&format!("?id={gn}")), Some(&app.key), None, &[]).await, 404, "NotFound");
+    assert_failure(
+        app.call(Method::PUT, &path(&format!("?id={gn}")), Some(&app.key), None, &[]).await,
+        404,
+        "NotFound",
+    );
     // Within the cooldown, and once accepted: only pending invitations can be resent.
-    assert_failure(app.call(Method::PUT, &path(&format!("?id={n}")), Some(&app.key), None, &[]).await, 400, "ResendTooSoon");
+    assert_failure(
+        app.call(Method::PUT, &path(&format!("?id={n}")), Some(&app.key), None, &[]).await,
+        400,
+        "ResendTooSoon",
+    );
     app.accept(&token).await.expect(200);
     app.advance(time::Duration::minutes(2));
     let reply = app.call(Method::PUT, &path(&format!("?id={n}")), Some(&app.key), None, &[]).await;
     assert_eq!(reply.body["error"]["message"], "Only pending invitations can be resent.");
     assert_failure(reply, 400, "InvalidState");
 }
-}
+both!(every_documented_error);

@@ -23,10 +23,7 @@ const DETAIL: &[(&str, Kind)] = &[
 #[track_caller]
 fn assert_detail(v: &Value) {
     assert_shape(v, DETAIL);
-    assert!(
-        uuid::Uuid::parse_str(v["token"].as_str().unwrap()).is_ok(),
-        "token is a uuid"
-    );
+    assert!(uuid::Uuid::parse_str(v["token"].as_str().unwrap()).is_ok(), "token is a uuid");
     assert!(["1", "2", "3", "4"].contains(&v["role"].as_str().unwrap()));
     let display = ["Viewer", "Editor", "Admin", "Owner"]
         [v["role"].as_str().unwrap().parse::<usize>().unwrap() - 1];
@@ -52,32 +49,19 @@ async fn post(app: &TestApp, path: &str, key: Option<&str>, body: &str) -> Reply
     }
     let resp = req.send().await.unwrap();
     let (status, headers) = (resp.status(), resp.headers().clone());
-    Reply {
-        status,
-        headers,
-        body: resp.json().await.unwrap_or(Value::Null),
-    }
+    Reply { status, headers, body: resp.json().await.unwrap_or(Value::Null) }
 }
 
 #[track_caller]
 fn assert_error(reply: Reply, status: u16) {
     assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
-    assert!(
-        reply.body["detail"].is_string(),
-        "JSON body with a detail: {}",
-        reply.body
-    );
+    assert!(reply.body["detail"].is_string(), "JSON body with a detail: {}", reply.body);
 }
 
 async fn number_of(app: &TestApp, id: &str) -> i64 {
-    app.get(&format!("/v1/tenants/acme/invitations/{id}"))
-        .await
-        .expect(200)["number"]
-        .as_i64()
-        .unwrap()
+    app.invitation("acme", id).await.expect(200)["number"].as_i64().unwrap()
 }
 
-both! {
 async fn the_seed_resend_example_works_and_extends_the_expiry() {
     let app = spawn_app().await;
     let created = app
@@ -107,47 +91,71 @@ async fn the_seed_resend_example_works_and_extends_the_expiry() {
     // A key that may only write resends (and gets its answer) too.
     let writer = app.key_with(&["invites:write"], Some(&["acme"])).await;
     app.advance(time::Duration::minutes(2));
-    let by_writer = post(&app, &format!("/api/v1/invites/{n}/resend/"), Some(&writer), "{}").await.expect(200);
+    let by_writer =
+        post(&app, &format!("/api/v1/invites/{n}/resend/"), Some(&writer), "{}").await.expect(200);
     assert_detail(&by_writer);
-    let made = post(&app, "/api/v1/invites/", Some(&writer), r#"{"email": "w@example.com"}"#).await.expect(201);
+    let made = post(&app, "/api/v1/invites/", Some(&writer), r#"{"email": "w@example.com"}"#)
+        .await
+        .expect(201);
     assert_detail(&made);
-    assert_eq!(app.get(&format!("/v1/tenants/acme/invitations/{}", inv["id"].as_str().unwrap())).await.expect(200)["resend_count"], 2);
+    assert_eq!(
+        app.get(&format!("/v1/tenants/acme/invitations/{}", inv["id"].as_str().unwrap()))
+            .await
+            .expect(200)["resend_count"],
+        2
+    );
     // Without the trailing slash too, and an empty body.
     app.advance(time::Duration::minutes(2));
-    assert_detail(&post(&app, &format!("/api/v1/invites/{n}/resend"), Some(&app.key), "").await.expect(200));
+    assert_detail(
+        &post(&app, &format!("/api/v1/invites/{n}/resend"), Some(&app.key), "").await.expect(200),
+    );
 }
-}
+both!(the_seed_resend_example_works_and_extends_the_expiry);
 
-both! {
 async fn resend_errors_have_the_seed_statuses() {
     let app = spawn_app().await;
     let (id, token) = app.invite_one("ann@example.com").await;
     let n = number_of(&app, &id).await;
     app.accept(&token).await.expect(200);
-    assert_error(post(&app, &format!("/api/v1/invites/{n}/resend/"), Some(&app.key), "{}").await, 400);
+    assert_error(
+        post(&app, &format!("/api/v1/invites/{n}/resend/"), Some(&app.key), "{}").await,
+        400,
+    );
     assert_error(post(&app, "/api/v1/invites/abc/resend/", Some(&app.key), "{}").await, 400);
     assert_error(post(&app, "/api/v1/invites/0/resend/", Some(&app.key), "{}").await, 400);
     assert_error(post(&app, &format!("/api/v1/invites/{n}/resend/"), None, "{}").await, 403);
     let reader = app.key_with(&["invites:read"], None).await;
     let (fresh, _) = app.invite_one("bob@example.com").await;
     let m = number_of(&app, &fresh).await;
-    assert_error(post(&app, &format!("/api/v1/invites/{m}/resend/"), Some(&reader), "{}").await, 403);
+    assert_error(
+        post(&app, &format!("/api/v1/invites/{m}/resend/"), Some(&reader), "{}").await,
+        403,
+    );
     let globex = app.key_with(&["invites:read", "invites:write"], Some(&["globex"])).await;
-    assert_error(post(&app, &format!("/api/v1/invites/{m}/resend/"), Some(&globex), "{}").await, 404);
+    assert_error(
+        post(&app, &format!("/api/v1/invites/{m}/resend/"), Some(&globex), "{}").await,
+        404,
+    );
     assert_error(post(&app, "/api/v1/invites/999999/resend/", Some(&app.key), "{}").await, 404);
     // Inside the cooldown: 400 with Retry-After.
     let reply = post(&app, &format!("/api/v1/invites/{m}/resend/"), Some(&app.key), "{}").await;
     assert!(reply.headers.get("retry-after").is_some());
     assert_error(reply, 400);
-    assert_eq!(app.get(&format!("/v1/tenants/acme/invitations/{fresh}")).await.expect(200)["resend_count"], 0);
+    assert_eq!(app.invitation("acme", &fresh).await.expect(200)["resend_count"], 0);
 }
-}
+both!(resend_errors_have_the_seed_statuses);
 
-both! {
 async fn create_list_get_cancel_for_a_client_of_this_api_alone() {
     let app = spawn_app().await;
     let key = app.key_with(&["invites:read", "invites:write"], Some(&["acme"])).await;
-    let created = post(&app, "/api/v1/invites/", Some(&key), r#"{"email": "dev@example.com", "role": "2", "message": "Welcome"}"#).await.expect(201);
+    let created = post(
+        &app,
+        "/api/v1/invites/",
+        Some(&key),
+        r#"{"email": "dev@example.com", "role": "2", "message": "Welcome"}"#,
+    )
+    .await
+    .expect(201);
     assert_detail(&created);
     assert_eq!(created["role"], "2");
     let n = created["id"].as_i64().unwrap();
@@ -156,18 +164,37 @@ async fn create_list_get_cancel_for_a_client_of_this_api_alone() {
     let list = app.with_key(&key).get("/api/v1/invites/?status=pending").await.expect(200);
     assert_eq!(list["results"][0]["id"], n);
     assert!(list["next"].is_null());
-    let cancelled = post(&app, &format!("/api/v1/invites/{n}/cancel/"), Some(&key), "{}").await.expect(200);
+    let cancelled =
+        post(&app, &format!("/api/v1/invites/{n}/cancel/"), Some(&key), "{}").await.expect(200);
     assert_eq!(cancelled["status"], "cancelled");
-    assert_error(post(&app, "/api/v1/invites/", Some(&key), r#"{"email": "x@example.com", "role": "9"}"#).await, 400);
-    assert_error(post(&app, "/api/v1/invites/", Some(&key), r#"{"email": "nope", "role": "1"}"#).await, 400);
+    assert_error(
+        post(&app, "/api/v1/invites/", Some(&key), r#"{"email": "x@example.com", "role": "9"}"#)
+            .await,
+        400,
+    );
+    assert_error(
+        post(&app, "/api/v1/invites/", Some(&key), r#"{"email": "nope", "role": "1"}"#).await,
+        400,
+    );
     // A key for several workspaces names one.
-    let named = app.call(reqwest::Method::POST, "/api/v1/invites/", Some(&app.key), Some(&json!({"email": "g@example.com"})), &[("x-workspace-id", "globex")]).await.expect(201);
+    let named = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/invites/",
+            Some(&app.key),
+            Some(&json!({"email": "g@example.com"})),
+            &[("x-workspace-id", "globex")],
+        )
+        .await
+        .expect(201);
     assert_eq!(named["workspace_name"], "Globex");
-    assert_error(post(&app, "/api/v1/invites/", Some(&app.key), r#"{"email": "x@example.com"}"#).await, 400);
+    assert_error(
+        post(&app, "/api/v1/invites/", Some(&app.key), r#"{"email": "x@example.com"}"#).await,
+        400,
+    );
 }
-}
+both!(create_list_get_cancel_for_a_client_of_this_api_alone);
 
-both! {
 async fn one_invitation_reads_the_same_through_every_api() {
     let app = spawn_app().await;
     let bulk = app
@@ -186,22 +213,51 @@ async fn one_invitation_reads_the_same_through_every_api() {
     let n = number_of(&app, &id).await;
     app.advance(time::Duration::minutes(2));
     // Resend through the workspace API, then through the tenant admin API.
-    let detail = post(&app, &format!("/api/v1/invites/{n}/resend/"), Some(&app.key), "{}").await.expect(200);
+    let detail =
+        post(&app, &format!("/api/v1/invites/{n}/resend/"), Some(&app.key), "{}").await.expect(200);
     assert_eq!(detail["token"], id.as_str());
     app.advance(time::Duration::minutes(2));
-    let envelope = app.call(reqwest::Method::PUT, &format!("/tenant/acme/admin/user/invitation/resend?id={n}"), Some(&app.key), None, &[]).await.expect(200);
+    let envelope = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/tenant/acme/admin/user/invitation/resend?id={n}"),
+            Some(&app.key),
+            None,
+            &[],
+        )
+        .await
+        .expect(200);
     assert_eq!(envelope["value"][0]["id"], n);
     assert_eq!(envelope["value"][0]["resendCount"], 2);
-    let native = app.get(&format!("/v1/tenants/acme/invitations/{id}")).await.expect(200);
+    let native = app.invitation("acme", &id).await.expect(200);
     assert_eq!(native["resend_count"], 2);
     assert_eq!(native["status"], "pending");
     // Revoked through Wix: cancelled for the workspace API, refused by the tenant admin API.
-    let revoke = app.client.post(format!("{}/invites/site-invite/{id}/revoke", app.base)).header("authorization", &app.key).header("wix-site-id", "acme").json(&json!({"inviteId": id})).send().await.unwrap();
+    let revoke = app
+        .client
+        .post(format!("{}/invites/site-invite/{id}/revoke", app.base))
+        .header("authorization", &app.key)
+        .header("wix-site-id", "acme")
+        .json(&json!({"inviteId": id}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(revoke.status(), 200);
-    let got = app.call(reqwest::Method::GET, &format!("/api/v1/invites/{n}/"), Some(&app.key), None, &[]).await.expect(200);
+    let got = app
+        .call(reqwest::Method::GET, &format!("/api/v1/invites/{n}/"), Some(&app.key), None, &[])
+        .await
+        .expect(200);
     assert_eq!(got["status"], "cancelled");
-    assert_eq!(app.get(&format!("/v1/tenants/acme/invitations/{id}")).await.expect(200)["status"], "revoked");
-    let refused = app.call(reqwest::Method::PUT, &format!("/tenant/acme/admin/user/invitation/resend?id={n}"), Some(&app.key), None, &[]).await;
+    assert_eq!(app.invitation("acme", &id).await.expect(200)["status"], "revoked");
+    let refused = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/tenant/acme/admin/user/invitation/resend?id={n}"),
+            Some(&app.key),
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(refused.status.as_u16(), 400);
 }
-}
+both!(one_invitation_reads_the_same_through_every_api);

@@ -3,7 +3,6 @@
 use crate::harness::*;
 use serde_json::json;
 
-both! {
 async fn create_returns_links_once_and_get_never_shows_them() {
     let app = spawn_app().await;
     let body = app
@@ -28,15 +27,9 @@ async fn create_returns_links_once_and_get_never_shows_them() {
     assert_eq!(ann["status"], "pending");
     assert_eq!(ann["language"], "de");
     assert_eq!(ann["metadata"], json!({"team": "blue"}));
-    assert_eq!(
-        ann["inviter"],
-        json!({"account_id": "u-7", "email": "lead@acme.test"})
-    );
+    assert_eq!(ann["inviter"], json!({"account_id": "u-7", "email": "lead@acme.test"}));
     assert_eq!(ann["delivery"]["state"], "queued");
-    assert_eq!(
-        ann["capabilities"],
-        json!({"can_resend": true, "can_revoke": true})
-    );
+    assert_eq!(ann["capabilities"], json!({"can_resend": true, "can_revoke": true}));
     assert!(ann["number"].as_i64().unwrap() >= 1);
     let created = time::OffsetDateTime::parse(
         ann["created_at"].as_str().unwrap(),
@@ -51,32 +44,20 @@ async fn create_returns_links_once_and_get_never_shows_them() {
     assert_eq!(expires - created, time::Duration::days(3));
     let token = token_of(ann);
     assert!(token.len() >= 43, "at least 256 bits, base64url");
-    assert!(
-        ann["accept_url"]
-            .as_str()
-            .unwrap()
-            .starts_with("http://invitd.test/i/")
-    );
+    assert!(ann["accept_url"].as_str().unwrap().starts_with("http://invitd.test/i/"));
 
     let got = app
-        .get(&format!(
-            "/v1/tenants/acme/invitations/{}",
-            ann["id"].as_str().unwrap()
-        ))
+        .get(&format!("/v1/tenants/acme/invitations/{}", ann["id"].as_str().unwrap()))
         .await
         .expect(200);
     assert!(got.get("accept_url").is_none());
-    assert!(
-        !got.to_string().contains(&token),
-        "GET must not reveal the token"
-    );
+    assert!(!got.to_string().contains(&token), "GET must not reveal the token");
     assert_eq!(got["email"], "Ann@Example.com");
     let list = app.get("/v1/tenants/acme/invitations").await.expect(200);
     assert!(!list.to_string().contains(&token));
 }
-}
+both!(create_returns_links_once_and_get_never_shows_them);
 
-both! {
 async fn bulk_reports_each_failed_email_and_creates_the_rest() {
     let app = spawn_app().await;
     app.invite(&["taken@example.com"]).await;
@@ -106,38 +87,24 @@ async fn bulk_reports_each_failed_email_and_creates_the_rest() {
 
     // Nothing created at all: 200, not 201.
     let body = app
-        .post(
-            "/v1/tenants/acme/invitations",
-            json!({"emails": ["bad"], "roles": ["viewer"]}),
-        )
+        .post("/v1/tenants/acme/invitations", json!({"emails": ["bad"], "roles": ["viewer"]}))
         .await
         .expect(200);
     assert_eq!(body["invitations"], json!([]));
 
     // The same address in another tenant is independent.
-    app.create("globex", json!({"emails": ["taken@example.com"], "roles": ["viewer"]}),
-    )
-    .await
-    .expect(201);
+    app.create("globex", json!({"emails": ["taken@example.com"], "roles": ["viewer"]}))
+        .await
+        .expect(201);
 }
-}
+both!(bulk_reports_each_failed_email_and_creates_the_rest);
 
-both! {
 async fn invalid_calls_are_refused_whole_and_change_nothing() {
     let app = spawn_app().await;
     let cases = [
-        (
-            json!({"emails": ["a@example.com"], "roles": ["editor", "wizard"]}),
-            "unknown_role",
-        ),
-        (
-            json!({"emails": ["a@example.com"], "roles": []}),
-            "invalid_request",
-        ),
-        (
-            json!({"emails": [], "roles": ["editor"]}),
-            "invalid_request",
-        ),
+        (json!({"emails": ["a@example.com"], "roles": ["editor", "wizard"]}), "unknown_role"),
+        (json!({"emails": ["a@example.com"], "roles": []}), "invalid_request"),
+        (json!({"emails": [], "roles": ["editor"]}), "invalid_request"),
         (
             json!({"emails": ["a@example.com"], "roles": ["editor"], "expires_in_days": 31}),
             "invalid_request",
@@ -170,10 +137,7 @@ async fn invalid_calls_are_refused_whole_and_change_nothing() {
             json!({"emails": ["a@example.com"], "roles": ["editor"], "surprise": true}),
             "malformed_json",
         ),
-        (
-            json!({"emails": "a@example.com", "roles": ["editor"]}),
-            "malformed_json",
-        ),
+        (json!({"emails": "a@example.com", "roles": ["editor"]}), "malformed_json"),
     ];
     for (body, code) in cases {
         let reply = app.create("acme", body.clone()).await;
@@ -181,51 +145,36 @@ async fn invalid_calls_are_refused_whole_and_change_nothing() {
         reply.problem(400, code);
     }
     let many: Vec<String> = (0..1001).map(|i| format!("u{i}@example.com")).collect();
-    app.create("acme", json!({"emails": many, "roles": ["editor"]}),
-    )
-    .await
-    .problem(400, "invalid_request");
+    app.create("acme", json!({"emails": many, "roles": ["editor"]}))
+        .await
+        .problem(400, "invalid_request");
     let list = app.get("/v1/tenants/acme/invitations").await.expect(200);
-    assert_eq!(
-        list["invitations"],
-        json!([]),
-        "nothing may be stored by a refused call"
-    );
+    assert_eq!(list["invitations"], json!([]), "nothing may be stored by a refused call");
     assert!(app.emails().is_empty());
-    assert_eq!(
-        app.deliver().await,
-        0,
-        "nothing may be queued by a refused call"
-    );
+    assert_eq!(app.deliver().await, 0, "nothing may be queued by a refused call");
 }
-}
+both!(invalid_calls_are_refused_whole_and_change_nothing);
 
-both! {
 async fn a_thousand_emails_in_one_call() {
     let app = spawn_app().await;
     let emails: Vec<String> = (0..1000).map(|i| format!("user{i}@example.com")).collect();
     let body = app
-        .post(
-            "/v1/tenants/acme/invitations",
-            json!({"emails": emails, "roles": ["viewer"]}),
-        )
+        .post("/v1/tenants/acme/invitations", json!({"emails": emails, "roles": ["viewer"]}))
         .await
         .expect(201);
     assert_eq!(body["invitations"].as_array().unwrap().len(), 1000);
 }
-}
+both!(a_thousand_emails_in_one_call);
 
-both! {
 async fn list_filters_and_paginates_newest_first() {
     let app = spawn_app().await;
     for i in 0..5 {
         app.invite(&[&format!("p{i}@example.com")]).await;
         app.advance(time::Duration::seconds(1));
     }
-    app.create("acme", json!({"emails": ["viewer@example.com"], "roles": ["viewer"]}),
-    )
-    .await
-    .expect(201);
+    app.create("acme", json!({"emails": ["viewer@example.com"], "roles": ["viewer"]}))
+        .await
+        .expect(201);
 
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -259,55 +208,30 @@ async fn list_filters_and_paginates_newest_first() {
         ]
     );
 
-    let by_role = app
-        .get("/v1/tenants/acme/invitations?role=viewer")
-        .await
-        .expect(200);
+    let by_role = app.get("/v1/tenants/acme/invitations?role=viewer").await.expect(200);
     assert_eq!(by_role["invitations"].as_array().unwrap().len(), 1);
-    let by_email = app
-        .get("/v1/tenants/acme/invitations?email=P3@EXAMPLE.com")
-        .await
-        .expect(200);
+    let by_email = app.get("/v1/tenants/acme/invitations?email=P3@EXAMPLE.com").await.expect(200);
     assert_eq!(by_email["invitations"][0]["email"], "p3@example.com");
 
-    let third = app
-        .get("/v1/tenants/acme/invitations?email=p2@example.com")
-        .await
-        .expect(200);
-    let t = third["invitations"][0]["created_at"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let third = app.get("/v1/tenants/acme/invitations?email=p2@example.com").await.expect(200);
+    let t = third["invitations"][0]["created_at"].as_str().unwrap().to_string();
     let after = app
-        .get(&format!(
-            "/v1/tenants/acme/invitations?created_after={}",
-            urlencode(&t)
-        ))
+        .get(&format!("/v1/tenants/acme/invitations?created_after={}", urlencode(&t)))
         .await
         .expect(200);
     assert_eq!(after["invitations"].as_array().unwrap().len(), 3);
     let before = app
-        .get(&format!(
-            "/v1/tenants/acme/invitations?created_before={}",
-            urlencode(&t)
-        ))
+        .get(&format!("/v1/tenants/acme/invitations?created_before={}", urlencode(&t)))
         .await
         .expect(200);
     assert_eq!(before["invitations"].as_array().unwrap().len(), 2);
 
     let (id, token) = app.invite_one("answer@example.com").await;
-    app.post("/v1/invitations/decline", json!({"token": token}))
-        .await
-        .expect(200);
-    let declined = app
-        .get("/v1/tenants/acme/invitations?status=declined")
-        .await
-        .expect(200);
+    app.decline(&token).await.expect(200);
+    let declined = app.get("/v1/tenants/acme/invitations?status=declined").await.expect(200);
     assert_eq!(declined["invitations"][0]["id"], id.as_str());
     assert_eq!(
-        app.get("/v1/tenants/acme/invitations?status=pending")
-            .await
-            .expect(200)["invitations"]
+        app.get("/v1/tenants/acme/invitations?status=pending").await.expect(200)["invitations"]
             .as_array()
             .unwrap()
             .len(),
@@ -327,7 +251,7 @@ async fn list_filters_and_paginates_newest_first() {
             .problem(400, "invalid_request");
     }
 }
-}
+both!(list_filters_and_paginates_newest_first);
 
 fn urlencode(s: &str) -> String {
     s.replace(':', "%3A").replace('+', "%2B")

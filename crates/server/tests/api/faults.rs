@@ -64,10 +64,7 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
+        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
     }
 }
 
@@ -86,10 +83,7 @@ async fn create(app: &TestApp, tag: &str, n: usize) -> Reply {
 
 #[track_caller]
 fn assert_unavailable(reply: Reply) {
-    let retry_after = reply
-        .headers
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
+    let retry_after = reply.headers.get("retry-after").map(|v| v.to_str().unwrap().to_string());
     reply.problem(503, "unavailable");
     let secs: u64 = retry_after.expect("Retry-After").parse().unwrap();
     assert!(secs >= 1);
@@ -113,10 +107,7 @@ async fn a_full_disk_answers_503_and_the_first_write_after_it_clears_succeeds() 
         Err(why) => return skip(&why),
     };
     let app = spawn_app_with(Options {
-        database_url: Some(format!(
-            "sqlite://{}",
-            fs.path().join("invitd.db").display()
-        )),
+        database_url: Some(format!("sqlite://{}", fs.path().join("invitd.db").display())),
         ..Default::default()
     })
     .await;
@@ -148,10 +139,7 @@ async fn a_full_disk_answers_503_and_the_first_write_after_it_clears_succeeds() 
     // The very first write after the fault clears succeeds.
     create(&app, "after", 1).await.expect(201);
     assert_eq!(readyz(&app).await, 200);
-    let list = app
-        .get("/v1/tenants/acme/invitations?limit=200")
-        .await
-        .expect(200);
+    let list = app.get("/v1/tenants/acme/invitations?limit=200").await.expect(200);
     let emails: Vec<&str> = list["invitations"]
         .as_array()
         .unwrap()
@@ -179,14 +167,10 @@ impl HeldLock {
             .spawn()
             .map_err(|e| format!("sqlite3: {e}"))?;
         let stdin = child.stdin.as_mut().unwrap();
-        stdin
-            .write_all(b"BEGIN IMMEDIATE;\nSELECT 'held';\n")
-            .unwrap();
+        stdin.write_all(b"BEGIN IMMEDIATE;\nSELECT 'held';\n").unwrap();
         stdin.flush().unwrap();
         let mut line = String::new();
-        std::io::BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
         assert_eq!(line.trim(), "held");
         Ok(HeldLock { child })
     }
@@ -218,10 +202,7 @@ async fn a_write_lock_held_by_another_process_answers_503_then_recovers() {
     assert_unavailable(reply);
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(ready.0, 503, "not ready while the lock is held");
-    assert!(
-        ready.1 < Duration::from_secs(5),
-        "readiness answers promptly"
-    );
+    assert!(ready.1 < Duration::from_secs(5), "readiness answers promptly");
     lock.release();
     create(&app, "after", 1).await.expect(201);
     assert_eq!(readyz(&app).await, 200);

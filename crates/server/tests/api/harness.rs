@@ -34,12 +34,7 @@ impl Reply {
     /// Asserts the status, printing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
         self.body
     }
     /// Asserts a problem document with this status and code.
@@ -47,9 +42,7 @@ impl Reply {
     pub fn problem(self, status: u16, code: &str) -> Value {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
         assert_eq!(
-            self.headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok()),
+            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
             Some("application/problem+json")
         );
         assert_eq!(self.body["code"], code, "body: {}", self.body);
@@ -88,24 +81,24 @@ pub async fn on_postgres<F: std::future::Future<Output = ()>>(body: F) {
     on_backend(Backend::Postgres(url), body).await
 }
 
-/// Defines a test that runs twice: `<name>::sqlite` and `<name>::postgres`.
+/// Runs the test body `async fn <name>()` defined above it twice, as
+/// `<name>::sqlite` and `<name>::postgres` (the body is an ordinary
+/// function, so rustfmt and the compiler see it as written).
 macro_rules! both {
-    (async fn $name:ident() $body:block) => {
+    ($name:ident) => {
         mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn body() $body
-
             #[tokio::test]
             async fn sqlite() {
-                $crate::harness::on_backend($crate::harness::Backend::Sqlite, body()).await
+                $crate::harness::on_backend($crate::harness::Backend::Sqlite, super::$name()).await
             }
 
             #[tokio::test]
-            #[cfg_attr(not(pg_tests), ignore = "PostgreSQL skipped: set INVITD_TEST_DATABASE_URL to run it")]
+            #[cfg_attr(
+                not(pg_tests),
+                ignore = "PostgreSQL skipped: set INVITD_TEST_DATABASE_URL to run it"
+            )]
             async fn postgres() {
-                $crate::harness::on_postgres(body()).await
+                $crate::harness::on_postgres(super::$name()).await
             }
         }
     };
@@ -156,9 +149,7 @@ impl Clock for Ticking {
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let fresh = options.dir.is_none();
-    let dir = options
-        .dir
-        .unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("tempdir")));
+    let dir = options.dir.unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("tempdir")));
     let mail_dir = dir.path().join("mail");
     let database_url = match options.database_url {
         Some(url) => url,
@@ -171,9 +162,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     };
     // Bound before the server starts and handed to it, so the port is ours
     // from the start (accept links can name it) and nothing else can take it.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a test port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a test port");
     let bind = listener.local_addr().expect("bound address");
     let public_url = if options.real_links {
         format!("http://{bind}")
@@ -198,14 +187,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     if let Some(configure) = options.configure {
         configure(&mut config);
     }
-    let clock = Arc::new(FixedClock::new(
-        options.now.unwrap_or_else(time::OffsetDateTime::now_utc),
-    ));
+    let clock =
+        Arc::new(FixedClock::new(options.now.unwrap_or_else(time::OffsetDateTime::now_utc)));
     let server_clock: Arc<dyn Clock> = match options.tick {
-        Some(step) => Arc::new(Ticking {
-            inner: clock.clone(),
-            step,
-        }),
+        Some(step) => Arc::new(Ticking { inner: clock.clone(), step }),
         None => clock.clone(),
     };
     let running = invitd_server::start_with_clock(config, listener, server_clock)
@@ -233,11 +218,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         for (id, name) in [("acme", "Acme Inc"), ("globex", "Globex")] {
             service
                 .create_tenant_in(
-                    NewTenant {
-                        id: id.into(),
-                        name: name.into(),
-                        ..Default::default()
-                    },
+                    NewTenant { id: id.into(), name: name.into(), ..Default::default() },
                     &operator,
                 )
                 .await
@@ -280,28 +261,17 @@ impl TestApp {
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, headers, body }
     }
 
     /// Requests made with the admin key.
     fn as_admin(&self) -> As<'_> {
-        As {
-            app: self,
-            key: Some(self.key.clone()),
-            headers: Vec::new(),
-        }
+        As { app: self, key: Some(self.key.clone()), headers: Vec::new() }
     }
 
     /// Requests made with another key.
     pub fn with_key(&self, key: &str) -> As<'_> {
-        As {
-            key: Some(key.to_string()),
-            ..self.as_admin()
-        }
+        As { key: Some(key.to_string()), ..self.as_admin() }
     }
 
     /// Requests made with the admin key and this `Idempotency-Key`.
@@ -309,42 +279,10 @@ impl TestApp {
         self.as_admin().with_idempotency_key(key)
     }
 
-    pub async fn get(&self, path: &str) -> Reply {
-        self.as_admin().get(path).await
-    }
-
-    pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.as_admin().post(path, body).await
-    }
-
-    pub async fn patch(&self, path: &str, body: Value) -> Reply {
-        self.as_admin().patch(path, body).await
-    }
-
-    /// Creates invitations on a tenant (`body` as the API takes it).
-    pub async fn create(&self, tenant: &str, body: Value) -> Reply {
-        self.as_admin().create(tenant, body).await
-    }
-
-    pub async fn resend(&self, tenant: &str, id: &str) -> Reply {
-        self.as_admin().resend(tenant, id).await
-    }
-
-    pub async fn revoke(&self, tenant: &str, id: &str) -> Reply {
-        self.as_admin().revoke(tenant, id).await
-    }
-
-    /// Accepts by token, as a host app does.
-    pub async fn accept(&self, token: &str) -> Reply {
-        self.as_admin().accept(token).await
-    }
-
     /// Invites `emails` to acme as editors; returns the created invitations.
     pub async fn invite(&self, emails: &[&str]) -> Vec<Value> {
-        let body = self
-            .create("acme", json!({"emails": emails, "roles": ["editor"]}))
-            .await
-            .expect(201);
+        let body =
+            self.create("acme", json!({"emails": emails, "roles": ["editor"]})).await.expect(201);
         body["invitations"].as_array().cloned().unwrap_or_default()
     }
 
@@ -357,10 +295,7 @@ impl TestApp {
     /// Creates a key with these scopes and tenants; returns its secret.
     pub async fn key_with(&self, scopes: &[&str], tenants: Option<&[&str]>) -> String {
         let body = self
-            .post(
-                "/v1/keys",
-                json!({"name": "k", "scopes": scopes, "tenants": tenants}),
-            )
+            .post("/v1/keys", json!({"name": "k", "scopes": scopes, "tenants": tenants}))
             .await
             .expect(201);
         body["secret"].as_str().expect("secret").to_string()
@@ -393,10 +328,7 @@ impl TestApp {
             })
             .unwrap_or_default();
         files.sort();
-        files
-            .iter()
-            .map(|p| std::fs::read_to_string(p).expect("read eml"))
-            .collect()
+        files.iter().map(|p| std::fs::read_to_string(p).expect("read eml")).collect()
     }
 
     pub fn advance(&self, by: time::Duration) {
@@ -414,58 +346,74 @@ pub struct As<'a> {
 
 impl As<'_> {
     pub fn with_idempotency_key(mut self, key: &str) -> Self {
-        self.headers
-            .push(("idempotency-key".to_string(), key.to_string()));
+        self.headers.push(("idempotency-key".to_string(), key.to_string()));
         self
     }
+}
 
-    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        self.app
-            .call(method, path, self.key.as_deref(), body, &headers)
-            .await
-    }
+/// The calls a test makes, named for the operation rather than spelled as
+/// a method and a path; [`TestApp`] makes them with the admin key, [`As`]
+/// with the key and headers it was given.
+pub trait Api {
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> impl std::future::Future<Output = Reply>;
 
-    pub async fn get(&self, path: &str) -> Reply {
+    async fn get(&self, path: &str) -> Reply {
         self.send(Method::GET, path, None).await
     }
 
-    pub async fn post(&self, path: &str, body: Value) -> Reply {
+    async fn post(&self, path: &str, body: Value) -> Reply {
         self.send(Method::POST, path, Some(&body)).await
     }
 
-    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+    async fn patch(&self, path: &str, body: Value) -> Reply {
         self.send(Method::PATCH, path, Some(&body)).await
     }
 
-    pub async fn create(&self, tenant: &str, body: Value) -> Reply {
-        self.post(&format!("/v1/tenants/{tenant}/invitations"), body)
-            .await
+    /// Creates invitations on a tenant (`body` as the API takes it).
+    async fn create(&self, tenant: &str, body: Value) -> Reply {
+        self.post(&format!("/v1/tenants/{tenant}/invitations"), body).await
     }
 
-    pub async fn resend(&self, tenant: &str, id: &str) -> Reply {
-        self.post(
-            &format!("/v1/tenants/{tenant}/invitations/{id}/resend"),
-            json!({}),
-        )
-        .await
+    /// One invitation, as `GET /v1/tenants/{tenant}/invitations/{id}` shows it.
+    async fn invitation(&self, tenant: &str, id: &str) -> Reply {
+        self.get(&format!("/v1/tenants/{tenant}/invitations/{id}")).await
     }
 
-    pub async fn revoke(&self, tenant: &str, id: &str) -> Reply {
-        self.post(
-            &format!("/v1/tenants/{tenant}/invitations/{id}/revoke"),
-            json!({}),
-        )
-        .await
+    async fn resend(&self, tenant: &str, id: &str) -> Reply {
+        self.post(&format!("/v1/tenants/{tenant}/invitations/{id}/resend"), json!({})).await
     }
 
-    pub async fn accept(&self, token: &str) -> Reply {
-        self.post("/v1/invitations/accept", json!({"token": token}))
-            .await
+    async fn revoke(&self, tenant: &str, id: &str) -> Reply {
+        self.post(&format!("/v1/tenants/{tenant}/invitations/{id}/revoke"), json!({})).await
+    }
+
+    /// Accepts by token, as a host app does.
+    async fn accept(&self, token: &str) -> Reply {
+        self.post("/v1/invitations/accept", json!({"token": token})).await
+    }
+
+    /// Declines by token, as a host app does.
+    async fn decline(&self, token: &str) -> Reply {
+        self.post("/v1/invitations/decline", json!({"token": token})).await
+    }
+}
+
+impl Api for TestApp {
+    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        self.as_admin().send(method, path, body).await
+    }
+}
+
+impl Api for As<'_> {
+    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        let headers: Vec<(&str, &str)> =
+            self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.app.call(method, path, self.key.as_deref(), body, &headers).await
     }
 }
 
@@ -480,11 +428,7 @@ pub fn token_of(inv: &Value) -> String {
 /// this is the one place a port is found by binding and letting go; the
 /// servers under test are handed their bound listener instead.
 pub fn smtp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A mailcrab SMTP server and everything it has received.
@@ -507,9 +451,7 @@ impl Inbox {
         tokio::spawn(async move {
             use tokio::sync::broadcast::error::{RecvError, TryRecvError};
             let keep = |message: mailcrab::MailMessage| {
-                sink.lock()
-                    .unwrap()
-                    .push(serde_json::to_value(&message).unwrap());
+                sink.lock().unwrap().push(serde_json::to_value(&message).unwrap());
                 ping.notify_one();
             };
             loop {
@@ -535,20 +477,12 @@ impl Inbox {
         let cancel = handle.token.clone();
         // Ready when it accepts connections.
         for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        Inbox {
-            stop: Box::new(move || cancel.cancel()),
-            received,
-            flush,
-            arrived,
-        }
+        Inbox { stop: Box::new(move || cancel.cancel()), received, flush, arrived }
     }
 
     /// Everything received by now. mailcrab queues a message before it
@@ -597,9 +531,7 @@ pub enum Kind {
 /// Checks `value` against a schema: exactly these fields, each of its type.
 #[track_caller]
 pub fn assert_shape(value: &serde_json::Value, schema: &[(&str, Kind)]) {
-    let object = value
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {value}"));
+    let object = value.as_object().unwrap_or_else(|| panic!("not an object: {value}"));
     let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
     let mut expected: Vec<&str> = schema.iter().map(|(k, _)| *k).collect();
     keys.sort();
@@ -612,9 +544,7 @@ pub fn assert_shape(value: &serde_json::Value, schema: &[(&str, Kind)]) {
             Kind::OptStr => v.is_string() || v.is_null(),
             Kind::Int => v.is_i64(),
             Kind::Bool => v.is_boolean(),
-            Kind::Strs => v
-                .as_array()
-                .is_some_and(|a| a.iter().all(|x| x.is_string())),
+            Kind::Strs => v.as_array().is_some_and(|a| a.iter().all(|x| x.is_string())),
             Kind::Object => v.is_object(),
             Kind::Null => v.is_null(),
         };
@@ -625,9 +555,6 @@ pub fn assert_shape(value: &serde_json::Value, schema: &[(&str, Kind)]) {
 /// Parses an ISO 8601 / RFC 3339 date-time.
 #[track_caller]
 pub fn date(v: &serde_json::Value) -> time::OffsetDateTime {
-    time::OffsetDateTime::parse(
-        v.as_str().unwrap(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .unwrap()
+    time::OffsetDateTime::parse(v.as_str().unwrap(), &time::format_description::well_known::Rfc3339)
+        .unwrap()
 }

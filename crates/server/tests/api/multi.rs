@@ -6,12 +6,9 @@ use crate::harness::*;
 use serde_json::json;
 
 async fn pair(mail_url: Option<String>, run_worker: bool) -> (TestApp, TestApp) {
-    let a = spawn_app_with(Options {
-        mail_url: mail_url.clone(),
-        run_worker,
-        ..Default::default()
-    })
-    .await;
+    let a =
+        spawn_app_with(Options { mail_url: mail_url.clone(), run_worker, ..Default::default() })
+            .await;
     let b = spawn_app_with(Options {
         mail_url,
         run_worker,
@@ -36,26 +33,17 @@ async fn fire(
     let mut tasks = Vec::new();
     for i in 0..n {
         let app = if i % 2 == 0 { a } else { b };
-        let (client, url, key, body) = (
-            app.client.clone(),
-            format!("{}{path}", app.base),
-            app.key.clone(),
-            body.clone(),
-        );
-        let headers: Vec<(String, String)> = headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let (client, url, key, body) =
+            (app.client.clone(), format!("{}{path}", app.base), app.key.clone(), body.clone());
+        let headers: Vec<(String, String)> =
+            headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         tasks.push(tokio::spawn(async move {
             let mut req = client.post(url).bearer_auth(key).json(&body);
             for (k, v) in headers {
                 req = req.header(k, v);
             }
             let resp = req.send().await.unwrap();
-            (
-                resp.status().as_u16(),
-                resp.json::<serde_json::Value>().await.unwrap_or_default(),
-            )
+            (resp.status().as_u16(), resp.json::<serde_json::Value>().await.unwrap_or_default())
         }));
     }
     let mut out = Vec::new();
@@ -65,21 +53,34 @@ async fn fire(
     out
 }
 
-both! {
 async fn the_rules_hold_between_two_servers() {
     let (a, b) = pair(None, false).await;
     // One pending invitation per address.
-    let replies = fire(&a, &b, 10, "/v1/tenants/acme/invitations", json!({"emails": ["race@example.com"], "roles": ["viewer"]}), &[]).await;
-    let created: usize = replies.iter().map(|(_, body)| body["invitations"].as_array().map_or(0, |v| v.len())).sum();
+    let replies = fire(
+        &a,
+        &b,
+        10,
+        "/v1/tenants/acme/invitations",
+        json!({"emails": ["race@example.com"], "roles": ["viewer"]}),
+        &[],
+    )
+    .await;
+    let created: usize =
+        replies.iter().map(|(_, body)| body["invitations"].as_array().map_or(0, |v| v.len())).sum();
     assert_eq!(created, 1, "{replies:?}");
-    assert!(replies.iter().filter(|(s, _)| *s == 200).all(|(_, body)| body["failures"][0]["code"] == "already_pending"));
+    assert!(
+        replies
+            .iter()
+            .filter(|(s, _)| *s == 200)
+            .all(|(_, body)| body["failures"][0]["code"] == "already_pending")
+    );
 
     // One accept of one token.
     let (id, token) = a.invite_one("ann@example.com").await;
     let replies = fire(&a, &b, 10, "/v1/invitations/accept", json!({"token": token}), &[]).await;
     assert_eq!(replies.iter().filter(|(s, _)| *s == 200).count(), 1, "{replies:?}");
     assert_eq!(replies.iter().filter(|(s, _)| *s == 409).count(), 9);
-    assert_eq!(b.get(&format!("/v1/tenants/acme/invitations/{id}")).await.expect(200)["status"], "accepted");
+    assert_eq!(b.invitation("acme", &id).await.expect(200)["status"], "accepted");
 
     // The resend cooldown counts the other server's resend.
     let (id, _) = b.invite_one("bob@example.com").await;
@@ -93,15 +94,16 @@ async fn the_rules_hold_between_two_servers() {
     let key = a.key_with(&["invites:write", "invites:read"], None).await;
     let body = json!({"emails": ["idem@example.com"], "roles": ["viewer"]});
     let path = "/v1/tenants/acme/invitations";
-    let first = a.with_key(&key).with_idempotency_key("same").post(path, body.clone()).await.expect(201);
-    let again = b.with_key(&key).with_idempotency_key("same").post(path, body.clone()).await.expect(201);
+    let first =
+        a.with_key(&key).with_idempotency_key("same").post(path, body.clone()).await.expect(201);
+    let again =
+        b.with_key(&key).with_idempotency_key("same").post(path, body.clone()).await.expect(201);
     assert_eq!(first, again);
     let list = b.get("/v1/tenants/acme/invitations?email=idem@example.com").await.expect(200);
     assert_eq!(list["invitations"].as_array().unwrap().len(), 1);
 }
-}
+both!(the_rules_hold_between_two_servers);
 
-both! {
 async fn two_workers_send_each_email_once() {
     let port = smtp_port();
     let inbox = Inbox::start(port).await;
@@ -116,11 +118,14 @@ async fn two_workers_send_each_email_once() {
     a.running.shutdown().await;
     b.running.shutdown().await;
     let messages = inbox.settled().await;
-    let mut recipients: Vec<String> = messages.iter().map(|m| m["envelope_recipients"][0].as_str().unwrap().to_string()).collect();
+    let mut recipients: Vec<String> = messages
+        .iter()
+        .map(|m| m["envelope_recipients"][0].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(recipients.len(), 300, "each email exactly once");
     recipients.sort();
     recipients.dedup();
     assert_eq!(recipients.len(), 300);
     inbox.stop();
 }
-}
+both!(two_workers_send_each_email_once);

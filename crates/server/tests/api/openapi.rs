@@ -36,7 +36,6 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/readyz"),
 ];
 
-both! {
 async fn the_served_document_is_openapi_3_1_with_every_route() {
     let app = spawn_app().await;
     let doc: serde_json::Value = app
@@ -58,16 +57,11 @@ async fn the_served_document_is_openapi_3_1_with_every_route() {
     // And every documented operation is really served.
     let unrouted = unrouted(&app, &doc).await;
     assert!(unrouted.is_empty(), "documented but not routed: {unrouted:?}");
-    let docs = app
-        .client
-        .get(format!("{}/docs/", app.base))
-        .send()
-        .await
-        .unwrap();
+    let docs = app.client.get(format!("{}/docs/", app.base)).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"));
 }
-}
+both!(the_served_document_is_openapi_3_1_with_every_route);
 
 /// The operations of `doc` the server does not route: a route miss (404
 /// `route not found`) or a path served without this method (405).
@@ -77,15 +71,7 @@ async fn unrouted(app: &TestApp, doc: &serde_json::Value) -> Vec<String> {
         let url = path
             .replace("{tenant}", "acme")
             .replace("{id}", "0190c3a4-0000-7000-8000-000000000000");
-        let reply = app
-            .call(
-                method.to_uppercase().parse().unwrap(),
-                &url,
-                None,
-                None,
-                &[],
-            )
-            .await;
+        let reply = app.call(method.to_uppercase().parse().unwrap(), &url, None, None, &[]).await;
         let route_miss = reply.status == 404 && reply.body["detail"] == "route not found";
         if route_miss || reply.status == 405 {
             missing.push(format!("{method} {path} ({})", reply.status.as_u16()));
@@ -116,12 +102,7 @@ fn declared_scopes(op: &serde_json::Value) -> Vec<Vec<String>> {
         .into_iter()
         .flatten()
         .filter_map(|requirement| requirement["bearer"].as_array())
-        .map(|scopes| {
-            scopes
-                .iter()
-                .map(|s| s.as_str().unwrap().to_string())
-                .collect()
-        })
+        .map(|scopes| scopes.iter().map(|s| s.as_str().unwrap().to_string()).collect())
         .collect()
 }
 
@@ -161,10 +142,7 @@ fn valid_body(method: &str, path: &str) -> Option<serde_json::Value> {
 async fn each_operation_refuses_a_key_without_its_declared_scope() {
     let app = spawn_app().await;
     let doc = served_document(&app).await;
-    let all: Vec<&str> = invitd_server::auth::Scope::ALL
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
+    let all: Vec<&str> = invitd_server::auth::Scope::ALL.iter().map(|s| s.as_str()).collect();
     let mut faults = Vec::new();
     let mut checked = 0;
     for (path, method, op) in operations(&doc) {
@@ -197,31 +175,20 @@ async fn each_operation_refuses_a_key_without_its_declared_scope() {
             .replace("{tenant}", "acme")
             .replace("{id}", "0190c3a4-0000-7000-8000-000000000000");
 
-        let others: Vec<&str> = all
-            .iter()
-            .copied()
-            .filter(|s| !declared.contains(s))
-            .collect();
+        let others: Vec<&str> = all.iter().copied().filter(|s| !declared.contains(s)).collect();
         let key = app.key_with(&others, None).await;
-        let reply = app
-            .call(m.clone(), &url, Some(&key), body.as_ref(), &[])
-            .await;
+        let reply = app.call(m.clone(), &url, Some(&key), body.as_ref(), &[]).await;
         let detail = reply.body["detail"].as_str().unwrap_or_default();
         let named = declared.iter().any(|s| detail.contains(s));
         if reply.status != 403 || reply.body["code"] != "forbidden" || !named {
-            faults.push(format!(
-                "{what} without {declared:?}: {} {}",
-                reply.status, reply.body
-            ));
+            faults.push(format!("{what} without {declared:?}: {} {}", reply.status, reply.body));
         }
         checked += 1;
 
         for alternative in &alternatives {
             let only: Vec<&str> = alternative.iter().map(String::as_str).collect();
             let key = app.key_with(&only, None).await;
-            let reply = app
-                .call(m.clone(), &url, Some(&key), body.as_ref(), &[])
-                .await;
+            let reply = app.call(m.clone(), &url, Some(&key), body.as_ref(), &[]).await;
             if reply.status == 403 {
                 faults.push(format!("{what} with only {only:?}: 403 {}", reply.body));
             }
@@ -264,14 +231,7 @@ fn no_route_bypasses_the_openapi_router() {
 
 /// The served document, as JSON.
 async fn served_document(app: &TestApp) -> serde_json::Value {
-    app.client
-        .get(format!("{}/openapi.json", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    app.client.get(format!("{}/openapi.json", app.base)).send().await.unwrap().json().await.unwrap()
 }
 
 /// Every (path, method, operation) of the document.
@@ -323,21 +283,13 @@ async fn every_answer_is_described_and_every_error_is_a_problem() {
     let app = spawn_app().await;
     let doc = served_document(&app).await;
     // `invitd openapi` prints the same document.
-    assert_eq!(
-        doc,
-        serde_json::to_value(invitd_server::openapi_document()).unwrap()
-    );
+    assert_eq!(doc, serde_json::to_value(invitd_server::openapi_document()).unwrap());
     let mut faults = Vec::new();
     for (path, method, op) in operations(&doc) {
         let responses = op["responses"].as_object().unwrap();
         for (status, response) in responses {
             let code: u16 = status.parse().unwrap();
-            if response["description"]
-                .as_str()
-                .unwrap_or_default()
-                .trim()
-                .is_empty()
-            {
+            if response["description"].as_str().unwrap_or_default().trim().is_empty() {
                 faults.push(format!("{method} {path} {status}: no description"));
             }
             if code >= 400 {
@@ -388,7 +340,6 @@ async fn every_answer_is_described_and_every_error_is_a_problem() {
     assert!(faults.is_empty(), "{faults:#?}");
 }
 
-both! {
 async fn every_refusal_the_server_makes_is_in_the_document() {
     let app = spawn_app().await;
     let doc = served_document(&app).await;
@@ -399,8 +350,8 @@ async fn every_refusal_the_server_makes_is_in_the_document() {
         let url = path.replace("{tenant}", "acme").replace("{id}", other_id);
         let what = format!("{method} {path}");
         let has_body = op["requestBody"].is_object();
-        let write = matches!(method.as_str(), "post" | "patch" | "delete")
-            && op["security"].is_array();
+        let write =
+            matches!(method.as_str(), "post" | "patch" | "delete") && op["security"].is_array();
 
         // As asked, with no body: whatever it answers is documented.
         let reply = app.call(m.clone(), &url, Some(&app.key), None, &[]).await;
@@ -474,25 +425,20 @@ async fn every_refusal_the_server_makes_is_in_the_document() {
                 assert_documented(&op, &what, &reply);
             }
             // A malformed Idempotency-Key.
-            let reply = app
-                .call(m.clone(), &url, Some(&app.key), None, &[("idempotency-key", "")])
-                .await;
+            let reply =
+                app.call(m.clone(), &url, Some(&app.key), None, &[("idempotency-key", "")]).await;
             assert_eq!(reply.status, 400, "{what}");
             assert_documented(&op, &what, &reply);
         }
     }
 }
-}
+both!(every_refusal_the_server_makes_is_in_the_document);
 
 async fn into_reply(resp: reqwest::Response) -> Reply {
     let status = resp.status();
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap();
-    Reply {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    }
+    Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null) }
 }
 
 /// Swagger UI must not send the document to an outside validator (its
@@ -510,13 +456,9 @@ async fn swagger_ui_has_no_outside_validator() {
         .text()
         .await
         .unwrap();
-    assert!(
-        script.contains("\"validatorUrl\": \"none\""),
-        "the validator badge is on: {script}"
-    );
+    assert!(script.contains("\"validatorUrl\": \"none\""), "the validator badge is on: {script}");
 }
 
-both! {
 async fn lengths_count_characters_as_the_document_says() {
     // The document's maxLength counts characters; so must the server (it
     // counted bytes for location ids and URLs, refusing non-ASCII values
@@ -534,40 +476,29 @@ async fn lengths_count_characters_as_the_document_says() {
 
     let prefix = "https://example.com/";
     let url = format!("{prefix}{}", "é".repeat(2048 - prefix.len()));
-    let tenant = patch_tenant(&app, serde_json::json!({"accept_redirect_url": url, "logo_url": url}))
-        .await
-        .expect(200);
+    let tenant =
+        patch_tenant(&app, serde_json::json!({"accept_redirect_url": url, "logo_url": url}))
+            .await
+            .expect(200);
     assert_eq!(tenant["logo_url"], url.as_str());
     patch_tenant(&app, serde_json::json!({"logo_url": format!("{url}é")}))
         .await
         .problem(400, "invalid_request");
 }
-}
+both!(lengths_count_characters_as_the_document_says);
 
 async fn patch_tenant(app: &TestApp, body: serde_json::Value) -> Reply {
-    app.call(
-        reqwest::Method::PATCH,
-        "/v1/tenants/acme",
-        Some(&app.key),
-        Some(&body),
-        &[],
-    )
-    .await
+    app.call(reqwest::Method::PATCH, "/v1/tenants/acme", Some(&app.key), Some(&body), &[]).await
 }
 
 /// When the database goes away every operation that needs it answers a
 /// documented 503 problem with `Retry-After` (PostgreSQL behind a relay
 /// that is switched off).
 #[tokio::test]
-#[cfg_attr(
-    not(pg_tests),
-    ignore = "PostgreSQL skipped: set INVITD_TEST_DATABASE_URL to run it"
-)]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL skipped: set INVITD_TEST_DATABASE_URL to run it")]
 async fn a_database_outage_answers_a_documented_503() {
     let base = invitd_store::testing::postgres_test_url().unwrap();
-    let fresh = invitd_store::testing::fresh_postgres_database(&base)
-        .await
-        .unwrap();
+    let fresh = invitd_store::testing::fresh_postgres_database(&base).await.unwrap();
     let (scheme, rest) = fresh.split_once("://").unwrap();
     let (authority, database) = rest.split_once('/').unwrap();
     let (userinfo, target) = match authority.rsplit_once('@') {
@@ -605,18 +536,10 @@ async fn a_database_outage_answers_a_documented_503() {
         let url = path
             .replace("{tenant}", "acme")
             .replace("{id}", "0190c3a4-0000-7000-8000-000000000000");
-        let request = app
-            .client
-            .request(m, format!("{}{url}", app.base))
-            .bearer_auth(&app.key);
-        calls.spawn(async move {
-            (
-                path,
-                method,
-                op,
-                into_reply(request.send().await.unwrap()).await,
-            )
-        });
+        let request = app.client.request(m, format!("{}{url}", app.base)).bearer_auth(&app.key);
+        calls.spawn(
+            async move { (path, method, op, into_reply(request.send().await.unwrap()).await) },
+        );
     }
     let mut unavailable = Vec::new();
     while let Some(done) = calls.join_next().await {

@@ -39,11 +39,7 @@ impl Cut {
                 });
             }
         });
-        Cut {
-            port,
-            up,
-            generation,
-        }
+        Cut { port, up, generation }
     }
 
     fn down(&self) {
@@ -60,30 +56,16 @@ impl Cut {
 fn through(url: &str, port: u16) -> String {
     let (scheme, rest) = url.split_once("://").unwrap();
     let (authority, path) = rest.split_once('/').unwrap();
-    let userinfo = authority
-        .rsplit_once('@')
-        .map(|(u, _)| format!("{u}@"))
-        .unwrap_or_default();
+    let userinfo = authority.rsplit_once('@').map(|(u, _)| format!("{u}@")).unwrap_or_default();
     format!("{scheme}://{userinfo}127.0.0.1:{port}/{path}")
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(pg_tests),
-    ignore = "PostgreSQL skipped: set INVITD_TEST_DATABASE_URL to run it"
-)]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL skipped: set INVITD_TEST_DATABASE_URL to run it")]
 async fn readiness_follows_the_database_and_recovers() {
     let base = invitd_store::testing::postgres_test_url().unwrap();
-    let fresh = invitd_store::testing::fresh_postgres_database(&base)
-        .await
-        .unwrap();
-    let authority = fresh
-        .split_once("://")
-        .unwrap()
-        .1
-        .split('/')
-        .next()
-        .unwrap();
+    let fresh = invitd_store::testing::fresh_postgres_database(&base).await.unwrap();
+    let authority = fresh.split_once("://").unwrap().1.split('/').next().unwrap();
     let hostport = authority.rsplit('@').next().unwrap();
     let (host, port) = hostport
         .rsplit_once(':')
@@ -96,13 +78,7 @@ async fn readiness_follows_the_database_and_recovers() {
     })
     .await;
     let ready = || async {
-        app.client
-            .get(format!("{}/readyz", app.base))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+        app.client.get(format!("{}/readyz", app.base)).send().await.unwrap().status().as_u16()
     };
     assert_eq!(ready().await, 200);
     app.invite_one("ann@example.com").await;
@@ -132,10 +108,7 @@ async fn readiness_follows_the_database_and_recovers() {
     cut.up();
     let started = std::time::Instant::now();
     while ready().await != 200 {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "did not recover"
-        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "did not recover");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let list = app.get("/v1/tenants/acme/invitations").await.expect(200);

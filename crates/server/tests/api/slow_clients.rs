@@ -8,10 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 fn with(f: impl FnOnce(&mut Config) + Send + 'static) -> Options {
-    Options {
-        configure: Some(Box::new(f)),
-        ..Default::default()
-    }
+    Options { configure: Some(Box::new(f)), ..Default::default() }
 }
 
 fn secs(s: f64) -> Duration {
@@ -37,11 +34,7 @@ async fn read_response(stream: &mut TcpStream) -> String {
     let mut buf = [0u8; 4096];
     loop {
         let n = stream.read(&mut buf).await.unwrap();
-        assert!(
-            n > 0,
-            "closed before a response: {}",
-            String::from_utf8_lossy(&seen)
-        );
+        assert!(n > 0, "closed before a response: {}", String::from_utf8_lossy(&seen));
         seen.extend_from_slice(&buf[..n]);
         let text = String::from_utf8_lossy(&seen).to_string();
         if let Some(end) = text.find("\r\n\r\n") {
@@ -80,48 +73,27 @@ async fn half_sent_requests_are_closed_after_the_header_timeout_while_healthz_an
         stalled.push(s);
     }
     // Meanwhile /healthz answers, each within 100 ms, on fresh connections.
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
     let mut slowest = Duration::ZERO;
     while opened.elapsed() < secs(1.5) {
         let started = Instant::now();
-        let reply = client
-            .get(format!("{}/healthz", app.base))
-            .send()
-            .await
-            .unwrap();
+        let reply = client.get(format!("{}/healthz", app.base)).send().await.unwrap();
         assert_eq!(reply.status(), 200);
         slowest = slowest.max(started.elapsed());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(
-        slowest < Duration::from_millis(100),
-        "slowest /healthz: {slowest:?}"
-    );
+    assert!(slowest < Duration::from_millis(100), "slowest /healthz: {slowest:?}");
     // Every stalled socket is closed by the server, not before the timeout.
-    let closed = futures::future::join_all(stalled.iter_mut().map(|s| async {
-        tokio::time::timeout(secs(5.0), read_to_close(s))
-            .await
-            .is_ok()
-    }))
+    let closed = futures::future::join_all(
+        stalled
+            .iter_mut()
+            .map(|s| async { tokio::time::timeout(secs(5.0), read_to_close(s)).await.is_ok() }),
+    )
     .await;
-    assert!(
-        closed.iter().all(|c| *c),
-        "some stalled connections stayed open"
-    );
+    assert!(closed.iter().all(|c| *c), "some stalled connections stayed open");
     assert!(opened.elapsed() >= secs(1.0));
     // And the server still serves.
-    assert_eq!(
-        client
-            .get(format!("{}/healthz", app.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(client.get(format!("{}/healthz", app.base)).send().await.unwrap().status(), 200);
 }
 
 #[tokio::test]
@@ -133,14 +105,9 @@ async fn a_silent_connection_is_closed_after_the_header_timeout() {
     .await;
     let started = Instant::now();
     let mut s = TcpStream::connect(app.running.addr).await.unwrap();
-    tokio::time::timeout(secs(5.0), read_to_close(&mut s))
-        .await
-        .unwrap();
+    tokio::time::timeout(secs(5.0), read_to_close(&mut s)).await.unwrap();
     let took = started.elapsed();
-    assert!(
-        took >= secs(0.9) && took < secs(3.0),
-        "closed after {took:?}"
-    );
+    assert!(took >= secs(0.9) && took < secs(3.0), "closed after {took:?}");
 }
 
 #[tokio::test]
@@ -152,31 +119,22 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     }))
     .await;
     let mut s = TcpStream::connect(app.running.addr).await.unwrap();
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let first = read_response(&mut s).await;
     assert!(first.starts_with("HTTP/1.1 200"), "{first}");
     let idle_from = Instant::now();
     // Still open past the header timeout: a second request is answered.
     tokio::time::sleep(secs(1.5)).await;
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let second = read_response(&mut s).await;
     assert!(second.starts_with("HTTP/1.1 200"), "{second}");
     assert!(idle_from.elapsed() >= secs(1.5));
     // Then, with nothing more, closed after the idle timeout.
     let idle_from = Instant::now();
-    let rest = tokio::time::timeout(secs(6.0), read_to_close(&mut s))
-        .await
-        .unwrap();
+    let rest = tokio::time::timeout(secs(6.0), read_to_close(&mut s)).await.unwrap();
     assert!(rest.is_empty());
     let took = idle_from.elapsed();
-    assert!(
-        took >= secs(1.8) && took < secs(4.0),
-        "closed after {took:?}"
-    );
+    assert!(took >= secs(1.8) && took < secs(4.0), "closed after {took:?}");
 }
 
 #[tokio::test]
@@ -206,10 +164,7 @@ async fn a_body_that_trickles_past_the_request_timeout_is_answered_408() {
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
     while !String::from_utf8_lossy(&seen).contains("request_timeout") {
-        match tokio::time::timeout(secs(5.0), reader.read(&mut buf))
-            .await
-            .unwrap()
-        {
+        match tokio::time::timeout(secs(5.0), reader.read(&mut buf)).await.unwrap() {
             Ok(0) | Err(_) => break,
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
@@ -219,10 +174,7 @@ async fn a_body_that_trickles_past_the_request_timeout_is_answered_408() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("application/problem+json"), "{text}");
     assert!(text.contains("\"code\":\"request_timeout\""), "{text}");
-    assert!(
-        took >= secs(0.9) && took < secs(3.0),
-        "answered after {took:?}"
-    );
+    assert!(took >= secs(0.9) && took < secs(3.0), "answered after {took:?}");
     trickle.abort();
     // The server goes on serving.
     app.get("/v1/tenants/acme").await.expect(200);
@@ -245,22 +197,11 @@ async fn at_the_connection_cap_a_new_connection_waits_for_a_free_slot() {
     let base = app.base.clone();
     let waiting = tokio::spawn(async move {
         let client = reqwest::Client::new();
-        client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
+        client.get(format!("{base}/healthz")).send().await.map(|r| r.status().as_u16())
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        !waiting.is_finished(),
-        "the fourth connection was served at the cap"
-    );
+    assert!(!waiting.is_finished(), "the fourth connection was served at the cap");
     drop(held.pop());
-    let status = tokio::time::timeout(secs(3.0), waiting)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let status = tokio::time::timeout(secs(3.0), waiting).await.unwrap().unwrap().unwrap();
     assert_eq!(status, 200);
 }

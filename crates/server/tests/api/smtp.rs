@@ -20,14 +20,11 @@ async fn smtp_app(port: u16) -> TestApp {
     .await
 }
 
-both! {
 async fn emails_arrive_over_smtp_in_each_language() {
     let port = smtp_port();
     let inbox = Inbox::start(port).await;
     let app = smtp_app(port).await;
-    app.patch("/v1/tenants/globex", json!({"language": "fr"}))
-    .await
-    .expect(200);
+    app.patch("/v1/tenants/globex", json!({"language": "fr"})).await.expect(200);
     let cases = [
         ("de", "de@example.com", "hat Sie zu Acme Inc eingeladen"),
         ("es", "es@example.com", "te ha invitado a Acme Inc"),
@@ -44,35 +41,18 @@ async fn emails_arrive_over_smtp_in_each_language() {
     .await
     .expect(201);
     // No invitation language: the tenant's.
-    app.create("globex", json!({"emails": ["tenant-lang@example.com"], "roles": ["viewer"]}),
-    )
-    .await
-    .expect(201);
+    app.create("globex", json!({"emails": ["tenant-lang@example.com"], "roles": ["viewer"]}))
+        .await
+        .expect(201);
     assert_eq!(app.deliver_all().await, 8);
     let messages = inbox.wait_for(8).await;
     assert_eq!(messages.len(), 8);
     let by_rcpt: HashMap<String, &Value> = messages.iter().map(|m| (recipient(m), m)).collect();
     for (lang, email, subject_part) in cases {
         let m = by_rcpt[email];
-        assert_eq!(
-            m["subject"],
-            format!("lead@acme.test {subject_part}"),
-            "{lang}"
-        );
-        assert!(
-            m["text"]
-                .as_str()
-                .unwrap()
-                .contains("http://invitd.test/i/"),
-            "{lang}"
-        );
-        assert!(
-            m["html"]
-                .as_str()
-                .unwrap()
-                .contains("href=\"http://invitd.test/i/"),
-            "{lang}"
-        );
+        assert_eq!(m["subject"], format!("lead@acme.test {subject_part}"), "{lang}");
+        assert!(m["text"].as_str().unwrap().contains("http://invitd.test/i/"), "{lang}");
+        assert!(m["html"].as_str().unwrap().contains("href=\"http://invitd.test/i/"), "{lang}");
     }
     assert_eq!(
         by_rcpt["tenant-lang@example.com"]["subject"],
@@ -82,107 +62,61 @@ async fn emails_arrive_over_smtp_in_each_language() {
     // keeps its display name.
     let esc = by_rcpt["esc@example.com"];
     assert!(!esc["html"].as_str().unwrap().contains("<img"));
-    assert!(
-        esc["html"]
-            .as_str()
-            .unwrap()
-            .contains("&lt;img src=x onerror=alert(1)&gt; &amp; co")
-    );
-    assert!(
-        esc["text"]
-            .as_str()
-            .unwrap()
-            .contains("<img src=x onerror=alert(1)> & co")
-    );
+    assert!(esc["html"].as_str().unwrap().contains("&lt;img src=x onerror=alert(1)&gt; &amp; co"));
+    assert!(esc["text"].as_str().unwrap().contains("<img src=x onerror=alert(1)> & co"));
     assert_eq!(esc["from"]["name"], "invitd");
     assert_eq!(esc["from"]["email"], "invitd@localhost.localdomain");
     // The link in the email works.
     let text = by_rcpt["de@example.com"]["text"].as_str().unwrap();
     let start = text.find("http://invitd.test/i/").unwrap();
-    let link: String = text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let link: String = text[start..].chars().take_while(|c| !c.is_whitespace()).collect();
     let token = link.rsplit('/').next().unwrap();
     assert_eq!(
-        app.client
-            .get(format!("{}/i/{token}", app.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.client.get(format!("{}/i/{token}", app.base)).send().await.unwrap().status(),
         200
     );
-    let accepted = app
-        .post("/v1/invitations/accept", json!({"token": token}))
-        .await
-        .expect(200);
+    let accepted = app.accept(token).await.expect(200);
     assert_eq!(accepted["email"], "de@example.com");
     assert_eq!(accepted["delivery"]["state"], "sent");
     let id = accepted["id"].as_str().unwrap();
-    let attempts = app
-        .get(&format!("/v1/tenants/acme/invitations/{id}/deliveries"))
-        .await
-        .expect(200);
+    let attempts =
+        app.get(&format!("/v1/tenants/acme/invitations/{id}/deliveries")).await.expect(200);
     assert_eq!(attempts["attempts"][0]["outcome"], "sent");
-    assert!(
-        attempts["attempts"][0]["detail"]
-            .as_str()
-            .unwrap()
-            .starts_with("250"),
-        "{attempts}"
-    );
+    assert!(attempts["attempts"][0]["detail"].as_str().unwrap().starts_with("250"), "{attempts}");
     inbox.stop();
 }
-}
+both!(emails_arrive_over_smtp_in_each_language);
 
-both! {
 async fn a_down_server_is_retried_and_the_mail_arrives_once() {
     let port = smtp_port();
     let app = smtp_app(port).await;
     let (id, _) = app.invite_one("ann@example.com").await;
     assert_eq!(app.deliver().await, 1);
-    let got = app
-        .get(&format!("/v1/tenants/acme/invitations/{id}"))
-        .await
-        .expect(200);
+    let got = app.invitation("acme", &id).await.expect(200);
     assert_eq!(got["delivery"]["state"], "queued");
     assert_eq!(got["delivery"]["attempts"], 1);
     assert!(
-        got["delivery"]["last_error"]
-            .as_str()
-            .unwrap()
-            .to_lowercase()
-            .contains("refused"),
+        got["delivery"]["last_error"].as_str().unwrap().to_lowercase().contains("refused"),
         "{got}"
     );
-    let attempts = app
-        .get(&format!("/v1/tenants/acme/invitations/{id}/deliveries"))
-        .await
-        .expect(200);
+    let attempts =
+        app.get(&format!("/v1/tenants/acme/invitations/{id}/deliveries")).await.expect(200);
     assert_eq!(attempts["attempts"][0]["outcome"], "retry");
 
     let inbox = Inbox::start(port).await;
-    assert_eq!(
-        app.deliver().await,
-        0,
-        "not due before its backoff (30 s + jitter)"
-    );
+    assert_eq!(app.deliver().await, 0, "not due before its backoff (30 s + jitter)");
     app.advance(time::Duration::seconds(37));
     assert_eq!(app.deliver().await, 1);
     app.advance(time::Duration::hours(7));
     assert_eq!(app.deliver().await, 0);
     let messages = inbox.wait_for(1).await;
     assert_eq!(messages.len(), 1, "exactly once");
-    let got = app
-        .get(&format!("/v1/tenants/acme/invitations/{id}"))
-        .await
-        .expect(200);
+    let got = app.invitation("acme", &id).await.expect(200);
     assert_eq!(got["delivery"]["state"], "sent");
     assert_eq!(got["delivery"]["attempts"], 2);
     inbox.stop();
 }
-}
+both!(a_down_server_is_retried_and_the_mail_arrives_once);
 
 /// An SMTP server that refuses every recipient with 550.
 async fn refusing_server() -> u16 {
@@ -195,11 +129,7 @@ async fn refusing_server() -> u16 {
                 let mut lines = BufReader::new(read).lines();
                 write.write_all(b"220 refuser ESMTP\r\n").await.unwrap();
                 while let Ok(Some(line)) = lines.next_line().await {
-                    let verb = line
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or("")
-                        .to_ascii_uppercase();
+                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
                     let reply: &[u8] = match verb.as_str() {
                         "EHLO" | "HELO" => b"250 refuser\r\n",
                         "RCPT" => b"550 5.1.1 <ann@example.com>: Recipient address rejected: User unknown\r\n",
@@ -216,30 +146,17 @@ async fn refusing_server() -> u16 {
     port
 }
 
-both! {
 async fn a_permanent_refusal_fails_at_once() {
     let port = refusing_server().await;
     let app = smtp_app(port).await;
     let (id, _) = app.invite_one("ann@example.com").await;
     assert_eq!(app.deliver().await, 1);
-    let got = app
-        .get(&format!("/v1/tenants/acme/invitations/{id}"))
-        .await
-        .expect(200);
+    let got = app.invitation("acme", &id).await.expect(200);
     assert_eq!(got["delivery"]["state"], "failed");
-    assert!(
-        got["delivery"]["last_error"]
-            .as_str()
-            .unwrap()
-            .contains("550"),
-        "{got}"
-    );
+    assert!(got["delivery"]["last_error"].as_str().unwrap().contains("550"), "{got}");
     app.advance(time::Duration::days(1));
     assert_eq!(app.deliver().await, 0, "never retried");
-    let events = app
-        .get(&format!("/v1/tenants/acme/invitations/{id}/events"))
-        .await
-        .expect(200);
+    let events = app.get(&format!("/v1/tenants/acme/invitations/{id}/events")).await.expect(200);
     assert!(
         events["events"]
             .as_array()
@@ -250,9 +167,8 @@ async fn a_permanent_refusal_fails_at_once() {
     // The invitation itself is still pending: a resend may try again.
     assert_eq!(got["status"], "pending");
 }
-}
+both!(a_permanent_refusal_fails_at_once);
 
-both! {
 async fn the_last_retry_marks_the_email_failed() {
     let port = smtp_port();
     let app = spawn_app_with(Options {
@@ -265,16 +181,11 @@ async fn the_last_retry_marks_the_email_failed() {
     assert_eq!(app.deliver().await, 1);
     app.advance(time::Duration::seconds(13));
     assert_eq!(app.deliver().await, 1);
-    let got = app
-        .get(&format!("/v1/tenants/acme/invitations/{id}"))
-        .await
-        .expect(200);
+    let got = app.invitation("acme", &id).await.expect(200);
     assert_eq!(got["delivery"]["state"], "failed");
     assert_eq!(got["delivery"]["attempts"], 2);
-    let attempts = app
-        .get(&format!("/v1/tenants/acme/invitations/{id}/deliveries"))
-        .await
-        .expect(200);
+    let attempts =
+        app.get(&format!("/v1/tenants/acme/invitations/{id}/deliveries")).await.expect(200);
     let outcomes: Vec<&str> = attempts["attempts"]
         .as_array()
         .unwrap()
@@ -283,16 +194,15 @@ async fn the_last_retry_marks_the_email_failed() {
         .collect();
     assert_eq!(outcomes, ["retry", "failed"]);
 }
-}
+both!(the_last_retry_marks_the_email_failed);
 
-both! {
 async fn names_with_line_breaks_cannot_reach_a_subject() {
     let app = spawn_app().await;
     app.patch("/v1/tenants/acme", json!({"name": "Acme\r\nBcc: evil@example.com"}))
-    .await
-    .problem(400, "invalid_request");
+        .await
+        .problem(400, "invalid_request");
 }
-}
+both!(names_with_line_breaks_cannot_reach_a_subject);
 
 const LANGS: [(&str, &str); 5] = [
     ("en", "invited you to"),
@@ -304,9 +214,7 @@ const LANGS: [(&str, &str); 5] = [
 
 async fn invite_thousand(app: &TestApp) {
     for (lang, _) in LANGS {
-        let emails: Vec<String> = (0..200)
-            .map(|i| format!("{lang}-{i}@example.com"))
-            .collect();
+        let emails: Vec<String> = (0..200).map(|i| format!("{lang}-{i}@example.com")).collect();
         let body = app.create("acme", json!({"emails": emails, "roles": ["viewer"], "language": lang, "inviter": {"email": "lead@acme.test"}})).await.expect(201);
         assert_eq!(body["invitations"].as_array().unwrap().len(), 200);
     }
@@ -319,17 +227,12 @@ fn check_thousand(messages: &[Value]) {
         *seen.entry(rcpt.clone()).or_default() += 1;
         let lang = rcpt.split('-').next().unwrap();
         let words = LANGS.iter().find(|(l, _)| *l == lang).unwrap().1;
-        assert!(
-            m["subject"].as_str().unwrap().contains(words),
-            "{rcpt}: {}",
-            m["subject"]
-        );
+        assert!(m["subject"].as_str().unwrap().contains(words), "{rcpt}: {}", m["subject"]);
     }
     assert_eq!(seen.len(), 1000, "every address got its email");
     assert!(seen.values().all(|n| *n == 1), "no address got two");
 }
 
-both! {
 async fn a_thousand_invitations_land_once_each_in_their_languages() {
     let port = smtp_port();
     let inbox = Inbox::start(port).await;
@@ -339,22 +242,14 @@ async fn a_thousand_invitations_land_once_each_in_their_languages() {
     let messages = inbox.wait_for(1000).await;
     assert_eq!(messages.len(), 1000);
     check_thousand(&messages);
-    let sent = app
-        .get("/v1/tenants/acme/invitations?limit=200")
-        .await
-        .expect(200);
+    let sent = app.get("/v1/tenants/acme/invitations?limit=200").await.expect(200);
     assert!(
-        sent["invitations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["delivery"]["state"] == "sent")
+        sent["invitations"].as_array().unwrap().iter().all(|i| i["delivery"]["state"] == "sent")
     );
     inbox.stop();
 }
-}
+both!(a_thousand_invitations_land_once_each_in_their_languages);
 
-both! {
 async fn a_crash_halfway_loses_no_email_and_invents_none() {
     let port = smtp_port();
     let inbox = Inbox::start(port).await;
@@ -375,7 +270,8 @@ async fn a_crash_halfway_loses_no_email_and_invents_none() {
     assert_eq!(leased.len(), 64);
     let sent_before = inbox.wait_for(320).await.len();
     assert_eq!(sent_before, 320);
-    let (dir, database_url, now) = (first.dir.clone(), first.database_url.clone(), first.clock.now());
+    let (dir, database_url, now) =
+        (first.dir.clone(), first.database_url.clone(), first.clock.now());
     first.running.abort();
 
     // A new process on the same database, after the lease ran out.
@@ -393,4 +289,4 @@ async fn a_crash_halfway_loses_no_email_and_invents_none() {
     check_thousand(&messages);
     inbox.stop();
 }
-}
+both!(a_crash_halfway_loses_no_email_and_invents_none);

@@ -28,32 +28,23 @@ impl Receiver {
         let (s, r, sc) = (seen.clone(), raw.clone(), script.clone());
         let app = axum::Router::new().route(
             "/hook",
-            axum::routing::post(
-                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                    let (s, r, sc) = (s.clone(), r.clone(), sc.clone());
-                    async move {
-                        // Both under one lock order, so the lists stay aligned.
-                        let mut seen = s.lock().unwrap();
-                        r.lock().unwrap().push(body.to_vec());
-                        seen.push((
-                            headers,
-                            serde_json::from_slice(&body).unwrap_or(Value::Null),
-                        ));
-                        drop(seen);
-                        let status = sc.lock().unwrap().next().unwrap_or(200);
-                        axum::http::StatusCode::from_u16(status).unwrap()
-                    }
-                },
-            ),
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let (s, r, sc) = (s.clone(), r.clone(), sc.clone());
+                async move {
+                    // Both under one lock order, so the lists stay aligned.
+                    let mut seen = s.lock().unwrap();
+                    r.lock().unwrap().push(body.to_vec());
+                    seen.push((headers, serde_json::from_slice(&body).unwrap_or(Value::Null)));
+                    drop(seen);
+                    let status = sc.lock().unwrap().next().unwrap_or(200);
+                    axum::http::StatusCode::from_u16(status).unwrap()
+                }
+            }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Receiver {
-            url: format!("http://{addr}/hook"),
-            seen,
-            raw,
-        }
+        Receiver { url: format!("http://{addr}/hook"), seen, raw }
     }
 
     fn seen(&self) -> Vec<(axum::http::HeaderMap, Value)> {
@@ -65,10 +56,7 @@ impl Receiver {
     }
 
     fn types(&self) -> Vec<String> {
-        self.seen()
-            .iter()
-            .map(|(_, b)| b["type"].as_str().unwrap().to_string())
-            .collect()
+        self.seen().iter().map(|(_, b)| b["type"].as_str().unwrap().to_string()).collect()
     }
 }
 
@@ -81,26 +69,16 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     } else {
         k[..key.len()].copy_from_slice(key);
     }
-    let inner: Vec<u8> = k
-        .iter()
-        .map(|b| b ^ 0x36)
-        .chain(message.iter().copied())
-        .collect();
+    let inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).chain(message.iter().copied()).collect();
     let inner_hash = Sha256::digest(&inner);
-    let outer: Vec<u8> = k
-        .iter()
-        .map(|b| b ^ 0x5c)
-        .chain(inner_hash.iter().copied())
-        .collect();
+    let outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).chain(inner_hash.iter().copied()).collect();
     Sha256::digest(&outer).to_vec()
 }
 
 /// The Standard Webhooks signature of a message, `v1,<base64>`, written
 /// out independently of invitd's signer.
 fn standard_signature(secret: &str, id: &str, timestamp: &str, body: &[u8]) -> String {
-    let key = STANDARD
-        .decode(secret.strip_prefix("whsec_").unwrap())
-        .unwrap();
+    let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
     let content = [id.as_bytes(), b".", timestamp.as_bytes(), b".", body].concat();
     format!("v1,{}", STANDARD.encode(hmac_sha256(&key, &content)))
 }
@@ -112,10 +90,7 @@ fn verify(headers: &axum::http::HeaderMap, raw_body: &[u8], secret: &str) {
     let timestamp = headers["webhook-timestamp"].to_str().unwrap();
     let signatures = headers["webhook-signature"].to_str().unwrap();
     let expected = standard_signature(secret, id, timestamp, raw_body);
-    assert!(
-        signatures.split(' ').any(|s| s == expected),
-        "signature {signatures} != {expected}"
-    );
+    assert!(signatures.split(' ').any(|s| s == expected), "signature {signatures} != {expected}");
     let age = time::OffsetDateTime::now_utc().unix_timestamp() - timestamp.parse::<i64>().unwrap();
     assert!(age.abs() < 600, "timestamp within tolerance");
 }
@@ -130,12 +105,7 @@ const VECTOR_SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 #[test]
 fn the_verifier_and_the_signer_agree_with_the_published_test_vector() {
     assert_eq!(
-        standard_signature(
-            VECTOR_SECRET,
-            VECTOR_ID,
-            &VECTOR_TIMESTAMP.to_string(),
-            VECTOR_BODY
-        ),
+        standard_signature(VECTOR_SECRET, VECTOR_ID, &VECTOR_TIMESTAMP.to_string(), VECTOR_BODY),
         VECTOR_SIGNATURE
     );
     let secret = invitd_core::Secret::new(VECTOR_SECRET.to_string());
@@ -157,11 +127,7 @@ fn the_verifier_and_the_signer_agree_with_the_published_test_vector() {
 
 #[test]
 fn secrets_that_give_no_key_are_refused_rather_than_signed_with() {
-    for bad in [
-        "whsec_",
-        "whsec_not base64!",
-        "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-    ] {
+    for bad in ["whsec_", "whsec_not base64!", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] {
         let secret = invitd_core::Secret::new(bad.to_string());
         assert!(
             invitd_server::webhooks::sign(&secret, VECTOR_ID, VECTOR_TIMESTAMP, VECTOR_BODY)
@@ -172,25 +138,15 @@ fn secrets_that_give_no_key_are_refused_rather_than_signed_with() {
 }
 
 async fn app() -> TestApp {
-    spawn_app_with(Options {
-        private_webhooks: true,
-        ..Default::default()
-    })
-    .await
+    spawn_app_with(Options { private_webhooks: true, ..Default::default() }).await
 }
 
 async fn subscribe(app: &TestApp, url: &str, types: Value) -> (String, String) {
     let created = app
-        .post(
-            "/v1/tenants/acme/webhooks",
-            json!({"url": url, "event_types": types}),
-        )
+        .post("/v1/tenants/acme/webhooks", json!({"url": url, "event_types": types}))
         .await
         .expect(201);
-    (
-        created["id"].as_str().unwrap().to_string(),
-        created["secret"].as_str().unwrap().to_string(),
-    )
+    (created["id"].as_str().unwrap().to_string(), created["secret"].as_str().unwrap().to_string())
 }
 
 async fn pump(app: &TestApp) -> usize {
@@ -203,7 +159,6 @@ async fn pump(app: &TestApp) -> usize {
     }
 }
 
-both! {
 async fn each_lifecycle_event_arrives_signed_and_without_the_token() {
     let app = app().await;
     let all = Receiver::start(vec![]).await;
@@ -211,17 +166,22 @@ async fn each_lifecycle_event_arrives_signed_and_without_the_token() {
     let (hook, secret) = subscribe(&app, &all.url, json!([])).await;
     assert!(secret.starts_with("whsec_"));
     subscribe(&app, &accepted_only.url, json!(["invitation.accepted"])).await;
-    assert!(!app.get("/v1/tenants/acme/webhooks").await.expect(200).to_string().contains(&secret), "lists never show secrets");
+    assert!(
+        !app.get("/v1/tenants/acme/webhooks").await.expect(200).to_string().contains(&secret),
+        "lists never show secrets"
+    );
 
     let (id, token) = app.invite_one("ann@example.com").await;
     app.deliver().await;
-    app.post("/v1/invitations/accept", json!({"token": token, "account_id": "acct-9"})).await.expect(200);
+    app.post("/v1/invitations/accept", json!({"token": token, "account_id": "acct-9"}))
+        .await
+        .expect(200);
     let (other, _) = app.invite_one("bob@example.com").await;
     app.advance(time::Duration::minutes(2));
     app.resend("acme", &other).await.expect(200);
     app.revoke("acme", &other).await.expect(200);
     let (third, third_token) = app.invite_one("cy@example.com").await;
-    app.post("/v1/invitations/decline", json!({"token": third_token})).await.expect(200);
+    app.decline(&third_token).await.expect(200);
     pump(&app).await;
 
     let seen = all.seen();
@@ -234,10 +194,16 @@ async fn each_lifecycle_event_arrives_signed_and_without_the_token() {
         assert!(body["timestamp"].is_string());
         assert!(body["data"]["invitation"]["id"].is_string());
         assert!(body["data"]["invitation"].get("accept_url").is_none());
-        assert!(!body.to_string().contains(&token) && !body.to_string().contains(&third_token), "never the token");
+        assert!(
+            !body.to_string().contains(&token) && !body.to_string().contains(&third_token),
+            "never the token"
+        );
     }
     let of = |inv: &str| -> Vec<String> {
-        seen.iter().filter(|(_, b)| b["data"]["invitation"]["id"] == inv).map(|(_, b)| b["type"].as_str().unwrap().to_string()).collect()
+        seen.iter()
+            .filter(|(_, b)| b["data"]["invitation"]["id"] == inv)
+            .map(|(_, b)| b["type"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(of(&id), ["invitation.created", "invitation.sent", "invitation.accepted"]);
     assert_eq!(of(&other), ["invitation.created", "invitation.resent", "invitation.revoked"]);
@@ -253,11 +219,16 @@ async fn each_lifecycle_event_arrives_signed_and_without_the_token() {
     // Attempts are recorded.
     let attempts = app.get(&format!("/v1/tenants/acme/webhooks/{hook}/attempts")).await.expect(200);
     assert_eq!(attempts["attempts"].as_array().unwrap().len(), seen.len());
-    assert!(attempts["attempts"].as_array().unwrap().iter().all(|a| a["status_code"] == 200 && a["duration_ms"].is_u64()));
+    assert!(
+        attempts["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["status_code"] == 200 && a["duration_ms"].is_u64())
+    );
 }
-}
+both!(each_lifecycle_event_arrives_signed_and_without_the_token);
 
-both! {
 async fn failures_are_retried_with_backoff_and_recorded() {
     let app = app().await;
     let rx = Receiver::start(vec![500, 503]).await;
@@ -277,15 +248,15 @@ async fn failures_are_retried_with_backoff_and_recorded() {
     assert!(ids.iter().all(|i| *i == ids[0]), "a retry keeps its webhook-id");
     verify(&seen[2].0, &rx.raw()[2], &secret);
     let attempts = app.get(&format!("/v1/tenants/acme/webhooks/{hook}/attempts")).await.expect(200);
-    let codes: Vec<Value> = attempts["attempts"].as_array().unwrap().iter().map(|a| a["status_code"].clone()).collect();
+    let codes: Vec<Value> =
+        attempts["attempts"].as_array().unwrap().iter().map(|a| a["status_code"].clone()).collect();
     assert_eq!(codes, [json!(200), json!(503), json!(500)]);
     assert_eq!(attempts["attempts"][1]["error"], "HTTP 503");
     let hook = app.get(&format!("/v1/tenants/acme/webhooks/{hook}")).await.expect(200);
     assert!(hook["failing_since"].is_null(), "a success ends the failing run");
 }
-}
+both!(failures_are_retried_with_backoff_and_recorded);
 
-both! {
 async fn deliveries_to_one_endpoint_are_capped() {
     let app = app().await;
     let rx = Receiver::start(vec![]).await;
@@ -300,9 +271,8 @@ async fn deliveries_to_one_endpoint_are_capped() {
     assert_eq!(second.len(), 4, "the next 4; the leased ones are not handed out again");
     assert!(second.iter().all(|j| first.iter().all(|f| f.delivery_id != j.delivery_id)));
 }
-}
+both!(deliveries_to_one_endpoint_are_capped);
 
-both! {
 async fn one_invitations_events_arrive_in_order() {
     let app = app().await;
     let rx = Receiver::start(vec![500]).await;
@@ -316,12 +286,16 @@ async fn one_invitations_events_arrive_in_order() {
     assert_eq!(pump(&app).await, 1, "another invitation is not held up");
     app.advance(time::Duration::seconds(6));
     pump(&app).await;
-    let ann: Vec<String> = rx.seen().iter().filter(|(_, b)| b["data"]["invitation"]["email"] == "ann@example.com").map(|(_, b)| b["type"].as_str().unwrap().to_string()).collect();
+    let ann: Vec<String> = rx
+        .seen()
+        .iter()
+        .filter(|(_, b)| b["data"]["invitation"]["email"] == "ann@example.com")
+        .map(|(_, b)| b["type"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ann, ["invitation.created", "invitation.created", "invitation.accepted"]);
 }
-}
+both!(one_invitations_events_arrive_in_order);
 
-both! {
 async fn an_endpoint_that_keeps_failing_is_disabled_and_says_so() {
     let app = app().await;
     let rx = Receiver::start(vec![500; 20]).await;
@@ -342,43 +316,88 @@ async fn an_endpoint_that_keeps_failing_is_disabled_and_says_so() {
     pump(&app).await;
     assert_eq!(rx.seen().len(), before);
     // Enabling it again clears the disable.
-    let enabled = app.patch(&format!("/v1/tenants/acme/webhooks/{hook}"), json!({"enabled": true})).await.expect(200);
+    let enabled = app
+        .patch(&format!("/v1/tenants/acme/webhooks/{hook}"), json!({"enabled": true}))
+        .await
+        .expect(200);
     assert_eq!(enabled["enabled"], true);
     assert!(enabled["disabled_reason"].is_null());
 }
-}
+both!(an_endpoint_that_keeps_failing_is_disabled_and_says_so);
 
-both! {
 async fn private_and_odd_urls_are_refused() {
     let app = spawn_app().await;
-    for url in ["http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::]/", "http://[::127.0.0.1]/", "http://[fec0::1]/", "http://[64:ff9b::a9fe:a9fe]/latest", "http://[2001::1]/", "http://127.0.0.1:9/hook", "http://10.1.2.3/", "http://169.254.169.254/latest", "http://[::1]/", "http://localhost:8080/", "http://192.168.0.10/", "ftp://example.com/", "not a url", "http://user:pw@example.com/"] {
-        app.post("/v1/tenants/acme/webhooks", json!({"url": url})).await.problem(400, "invalid_request");
+    for url in [
+        "http://[64:ff9b::7f00:1]/",
+        "http://[2002:7f00:1::]/",
+        "http://[::127.0.0.1]/",
+        "http://[fec0::1]/",
+        "http://[64:ff9b::a9fe:a9fe]/latest",
+        "http://[2001::1]/",
+        "http://127.0.0.1:9/hook",
+        "http://10.1.2.3/",
+        "http://169.254.169.254/latest",
+        "http://[::1]/",
+        "http://localhost:8080/",
+        "http://192.168.0.10/",
+        "ftp://example.com/",
+        "not a url",
+        "http://user:pw@example.com/",
+    ] {
+        app.post("/v1/tenants/acme/webhooks", json!({"url": url}))
+            .await
+            .problem(400, "invalid_request");
     }
-    app.post("/v1/tenants/acme/webhooks", json!({"url": "https://hooks.example.com/x", "event_types": ["invitation.nope"]})).await.problem(400, "invalid_request");
+    app.post(
+        "/v1/tenants/acme/webhooks",
+        json!({"url": "https://hooks.example.com/x", "event_types": ["invitation.nope"]}),
+    )
+    .await
+    .problem(400, "invalid_request");
     assert_eq!(app.get("/v1/tenants/acme/webhooks").await.expect(200)["webhooks"], json!([]));
     let reader = app.key_with(&["invites:read"], None).await;
     app.with_key(&reader).get("/v1/tenants/acme/webhooks").await.problem(403, "forbidden");
 }
-}
+both!(private_and_odd_urls_are_refused);
 
-both! {
 async fn the_sweep_expires_each_invitation_once_across_processes() {
     let a = spawn_app_with(Options { private_webhooks: true, ..Default::default() }).await;
-    let b = spawn_app_with(Options { private_webhooks: true, dir: Some(a.dir.clone()), database_url: Some(a.database_url.clone()), ..Default::default() }).await;
+    let b = spawn_app_with(Options {
+        private_webhooks: true,
+        dir: Some(a.dir.clone()),
+        database_url: Some(a.database_url.clone()),
+        ..Default::default()
+    })
+    .await;
     let rx = Receiver::start(vec![]).await;
     subscribe(&a, &rx.url, json!(["invitation.expired"])).await;
     let emails: Vec<String> = (0..30).map(|i| format!("u{i}@example.com")).collect();
-    a.create("acme", json!({"emails": emails, "roles": ["viewer"], "expires_in_days": 1})).await.expect(201);
+    a.create("acme", json!({"emails": emails, "roles": ["viewer"], "expires_in_days": 1}))
+        .await
+        .expect(201);
     let later = a.clock.now() + time::Duration::days(2);
     let (sa, sb) = (a.running.state.store.clone(), b.running.state.store.clone());
     let (ra, rb) = tokio::join!(
-        async { let mut n = 0; for _ in 0..3 { n += sa.expire_due(later, 7).await.unwrap(); } n },
-        async { let mut n = 0; for _ in 0..3 { n += sb.expire_due(later, 7).await.unwrap(); } n },
+        async {
+            let mut n = 0;
+            for _ in 0..3 {
+                n += sa.expire_due(later, 7).await.unwrap();
+            }
+            n
+        },
+        async {
+            let mut n = 0;
+            for _ in 0..3 {
+                n += sb.expire_due(later, 7).await.unwrap();
+            }
+            n
+        },
     );
     let rest = sa.expire_due(later, 100).await.unwrap() + sb.expire_due(later, 100).await.unwrap();
     assert_eq!(ra + rb + rest, 30, "each recorded once");
     assert_eq!(sa.expire_due(later, 100).await.unwrap(), 0);
-    let events = a.get("/v1/tenants/acme/events?type=invitation.expired&limit=200").await.expect(200);
+    let events =
+        a.get("/v1/tenants/acme/events?type=invitation.expired&limit=200").await.expect(200);
     assert_eq!(events["events"].as_array().unwrap().len(), 30);
     a.advance(time::Duration::days(2));
     pump(&a).await;
@@ -387,28 +406,57 @@ async fn the_sweep_expires_each_invitation_once_across_processes() {
     let list = b.get("/v1/tenants/acme/invitations?status=expired&limit=200").await.expect(200);
     assert_eq!(list["invitations"].as_array().unwrap().len(), 30);
 }
-}
+both!(the_sweep_expires_each_invitation_once_across_processes);
 
-both! {
 async fn the_audit_trail_lists_and_pages() {
     let app = app().await;
     let (hook, _) = subscribe(&app, "https://hooks.example.com/acme", json!([])).await;
-    app.call(reqwest::Method::PATCH, "/v1/tenants/acme", Some(&app.key), Some(&json!({"name": "Acme Corp"})), &[("user-agent", "audit-test/1.0")]).await.expect(200);
+    app.call(
+        reqwest::Method::PATCH,
+        "/v1/tenants/acme",
+        Some(&app.key),
+        Some(&json!({"name": "Acme Corp"})),
+        &[("user-agent", "audit-test/1.0")],
+    )
+    .await
+    .expect(200);
     let (id, _) = app.invite_one("ann@example.com").await;
     // Administrative events take their time from the same clock as the rest.
     app.advance(time::Duration::days(30));
-    app.post("/v1/tenants/acme/roles", json!({"id": "auditor", "name": "Auditor"})).await.expect(201);
-    app.post(&format!("/v1/tenants/acme/webhooks/{hook}/rotate-secret"), json!({})).await.expect(200);
-    app.call(reqwest::Method::DELETE, &format!("/v1/tenants/acme/webhooks/{hook}"), Some(&app.key), None, &[]).await;
+    app.post("/v1/tenants/acme/roles", json!({"id": "auditor", "name": "Auditor"}))
+        .await
+        .expect(201);
+    app.post(&format!("/v1/tenants/acme/webhooks/{hook}/rotate-secret"), json!({}))
+        .await
+        .expect(200);
+    app.call(
+        reqwest::Method::DELETE,
+        &format!("/v1/tenants/acme/webhooks/{hook}"),
+        Some(&app.key),
+        None,
+        &[],
+    )
+    .await;
     let all = app.get("/v1/tenants/acme/events?limit=200").await.expect(200);
-    let types: Vec<&str> = all["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    for t in ["tenant.created", "webhook.created", "tenant.updated", "invitation.created", "webhook.secret_rotated", "webhook.deleted"] {
+    let types: Vec<&str> =
+        all["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    for t in [
+        "tenant.created",
+        "webhook.created",
+        "tenant.updated",
+        "invitation.created",
+        "webhook.secret_rotated",
+        "webhook.deleted",
+    ] {
         assert!(types.contains(&t), "{t} in {types:?}");
     }
     assert_eq!(types[0], "webhook.deleted", "newest first");
-    let at = |t: &str| date(&all["events"].as_array().unwrap().iter().find(|e| e["type"] == t).unwrap()["at"]);
+    let at = |t: &str| {
+        date(&all["events"].as_array().unwrap().iter().find(|e| e["type"] == t).unwrap()["at"])
+    };
     assert!(at("role.created") - at("invitation.created") >= time::Duration::days(30));
-    let updated = all["events"].as_array().unwrap().iter().find(|e| e["type"] == "tenant.updated").unwrap();
+    let updated =
+        all["events"].as_array().unwrap().iter().find(|e| e["type"] == "tenant.updated").unwrap();
     assert_eq!(updated["actor"]["kind"], "api_key");
     assert_eq!(updated["ip"], "127.0.0.1");
     assert_eq!(updated["user_agent"], "audit-test/1.0");
@@ -418,10 +466,16 @@ async fn the_audit_trail_lists_and_pages() {
     let mut seen = 0;
     let mut cursor: Option<String> = None;
     loop {
-        let path = match &cursor { Some(c) => format!("/v1/tenants/acme/events?limit=2&cursor={c}"), None => "/v1/tenants/acme/events?limit=2".into() };
+        let path = match &cursor {
+            Some(c) => format!("/v1/tenants/acme/events?limit=2&cursor={c}"),
+            None => "/v1/tenants/acme/events?limit=2".into(),
+        };
         let page = app.get(&path).await.expect(200);
         seen += page["events"].as_array().unwrap().len();
-        match page["next_cursor"].as_str() { Some(c) => cursor = Some(c.into()), None => break }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.into()),
+            None => break,
+        }
     }
     assert_eq!(seen, types.len());
     app.get("/v1/tenants/acme/events?cursor=zzz").await.problem(400, "invalid_request");
@@ -432,4 +486,4 @@ async fn the_audit_trail_lists_and_pages() {
     let bound = app.key_with(&["keys:admin"], Some(&["acme"])).await;
     app.with_key(&bound).get("/v1/events").await.problem(403, "forbidden");
 }
-}
+both!(the_audit_trail_lists_and_pages);

@@ -30,15 +30,7 @@ impl<'a> NewEvent<'a> {
         at: OffsetDateTime,
         data: &'a serde_json::Value,
     ) -> Self {
-        Self {
-            tenant,
-            invitation_number: None,
-            event_type,
-            audit,
-            at,
-            data,
-            snapshot: None,
-        }
+        Self { tenant, invitation_number: None, event_type, audit, at, data, snapshot: None }
     }
 }
 

@@ -26,15 +26,7 @@ pub(super) async fn expire_locked(
     if !update_invitation(tx, &expired, current.status).await? {
         return Ok(false);
     }
-    record(
-        tx,
-        &expired,
-        EventType::InvitationExpired,
-        &Audit::system(),
-        now,
-        &data,
-    )
-    .await?;
+    record(tx, &expired, EventType::InvitationExpired, &Audit::system(), now, &data).await?;
     Ok(true)
 }
 

@@ -32,11 +32,7 @@ impl IdempotencyStore for SqlStore {
             Some((hash, Some(status), Some(body), created_at))
                 if from_ms(created_at)? + IDEMPOTENCY_TTL > now =>
             {
-                Some(StoredAnswer {
-                    request_hash: hash,
-                    status: status as u16,
-                    body,
-                })
+                Some(StoredAnswer { request_hash: hash, status: status as u16, body })
             }
             // Expired, or left unanswered by an older version: as if absent.
             _ => None,
@@ -52,10 +48,7 @@ impl IdempotencyStore for SqlStore {
         let mut state = match (state, &answer) {
             (None, None) => return Ok(UnitOutcome::Committed),
             (Some(state), _) => state,
-            (None, Some(_)) => UnitState {
-                tx: self.begin().await?,
-                unfinished_step: false,
-            },
+            (None, Some(_)) => UnitState { tx: self.begin().await?, unfinished_step: false },
         };
         roll_back_unfinished(&mut state).await?;
         if let Some(answer) = answer {
@@ -80,10 +73,7 @@ impl IdempotencyStore for SqlStore {
                 // Another request with this key answered first: this one's
                 // work is undone and the first answer stands.
                 state.tx.rollback().await?;
-                return match self
-                    .idempotency_lookup(answer.scope, answer.key, answer.now)
-                    .await?
-                {
+                return match self.idempotency_lookup(answer.scope, answer.key, answer.now).await? {
                     Some(first) => Ok(UnitOutcome::Taken(first)),
                     None => Err(StoreError::Conflict(
                         "the idempotency key was answered and expired at once".into(),

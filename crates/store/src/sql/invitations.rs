@@ -109,29 +109,19 @@ impl InvitationStore for SqlStore {
     ) -> Result<Vec<CreateOutcome>, StoreError> {
         let mut tx = self.write().await?;
         let mut out = Vec::with_capacity(items.len());
-        for NewInvitation {
-            mut invitation,
-            email,
-        } in items
-        {
+        for NewInvitation { mut invitation, email } in items {
             // The partial unique index decides whether the address already
             // has a pending invitation, without aborting the batch (and
             // across processes). Only on a conflict is the holder looked at:
             // one past its expiry is recorded as expired and gives way.
             let mut number = insert_invitation(&mut tx, &invitation).await?;
-            if number.is_none()
-                && self
-                    .expire_pending_holder(&mut tx, &invitation, now)
-                    .await?
-            {
+            if number.is_none() && self.expire_pending_holder(&mut tx, &invitation, now).await? {
                 number = insert_invitation(&mut tx, &invitation).await?;
             }
             match number {
                 Some(n) => invitation.number = n,
                 None => {
-                    out.push(CreateOutcome::AlreadyPending {
-                        email: invitation.email,
-                    });
+                    out.push(CreateOutcome::AlreadyPending { email: invitation.email });
                     continue;
                 }
             }
@@ -207,25 +197,20 @@ impl InvitationStore for SqlStore {
         };
         // Effective status: a pending invitation past its expiry is expired.
         match f.status {
-            Some(Status::Pending) => cond(
-                &|n| format!("status = 'pending' AND expires_at > ${n}"),
-                Arg::Int(ms(now)),
-            ),
+            Some(Status::Pending) => {
+                cond(&|n| format!("status = 'pending' AND expires_at > ${n}"), Arg::Int(ms(now)))
+            }
             Some(Status::Expired) => cond(
                 &|n| format!("(status = 'expired' OR (status = 'pending' AND expires_at <= ${n}))"),
                 Arg::Int(ms(now)),
             ),
-            Some(other) => cond(
-                &|n| format!("status = ${n}"),
-                Arg::Text(other.as_str().to_string()),
-            ),
+            Some(other) => {
+                cond(&|n| format!("status = ${n}"), Arg::Text(other.as_str().to_string()))
+            }
             None => {}
         }
         if let Some(e) = &f.email_normalized {
-            cond(
-                &|n| format!("email_normalized = ${n}"),
-                Arg::Text(e.clone()),
-            );
+            cond(&|n| format!("email_normalized = ${n}"), Arg::Text(e.clone()));
         }
         if let Some(r) = &f.role {
             cond(&|n| self.dialect.has_role(n), Arg::Text(r.to_string()));
@@ -325,15 +310,7 @@ impl InvitationStore for SqlStore {
                 .await?;
             insert_outbox(&mut tx, &updated, email, now).await?;
         }
-        record(
-            &mut tx,
-            &updated,
-            change.event,
-            audit,
-            now,
-            &change.event_data,
-        )
-        .await?;
+        record(&mut tx, &updated, change.event, audit, now, &change.event_data).await?;
         tx.commit().await?;
         Ok(updated)
     }

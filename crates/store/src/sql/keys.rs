@@ -53,13 +53,8 @@ impl KeyStore for SqlStore {
     }
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM api_keys ORDER BY created_at, id",
-            rows::KEY_COLUMNS
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.reader)
-            .await?;
+        let sql = format!("SELECT {} FROM api_keys ORDER BY created_at, id", rows::KEY_COLUMNS);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.reader).await?;
         rows.iter().map(rows::api_key).collect()
     }
 

@@ -62,10 +62,8 @@ pub(super) fn migrator(dialect: Dialect) -> Migrator {
             .iter()
             .map(|(version, name, sql)| {
                 // The description as sqlx derives it from a file name.
-                let description = name
-                    .split_once('_')
-                    .map_or(*name, |(_, rest)| rest)
-                    .replace('_', " ");
+                let description =
+                    name.split_once('_').map_or(*name, |(_, rest)| rest).replace('_', " ");
                 Migration::new(
                     *version,
                     Cow::Owned(description),

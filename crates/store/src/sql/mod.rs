@@ -144,11 +144,7 @@ impl SqlStore {
                 .acquire_timeout(Duration::from_secs(30))
                 .connect(&format!("sqlite://{path}?mode=ro"))
                 .await?;
-        Ok(Self {
-            writer,
-            reader,
-            dialect: Dialect::Sqlite,
-        })
+        Ok(Self { writer, reader, dialect: Dialect::Sqlite })
     }
 
     async fn open_postgres(url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
@@ -178,11 +174,7 @@ impl SqlStore {
             })
             .connect(url)
             .await?;
-        Ok(Self {
-            writer: pool.clone(),
-            reader: pool,
-            dialect: Dialect::Postgres,
-        })
+        Ok(Self { writer: pool.clone(), reader: pool, dialect: Dialect::Postgres })
     }
 }
 

@@ -124,10 +124,7 @@ impl OutboxStore for SqlStore {
             rows::INVITATION_COLUMNS,
             self.dialect.for_update()
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(number)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(number).fetch_one(&mut *tx).await?;
         let current = rows::invitation(&row)?;
         let result = outcome.result();
         let updated = current.record_delivery(result, now);

@@ -115,9 +115,7 @@ impl TenantStore for SqlStore {
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         let sql = format!("SELECT {} FROM tenants ORDER BY id", rows::TENANT_COLUMNS);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.reader)
-            .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.reader).await?;
         rows.iter().map(rows::tenant).collect()
     }
 

@@ -125,9 +125,9 @@ impl DerefMut for WriteTx {
 fn stuck_connection(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::InvalidSavePointStatement | sqlx::Error::BeginFailed => true,
-        sqlx::Error::Database(db) => db
-            .message()
-            .contains("cannot start a transaction within a transaction"),
+        sqlx::Error::Database(db) => {
+            db.message().contains("cannot start a transaction within a transaction")
+        }
         _ => false,
     }
 }
@@ -149,26 +149,17 @@ impl SqlStore {
     /// transaction of its own.
     pub(super) async fn write(&self) -> Result<WriteTx, StoreError> {
         let Ok(unit) = CURRENT.try_with(|u| u.0.clone()) else {
-            return Ok(WriteTx {
-                inner: Some(Inner::Own(self.begin().await?)),
-            });
+            return Ok(WriteTx { inner: Some(Inner::Own(self.begin().await?)) });
         };
         let mut guard = unit.lock_owned().await;
         if guard.is_none() {
-            *guard = Some(UnitState {
-                tx: self.begin().await?,
-                unfinished_step: false,
-            });
+            *guard = Some(UnitState { tx: self.begin().await?, unfinished_step: false });
         }
         let mut step = OwnedMutexGuard::try_map(guard, Option::as_mut)
             .map_err(|_| StoreError::Config("unit without a transaction".into()))?;
         roll_back_unfinished(&mut step).await?;
-        (&mut *step.tx)
-            .execute(sqlx::AssertSqlSafe(format!("SAVEPOINT {STEP}")))
-            .await?;
-        Ok(WriteTx {
-            inner: Some(Inner::Step(step)),
-        })
+        (&mut *step.tx).execute(sqlx::AssertSqlSafe(format!("SAVEPOINT {STEP}"))).await?;
+        Ok(WriteTx { inner: Some(Inner::Step(step)) })
     }
 
     /// Begins a transaction on the writer, replacing a stuck connection.

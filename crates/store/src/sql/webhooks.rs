@@ -14,19 +14,11 @@ use uuid::Uuid;
 
 /// `,a,b,` for `[a, b]`, `,*,` for every type.
 fn types_column(types: &[String]) -> String {
-    if types.is_empty() {
-        ",*,".into()
-    } else {
-        format!(",{},", types.join(","))
-    }
+    if types.is_empty() { ",*,".into() } else { format!(",{},", types.join(",")) }
 }
 
 fn types_of(column: &str) -> Vec<String> {
-    column
-        .split(',')
-        .filter(|t| !t.is_empty() && *t != "*")
-        .map(str::to_string)
-        .collect()
+    column.split(',').filter(|t| !t.is_empty() && *t != "*").map(str::to_string).collect()
 }
 
 const ENDPOINT_COLUMNS: &str = "id, tenant_id, url, secret, event_types, enabled, disabled_reason, failing_since, created_at, updated_at";
@@ -176,10 +168,7 @@ impl WebhookStore for SqlStore {
             "DELETE FROM webhook_deliveries WHERE endpoint_id = $1",
             "DELETE FROM webhook_endpoints WHERE id = $1",
         ] {
-            sqlx::query(sql)
-                .bind(rows::id(id))
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(sql).bind(rows::id(id)).execute(&mut *tx).await?;
         }
         insert_event(
             &mut tx,
@@ -293,10 +282,8 @@ impl WebhookStore for SqlStore {
             "SELECT failing_since, enabled FROM webhook_endpoints WHERE id = $1{}",
             self.dialect.for_update()
         );
-        let standing: Option<(Option<i64>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(&id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let standing: Option<(Option<i64>, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&id).fetch_optional(&mut *tx).await?;
         if let Some((failing_since, enabled)) = standing {
             let health = invitd_core::webhook::after_attempt(
                 matches!(outcome, WebhookOutcome::Delivered),
@@ -352,9 +339,7 @@ impl WebhookStore for SqlStore {
                     event_id: r.try_get("event_id")?,
                     event_type: r.try_get("type")?,
                     attempted_at: rows::time(r, "attempted_at")?,
-                    status_code: r
-                        .try_get::<Option<i64>, _>("status_code")?
-                        .map(|c| c as u16),
+                    status_code: r.try_get::<Option<i64>, _>("status_code")?.map(|c| c as u16),
                     duration_ms: r.try_get::<i64, _>("duration_ms")? as u64,
                     error: r.try_get("error")?,
                 })
