@@ -30,8 +30,7 @@ impl Service {
         tenant: &str,
         req: CreateInvitations,
     ) -> Result<CreateOutput, Error> {
-        caller.require(Scope::InvitesWrite)?;
-        let tenant = self.tenant_for(caller, tenant).await?;
+        let tenant = self.tenant_with(caller, Scope::InvitesWrite, tenant).await?;
         self.create_invitations_in(tenant, req, &caller.audit()).await
     }
 
@@ -211,8 +210,7 @@ impl Service {
         tenant: &str,
         id: Uuid,
     ) -> Result<Invitation, Error> {
-        caller.require(Scope::InvitesRead)?;
-        let tenant = self.tenant_for(caller, tenant).await?;
+        let tenant = self.tenant_with(caller, Scope::InvitesRead, tenant).await?;
         self.state.store.get_invitation(&tenant.id, id).await.map_err(not_found_as("invitation"))
     }
 
@@ -222,8 +220,7 @@ impl Service {
         tenant: &str,
         q: ListQuery,
     ) -> Result<(Vec<Invitation>, Option<String>), Error> {
-        caller.require(Scope::InvitesRead)?;
-        let tenant = self.tenant_for(caller, tenant).await?;
+        let tenant = self.tenant_with(caller, Scope::InvitesRead, tenant).await?;
         let limit = q.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
             return Err(Error::invalid("limit", "must be 1 to 200"));

@@ -44,8 +44,7 @@ impl Service {
         id: Uuid,
         language: Option<Language>,
     ) -> Result<(Invitation, Secret), Error> {
-        caller.require(Scope::InvitesWrite)?;
-        let tenant = self.tenant_for(caller, tenant).await?;
+        let tenant = self.tenant_with(caller, Scope::InvitesWrite, tenant).await?;
         self.resend_in(&tenant, id, language, &caller.audit()).await
     }
 
@@ -112,8 +111,7 @@ impl Service {
         tenant: &str,
         id: Uuid,
     ) -> Result<Invitation, Error> {
-        caller.require(Scope::InvitesWrite)?;
-        let tenant = self.tenant_for(caller, tenant).await?;
+        let tenant = self.tenant_with(caller, Scope::InvitesWrite, tenant).await?;
         self.revoke_in(&tenant.id, id, &caller.audit()).await
     }
 
@@ -221,8 +219,7 @@ impl Service {
         tenant: &str,
         id: Uuid,
     ) -> Result<Vec<Event>, Error> {
-        caller.require(Scope::InvitesRead)?;
-        let tenant = self.tenant_for(caller, tenant).await?;
+        let tenant = self.tenant_with(caller, Scope::InvitesRead, tenant).await?;
         self.state
             .store
             .list_invitation_events(&tenant.id, id)
@@ -235,8 +232,7 @@ impl Service {
         tenant: &str,
         id: Uuid,
     ) -> Result<Vec<invitd_store::DeliveryAttempt>, Error> {
-        caller.require(Scope::InvitesRead)?;
-        let tenant = self.tenant_for(caller, tenant).await?;
+        let tenant = self.tenant_with(caller, Scope::InvitesRead, tenant).await?;
         // 404 for an unknown invitation rather than an empty list.
         self.state
             .store

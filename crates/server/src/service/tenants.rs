@@ -76,6 +76,19 @@ impl Service {
         Ok(tenant)
     }
 
+    /// The tenant, if the caller holds `scope` (403 otherwise) and reaches
+    /// the tenant (404 otherwise): the check every tenant-scoped call opens
+    /// with.
+    pub async fn tenant_with(
+        &self,
+        caller: &Caller,
+        scope: Scope,
+        id: &str,
+    ) -> Result<Tenant, Error> {
+        caller.require(scope)?;
+        self.tenant_for(caller, id).await
+    }
+
     /// The tenant, if the caller reaches it (404 otherwise).
     pub async fn tenant_for(&self, caller: &Caller, id: &str) -> Result<Tenant, Error> {
         let id = TenantId::parse(id).map_err(|_| Error::NotFound("tenant"))?;
@@ -110,8 +123,7 @@ impl Service {
         id: &str,
         patch: TenantPatch,
     ) -> Result<Tenant, Error> {
-        caller.require(Scope::TenantsAdmin)?;
-        let mut t = self.tenant_for(caller, id).await?;
+        let mut t = self.tenant_with(caller, Scope::TenantsAdmin, id).await?;
         if let Some(name) = patch.name {
             t.name = check_name(&name)?;
         }
@@ -151,8 +163,7 @@ impl Service {
         caller: &Caller,
         id: &str,
     ) -> Result<invitd_core::Secret, Error> {
-        caller.require(Scope::TenantsAdmin)?;
-        let mut t = self.tenant_for(caller, id).await?;
+        let mut t = self.tenant_with(caller, Scope::TenantsAdmin, id).await?;
         let secret = new_ticket_secret();
         t.ticket_secret = Some(secret.clone());
         t.updated_at = self.now();
@@ -177,8 +188,7 @@ impl Service {
         tenant: &str,
         req: NewRole,
     ) -> Result<Role, Error> {
-        caller.require(Scope::TenantsAdmin)?;
-        let t = self.tenant_for(caller, tenant).await?;
+        let t = self.tenant_with(caller, Scope::TenantsAdmin, tenant).await?;
         let role = Role {
             id: RoleId::parse(req.id).map_err(|e| Error::invalid("id", e.reason))?,
             name: check_name(&req.name)?,

@@ -102,8 +102,7 @@ impl Service {
         tenant: &str,
         req: NewWebhook,
     ) -> Result<WebhookEndpoint, Error> {
-        caller.require(Scope::TenantsAdmin)?;
-        let tenant = self.tenant_for(caller, tenant).await?;
+        let tenant = self.tenant_with(caller, Scope::TenantsAdmin, tenant).await?;
         let now = self.now();
         let endpoint = WebhookEndpoint {
             id: Uuid::now_v7(),
@@ -127,8 +126,7 @@ impl Service {
         tenant: &str,
         id: Uuid,
     ) -> Result<WebhookEndpoint, Error> {
-        caller.require(Scope::TenantsAdmin)?;
-        let tenant = self.tenant_for(caller, tenant).await?;
+        let tenant = self.tenant_with(caller, Scope::TenantsAdmin, tenant).await?;
         self.state.store.get_webhook(&tenant.id, id).await.map_err(not_found)
     }
 
@@ -137,8 +135,7 @@ impl Service {
         caller: &Caller,
         tenant: &str,
     ) -> Result<Vec<WebhookEndpoint>, Error> {
-        caller.require(Scope::TenantsAdmin)?;
-        let tenant = self.tenant_for(caller, tenant).await?;
+        let tenant = self.tenant_with(caller, Scope::TenantsAdmin, tenant).await?;
         Ok(self.state.store.list_webhooks(&tenant.id).await?)
     }
 
@@ -228,10 +225,7 @@ impl Service {
         q: EventQuery,
     ) -> Result<(Vec<Event>, Option<String>), Error> {
         let tenant = match tenant {
-            Some(t) => {
-                caller.require(Scope::InvitesRead)?;
-                Some(self.tenant_for(caller, t).await?.id)
-            }
+            Some(t) => Some(self.tenant_with(caller, Scope::InvitesRead, t).await?.id),
             None => {
                 caller.require(Scope::KeysAdmin)?;
                 if caller.key.tenants.is_some() {

@@ -11,7 +11,7 @@ use crate::{
     Target, TokenMatch,
 };
 use invitd_core::{EventType, Invitation, SecretHash, Status, TenantId};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -21,8 +21,8 @@ async fn insert_invitation(
     conn: &mut AnyConnection,
     inv: &Invitation,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let number: Option<(i64,)> = sqlx::query_as(
-        "INSERT INTO invitations (id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, status, token_hash, created_at, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) ON CONFLICT (tenant_id, email_normalized) WHERE status = 'pending' DO NOTHING RETURNING number",
+    let q = sqlx::query(
+        "INSERT INTO invitations (id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, created_at, status, token_hash, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) ON CONFLICT (tenant_id, email_normalized) WHERE status = 'pending' DO NOTHING RETURNING number",
     )
     .bind(rows::id(inv.id))
     .bind(inv.tenant_id.as_str())
@@ -36,25 +36,34 @@ async fn insert_invitation(
     .bind(to_json(&inv.metadata))
     .bind(inv.inviter_account_id.as_deref())
     .bind(inv.inviter_email.as_deref())
-    .bind(inv.status.as_str())
-    .bind(inv.token_hash.as_bytes())
-    .bind(ms(inv.created_at))
-    .bind(ms(inv.expires_at))
-    .bind(inv.last_sent_at.map(ms))
-    .bind(inv.accepted_at.map(ms))
-    .bind(inv.declined_at.map(ms))
-    .bind(inv.revoked_at.map(ms))
-    .bind(inv.accepted_by.as_deref())
-    .bind(inv.resend_count as i64)
-    .bind(inv.resend_window_start.map(ms))
-    .bind(inv.resend_window_count as i64)
-    .bind(inv.delivery_state.as_str())
-    .bind(inv.delivery_attempts as i64)
-    .bind(inv.delivery_last_error.as_deref())
-    .bind(inv.delivery_sent_at.map(ms))
-    .fetch_optional(conn)
-    .await?;
-    Ok(number.map(|(n,)| n))
+    .bind(ms(inv.created_at));
+    let row = bind_state(q, inv).fetch_optional(conn).await?;
+    row.map(|r| r.try_get::<i64, _>("number")).transpose()
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
+
+/// Binds the fields a transition may change, in this order: status,
+/// token_hash, expires_at, last_sent_at, accepted_at, declined_at,
+/// revoked_at, accepted_by, resend_count, resend_window_start,
+/// resend_window_count, delivery_state, delivery_attempts,
+/// delivery_last_error, delivery_sent_at.
+fn bind_state<'q>(q: AnyQuery<'q>, inv: &'q Invitation) -> AnyQuery<'q> {
+    q.bind(inv.status.as_str())
+        .bind(inv.token_hash.as_bytes())
+        .bind(ms(inv.expires_at))
+        .bind(inv.last_sent_at.map(ms))
+        .bind(inv.accepted_at.map(ms))
+        .bind(inv.declined_at.map(ms))
+        .bind(inv.revoked_at.map(ms))
+        .bind(inv.accepted_by.as_deref())
+        .bind(inv.resend_count as i64)
+        .bind(inv.resend_window_start.map(ms))
+        .bind(inv.resend_window_count as i64)
+        .bind(inv.delivery_state.as_str())
+        .bind(inv.delivery_attempts as i64)
+        .bind(inv.delivery_last_error.as_deref())
+        .bind(inv.delivery_sent_at.map(ms))
 }
 
 /// Writes back every field a transition may change, if the stored status
@@ -64,28 +73,10 @@ pub(super) async fn update_invitation(
     inv: &Invitation,
     was: Status,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let q = sqlx::query(
         "UPDATE invitations SET status = $1, token_hash = $2, expires_at = $3, last_sent_at = $4, accepted_at = $5, declined_at = $6, revoked_at = $7, accepted_by = $8, resend_count = $9, resend_window_start = $10, resend_window_count = $11, delivery_state = $12, delivery_attempts = $13, delivery_last_error = $14, delivery_sent_at = $15 WHERE number = $16 AND status = $17",
-    )
-    .bind(inv.status.as_str())
-    .bind(inv.token_hash.as_bytes())
-    .bind(ms(inv.expires_at))
-    .bind(inv.last_sent_at.map(ms))
-    .bind(inv.accepted_at.map(ms))
-    .bind(inv.declined_at.map(ms))
-    .bind(inv.revoked_at.map(ms))
-    .bind(inv.accepted_by.as_deref())
-    .bind(inv.resend_count as i64)
-    .bind(inv.resend_window_start.map(ms))
-    .bind(inv.resend_window_count as i64)
-    .bind(inv.delivery_state.as_str())
-    .bind(inv.delivery_attempts as i64)
-    .bind(inv.delivery_last_error.as_deref())
-    .bind(inv.delivery_sent_at.map(ms))
-    .bind(inv.number)
-    .bind(was.as_str())
-    .execute(conn)
-    .await?;
+    );
+    let done = bind_state(q, inv).bind(inv.number).bind(was.as_str()).execute(conn).await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -31,13 +31,14 @@ impl KeyStore for SqlStore {
         .await
         .map_err(|e| conflict_on_unique(e, "key exists"))?;
         let data = serde_json::json!({"key_id": key.id, "name": key.name, "scopes": key.scopes, "tenants": key.tenants});
-        insert_event(
-            &mut tx,
-            NewEvent::admin(None, EventType::ApiKeyCreated, audit, key.created_at, &data),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        tx.commit_with(NewEvent::admin(
+            None,
+            EventType::ApiKeyCreated,
+            audit,
+            key.created_at,
+            &data,
+        ))
+        .await
     }
 
     async fn find_api_key(&self, hash: &SecretHash) -> Result<Option<ApiKey>, StoreError> {

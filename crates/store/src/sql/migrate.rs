@@ -23,26 +23,16 @@ use std::time::Duration;
 /// (version, description, SQL) of each migration, in order.
 type Files = &'static [(i64, &'static str, &'static str)];
 
-macro_rules! migration_files {
-    ($dir:literal: $($version:literal $name:literal,)*) => {
-        &[$((
-            $version,
-            $name,
-            include_str!(concat!("../../migrations/", $dir, "/", $name, ".sql")),
-        ),)*]
+/// The migrations, named once: each dialect's copy of a file is embedded
+/// from its own folder.
+macro_rules! migrations {
+    ($($version:literal $name:literal,)*) => {
+        const SQLITE: Files = &[$(($version, $name, include_str!(concat!("../../migrations/sqlite/", $name, ".sql"))),)*];
+        const POSTGRES: Files = &[$(($version, $name, include_str!(concat!("../../migrations/postgres/", $name, ".sql"))),)*];
     };
 }
 
-const SQLITE: Files = migration_files!("sqlite":
-    1 "0001_init",
-    2 "0002_delivery_attempts",
-    3 "0003_status_index",
-    4 "0004_branding_and_secrets",
-    5 "0005_webhooks",
-    6 "0006_readiness",
-);
-
-const POSTGRES: Files = migration_files!("postgres":
+migrations!(
     1 "0001_init",
     2 "0002_delivery_attempts",
     3 "0003_status_index",

@@ -1,6 +1,6 @@
 //! Tenants and their role catalogues.
 
-use super::events::{NewEvent, insert_event};
+use super::events::NewEvent;
 use super::rows::{self, ms};
 use super::{SqlStore, conflict_on_unique};
 use crate::{Audit, Role, StoreError, Tenant, TenantStore};
@@ -51,19 +51,14 @@ impl TenantStore for SqlStore {
         for role in roles {
             insert_role(&mut tx, &t.id, role).await?;
         }
-        insert_event(
-            &mut tx,
-            NewEvent::admin(
-                Some(&t.id),
-                EventType::TenantCreated,
-                audit,
-                t.created_at,
-                &tenant_settings(t),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        tx.commit_with(NewEvent::admin(
+            Some(&t.id),
+            EventType::TenantCreated,
+            audit,
+            t.created_at,
+            &tenant_settings(t),
+        ))
+        .await
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Tenant, StoreError> {
@@ -98,19 +93,14 @@ impl TenantStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        insert_event(
-            &mut tx,
-            NewEvent::admin(
-                Some(&t.id),
-                EventType::TenantUpdated,
-                audit,
-                t.updated_at,
-                &tenant_settings(t),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        tx.commit_with(NewEvent::admin(
+            Some(&t.id),
+            EventType::TenantUpdated,
+            audit,
+            t.updated_at,
+            &tenant_settings(t),
+        ))
+        .await
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
@@ -155,13 +145,8 @@ impl TenantStore for SqlStore {
         insert_role(&mut tx, tenant, role).await?;
         let data =
             serde_json::json!({"role": role.id.as_str(), "name": role.name, "rank": role.rank});
-        insert_event(
-            &mut tx,
-            NewEvent::admin(Some(tenant), EventType::RoleCreated, audit, at, &data),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        tx.commit_with(NewEvent::admin(Some(tenant), EventType::RoleCreated, audit, at, &data))
+            .await
     }
 }
 

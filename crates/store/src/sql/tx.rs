@@ -67,6 +67,15 @@ enum Inner {
 }
 
 impl WriteTx {
+    /// Records the event that says what the write did, and commits both.
+    pub(super) async fn commit_with(
+        mut self,
+        event: super::events::NewEvent<'_>,
+    ) -> Result<(), StoreError> {
+        super::events::insert_event(&mut self, event).await?;
+        self.commit().await
+    }
+
     /// Makes the write durable (or, in a unit, part of the unit).
     pub(super) async fn commit(mut self) -> Result<(), StoreError> {
         match self.inner.take() {

@@ -64,19 +64,14 @@ impl WebhookStore for SqlStore {
             .bind(ms(e.updated_at))
             .execute(&mut *tx)
             .await?;
-        insert_event(
-            &mut tx,
-            NewEvent::admin(
-                Some(&e.tenant_id),
-                EventType::WebhookCreated,
-                audit,
-                e.created_at,
-                &endpoint_audit_data(e),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        tx.commit_with(NewEvent::admin(
+            Some(&e.tenant_id),
+            EventType::WebhookCreated,
+            audit,
+            e.created_at,
+            &endpoint_audit_data(e),
+        ))
+        .await
     }
 
     async fn get_webhook(
@@ -128,19 +123,14 @@ impl WebhookStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        insert_event(
-            &mut tx,
-            NewEvent::admin(
-                Some(&e.tenant_id),
-                change,
-                audit,
-                e.updated_at,
-                &endpoint_audit_data(e),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        tx.commit_with(NewEvent::admin(
+            Some(&e.tenant_id),
+            change,
+            audit,
+            e.updated_at,
+            &endpoint_audit_data(e),
+        ))
+        .await
     }
 
     async fn delete_webhook(
@@ -170,19 +160,14 @@ impl WebhookStore for SqlStore {
         ] {
             sqlx::query(sql).bind(rows::id(id)).execute(&mut *tx).await?;
         }
-        insert_event(
-            &mut tx,
-            NewEvent::admin(
-                Some(tenant),
-                EventType::WebhookDeleted,
-                audit,
-                at,
-                &endpoint_audit_data(&e),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        tx.commit_with(NewEvent::admin(
+            Some(tenant),
+            EventType::WebhookDeleted,
+            audit,
+            at,
+            &endpoint_audit_data(&e),
+        ))
+        .await
     }
 
     /// Leases due deliveries: for each endpoint, at most `per_endpoint`, and
