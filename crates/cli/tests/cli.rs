@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{invitd, run_ok, serve_on_any_port};
+use common::{acme_and_key, invitd, run_ok, serve_on_any_port};
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -240,16 +240,7 @@ async fn a_killed_server_loses_no_email_and_repeats_none_unrecognizably() {
             sink.lock().unwrap().push(serde_json::to_value(&m).unwrap());
         }
     });
-    run_ok(invitd(&db).args(["tenants", "create", "acme", "--name", "Acme"]));
-    let out = run_ok(invitd(&db).args([
-        "keys",
-        "create",
-        "--name",
-        "k",
-        "--scopes",
-        "invites:write,invites:read",
-    ]));
-    let key = out.lines().last().unwrap().trim().to_string();
+    let key = acme_and_key(&db);
 
     let start = || {
         serve_on_any_port(

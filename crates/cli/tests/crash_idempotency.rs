@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{invitd, run_ok, serve_on_any_port};
+use common::{acme_and_key, invitd, run_ok, serve_on_any_port};
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -90,16 +90,7 @@ async fn keyed_creates_retried_after_kill_9_get_their_full_answer() {
     let db = format!("sqlite://{}", dir.path().join("invitd.db").display());
     let mail = format!("file://{}", dir.path().join("mail").display());
     run_ok(invitd(&db).arg("migrate"));
-    run_ok(invitd(&db).args(["tenants", "create", "acme", "--name", "Acme"]));
-    let out = run_ok(invitd(&db).args([
-        "keys",
-        "create",
-        "--name",
-        "k",
-        "--scopes",
-        "invites:write,invites:read",
-    ]));
-    let key = out.lines().last().unwrap().trim().to_string();
+    let key = acme_and_key(&db);
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
 
     let mut total_calls = 0;

@@ -37,3 +37,19 @@ pub fn serve_on_any_port(cmd: &mut Command) -> (std::process::Child, String) {
     std::thread::spawn(move || lines.for_each(drop));
     (child, base)
 }
+
+/// Creates the tenant `acme` and a key with `invites:read` and
+/// `invites:write` for every tenant, through the command line; returns the
+/// key's secret (the last line the command prints).
+pub fn acme_and_key(db: &str) -> String {
+    run_ok(invitd(db).args(["tenants", "create", "acme", "--name", "Acme"]));
+    let out = run_ok(invitd(db).args([
+        "keys",
+        "create",
+        "--name",
+        "k",
+        "--scopes",
+        "invites:write,invites:read",
+    ]));
+    out.lines().last().expect("a secret").trim().to_string()
+}

@@ -31,16 +31,28 @@ pub fn router() -> axum::Router<AppState> {
         .route("/assets/accept.css", get(css))
 }
 
-/// The invitation of a token, or the page to show instead.
-async fn load(
-    state: &AppState,
-    token: &str,
-    headers: &HeaderMap,
-) -> Result<(Invitation, Tenant), Page> {
+/// A token's invitation, its tenant, the page's language and the time
+/// the request is answered at.
+struct Opened {
+    inv: Invitation,
+    tenant: Tenant,
+    lang: &'static str,
+    now: time::OffsetDateTime,
+}
+
+/// The invitation of a token, or the page to show instead (rendered).
+async fn load(state: &AppState, token: &str, headers: &HeaderMap) -> Result<Opened, Response> {
+    load_page(state, token, headers).await.map_err(Page::render)
+}
+
+async fn load_page(state: &AppState, token: &str, headers: &HeaderMap) -> Result<Opened, Page> {
     let lang = browser_language(headers);
     match state.service().find_token(token).await {
         Ok(inv) => match state.service().tenant_of(&inv).await {
-            Ok(tenant) => Ok((inv, tenant)),
+            Ok(tenant) => {
+                let lang = language_of(&inv, &tenant);
+                Ok(Opened { inv, tenant, lang, now: state.clock.now() })
+            }
             Err(_) => Err(unavailable(lang)),
         },
         Err(Error::Conflict { .. }) => {
@@ -63,12 +75,10 @@ async fn show(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (inv, tenant) = match load(&state, &token, &headers).await {
-        Ok(found) => found,
-        Err(page) => return page.render(),
+    let Opened { inv, tenant, lang, now } = match load(&state, &token, &headers).await {
+        Ok(opened) => opened,
+        Err(page) => return page,
     };
-    let now = state.clock.now();
-    let lang = language_of(&inv, &tenant);
     let status = inv.status_at(now);
     if status != Status::Pending {
         return closed(status, lang, tenant).render();
@@ -137,12 +147,10 @@ async fn answer(
     client: crate::extract::ClientInfo,
     form: Result<Form<AnswerForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let (inv, tenant) = match load(&state, &token, &headers).await {
-        Ok(found) => found,
-        Err(page) => return page.render(),
+    let Opened { inv, tenant, lang, now } = match load(&state, &token, &headers).await {
+        Ok(opened) => opened,
+        Err(page) => return page,
     };
-    let now = state.clock.now();
-    let lang = language_of(&inv, &tenant);
     let refused = |tenant: Tenant| {
         simple(StatusCode::FORBIDDEN, lang, "page-refused-title", "page-refused-body", Some(tenant))
             .render()

@@ -240,15 +240,24 @@ async fn bulk(
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct ResendRequest {
+struct InviteAction {
     invite_id: Option<String>,
+    /// Resend only.
     default_email_language: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct RevokeRequest {
-    invite_id: Option<String>,
+/// The caller, the site and the invite that a resend or revoke names,
+/// with the rest of its body.
+fn invite_call(
+    caller: MaybeCaller,
+    headers: &HeaderMap,
+    path_id: &str,
+    body: &[u8],
+) -> Result<(Caller, String, uuid::Uuid, InviteAction), WixError> {
+    let (caller, site) = caller_and_site(caller, headers)?;
+    let req: InviteAction = parse_body(body).map_err(|m| violation("body", m, "FORMAT"))?;
+    let id = invite_id(path_id, req.invite_id.as_deref())?;
+    Ok((caller, site, id, req))
 }
 
 /// The path's invite id, checked against the one the official client
@@ -272,9 +281,7 @@ async fn resend(
     Path(path_id): Path<String>,
     body: Bytes,
 ) -> Result<axum::Json<Value>, WixError> {
-    let (caller, site) = caller_and_site(caller, &headers)?;
-    let req: ResendRequest = parse_body(&body).map_err(|m| violation("body", m, "FORMAT"))?;
-    let id = invite_id(&path_id, req.invite_id.as_deref())?;
+    let (caller, site, id, req) = invite_call(caller, &headers, &path_id, &body)?;
     let language = req
         .default_email_language
         .map(|l| {
@@ -295,9 +302,7 @@ async fn revoke(
     Path(path_id): Path<String>,
     body: Bytes,
 ) -> Result<axum::Json<Value>, WixError> {
-    let (caller, site) = caller_and_site(caller, &headers)?;
-    let req: RevokeRequest = parse_body(&body).map_err(|m| violation("body", m, "FORMAT"))?;
-    let id = invite_id(&path_id, req.invite_id.as_deref())?;
+    let (caller, site, id, _) = invite_call(caller, &headers, &path_id, &body)?;
     state.service().revoke(&caller, &site, id).await?;
     Ok(axum::Json(json!({})))
 }

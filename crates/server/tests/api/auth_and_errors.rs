@@ -24,10 +24,7 @@ async fn missing_bad_and_revoked_keys_are_401() {
         .unwrap()
         .to_string();
     assert!(!keys.to_string().contains(&reader), "key list must not show secrets");
-    let revoked = app
-        .call(Method::DELETE, &format!("/v1/keys/{id}"), Some(&app.key), None, &[])
-        .await
-        .expect(200);
+    let revoked = app.delete(&format!("/v1/keys/{id}")).await.expect(200);
     assert!(revoked["revoked_at"].is_string());
     app.with_key(&reader).get(path).await.problem(401, "unauthorized");
 }

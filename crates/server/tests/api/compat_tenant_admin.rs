@@ -57,16 +57,7 @@ async fn the_seed_example_resends_and_answers_the_envelope() {
     let n = created["invitations"][0]["number"].as_i64().unwrap();
     app.advance(time::Duration::minutes(2));
     // The example's path: PUT /api/tenant/1024/invitations/resend?id=…
-    let body = app
-        .call(
-            Method::PUT,
-            &format!("/api/tenant/1024/invitations/resend?id={n}"),
-            Some(&app.key),
-            None,
-            &[],
-        )
-        .await
-        .expect(200);
+    let body = app.put(&format!("/api/tenant/1024/invitations/resend?id={n}")).await.expect(200);
     assert_success(&body);
     let model = &body["value"][0];
     assert_eq!(model["id"], n);
@@ -76,16 +67,8 @@ async fn the_seed_example_resends_and_answers_the_envelope() {
     assert_eq!(model["resendCount"], 1);
     // The documented path.
     app.advance(time::Duration::minutes(2));
-    let body = app
-        .call(
-            Method::PUT,
-            &format!("/tenant/1024/admin/user/invitation/resend?id={n}"),
-            Some(&app.key),
-            None,
-            &[],
-        )
-        .await
-        .expect(200);
+    let body =
+        app.put(&format!("/tenant/1024/admin/user/invitation/resend?id={n}")).await.expect(200);
     assert_success(&body);
     assert_eq!(body["value"][0]["resendCount"], 2);
 }
@@ -96,21 +79,9 @@ async fn every_documented_error() {
     let (id, token) = app.invite_one("ann@example.com").await;
     let n = app.invitation("acme", &id).await.expect(200)["number"].as_i64().unwrap();
     let path = |q: &str| format!("/tenant/acme/admin/user/invitation/resend{q}");
-    assert_failure(
-        app.call(Method::PUT, &path(""), Some(&app.key), None, &[]).await,
-        400,
-        "ValidationError",
-    );
-    assert_failure(
-        app.call(Method::PUT, &path("?id=abc"), Some(&app.key), None, &[]).await,
-        400,
-        "ValidationError",
-    );
-    assert_failure(
-        app.call(Method::PUT, &path("?id=-4"), Some(&app.key), None, &[]).await,
-        400,
-        "ValidationError",
-    );
+    assert_failure(app.put(&path("")).await, 400, "ValidationError");
+    assert_failure(app.put(&path("?id=abc")).await, 400, "ValidationError");
+    assert_failure(app.put(&path("?id=-4")).await, 400, "ValidationError");
     assert_failure(
         app.call(Method::PUT, &path(&format!("?id={n}")), None, None, &[]).await,
         401,
@@ -133,31 +104,19 @@ async fn every_documented_error() {
         403,
         "Forbidden",
     );
-    assert_failure(
-        app.call(Method::PUT, &path("?id=987654"), Some(&app.key), None, &[]).await,
-        404,
-        "NotFound",
-    );
+    assert_failure(app.put(&path("?id=987654")).await, 404, "NotFound");
     // Another tenant's invitation number is not found here.
     let g = app
         .create("globex", json!({"emails": ["g@example.com"], "roles": ["viewer"]}))
         .await
         .expect(201);
     let gn = g["invitations"][0]["number"].as_i64().unwrap();
-    assert_failure(
-        app.call(Method::PUT, &path(&format!("?id={gn}")), Some(&app.key), None, &[]).await,
-        404,
-        "NotFound",
-    );
+    assert_failure(app.put(&path(&format!("?id={gn}"))).await, 404, "NotFound");
     // Within the cooldown, and once accepted: only pending invitations can be resent.
-    assert_failure(
-        app.call(Method::PUT, &path(&format!("?id={n}")), Some(&app.key), None, &[]).await,
-        400,
-        "ResendTooSoon",
-    );
+    assert_failure(app.put(&path(&format!("?id={n}"))).await, 400, "ResendTooSoon");
     app.accept(&token).await.expect(200);
     app.advance(time::Duration::minutes(2));
-    let reply = app.call(Method::PUT, &path(&format!("?id={n}")), Some(&app.key), None, &[]).await;
+    let reply = app.put(&path(&format!("?id={n}"))).await;
     assert_eq!(reply.body["error"]["message"], "Only pending invitations can be resent.");
     assert_failure(reply, 400, "InvalidState");
 }

@@ -153,59 +153,39 @@ both!(bulk_options_and_failed_emails);
 async fn bad_bulk_requests_are_refused_in_wix_shape() {
     let app = spawn_app().await;
     let path = "/invites/site-invite/bulk";
-    assert_validation(
-        wix(&app, path, Some(&app.key), Some("acme"), r#"{"policyIds": ["viewer"], "emails": []}"#)
-            .await,
-        "emails",
-        "REQUIRED_FIELD",
-    );
-    assert_validation(
-        wix(
-            &app,
-            path,
-            Some(&app.key),
+    // (site header, body, field named, reason)
+    let refusals = [
+        (Some("acme"), r#"{"policyIds": ["viewer"], "emails": []}"#, "emails", "REQUIRED_FIELD"),
+        (
             Some("acme"),
             r#"{"policyIds": [], "emails": ["a@example.com"]}"#,
-        )
-        .await,
-        "policyIds",
-        "REQUIRED_FIELD",
-    );
-    assert_validation(
-        wix(&app, path, Some(&app.key), Some("acme"), r#"{"emails": ["a@example.com"]}"#).await,
-        "policyIds",
-        "REQUIRED_FIELD",
-    );
-    assert_validation(
-        wix(
-            &app,
-            path,
-            Some(&app.key),
+            "policyIds",
+            "REQUIRED_FIELD",
+        ),
+        (Some("acme"), r#"{"emails": ["a@example.com"]}"#, "policyIds", "REQUIRED_FIELD"),
+        (
             Some("acme"),
             r#"{"policyIds": ["wizard"], "emails": ["a@example.com"]}"#,
-        )
-        .await,
-        "policyIds",
-        "OTHER",
-    );
-    assert_validation(wix(&app, path, Some(&app.key), Some("acme"), r#"{"policyIds": ["viewer"], "emails": ["a@example.com"], "defaultEmailLanguage": "not a language"}"#).await, "defaultEmailLanguage", "FORMAT");
-    assert_validation(
-        wix(&app, path, Some(&app.key), Some("acme"), r#"{"policyIds": "#).await,
-        "body",
-        "FORMAT",
-    );
-    assert_validation(
-        wix(
-            &app,
-            path,
-            Some(&app.key),
+            "policyIds",
+            "OTHER",
+        ),
+        (
+            Some("acme"),
+            r#"{"policyIds": ["viewer"], "emails": ["a@example.com"], "defaultEmailLanguage": "not a language"}"#,
+            "defaultEmailLanguage",
+            "FORMAT",
+        ),
+        (Some("acme"), r#"{"policyIds": "#, "body", "FORMAT"),
+        (
             None,
             r#"{"policyIds": ["viewer"], "emails": ["a@example.com"]}"#,
-        )
-        .await,
-        "wix-site-id",
-        "REQUIRED_FIELD",
-    );
+            "wix-site-id",
+            "REQUIRED_FIELD",
+        ),
+    ];
+    for (site, body, field, reason) in refusals {
+        assert_validation(wix(&app, path, Some(&app.key), site, body).await, field, reason);
+    }
     let ok = r#"{"policyIds": ["viewer"], "emails": ["a@example.com"]}"#;
     assert_application(wix(&app, path, None, Some("acme"), ok).await, 401, "UNAUTHORIZED");
     assert_application(

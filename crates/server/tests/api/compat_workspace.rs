@@ -217,16 +217,8 @@ async fn one_invitation_reads_the_same_through_every_api() {
         post(&app, &format!("/api/v1/invites/{n}/resend/"), Some(&app.key), "{}").await.expect(200);
     assert_eq!(detail["token"], id.as_str());
     app.advance(time::Duration::minutes(2));
-    let envelope = app
-        .call(
-            reqwest::Method::PUT,
-            &format!("/tenant/acme/admin/user/invitation/resend?id={n}"),
-            Some(&app.key),
-            None,
-            &[],
-        )
-        .await
-        .expect(200);
+    let envelope =
+        app.put(&format!("/tenant/acme/admin/user/invitation/resend?id={n}")).await.expect(200);
     assert_eq!(envelope["value"][0]["id"], n);
     assert_eq!(envelope["value"][0]["resendCount"], 2);
     let native = app.invitation("acme", &id).await.expect(200);
@@ -243,21 +235,10 @@ async fn one_invitation_reads_the_same_through_every_api() {
         .await
         .unwrap();
     assert_eq!(revoke.status(), 200);
-    let got = app
-        .call(reqwest::Method::GET, &format!("/api/v1/invites/{n}/"), Some(&app.key), None, &[])
-        .await
-        .expect(200);
+    let got = app.get(&format!("/api/v1/invites/{n}/")).await.expect(200);
     assert_eq!(got["status"], "cancelled");
     assert_eq!(app.invitation("acme", &id).await.expect(200)["status"], "revoked");
-    let refused = app
-        .call(
-            reqwest::Method::PUT,
-            &format!("/tenant/acme/admin/user/invitation/resend?id={n}"),
-            Some(&app.key),
-            None,
-            &[],
-        )
-        .await;
+    let refused = app.put(&format!("/tenant/acme/admin/user/invitation/resend?id={n}")).await;
     assert_eq!(refused.status.as_u16(), 400);
 }
 both!(one_invitation_reads_the_same_through_every_api);

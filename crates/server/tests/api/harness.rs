@@ -370,6 +370,14 @@ pub trait Api {
         self.send(Method::POST, path, Some(&body)).await
     }
 
+    async fn put(&self, path: &str) -> Reply {
+        self.send(Method::PUT, path, None).await
+    }
+
+    async fn delete(&self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, None).await
+    }
+
     async fn patch(&self, path: &str, body: Value) -> Reply {
         self.send(Method::PATCH, path, Some(&body)).await
     }

@@ -370,7 +370,7 @@ async fn every_refusal_the_server_makes_is_in_the_document() {
             assert_documented(&op, &what, &reply);
         }
         // A method the path does not take.
-        let reply = app.call(reqwest::Method::PUT, &url, Some(&app.key), None, &[]).await;
+        let reply = app.put(&url).await;
         assert_eq!(reply.status, 405, "{what}");
         assert_eq!(reply.body["code"], "method_not_allowed");
         assert_documented(&op, &what, &reply);

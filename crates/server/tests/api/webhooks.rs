@@ -429,14 +429,7 @@ async fn the_audit_trail_lists_and_pages() {
     app.post(&format!("/v1/tenants/acme/webhooks/{hook}/rotate-secret"), json!({}))
         .await
         .expect(200);
-    app.call(
-        reqwest::Method::DELETE,
-        &format!("/v1/tenants/acme/webhooks/{hook}"),
-        Some(&app.key),
-        None,
-        &[],
-    )
-    .await;
+    app.delete(&format!("/v1/tenants/acme/webhooks/{hook}")).await;
     let all = app.get("/v1/tenants/acme/events?limit=200").await.expect(200);
     let types: Vec<&str> =
         all["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();

@@ -5,7 +5,7 @@ use super::SqlStore;
 use super::events::record;
 use super::expiry::expire_locked;
 use super::outbox::insert_outbox;
-use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
+use super::rows::{self, AnyQuery, INVITATION_COLUMNS, ms, to_json};
 use crate::{
     Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, StoreError,
     Target, TokenMatch,
@@ -40,8 +40,6 @@ async fn insert_invitation(
     let row = bind_state(q, inv).fetch_optional(conn).await?;
     row.map(|r| r.try_get::<i64, _>("number")).transpose()
 }
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
 
 /// Binds the fields a transition may change, in this order: status,
 /// token_hash, expires_at, last_sent_at, accepted_at, declined_at,

@@ -10,6 +10,11 @@ use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// A runtime query on the `Any` driver, for helpers that bind a group of
+/// parameters in a fixed order.
+pub(super) type AnyQuery<'q> =
+    sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
+
 pub fn ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }

@@ -1,7 +1,7 @@
 //! Tenants and their role catalogues.
 
 use super::events::NewEvent;
-use super::rows::{self, ms};
+use super::rows::{self, AnyQuery, ms};
 use super::{SqlStore, conflict_on_unique};
 use crate::{Audit, Role, StoreError, Tenant, TenantStore};
 use invitd_core::{EventType, TenantId};
@@ -29,25 +29,15 @@ impl TenantStore for SqlStore {
         audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO tenants (id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, created_at, updated_at, logo_url, accent_color, ticket_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(t.id.as_str())
-        .bind(&t.name)
-        .bind(t.language.as_ref().map(|l| l.as_str()))
-        .bind(t.lifetime_days)
-        .bind(t.resend_cooldown_secs)
-        .bind(t.max_resends as i64)
-        .bind(t.resend_window_secs)
-        .bind(t.accept_redirect_url.as_deref())
-        .bind(ms(t.created_at))
-        .bind(ms(t.updated_at))
-        .bind(t.logo_url.as_deref())
-        .bind(t.accent_color.as_deref())
-        .bind(t.ticket_secret.as_ref().map(|s| s.expose()))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict_on_unique(e, "a tenant with this id exists"))?;
+        let q = sqlx::query(
+            "INSERT INTO tenants (name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, updated_at, logo_url, accent_color, ticket_secret, id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        );
+        bind_settings(q, t)
+            .bind(t.id.as_str())
+            .bind(ms(t.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| conflict_on_unique(e, "a tenant with this id exists"))?;
         for role in roles {
             insert_role(&mut tx, &t.id, role).await?;
         }
@@ -73,23 +63,10 @@ impl TenantStore for SqlStore {
 
     async fn update_tenant(&self, t: &Tenant, audit: &Audit) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "UPDATE tenants SET name = $1, language = $2, lifetime_days = $3, resend_cooldown_secs = $4, max_resends = $5, resend_window_secs = $6, accept_redirect_url = $7, updated_at = $8, logo_url = $10, accent_color = $11, ticket_secret = $12 WHERE id = $9",
-        )
-        .bind(&t.name)
-        .bind(t.language.as_ref().map(|l| l.as_str()))
-        .bind(t.lifetime_days)
-        .bind(t.resend_cooldown_secs)
-        .bind(t.max_resends as i64)
-        .bind(t.resend_window_secs)
-        .bind(t.accept_redirect_url.as_deref())
-        .bind(ms(t.updated_at))
-        .bind(t.id.as_str())
-        .bind(t.logo_url.as_deref())
-        .bind(t.accent_color.as_deref())
-        .bind(t.ticket_secret.as_ref().map(|s| s.expose()))
-        .execute(&mut *tx)
-        .await?;
+        let q = sqlx::query(
+            "UPDATE tenants SET name = $1, language = $2, lifetime_days = $3, resend_cooldown_secs = $4, max_resends = $5, resend_window_secs = $6, accept_redirect_url = $7, updated_at = $8, logo_url = $9, accent_color = $10, ticket_secret = $11 WHERE id = $12",
+        );
+        let done = bind_settings(q, t).bind(t.id.as_str()).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -164,4 +141,21 @@ async fn insert_role(
         .await
         .map_err(|e| conflict_on_unique(e, "a role with this id exists"))?;
     Ok(())
+}
+
+/// Binds a tenant's settings, in this order: name, language,
+/// lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs,
+/// accept_redirect_url, updated_at, logo_url, accent_color, ticket_secret.
+fn bind_settings<'q>(q: AnyQuery<'q>, t: &'q Tenant) -> AnyQuery<'q> {
+    q.bind(&t.name)
+        .bind(t.language.as_ref().map(|l| l.as_str()))
+        .bind(t.lifetime_days)
+        .bind(t.resend_cooldown_secs)
+        .bind(t.max_resends as i64)
+        .bind(t.resend_window_secs)
+        .bind(t.accept_redirect_url.as_deref())
+        .bind(ms(t.updated_at))
+        .bind(t.logo_url.as_deref())
+        .bind(t.accent_color.as_deref())
+        .bind(t.ticket_secret.as_ref().map(|s| s.expose()))
 }

@@ -3,7 +3,7 @@
 
 use super::SqlStore;
 use super::events::{NewEvent, insert_event};
-use super::rows::{self, ms};
+use super::rows::{self, AnyQuery, ms};
 use crate::{
     Audit, StoreError, WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome, WebhookStore,
 };
@@ -43,6 +43,18 @@ fn endpoint(row: &sqlx::any::AnyRow) -> Result<WebhookEndpoint, StoreError> {
     })
 }
 
+/// Binds an endpoint's changeable fields, in this order: url, secret,
+/// event_types, enabled, disabled_reason, failing_since, updated_at.
+fn bind_settings<'q>(q: AnyQuery<'q>, e: &'q WebhookEndpoint) -> AnyQuery<'q> {
+    q.bind(&e.url)
+        .bind(e.secret.expose())
+        .bind(types_column(&e.event_types))
+        .bind(i64::from(e.enabled))
+        .bind(e.disabled_reason.as_deref())
+        .bind(e.failing_since.map(ms))
+        .bind(ms(e.updated_at))
+}
+
 fn endpoint_audit_data(e: &WebhookEndpoint) -> serde_json::Value {
     serde_json::json!({"webhook_id": e.id, "url": e.url, "event_types": e.event_types, "enabled": e.enabled})
 }
@@ -51,17 +63,13 @@ fn endpoint_audit_data(e: &WebhookEndpoint) -> serde_json::Value {
 impl WebhookStore for SqlStore {
     async fn create_webhook(&self, e: &WebhookEndpoint, audit: &Audit) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        sqlx::query("INSERT INTO webhook_endpoints (id, tenant_id, url, secret, event_types, enabled, disabled_reason, failing_since, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        let q = sqlx::query(
+            "INSERT INTO webhook_endpoints (url, secret, event_types, enabled, disabled_reason, failing_since, updated_at, id, tenant_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        );
+        bind_settings(q, e)
             .bind(rows::id(e.id))
             .bind(e.tenant_id.as_str())
-            .bind(&e.url)
-            .bind(e.secret.expose())
-            .bind(types_column(&e.event_types))
-            .bind(i64::from(e.enabled))
-            .bind(e.disabled_reason.as_deref())
-            .bind(e.failing_since.map(ms))
             .bind(ms(e.created_at))
-            .bind(ms(e.updated_at))
             .execute(&mut *tx)
             .await?;
         tx.commit_with(NewEvent::admin(
@@ -108,14 +116,10 @@ impl WebhookStore for SqlStore {
         audit: &Audit,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let done = sqlx::query("UPDATE webhook_endpoints SET url = $1, secret = $2, event_types = $3, enabled = $4, disabled_reason = $5, failing_since = $6, updated_at = $7 WHERE id = $8 AND tenant_id = $9")
-            .bind(&e.url)
-            .bind(e.secret.expose())
-            .bind(types_column(&e.event_types))
-            .bind(i64::from(e.enabled))
-            .bind(e.disabled_reason.as_deref())
-            .bind(e.failing_since.map(ms))
-            .bind(ms(e.updated_at))
+        let q = sqlx::query(
+            "UPDATE webhook_endpoints SET url = $1, secret = $2, event_types = $3, enabled = $4, disabled_reason = $5, failing_since = $6, updated_at = $7 WHERE id = $8 AND tenant_id = $9",
+        );
+        let done = bind_settings(q, e)
             .bind(rows::id(e.id))
             .bind(e.tenant_id.as_str())
             .execute(&mut *tx)
