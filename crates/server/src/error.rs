@@ -198,6 +198,10 @@ pub struct Problem {
     /// Per-field problems, for `invalid_request`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The request's id, as in the `x-request-id` response header (the
+    /// client's own when it sent one); quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl IntoResponse for Error {
@@ -211,6 +215,7 @@ impl IntoResponse for Error {
             detail: self.to_string(),
             code: self.code().into(),
             errors: self.field_errors().to_vec(),
+            request_id: crate::http::access::RequestId::current(),
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();

@@ -127,16 +127,18 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .merge(swagger)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
-        .layer(axum::middleware::from_fn_with_state(
-            health_state,
-            health::track_write_health,
-        ))
+        .layer(axum::middleware::from_fn_with_state(health_state, health::track_write_health))
         .layer(axum::middleware::from_fn_with_state(limit, ratelimit::layer))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
-            }),
-        )
+        .layer(axum::middleware::from_fn(http::access::record_route))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.extensions().get::<http::access::RequestId>().map(|id| id.0.as_str());
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                path = %loggable_path(req.uri().path()),
+                request_id = id.unwrap_or("")
+            )
+        }))
 }
 
 /// A running server.

@@ -53,3 +53,38 @@ pub fn acme_and_key(db: &str) -> String {
     ]));
     out.lines().last().expect("a secret").trim().to_string()
 }
+
+/// Stops a server with SIGTERM and waits (at most 20 s) for it to exit 0.
+pub fn stop(mut server: std::process::Child) {
+    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+            return;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "server did not stop");
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
+/// Waits (at most 20 s) until `dir` holds `n` `.eml` files.
+pub async fn wait_for_emails(dir: &std::path::Path, n: usize) {
+    let started = std::time::Instant::now();
+    loop {
+        let count = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                })
+                .count()
+            })
+            .unwrap_or(0);
+        if count >= n {
+            return;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "emails not written");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}

@@ -3,6 +3,7 @@
 //! wrappers here; the listener's watchdog reads it.
 
 use super::Limits;
+use super::access::{self, RequestId};
 
 use crate::error::Error;
 use axum::Router;
@@ -214,11 +215,16 @@ impl hyper::service::Service<Request<Incoming>> for Tracked {
 
     fn call(&self, mut req: Request<Incoming>) -> Self::Future {
         let in_flight = self.activity.request_started();
-        req.extensions_mut().insert(ConnectInfo(self.peer));
+        let started = std::time::Instant::now();
+        let id = RequestId::from_headers(req.headers());
+        let method = req.method().clone();
+        let peer = self.peer;
+        req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(id.clone());
         let app = self.app.clone();
         let timeout = self.request_timeout;
-        Box::pin(async move {
-            let response = match tokio::time::timeout(timeout, app.oneshot(req)).await {
+        Box::pin(id.clone().scope(async move {
+            let mut response = match tokio::time::timeout(timeout, app.oneshot(req)).await {
                 Ok(Ok(response)) => response,
                 Ok(Err(never)) => match never {},
                 Err(_) => {
@@ -234,8 +240,9 @@ impl hyper::service::Service<Request<Incoming>> for Tracked {
                     response
                 }
             };
+            access::finish(&mut response, &id, &method, peer, started.elapsed());
             Ok(response.map(|body| TrackedBody { inner: body, _in_flight: in_flight }))
-        })
+        }))
     }
 }
 

@@ -22,6 +22,7 @@
 //! backlog rather than being reset), and logs one warning per minute while
 //! that goes on.
 
+pub mod access;
 mod activity;
 mod open_files;
 

@@ -124,7 +124,10 @@ impl OutboxWorker {
             Err(e) => Err(MailError::Permanent(format!("unreadable outbox payload: {e}"))),
         };
         match result {
-            Ok(reply) => DeliveryOutcome::Sent { reply },
+            Ok(reply) => {
+                tracing::info!(outbox_id = item.id, invitation_id = %item.invitation_id, kind = %item.kind, %reply, "email sent");
+                DeliveryOutcome::Sent { reply }
+            }
             Err(MailError::Permanent(error)) => {
                 tracing::warn!(outbox_id = item.id, %error, "email failed permanently");
                 DeliveryOutcome::Failed { error }
@@ -140,7 +143,10 @@ impl OutboxWorker {
                         tracing::info!(outbox_id = item.id, %error, %retry_at, "email will be retried");
                         DeliveryOutcome::Retry { error, retry_at }
                     }
-                    None => DeliveryOutcome::Failed { error },
+                    None => {
+                        tracing::warn!(outbox_id = item.id, %error, "email failed: no retries left");
+                        DeliveryOutcome::Failed { error }
+                    }
                 }
             }
         }

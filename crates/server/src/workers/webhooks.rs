@@ -135,6 +135,18 @@ impl WebhookWorker {
                 None => WebhookOutcome::Failed,
             }
         };
+        let said = status_code.map_or_else(|| "-".to_string(), |c| c.to_string());
+        match (&outcome, &error) {
+            (WebhookOutcome::Delivered, _) => {
+                tracing::info!(delivery_id = job.delivery_id, endpoint_id = %job.endpoint.id, event = %job.event.event_type, status = %said, duration_ms, "webhook delivered")
+            }
+            (WebhookOutcome::Retry { at }, Some(e)) => {
+                tracing::info!(delivery_id = job.delivery_id, endpoint_id = %job.endpoint.id, event = %job.event.event_type, status = %said, error = %e, retry_at = %at, "webhook attempt failed; will retry")
+            }
+            (_, e) => {
+                tracing::warn!(delivery_id = job.delivery_id, endpoint_id = %job.endpoint.id, event = %job.event.event_type, status = %said, error = e.as_deref().unwrap_or(""), "webhook delivery failed: no retries left")
+            }
+        }
         let attempt = WebhookAttempt {
             delivery_id: job.delivery_id,
             event_id: job.event.id,

@@ -21,6 +21,7 @@ mod openapi;
 mod ops;
 mod outbox;
 mod rate_limits;
+mod request_ids;
 mod slow_clients;
 mod smtp;
 mod webhooks;
