@@ -18,7 +18,8 @@ use std::sync::Arc;
 #[derive(Parser)]
 #[command(name = "invitd", version, about = "A self-hosted, multi-tenant invitation service")]
 struct Cli {
-    /// Database URL: sqlite:///path/invitd.db (created if missing).
+    /// Database URL: sqlite:///path/invitd.db (created if missing) or
+    /// postgres://user:password@host/database (created beforehand).
     #[arg(
         long,
         env = "INVITD_DATABASE_URL",
@@ -27,7 +28,7 @@ struct Cli {
     )]
     database_url: String,
     /// Log as JSON lines instead of text.
-    #[arg(long, env = "INVITD_LOG_JSON", global = true)]
+    #[arg(long, env = "INVITD_LOG_JSON", global = true, value_parser = clap::builder::BoolishValueParser::new())]
     log_json: bool,
     #[command(subcommand)]
     command: Command,
@@ -69,6 +70,8 @@ enum TenantsCommand {
     Create {
         /// The tenant id the host app uses (1–128 characters).
         id: String,
+        /// The tenant's display name, shown in emails and on the accept
+        /// page (1–200 characters).
         #[arg(long)]
         name: String,
         /// Default email language (en, de, es, fr, pt, …).
@@ -92,6 +95,7 @@ enum TenantsCommand {
 enum KeysCommand {
     /// Create an API key; its secret is printed once, on the last line.
     Create {
+        /// A name to tell the key by in listings and the audit trail.
         #[arg(long)]
         name: String,
         /// Comma-separated: invites:read, invites:write, tenants:admin, keys:admin.
@@ -178,6 +182,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         "created tenant {} ({}) with roles viewer, editor, admin, owner",
                         t.id, t.name
                     );
+                    // As `POST /v1/tenants` does: the one time it is shown.
+                    if let Some(secret) = &t.ticket_secret {
+                        println!(
+                            "its ticket secret (verifies the accept page's tickets, HS256) is shown once, below"
+                        );
+                        println!("{}", secret.expose());
+                    }
                 }
                 TenantsCommand::List => {
                     for t in state.service().list_tenants_in().await? {
@@ -276,5 +287,30 @@ async fn send_test_email(args: SendTestArgs) -> anyhow::Result<()> {
             eprintln!("could not send: {}", invitd_mail::diagnose(&e, &target));
             std::process::exit(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every option of every command says what it is for in `--help`.
+    #[test]
+    fn every_option_has_a_help_line() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "invitd", &mut missing);
+        assert!(missing.is_empty(), "options without help: {missing:?}");
     }
 }

@@ -31,7 +31,7 @@ pub(crate) struct ServeArgs {
     mail_lease_seconds: u32,
     /// Let webhooks go to loopback, private and link-local addresses
     /// (development and tests only).
-    #[arg(long, env = "INVITD_WEBHOOK_ALLOW_PRIVATE_NETWORKS")]
+    #[arg(long, env = "INVITD_WEBHOOK_ALLOW_PRIVATE_NETWORKS", value_parser = clap::builder::BoolishValueParser::new())]
     webhook_allow_private_networks: bool,
     /// Waits between webhook attempts, after which a delivery fails.
     #[arg(

@@ -24,7 +24,7 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
     let mail = dir.path().join("mail");
 
     run_ok(invitd(&db).arg("migrate"));
-    run_ok(invitd(&db).args([
+    let made = run_ok(invitd(&db).args([
         "tenants",
         "create",
         "acme",
@@ -33,6 +33,10 @@ async fn the_binary_serves_invites_and_stops_gracefully() {
         "--language",
         "de",
     ]));
+    // The ticket secret is shown once, on the last line, as the API does.
+    let ticket_secret = made.lines().last().unwrap().trim().to_string();
+    assert!(ticket_secret.starts_with("ts_") && ticket_secret.len() > 40, "{made:?}");
+    assert!(!run_ok(invitd(&db).args(["tenants", "list"])).contains(&ticket_secret));
     let out = invitd(&db).args(["tenants", "create", "acme", "--name", "Again"]).output().unwrap();
     assert!(!out.status.success(), "a duplicate tenant must fail");
     // Ids that a URL path cannot carry are refused, with the reason.

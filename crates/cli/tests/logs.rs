@@ -71,3 +71,26 @@ async fn the_default_log_has_an_access_line_per_request_and_a_line_per_email() {
     assert!(line(&["method=GET", "status=404"]), "{access:#?}");
     assert!(log.lines().any(|l| l.contains("email sent") && l.contains("outbox_id=")), "{log}");
 }
+
+/// Boolean variables take the usual spellings (`INVITD_LOG_JSON=1` was
+/// refused once), and a wrong one is named with what is allowed.
+#[test]
+fn boolean_variables_accept_true_false_yes_no_and_digits() {
+    for value in ["1", "0", "true", "false", "yes", "no", "on", "off"] {
+        let out = invitd("sqlite::memory:")
+            .arg("openapi")
+            .env("INVITD_LOG_JSON", value)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "INVITD_LOG_JSON={value}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out =
+        invitd("sqlite::memory:").arg("openapi").env("INVITD_LOG_JSON", "maybe").output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("log-json") && err.contains("maybe"), "{err}");
+}

@@ -91,6 +91,7 @@ pub fn ticket(
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let claims = serde_json::json!({
         "iss": issuer,
+        "aud": inv.tenant_id.as_str(),
         "sub": inv.id,
         "tenant": inv.tenant_id.as_str(),
         "email": inv.email,

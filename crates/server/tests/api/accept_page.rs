@@ -77,14 +77,16 @@ fn assert_security_headers(p: &PageReply) {
 
 /// Verifies an HS256 JWT with the `jsonwebtoken` crate, so the ticket is
 /// checked by a JWT library and not by code of ours, and returns its claims.
-/// Expiry is the test's to check: the server's clock is the test clock.
-pub fn verify_ticket(jwt: &str, secret: &str) -> Value {
+/// The audience must be the tenant, as a host app checks it. Expiry is the
+/// test's to check: the server's clock is the test clock.
+pub fn verify_ticket(jwt: &str, secret: &str, tenant: &str) -> Value {
     use jsonwebtoken::{Algorithm, DecodingKey, Validation};
     let header = jsonwebtoken::decode_header(jwt).expect("a compact JWT");
     assert_eq!(header.alg, Algorithm::HS256);
     assert_eq!(header.typ.as_deref(), Some("JWT"));
     let mut validation = Validation::new(Algorithm::HS256);
     validation.validate_exp = false;
+    validation.set_audience(&[tenant]);
     jsonwebtoken::decode::<Value>(jwt, &DecodingKey::from_secret(secret.as_bytes()), &validation)
         .expect("signature")
         .claims
@@ -161,7 +163,7 @@ async fn accepting_redirects_with_a_signed_ticket() {
         location.starts_with("https://app.beta.test/welcome?from=invite&ticket="),
         "{location}"
     );
-    let claims = verify_ticket(location.split("ticket=").nth(1).unwrap(), &secret);
+    let claims = verify_ticket(location.split("ticket=").nth(1).unwrap(), &secret, "beta");
     // The check can fail: another key does not verify it.
     let mut lenient = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     lenient.validate_exp = false;
@@ -175,6 +177,20 @@ async fn accepting_redirects_with_a_signed_ticket() {
     );
     assert_eq!(claims["sub"], inv["id"]);
     assert_eq!(claims["tenant"], "beta");
+    assert_eq!(claims["aud"], "beta");
+    // A host app checking for another tenant refuses it.
+    let mut elsewhere = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    elsewhere.validate_exp = false;
+    elsewhere.set_audience(&["acme"]);
+    let ticket = location.split("ticket=").nth(1).unwrap();
+    assert!(
+        jsonwebtoken::decode::<Value>(
+            ticket,
+            &jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
+            &elsewhere
+        )
+        .is_err()
+    );
     assert_eq!(claims["email"], "Ann@Example.com");
     assert_eq!(claims["roles"], json!(["admin", "viewer"]));
     assert_eq!(claims["iss"], "http://invitd.test");

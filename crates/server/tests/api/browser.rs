@@ -107,7 +107,7 @@ async fn an_invitee_accepts_declines_and_meets_an_expired_link_in_chromium() {
     let final_url = anna["finalUrl"].as_str().unwrap();
     assert!(final_url.starts_with(&format!("{welcome}?ticket=")), "{final_url}");
     assert!(anna["finalText"].as_str().unwrap().contains("Signed in to the host app"));
-    let claims = verify_ticket(final_url.split("ticket=").nth(1).unwrap(), &secret);
+    let claims = verify_ticket(final_url.split("ticket=").nth(1).unwrap(), &secret, "studio");
     assert_eq!(claims["email"], "anna@example.com");
     assert_eq!(claims["tenant"], "studio");
     let listed = app.get("/v1/tenants/studio/invitations?email=anna@example.com").await.expect(200);
