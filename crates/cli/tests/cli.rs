@@ -213,6 +213,33 @@ async fn send_test_email_delivers_or_explains() {
         "{}",
         String::from_utf8_lossy(&out_tls.stderr)
     );
+    // Three mistakes a newcomer makes, each named for what it is.
+    let no_auth = smtp_without_auth().await;
+    let cases = [
+        (
+            format!("smtp://user:secret@127.0.0.1:{no_auth}?tls=none"),
+            "ops@example.com",
+            "does not offer authentication",
+        ),
+        (
+            format!("smtps://127.0.0.1:{port}"),
+            "ops@example.com",
+            "this port does not speak TLS; try smtp://",
+        ),
+        (format!("smtp://127.0.0.1:{port}"), "not an address", "not a valid address"),
+    ];
+    for (url, to, expected) in cases {
+        let db3 = format!("sqlite://{}", dir.path().join("invitd.db").display());
+        let out = tokio::task::spawn_blocking(move || {
+            invitd(&db3).args(["send-test-email", "--to", to, "--mail-url", &url]).output().unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(!stderr.contains("secret"), "no password in the diagnosis: {stderr}");
+    }
     let message =
         tokio::time::timeout(Duration::from_secs(10), server.rx.recv()).await.unwrap().unwrap();
     let message = serde_json::to_value(&message).unwrap();
@@ -349,4 +376,34 @@ fn an_unreachable_database_is_named_without_its_password() {
     );
     assert!(stderr.contains("Connection refused"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+/// A minimal SMTP server that greets and answers EHLO without offering
+/// AUTH, then hangs up: enough for a client that was given credentials to
+/// find there is no way to use them. Returns its port.
+async fn smtp_without_auth() -> u16 {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 plain.test ESMTP\r\n").await;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" => b"250-plain.test\r\n250 SIZE 1000000\r\n",
+                        "QUIT" => b"221 bye\r\n",
+                        _ => b"502 not here\r\n",
+                    };
+                    if write.write_all(reply).await.is_err() || verb == "QUIT" {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
 }

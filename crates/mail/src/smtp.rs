@@ -270,7 +270,23 @@ pub fn diagnose(error: &MailError, target: &str) -> String {
         MailError::Temporary(t) | MailError::Permanent(t) => t.as_str(),
     };
     let lower = text.to_lowercase();
-    let advice = if lower.contains("refused") && !lower.contains("(5") && !lower.contains("(4") {
+    // What the client decided before or without the server's word comes
+    // first: those are not the server's answers.
+    let advice = if lower.contains("no compatible authentication mechanism") {
+        format!(
+            "the server does not offer authentication (no AUTH in its greeting), but the mail URL carries a user and password. Remove them from INVITD_MAIL_URL, or use the port where {target} offers AUTH (usually 587, after STARTTLS)."
+        )
+    } else if lower.contains("invalidcontenttype")
+        || lower.contains("corrupt message")
+        || lower.contains("wrong version number")
+    {
+        "this port does not speak TLS; try smtp:// (STARTTLS, usually on port 587), or smtps:// on a port with implicit TLS (usually 465).".to_string()
+    } else if lower.contains("bad recipient address") {
+        "the recipient is not a valid address; invitd refused it before talking to the server."
+            .to_string()
+    } else if lower.contains("bad sender address") {
+        "the sender (INVITD_MAIL_FROM) is not a valid address; invitd refused it before talking to the server.".to_string()
+    } else if lower.contains("refused") && !lower.contains("(5") && !lower.contains("(4") {
         format!(
             "cannot connect to {target}: nothing accepts connections there. Is the mail server running, and are the host and port right?"
         )
@@ -298,5 +314,5 @@ pub fn diagnose(error: &MailError, target: &str) -> String {
     } else {
         "a temporary failure; trying again later may work.".to_string()
     };
-    format!("{advice}\n(server said: {text})")
+    format!("{advice}\n(detail: {text})")
 }
