@@ -23,6 +23,14 @@ fluent_templates::static_loader! {
     };
 }
 
+/// The button colour when the tenant has chosen none.
+const DEFAULT_ACCENT: &str = "#1f6feb";
+
+/// `#rrggbb`, the only colour form let into a style attribute.
+fn is_hex_color(c: &str) -> bool {
+    c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The languages the emails are written in.
 pub const LANGUAGES: [&str; 5] = ["en", "de", "es", "fr", "pt"];
 
@@ -43,6 +51,12 @@ pub struct InvitationEmail {
     pub accept_url: String,
     /// `invitation` or `resend`.
     pub kind: String,
+    /// The tenant's accent colour (`#rrggbb`) and logo (an https URL), as
+    /// on the accept page; absent in emails queued before branding.
+    #[serde(default)]
+    pub accent_color: Option<String>,
+    #[serde(default)]
+    pub logo_url: Option<String>,
 }
 
 impl std::fmt::Debug for InvitationEmail {
@@ -201,6 +215,8 @@ impl Templates {
             purpose => &data.purpose,
             expires => format_expiry(lang, expires),
             accept_url => Value::from_safe_string(escape_html(&data.accept_url)),
+            accent => data.accent_color.as_deref().filter(|c| is_hex_color(c)).unwrap_or(DEFAULT_ACCENT),
+            logo_url => data.logo_url.as_deref().filter(|u| u.starts_with("https://")).map(|u| Value::from_safe_string(escape_html(u))),
         };
         let render = |name: String| -> Result<String, MailError> {
             self.env
@@ -233,6 +249,8 @@ impl InvitationEmail {
             expires_at: "2030-01-01T00:00:00Z".into(),
             accept_url: "https://example.com/i/token".into(),
             kind: kind.into(),
+            accent_color: Some("#aa3355".into()),
+            logo_url: Some("https://example.com/logo.png".into()),
         }
     }
 }

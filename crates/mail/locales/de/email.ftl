@@ -27,3 +27,8 @@ month-9 = September
 month-10 = Oktober
 month-11 = November
 month-12 = Dezember
+# The starting roles, while a tenant keeps their starting names.
+role-viewer = Betrachter
+role-editor = Bearbeiter
+role-admin = Administrator
+role-owner = Inhaber

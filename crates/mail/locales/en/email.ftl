@@ -27,3 +27,8 @@ month-9 = September
 month-10 = October
 month-11 = November
 month-12 = December
+# The starting roles, while a tenant keeps their starting names.
+role-viewer = Viewer
+role-editor = Editor
+role-admin = Admin
+role-owner = Owner

@@ -27,3 +27,8 @@ month-9 = septiembre
 month-10 = octubre
 month-11 = noviembre
 month-12 = diciembre
+# The starting roles, while a tenant keeps their starting names.
+role-viewer = Lector
+role-editor = Editor
+role-admin = Administrador
+role-owner = Propietario

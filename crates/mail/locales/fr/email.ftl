@@ -27,3 +27,8 @@ month-9 = septembre
 month-10 = octobre
 month-11 = novembre
 month-12 = décembre
+# The starting roles, while a tenant keeps their starting names.
+role-viewer = Lecteur
+role-editor = Éditeur
+role-admin = Administrateur
+role-owner = Propriétaire

@@ -27,3 +27,8 @@ month-9 = setembro
 month-10 = outubro
 month-11 = novembro
 month-12 = dezembro
+# The starting roles, while a tenant keeps their starting names.
+role-viewer = Leitor
+role-editor = Editor
+role-admin = Administrador
+role-owner = Proprietário

@@ -14,6 +14,8 @@ fn email(lang: &str, kind: &str) -> InvitationEmail {
         expires_at: "2026-03-05T14:07:00Z".into(),
         accept_url: "https://invites.example.com/i/abc_DEF-123".into(),
         kind: kind.into(),
+        accent_color: None,
+        logo_url: None,
     }
 }
 
@@ -106,4 +108,31 @@ fn subjects_cannot_carry_new_headers() {
     let bytes = String::from_utf8(r.to_rfc5322().unwrap()).unwrap();
     let headers = bytes.split("\r\n\r\n").next().unwrap();
     assert!(!headers.lines().any(|l| l.starts_with("Bcc:")), "{headers}");
+}
+
+#[test]
+fn the_email_carries_the_tenants_branding_and_a_link_that_wraps() {
+    let templates = Templates::new(None).unwrap();
+    let plain =
+        templates.render(&email("en", "invitation"), "x <x@example.com>", "<id@x>").unwrap();
+    assert!(plain.html.contains("background: #1f6feb"), "the default accent");
+    assert!(!plain.html.contains("<img"), "no logo when the tenant has none");
+    let mut branded = email("en", "invitation");
+    branded.accent_color = Some("#AA3355".into());
+    branded.logo_url = Some("https://cdn.acme.test/logo.png?v=1&x=2".into());
+    let r = templates.render(&branded, "x <x@example.com>", "<id@x>").unwrap();
+    assert!(r.html.contains("background: #AA3355"), "{}", r.html);
+    assert!(
+        r.html.contains(r#"<img src="https://cdn.acme.test/logo.png?v=1&amp;x=2""#),
+        "{}",
+        r.html
+    );
+    // The written-out link may break anywhere, so it wraps on a phone.
+    assert!(r.html.contains("word-break: break-all"), "{}", r.html);
+    // Only a #rrggbb colour and an https logo reach the markup.
+    branded.accent_color = Some("red; background: url(x)".into());
+    branded.logo_url = Some("http://plain.test/logo.png".into());
+    let r = templates.render(&branded, "x <x@example.com>", "<id@x>").unwrap();
+    assert!(!r.html.contains("url(x)") && r.html.contains("background: #1f6feb"));
+    assert!(!r.html.contains("plain.test"));
 }

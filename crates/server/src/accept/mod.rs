@@ -84,7 +84,9 @@ async fn show(
         return closed(status, lang, tenant).render();
     }
     let roles = match state.service().catalogue(&tenant).await {
-        Ok(catalogue) => crate::service::invitations::role_names(&inv.roles, &catalogue).join(", "),
+        Ok(catalogue) => {
+            crate::service::invitations::role_labels(&inv.roles, &catalogue, lang).join(", ")
+        }
         Err(_) => return unavailable(lang).render(),
     };
     let inviter = inv.inviter_email.clone().or_else(|| inv.inviter_account_id.clone());

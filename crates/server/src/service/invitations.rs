@@ -116,7 +116,6 @@ impl Service {
             inviter_email,
             lifetime: time::Duration::days(lifetime_days),
         };
-        let role_names: Vec<String> = roles.iter().map(|r| r.name.clone()).collect();
         let mut failures = Vec::new();
         let mut seen = HashSet::new();
         let mut items = Vec::new();
@@ -143,14 +142,10 @@ impl Service {
             }
             let token = Secret::generate("");
             let invitation = Invitation::new_pending(&draft, &email, token.hash(), now);
-            let email = self.outbox_email(
-                "invitation",
-                &tenant,
-                &invitation,
-                &role_names,
-                &invitation.language_or(tenant.language.as_ref()),
-                &token,
-            );
+            let language = invitation.language_or(tenant.language.as_ref());
+            let names = role_labels(&invitation.roles, &roles, &language);
+            let email =
+                self.outbox_email("invitation", &tenant, &invitation, &names, &language, &token);
             items.push(NewInvitation { invitation, email });
             tokens.push(token);
         }
@@ -200,6 +195,8 @@ impl Service {
                 .unwrap_or_default(),
             accept_url: accept_url(&self.state.config.public_url, token),
             kind: kind.to_string(),
+            accent_color: tenant.accent_color.clone(),
+            logo_url: tenant.logo_url.clone(),
         };
         OutboxEmail { kind: kind.into(), payload: serde_json::to_value(&data).unwrap_or_default() }
     }
@@ -294,15 +291,22 @@ fn resolve_roles(wanted: &[String], catalogue: &[Role]) -> Result<Vec<Role>, Err
     if unknown.is_empty() { Ok(out) } else { Err(Error::UnknownRoles(unknown)) }
 }
 
-/// Display names of role ids (the id itself for a role since removed).
-pub fn role_names(ids: &[RoleId], catalogue: &[Role]) -> Vec<String> {
+/// How role ids read to a person in `lang`: a starting role that still has
+/// its starting name in that language's words, any other role by its
+/// catalogue name, a role since removed by its id.
+pub fn role_labels(ids: &[RoleId], catalogue: &[Role], lang: &str) -> Vec<String> {
+    let lang = invitd_mail::pick_language(lang);
     ids.iter()
-        .map(|id| {
-            catalogue
-                .iter()
-                .find(|r| &r.id == id)
-                .map(|r| r.name.clone())
-                .unwrap_or_else(|| id.to_string())
+        .map(|id| match catalogue.iter().find(|r| &r.id == id) {
+            Some(r)
+                if super::tenants::STARTING_ROLES
+                    .iter()
+                    .any(|(sid, name, _)| *sid == id.as_str() && *name == r.name) =>
+            {
+                invitd_mail::translate(lang, &format!("role-{id}"), &[])
+            }
+            Some(r) => r.name.clone(),
+            None => id.to_string(),
         })
         .collect()
 }

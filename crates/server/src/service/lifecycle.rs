@@ -3,7 +3,7 @@
 
 use super::Service;
 use super::check_text;
-use super::invitations::role_names;
+use super::invitations::role_labels;
 use super::not_found_as;
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
@@ -80,11 +80,11 @@ impl Service {
         let decide: Decide = Box::new(move |current: &Invitation| {
             let now = clock.now();
             let updated = current.resend(now, &policy, token_c.hash())?;
-            let names = role_names(&updated.roles, &catalogue);
             // This send's language, else the invitation's usual one.
             let lang = language
                 .map(|l| l.as_str().to_string())
                 .unwrap_or_else(|| updated.language_or(tenant_c.language.as_ref()));
+            let names = role_labels(&updated.roles, &catalogue, &lang);
             let email = this.outbox_email("resend", &tenant_c, &updated, &names, &lang, &token_c);
             Ok(Transition {
                 event_data: serde_json::json!({"resend_count": updated.resend_count, "expires_at": updated.expires_at.unix_timestamp()}),

@@ -113,7 +113,7 @@ async fn the_page_shows_the_invitation_in_its_language_and_changes_nothing() {
     assert_security_headers(&p);
     assert!(p.html.contains("<html lang=\"de\">"));
     assert!(p.html.contains("Sie sind zu Acme Inc eingeladen"));
-    assert!(p.html.contains("lead@acme.test hat Sie eingeladen, Acme Inc als Editor beizutreten."));
+    assert!(p.html.contains("lead@acme.test hat Sie eingeladen, Acme Inc als Bearbeiter beizutreten."));
     assert!(
         p.html.contains("Hallo &lt;b&gt;Ann&lt;&#x2f;b&gt;")
             || p.html.contains("Hallo &lt;b&gt;Ann&lt;/b&gt;"),
@@ -300,3 +300,39 @@ fn tokens_never_reach_access_logs() {
     assert_eq!(invitd_server::loggable_path("/i/abcDEF_123"), "/i/<redacted>");
     assert_eq!(invitd_server::loggable_path("/v1/tenants/acme"), "/v1/tenants/acme");
 }
+
+async fn starting_roles_read_in_the_invitees_language_in_the_email_and_on_the_page() {
+    let app = spawn_app().await;
+    app.post(
+        "/v1/tenants",
+        json!({"id": "nord", "name": "Nord", "language": "de", "accent_color": "#0a7d5a"}),
+    )
+    .await
+    .expect(201);
+    app.post("/v1/tenants/nord/roles", json!({"id": "lektor", "name": "Lektorat"}))
+        .await
+        .expect(201);
+    let created = app
+        .create("nord", json!({"emails": ["anna@example.com"], "roles": ["editor", "lektor"]}))
+        .await
+        .expect(201);
+    let token = token_of(&created["invitations"][0]);
+    app.deliver_all().await;
+    let email = app.emails().into_iter().find(|e| e.contains("anna@example.com")).unwrap();
+    assert!(email.contains("Bearbeiter, Lektorat"), "{email}");
+    assert!(!email.contains("Editor"), "{email}");
+    assert!(email.contains("#0a7d5a"), "the tenant's accent colour: {email}");
+    let html = page(&app, &token, None).await.html;
+    assert!(html.contains("Bearbeiter, Lektorat"), "{html}");
+    // In French, the same starting role reads in French.
+    let fr = app
+        .create(
+            "nord",
+            json!({"emails": ["paul@example.com"], "roles": ["owner"], "language": "fr"}),
+        )
+        .await
+        .expect(201);
+    let html = page(&app, &token_of(&fr["invitations"][0]), None).await.html;
+    assert!(html.contains("Propriétaire"), "{html}");
+}
+both!(starting_roles_read_in_the_invitees_language_in_the_email_and_on_the_page);
