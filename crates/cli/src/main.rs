@@ -3,6 +3,8 @@
 //! runs the load benchmark.
 
 mod bench;
+mod config_cmd;
+mod config_file;
 mod serve;
 
 use serve::{MailArgs, ServeArgs, serve};
@@ -30,6 +32,10 @@ struct Cli {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "INVITD_LOG_JSON", global = true, value_parser = clap::builder::BoolishValueParser::new())]
     log_json: bool,
+    /// A TOML file of settings: keys are the long options with `_` for `-`
+    /// (see `invitd config example`); variables and flags override it.
+    #[arg(long, env = "INVITD_CONFIG", global = true)]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,6 +59,19 @@ enum Command {
     SendTestEmail(SendTestArgs),
     /// Load-test a server over HTTP and print throughput and latency.
     Bench(bench::BenchArgs),
+    /// Print an example configuration file, or the effective settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print a complete, commented configuration file with every setting
+    /// at its default; it loads as it is.
+    Example,
+    /// Print the settings `invitd serve` would run with (defaults, the
+    /// file, variables, flags), each with its source; secrets as `***`.
+    Show,
 }
 
 #[derive(clap::Args)]
@@ -112,7 +131,13 @@ enum KeysCommand {
 fn main() -> anyhow::Result<()> {
     // One TLS crypto provider for every client in the process (SMTP).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = Cli::parse();
+    let cli = match config_file::parse::<Cli>(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    };
     init_logging(cli.log_json);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(cli))
@@ -241,6 +266,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args, &cli.database_url).await,
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", config_cmd::example(<Cli as clap::CommandFactory>::command()));
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Show) => {
+            let shown = config_cmd::show(
+                <Cli as clap::CommandFactory>::command(),
+                std::env::args_os().collect(),
+            )?;
+            print!("{shown}");
+            Ok(())
+        }
         Command::SendTestEmail(args) => send_test_email(args).await,
     }
 }

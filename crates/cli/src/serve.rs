@@ -19,7 +19,8 @@ pub(crate) struct ServeArgs {
     #[arg(
         long,
         env = "INVITD_MAIL_RETRY_SCHEDULE",
-        default_value = defaults::MAIL_RETRY_SCHEDULE
+        default_value = defaults::MAIL_RETRY_SCHEDULE,
+        value_parser = schedule
     )]
     mail_retry_schedule: String,
     /// Emails sent at the same time.
@@ -37,7 +38,8 @@ pub(crate) struct ServeArgs {
     #[arg(
         long,
         env = "INVITD_WEBHOOK_RETRY_SCHEDULE",
-        default_value = defaults::WEBHOOK_RETRY_SCHEDULE
+        default_value = defaults::WEBHOOK_RETRY_SCHEDULE,
+        value_parser = schedule
     )]
     webhook_retry_schedule: String,
     /// Hours an endpoint may fail without a success before it is disabled.
@@ -175,4 +177,10 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term => {}
     }
+}
+
+/// A retry schedule as given, once it parses (so a mistake is reported by
+/// the option or file key that carries it).
+fn schedule(s: &str) -> Result<String, String> {
+    invitd_server::config::parse_schedule(s).map(|_| s.to_string())
 }

@@ -113,7 +113,9 @@ async fn the_page_shows_the_invitation_in_its_language_and_changes_nothing() {
     assert_security_headers(&p);
     assert!(p.html.contains("<html lang=\"de\">"));
     assert!(p.html.contains("Sie sind zu Acme Inc eingeladen"));
-    assert!(p.html.contains("lead@acme.test hat Sie eingeladen, Acme Inc als Bearbeiter beizutreten."));
+    assert!(
+        p.html.contains("lead@acme.test hat Sie eingeladen, Acme Inc als Bearbeiter beizutreten.")
+    );
     assert!(
         p.html.contains("Hallo &lt;b&gt;Ann&lt;&#x2f;b&gt;")
             || p.html.contains("Hallo &lt;b&gt;Ann&lt;/b&gt;"),
