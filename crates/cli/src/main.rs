@@ -5,6 +5,7 @@
 mod bench;
 mod config_cmd;
 mod config_file;
+mod invite;
 mod serve;
 
 use serve::{MailArgs, ServeArgs, serve};
@@ -43,7 +44,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server and the email worker until SIGINT or SIGTERM.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply the database migrations and exit.
     Migrate,
     /// Manage tenants.
@@ -59,6 +60,10 @@ enum Command {
     SendTestEmail(SendTestArgs),
     /// Load-test a server over HTTP and print throughput and latency.
     Bench(bench::BenchArgs),
+    /// Invite everyone in a CSV file through a running server, with a
+    /// per-row report (exit 0: all invited or already pending; 2: some
+    /// rows failed; 1: the import stopped).
+    Invite(invite::InviteArgs),
     /// Print an example configuration file, or the effective settings.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -168,7 +173,7 @@ async fn offline_state(database_url: &str) -> anyhow::Result<AppState> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(cli.database_url, args).await,
+        Command::Serve(args) => serve(cli.database_url, *args).await,
         Command::Migrate => {
             offline_state(&cli.database_url).await?;
             println!("migrations applied to {}", invitd_store::redact_url(&cli.database_url));
@@ -266,6 +271,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args, &cli.database_url).await,
+        Command::Invite(args) => {
+            let code = invite::run(args).await?;
+            std::process::exit(code);
+        }
         Command::Config(ConfigCommand::Example) => {
             print!("{}", config_cmd::example(<Cli as clap::CommandFactory>::command()));
             Ok(())

@@ -95,6 +95,17 @@ pub(crate) struct ServeArgs {
     /// header names the client (for the rate limit).
     #[arg(long, env = "INVITD_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve /metrics on this address only, instead of beside the API on
+    /// --bind (for example 127.0.0.1:9090 for a local scraper).
+    #[arg(long, env = "INVITD_METRICS_BIND")]
+    metrics_bind: Option<SocketAddr>,
+    /// Ask scrapers of /metrics for `Authorization: Bearer <token>`.
+    #[arg(long, env = "INVITD_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// Count invitations per tenant too (one label value per tenant: only
+    /// for installations with a bounded number of tenants).
+    #[arg(long, env = "INVITD_METRICS_TENANT_LABEL", value_parser = clap::builder::BoolishValueParser::new())]
+    metrics_tenant_label: bool,
 }
 
 #[derive(clap::Args)]
@@ -145,6 +156,12 @@ pub(crate) async fn serve(database_url: String, args: ServeArgs) -> anyhow::Resu
         rate_limit_per_minute: args.rate_limit_per_minute,
         rate_limit_burst: args.rate_limit_burst.max(1),
         trusted_proxies: args.trusted_proxies,
+        metrics_bind: args.metrics_bind,
+        metrics_token: args
+            .metrics_token
+            .filter(|t| !t.is_empty())
+            .map(invitd_server::config::Hidden),
+        metrics_tenant_label: args.metrics_tenant_label,
         ..Config::laptop_defaults()
     };
     // Before the listener opens: the connection cap is derived from it.
@@ -152,6 +169,9 @@ pub(crate) async fn serve(database_url: String, args: ServeArgs) -> anyhow::Resu
     let listener = invitd_server::listen(&config).await?;
     let running = invitd_server::start(config, listener).await?;
     println!("invitd listening on http://{}", running.addr);
+    if let Some(addr) = running.metrics_addr {
+        println!("metrics on http://{addr}/metrics");
+    }
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
     running.shutdown().await;

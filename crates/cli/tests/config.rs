@@ -98,6 +98,11 @@ async fn the_example_file_loads_and_the_layers_apply_in_order() {
     assert_eq!(line(&shown, "mail_lease_seconds"), "mail_lease_seconds = 120  # default");
     assert!(line(&shown, "mail_url").contains("ops:***@mail.test"), "{shown}");
     assert!(!shown.contains("hunter2"), "no password in config show");
+    let tokened = show(&db, &file, &[], &[("INVITD_METRICS_TOKEN", "scrape-secret")]);
+    assert_eq!(
+        line(&tokened, "metrics_token"),
+        "metrics_token = \"***\"  # variable INVITD_METRICS_TOKEN"
+    );
     // A flag beats the variable and the file.
     let flagged = show(
         &db,

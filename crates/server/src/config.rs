@@ -93,6 +93,31 @@ pub struct Config {
     pub rate_limit_burst: u32,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve `/metrics` on this address only (not on `bind`); none: on
+    /// `bind` beside the API.
+    pub metrics_bind: Option<SocketAddr>,
+    /// When set, `/metrics` asks for `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Hidden>,
+    /// Count invitations per tenant too (a label per tenant: only for
+    /// installations with a bounded number of tenants).
+    pub metrics_tenant_label: bool,
+}
+
+/// A secret setting (a token): `Debug` shows `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hidden(pub String);
+
+impl std::ops::Deref for Hidden {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
 }
 
 impl Config {
@@ -128,6 +153,9 @@ impl Config {
             rate_limit_per_minute: d::RATE_LIMIT_PER_MINUTE,
             rate_limit_burst: d::RATE_LIMIT_BURST,
             trusted_proxies: Vec::new(),
+            metrics_bind: None,
+            metrics_token: None,
+            metrics_tenant_label: false,
         }
     }
 

@@ -18,6 +18,7 @@ pub mod extract;
 mod health;
 pub mod http;
 mod idempotency;
+pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod service;
@@ -120,6 +121,10 @@ pub fn app(state: AppState) -> Router {
     };
     // A documented path asked with a method it does not take: a problem
     // document like every other refusal (axum keeps the `Allow` header).
+    // `/metrics` beside the API unless it has a listener of its own.
+    let metrics_here = state.config.metrics_bind.is_none();
+    let api =
+        if metrics_here { api.route("/metrics", axum::routing::get(metrics::scrape)) } else { api };
     api.method_not_allowed_fallback(|| async { error::Error::MethodNotAllowed })
         .merge(accept::router())
         .merge(compat::router())
@@ -144,6 +149,8 @@ pub fn app(state: AppState) -> Router {
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when it has a listener of its own.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     pub worker: OutboxWorker,
     pub webhooks: workers::webhooks::WebhookWorker,
@@ -207,6 +214,27 @@ pub async fn start_with_clock(
         idle_timeout: config.http_idle_timeout,
         max_connections: http::effective_max_connections(config.http_max_connections),
     };
+    metrics::install(config.metrics_tenant_label);
+    let metrics_addr = match config.metrics_bind {
+        Some(bind) => {
+            let metrics_listener = TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("cannot listen on {bind} for metrics"))?;
+            let metrics_addr = metrics_listener.local_addr()?;
+            let metrics_app = Router::new()
+                .route("/metrics", axum::routing::get(metrics::scrape))
+                .with_state(state.clone());
+            tasks.push(tokio::spawn(http::serve(
+                metrics_listener,
+                metrics_app,
+                limits,
+                rx.clone(),
+            )));
+            tracing::info!(addr = %metrics_addr, "metrics listening");
+            Some(metrics_addr)
+        }
+        None => None,
+    };
     tasks.push(tokio::spawn(http::serve(listener, app(state.clone()), limits, rx.clone())));
     let webhook_worker = workers::webhooks::WebhookWorker::new(
         state.store.clone(),
@@ -232,5 +260,5 @@ pub async fn start_with_clock(
         )));
     }
     tracing::info!(%addr, "invitd listening");
-    Ok(Running { addr, state, worker, webhooks: webhook_worker, shutdown, tasks })
+    Ok(Running { addr, metrics_addr, state, worker, webhooks: webhook_worker, shutdown, tasks })
 }

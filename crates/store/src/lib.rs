@@ -101,6 +101,33 @@ pub trait InstallationStore: Send + Sync {
     /// The installation's secret: `candidate` if none was stored yet, else
     /// the one stored (so every process on the database agrees).
     async fn installation_secret(&self, candidate: &str) -> Result<String, StoreError>;
+    /// The work waiting at `now` (for metrics).
+    async fn backlog(&self, now: OffsetDateTime) -> Result<Backlog, StoreError>;
+    /// This process's connections and the writes waiting for the writer.
+    fn pool_stats(&self) -> PoolStats;
+}
+
+/// Work waiting: emails and webhook deliveries due and not yet done, and
+/// endpoints turned off.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Backlog {
+    pub emails_due: u64,
+    /// When the longest-waiting due email became due.
+    pub oldest_email_due_at: Option<OffsetDateTime>,
+    pub webhooks_due: u64,
+    pub oldest_webhook_due_at: Option<OffsetDateTime>,
+    pub disabled_endpoints: u64,
+}
+
+/// This process's database connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PoolStats {
+    /// Open connections (readers and the writer).
+    pub connections: u32,
+    pub idle: u32,
+    /// Writes waiting to begin (SQLite has one writer; PostgreSQL writes
+    /// wait only for a free connection).
+    pub writes_waiting: u64,
 }
 
 /// Tenants and their role catalogues.

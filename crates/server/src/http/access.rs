@@ -72,6 +72,7 @@ pub fn finish(
     }
     let route = response.extensions().get::<Route>().map_or("-", |r| r.0.as_str());
     let status: StatusCode = response.status();
+    crate::metrics::http_request(method.as_str(), route, status.as_u16(), took);
     tracing::info!(
         target: "invitd::access",
         method = %method,

@@ -52,9 +52,10 @@ impl Modify for BearerAuth {
 }
 
 /// Paths served on purpose without an OpenAPI operation: the documentation
-/// itself and the HTML page behind accept links.
+/// itself, the HTML page behind accept links, and the Prometheus metrics
+/// (text exposition format, for scrapers rather than API clients).
 pub const UNDOCUMENTED_PATHS: &[&str] =
-    &["/openapi.json", "/docs", "/i/{token}", "/assets/accept.css"];
+    &["/openapi.json", "/docs", "/i/{token}", "/assets/accept.css", "/metrics"];
 
 /// Finishes the document built from the routes: adds to every operation the
 /// refusals common to its kind, serves every error as a problem document,

@@ -169,6 +169,7 @@ impl Service {
                 self.state.outbox_notify.notify_one();
             }
         }
+        crate::metrics::invitations("created", tenant.id.as_str(), created.len() as u64);
         Ok(CreateOutput { tenant, created, failures })
     }
 

@@ -101,6 +101,7 @@ impl Service {
             .transition(target, decide, audit)
             .await
             .map_err(not_found_as("invitation"))?;
+        crate::metrics::invitations("resent", updated.tenant_id.as_str(), 1);
         self.state.outbox_notify.notify_one();
         Ok((updated, token))
     }
@@ -133,7 +134,14 @@ impl Service {
             })
         });
         let target = Target::Id { tenant: tenant.clone(), id };
-        self.state.store.transition(target, decide, audit).await.map_err(not_found_as("invitation"))
+        let revoked = self
+            .state
+            .store
+            .transition(target, decide, audit)
+            .await
+            .map_err(not_found_as("invitation"))?;
+        crate::metrics::invitations("revoked", revoked.tenant_id.as_str(), 1);
+        Ok(revoked)
     }
 
     /// Finds the invitation of a token, if the caller reaches its tenant.
@@ -206,11 +214,15 @@ impl Service {
             };
             Ok(Transition { updated, at: now, event, event_data: data, email: None })
         });
-        self.state
+        let answered = self
+            .state
             .store
             .transition(Target::Token(token_hash), decide, audit)
             .await
-            .map_err(not_found_as("invitation"))
+            .map_err(not_found_as("invitation"))?;
+        let event = if accept { "accepted" } else { "declined" };
+        crate::metrics::invitations(event, answered.tenant_id.as_str(), 1);
+        Ok(answered)
     }
 
     pub async fn invitation_events(

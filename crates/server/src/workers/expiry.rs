@@ -17,8 +17,12 @@ pub async fn sweep(
     loop {
         loop {
             match store.expire_due(clock.now(), 500).await {
-                Ok(500) => continue,
+                Ok(500) => {
+                    crate::metrics::invitations("expired", "", 500);
+                    continue;
+                }
                 Ok(n) => {
+                    crate::metrics::invitations("expired", "", n as u64);
                     if n > 0 {
                         tracing::info!(expired = n, "expiry sweep");
                     }

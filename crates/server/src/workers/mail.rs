@@ -82,8 +82,19 @@ impl OutboxWorker {
         let count = items.len();
         let results: Vec<Result<(), invitd_store::StoreError>> = futures::stream::iter(items)
             .map(|item| async move {
+                let started = std::time::Instant::now();
                 let outcome = self.deliver(&item).await;
-                self.store.finish_outbox(&item, &outcome, self.clock.now()).await
+                let (send, event) = match &outcome {
+                    DeliveryOutcome::Sent { .. } => ("sent", Some("sent")),
+                    DeliveryOutcome::Retry { .. } => ("retry", None),
+                    DeliveryOutcome::Failed { .. } => ("failed", Some("delivery_failed")),
+                };
+                crate::metrics::email_send(send, started.elapsed());
+                self.store.finish_outbox(&item, &outcome, self.clock.now()).await?;
+                if let Some(event) = event {
+                    crate::metrics::invitations(event, item.tenant_id.as_str(), 1);
+                }
+                Ok(())
             })
             .buffer_unordered(self.config.concurrency.max(1))
             .collect()

@@ -147,6 +147,12 @@ impl WebhookWorker {
                 tracing::warn!(delivery_id = job.delivery_id, endpoint_id = %job.endpoint.id, event = %job.event.event_type, status = %said, error = e.as_deref().unwrap_or(""), "webhook delivery failed: no retries left")
             }
         }
+        let outcome_word = match outcome {
+            WebhookOutcome::Delivered => "delivered",
+            WebhookOutcome::Retry { .. } => "retry",
+            WebhookOutcome::Failed => "failed",
+        };
+        crate::metrics::webhook_attempt(outcome_word, started.elapsed());
         let attempt = WebhookAttempt {
             delivery_id: job.delivery_id,
             event_id: job.event.id,

@@ -16,6 +16,7 @@ mod create_and_list;
 mod faults;
 mod idempotency;
 mod lifecycle;
+mod metrics;
 mod multi;
 mod openapi;
 mod ops;

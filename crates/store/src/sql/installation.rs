@@ -1,14 +1,55 @@
-//! The installation as a whole: migrations, health and its secret.
+//! The installation as a whole: migrations, health, its secret, and what
+//! is waiting (for metrics).
 
-use super::SqlStore;
-use super::rows::ms;
-use crate::{InstallationStore, StoreError};
+use super::rows::{self, ms};
+use super::{Dialect, SqlStore};
+use crate::{Backlog, InstallationStore, PoolStats, StoreError};
+use sqlx::Row;
 use time::OffsetDateTime;
 
 #[async_trait::async_trait]
 impl InstallationStore for SqlStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         self.run_migrations().await
+    }
+
+    async fn backlog(&self, now: OffsetDateTime) -> Result<Backlog, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1) AS emails, \
+             (SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1) AS oldest_email, \
+             (SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1) AS hooks, \
+             (SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1) AS oldest_hook, \
+             (SELECT COUNT(*) FROM webhook_endpoints WHERE enabled = 0) AS disabled",
+        )
+        .bind(ms(now))
+        .fetch_one(&self.reader)
+        .await?;
+        let count = |name: &str| -> Result<u64, StoreError> {
+            Ok(row.try_get::<i64, _>(name)?.max(0) as u64)
+        };
+        let at = |name: &str| -> Result<Option<OffsetDateTime>, StoreError> {
+            row.try_get::<Option<i64>, _>(name)?.map(rows::from_ms).transpose()
+        };
+        Ok(Backlog {
+            emails_due: count("emails")?,
+            oldest_email_due_at: at("oldest_email")?,
+            webhooks_due: count("hooks")?,
+            oldest_webhook_due_at: at("oldest_hook")?,
+            disabled_endpoints: count("disabled")?,
+        })
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let (mut connections, mut idle) = (self.reader.size(), self.reader.num_idle() as u32);
+        if self.dialect == Dialect::Sqlite {
+            connections += self.writer.size();
+            idle += self.writer.num_idle() as u32;
+        }
+        PoolStats {
+            connections,
+            idle,
+            writes_waiting: self.writes_waiting.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -79,6 +79,8 @@ pub struct SqlStore {
     writer: AnyPool,
     reader: AnyPool,
     dialect: Dialect,
+    /// Writes waiting to begin, for metrics.
+    writes_waiting: std::sync::atomic::AtomicU64,
 }
 
 /// SQLite settings applied to every connection.
@@ -144,7 +146,7 @@ impl SqlStore {
                 .acquire_timeout(Duration::from_secs(30))
                 .connect(&format!("sqlite://{path}?mode=ro"))
                 .await?;
-        Ok(Self { writer, reader, dialect: Dialect::Sqlite })
+        Ok(Self { writer, reader, dialect: Dialect::Sqlite, writes_waiting: Default::default() })
     }
 
     async fn open_postgres(url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
@@ -174,7 +176,12 @@ impl SqlStore {
             })
             .connect(url)
             .await?;
-        Ok(Self { writer: pool.clone(), reader: pool, dialect: Dialect::Postgres })
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+            dialect: Dialect::Postgres,
+            writes_waiting: Default::default(),
+        })
     }
 }
 

@@ -173,7 +173,11 @@ impl SqlStore {
 
     /// Begins a transaction on the writer, replacing a stuck connection.
     pub(super) async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        match self.writer.begin_with(self.dialect.begin()).await {
+        use std::sync::atomic::Ordering;
+        self.writes_waiting.fetch_add(1, Ordering::Relaxed);
+        let begun = self.writer.begin_with(self.dialect.begin()).await;
+        self.writes_waiting.fetch_sub(1, Ordering::Relaxed);
+        match begun {
             Err(e) if stuck_connection(&e) => {
                 tracing::warn!(error = %e, "the database writer connection was left inside a failed transaction; replacing it");
                 let conn = self.writer.acquire().await?;
