@@ -68,7 +68,15 @@ pub(super) fn read(bytes: &[u8]) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.context("the file is not valid CSV")?;
-        let line = record.position().map_or(0, |p| p.line());
+        // From the byte offset: the reader's own line count skips blank
+        // lines, a person's editor does not.
+        let line = record.position().map_or(0, |p| {
+            let mut start = (p.byte() as usize).min(bytes.len());
+            while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+                start += 1;
+            }
+            1 + bytes[..start].iter().filter(|b| **b == b'\n').count() as u64
+        });
         let cell = |i: Option<usize>| {
             i.and_then(|i| record.get(i))
                 .map(str::trim)
