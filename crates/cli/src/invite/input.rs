@@ -66,17 +66,20 @@ pub(super) fn read(bytes: &[u8]) -> anyhow::Result<Vec<Row>> {
     let (roles, language, message, purpose, expires) =
         (col("roles"), col("language"), col("message"), col("purpose"), col("expires_in_days"));
     let mut rows = Vec::new();
+    // Line 1 is the header; `counted_to` is how far newlines are counted.
+    let (mut line, mut counted_to) = (1u64, 0usize);
     for record in reader.records() {
         let record = record.context("the file is not valid CSV")?;
-        // From the byte offset: the reader's own line count skips blank
-        // lines, a person's editor does not.
-        let line = record.position().map_or(0, |p| {
-            let mut start = (p.byte() as usize).min(bytes.len());
-            while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
-                start += 1;
-            }
-            1 + bytes[..start].iter().filter(|b| **b == b'\n').count() as u64
-        });
+        // From the byte offset (counted on from the previous record): the
+        // reader's own line count skips blank lines, a person's editor
+        // does not.
+        let mut start =
+            record.position().map_or(counted_to, |p| (p.byte() as usize).min(bytes.len()));
+        while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+            start += 1;
+        }
+        line += bytes[counted_to.min(start)..start].iter().filter(|b| **b == b'\n').count() as u64;
+        counted_to = counted_to.max(start);
         let cell = |i: Option<usize>| {
             i.and_then(|i| record.get(i))
                 .map(str::trim)
