@@ -7,39 +7,23 @@ use invitd_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Invitations expired per round; a full round goes again at once.
+const BATCH: u32 = 500;
+
 /// Runs the expiry sweep until shutdown.
 pub async fn sweep(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     every: Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    loop {
-        loop {
-            match store.expire_due(clock.now(), 500).await {
-                Ok(500) => {
-                    crate::metrics::invitations("expired", "", 500);
-                    continue;
-                }
-                Ok(n) => {
-                    crate::metrics::invitations("expired", "", n as u64);
-                    if n > 0 {
-                        tracing::info!(expired = n, "expiry sweep");
-                    }
-                    break;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "expiry sweep failed");
-                    break;
-                }
-            }
+    super::run_rounds("expiry", every, None, shutdown, || async {
+        let n = store.expire_due(clock.now(), BATCH).await?;
+        crate::metrics::invitations("expired", "", n as u64);
+        if n > 0 {
+            tracing::info!(expired = n, "expiry sweep");
         }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = shutdown.changed() => return,
-        }
-        if *shutdown.borrow() {
-            return;
-        }
-    }
+        Ok(n == BATCH as usize)
+    })
+    .await;
 }

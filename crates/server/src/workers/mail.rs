@@ -106,22 +106,12 @@ impl OutboxWorker {
     }
 
     /// Runs until `shutdown` resolves, waking on `notify` or every poll.
-    pub async fn run(self, notify: Arc<Notify>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            match self.run_once().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "outbox round failed"),
-            }
-            tokio::select! {
-                _ = notify.notified() => {}
-                _ = tokio::time::sleep(self.config.poll) => {}
-                _ = shutdown.changed() => return,
-            }
-            if *shutdown.borrow() {
-                return;
-            }
-        }
+    pub async fn run(self, notify: Arc<Notify>, shutdown: tokio::sync::watch::Receiver<bool>) {
+        let poll = self.config.poll;
+        super::run_rounds("outbox", poll, Some(notify), shutdown, || async {
+            Ok(self.run_once().await? > 0)
+        })
+        .await;
     }
 
     async fn deliver(&self, item: &OutboxItem) -> DeliveryOutcome {

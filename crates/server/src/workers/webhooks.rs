@@ -67,21 +67,12 @@ impl WebhookWorker {
         Ok(count)
     }
 
-    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            match self.run_once().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "webhook round failed"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.config.poll) => {}
-                _ = shutdown.changed() => return,
-            }
-            if *shutdown.borrow() {
-                return;
-            }
-        }
+    pub async fn run(self, shutdown: tokio::sync::watch::Receiver<bool>) {
+        let poll = self.config.poll;
+        super::run_rounds("webhook", poll, None, shutdown, || async {
+            Ok(self.run_once().await? > 0)
+        })
+        .await;
     }
 
     async fn deliver(&self, job: &WebhookJob) -> (WebhookAttempt, WebhookOutcome) {
