@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{acme_and_key, invitd, run_ok, serve_on_any_port};
+use common::{acme_and_key, invitd, run_ok, serve_on_any_port, smtp_without_auth};
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -376,34 +376,4 @@ fn an_unreachable_database_is_named_without_its_password() {
     );
     assert!(stderr.contains("Connection refused"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
-}
-
-/// A minimal SMTP server that greets and answers EHLO without offering
-/// AUTH, then hangs up: enough for a client that was given credentials to
-/// find there is no way to use them. Returns its port.
-async fn smtp_without_auth() -> u16 {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                let _ = write.write_all(b"220 plain.test ESMTP\r\n").await;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" => b"250-plain.test\r\n250 SIZE 1000000\r\n",
-                        "QUIT" => b"221 bye\r\n",
-                        _ => b"502 not here\r\n",
-                    };
-                    if write.write_all(reply).await.is_err() || verb == "QUIT" {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    port
 }
