@@ -1,6 +1,7 @@
 //! What callers send to invite and to list, and what a create answers
 //! before each face shapes it.
 
+use crate::openapi::fields;
 use invitd_core::{Invitation, Secret};
 use invitd_store::Tenant;
 use serde::Deserialize;
@@ -9,11 +10,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Inviter {
-    /// The host app's account id (at most 200 characters).
-    #[schema(
-        max_length = 200,
-        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
-    )]
+    #[schema(schema_with = fields::inviter_account_id)]
     pub account_id: Option<String>,
     /// The inviter's email address.
     pub email: Option<String>,
@@ -28,33 +25,23 @@ pub struct CreateInvitations {
     #[schema(min_items = 1, max_items = 1000)]
     pub emails: Vec<String>,
     /// Role ids from the tenant's catalogue; at least one.
-    #[schema(schema_with = crate::openapi::fields::invitation_roles)]
+    #[schema(schema_with = fields::invitation_roles)]
     pub roles: Vec<String>,
     /// Optional restriction to locations or resources (opaque ids).
     #[serde(default)]
-    #[schema(schema_with = crate::openapi::fields::location_ids)]
+    #[schema(schema_with = fields::location_ids)]
     pub location_ids: Vec<String>,
-    /// A personal message shown in the email (at most 2,000 characters).
-    #[schema(
-        max_length = 2000,
-        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
-    )]
+    #[schema(schema_with = fields::message)]
     pub message: Option<String>,
-    /// Why the invitation is sent (at most 500 characters).
-    #[schema(
-        max_length = 500,
-        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
-    )]
+    #[schema(schema_with = fields::purpose)]
     pub purpose: Option<String>,
-    /// The email's language (a tag such as `en` or `pt-BR`); the tenant's
-    /// when absent.
-    #[schema(max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
+    #[schema(schema_with = fields::invitation_language)]
     pub language: Option<String>,
     /// Days until the link expires (1–30); the tenant's lifetime when absent.
     #[schema(minimum = 1, maximum = 30)]
     pub expires_in_days: Option<i64>,
     /// A JSON object of at most 8 KiB, returned as given.
-    #[schema(schema_with = crate::openapi::fields::metadata)]
+    #[schema(schema_with = fields::metadata)]
     pub metadata: Option<serde_json::Value>,
     pub inviter: Option<Inviter>,
 }

@@ -2,6 +2,7 @@
 //! passes before it is stored.
 
 use crate::error::Error;
+use crate::openapi::fields;
 use invitd_core::{Language, limits};
 use invitd_store::Tenant;
 use serde::Deserialize;
@@ -10,22 +11,11 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
-    /// Chosen by the host app: 1–128 characters, no control characters,
-    /// no `/`, no white space at either end.
-    #[schema(
-        min_length = 1,
-        max_length = 128,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F/ \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]([^\\u0000-\\u001F\\u007F-\\u009F/]*[^\\u0000-\\u001F\\u007F-\\u009F/ \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000])?$"
-    )]
+    #[schema(schema_with = fields::tenant_id)]
     pub id: String,
-    /// One line; 1–200 characters once trimmed.
-    #[schema(
-        min_length = 1,
-        pattern = "^[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u001F\\u007F-\\u009F \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\u0000-\\u001F\\u007F-\\u009F \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000])?[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$"
-    )]
+    #[schema(schema_with = fields::name)]
     pub name: String,
-    /// Default language of its emails (`en`, `de`, `es`, `fr`, `pt`, …).
-    #[schema(max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
+    #[schema(schema_with = fields::tenant_language)]
     pub language: Option<String>,
     /// Days an invitation stays valid (1–30; default 7).
     #[schema(minimum = 1, maximum = 30)]
@@ -41,22 +31,11 @@ pub struct NewTenant {
     /// 86400).
     #[schema(minimum = 60, maximum = 2592000)]
     pub resend_window_seconds: Option<i64>,
-    /// Where the accept page sends the invitee after accepting, with a
-    /// signed ticket: an http(s) URL of at most 2048 characters.
-    #[schema(
-        max_length = 2048,
-        pattern = "^https?://[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$"
-    )]
+    #[schema(schema_with = fields::redirect_url)]
     pub accept_redirect_url: Option<String>,
-    /// An https URL of the tenant's logo, shown on the accept page (at
-    /// most 2048 characters).
-    #[schema(
-        max_length = 2048,
-        pattern = "^https://[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\"]*$"
-    )]
+    #[schema(schema_with = fields::logo_url)]
     pub logo_url: Option<String>,
-    /// The accept page's accent colour, `#rrggbb`.
-    #[schema(pattern = "^#[0-9A-Fa-f]{6}$")]
+    #[schema(schema_with = fields::accent_color)]
     pub accent_color: Option<String>,
 }
 
@@ -64,14 +43,10 @@ pub struct NewTenant {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantPatch {
-    /// One line; 1–200 characters once trimmed. Null: unchanged.
-    #[schema(
-        min_length = 1,
-        pattern = "^[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u001F\\u007F-\\u009F \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\u0000-\\u001F\\u007F-\\u009F \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000])?[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$"
-    )]
+    #[schema(schema_with = fields::name_change)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 35, pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")]
+    #[schema(schema_with = fields::language_change)]
     pub language: Option<Option<String>>,
     /// 1–30. Null: unchanged.
     #[schema(minimum = 1, maximum = 30)]
@@ -86,13 +61,13 @@ pub struct TenantPatch {
     #[schema(minimum = 60, maximum = 2592000)]
     pub resend_window_seconds: Option<i64>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https?://[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$")]
+    #[schema(schema_with = fields::redirect_url_change)]
     pub accept_redirect_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https://[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\"]*$")]
+    #[schema(schema_with = fields::logo_url_change)]
     pub logo_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, pattern = "^#[0-9A-Fa-f]{6}$")]
+    #[schema(schema_with = fields::accent_color_change)]
     pub accent_color: Option<Option<String>>,
 }
 
@@ -109,19 +84,9 @@ where
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
-    /// 1–64 characters, no control characters, no `/`, no white space at
-    /// either end.
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F/ \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]([^\\u0000-\\u001F\\u007F-\\u009F/]*[^\\u0000-\\u001F\\u007F-\\u009F/ \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000])?$"
-    )]
+    #[schema(schema_with = fields::role_id)]
     pub id: String,
-    /// One line; 1–200 characters once trimmed.
-    #[schema(
-        min_length = 1,
-        pattern = "^[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u001F\\u007F-\\u009F \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]([^\\u0000-\\u001F\\u007F-\\u009F]*[^\\u0000-\\u001F\\u007F-\\u009F \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000])?[\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*$"
-    )]
+    #[schema(schema_with = fields::name)]
     pub name: String,
     /// Orders roles; higher grants more (default 0).
     #[serde(default)]

@@ -29,12 +29,7 @@ pub struct InvitationPage {
 pub struct TokenRequest {
     /// The token of the accept link (`/i/<token>`).
     pub token: String,
-    /// The host app's account id of the person accepting (at most 200
-    /// characters).
-    #[schema(
-        max_length = 200,
-        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
-    )]
+    #[schema(schema_with = crate::openapi::fields::accepting_account_id)]
     pub account_id: Option<String>,
 }
 
