@@ -2,8 +2,9 @@
 //! connections for a while, the table it prints, and the server it starts
 //! when given no `--url`.
 
+use super::process;
 use anyhow::{Context, bail};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -18,9 +19,46 @@ pub(super) struct Target {
 /// The measurements of one operation.
 pub(super) struct Sample {
     name: &'static str,
+    /// Invitations each request handles.
+    per_request: usize,
     latencies: Vec<Duration>,
     errors: usize,
     elapsed: Duration,
+    /// CPU seconds the server used meanwhile, when its process is known.
+    server_cpu: Option<f64>,
+    /// CPU seconds this benchmark used meanwhile.
+    bench_cpu: Option<f64>,
+    /// The server's resident memory at the end, in MiB.
+    server_rss_mib: Option<f64>,
+}
+
+/// What the operations made, for those that need existing invitations.
+pub(super) struct Made {
+    /// Sets this run's addresses apart from those of earlier runs against
+    /// the same server.
+    pub(super) run: String,
+    ids: std::sync::Mutex<Vec<String>>,
+    tokens: std::sync::Mutex<Vec<String>>,
+}
+
+impl Default for Made {
+    fn default() -> Self {
+        let run = uuid::Uuid::now_v7().simple().to_string();
+        Made {
+            run: run[run.len() - 8..].to_string(),
+            ids: Default::default(),
+            tokens: Default::default(),
+        }
+    }
+}
+
+impl Made {
+    pub(super) fn ids(&self) -> Arc<Vec<String>> {
+        Arc::new(self.ids.lock().map(|v| v.clone()).unwrap_or_default())
+    }
+    pub(super) fn tokens(&self) -> Arc<Vec<String>> {
+        Arc::new(self.tokens.lock().map(|v| v.clone()).unwrap_or_default())
+    }
 }
 
 impl Target {
@@ -33,6 +71,24 @@ impl Target {
             .send()
             .await?;
         check(r).await
+    }
+    /// Invites `emails` with the role `viewer`, keeping the ids and
+    /// tokens of what was created.
+    pub(super) async fn create(&self, made: &Made, emails: &[String]) -> anyhow::Result<()> {
+        let path = format!("/v1/tenants/{}/invitations", self.tenant);
+        let v = self.post(&path, &json!({"emails": emails, "roles": ["viewer"]})).await?;
+        let (mut ids, mut tokens) = (Vec::new(), Vec::new());
+        for inv in v["invitations"].as_array().into_iter().flatten() {
+            ids.extend(inv["id"].as_str().map(String::from));
+            tokens.extend(
+                inv["accept_url"].as_str().and_then(|u| u.rsplit('/').next()).map(String::from),
+            );
+        }
+        if let (Ok(mut all_ids), Ok(mut all_tokens)) = (made.ids.lock(), made.tokens.lock()) {
+            all_ids.extend(ids);
+            all_tokens.extend(tokens);
+        }
+        Ok(())
     }
     pub(super) async fn get(&self, path: &str) -> anyhow::Result<Value> {
         let r =
@@ -51,12 +107,16 @@ async fn check(r: reqwest::Response) -> anyhow::Result<Value> {
 }
 
 /// Runs `op` from `n` concurrent workers for `duration`, or until `limit`
-/// operations were started. `op` gets the operation's sequence number.
+/// operations were started. `op` gets the operation's sequence number;
+/// each handles `per_request` invitations. With the server's process id,
+/// the CPU it used meanwhile and its memory are measured too.
 pub(super) async fn drive<F, Fut>(
     name: &'static str,
+    per_request: usize,
     n: usize,
     duration: Duration,
     limit: Option<usize>,
+    server_pid: Option<u32>,
     op: F,
 ) -> Sample
 where
@@ -67,6 +127,8 @@ where
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
     let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
+    let me = std::process::id();
+    let cpu_before = (server_pid.and_then(process::cpu_seconds), process::cpu_seconds(me));
     let start = Instant::now();
     let deadline = start + duration;
     let mut handles = Vec::new();
@@ -104,7 +166,17 @@ where
     if let Ok(Some(e)) = first_error.lock().map(|f| f.clone()) {
         eprintln!("{name}: first error: {e}");
     }
-    Sample { name, latencies, errors: errors.load(Ordering::Relaxed), elapsed }
+    let used = |before: Option<f64>, pid: Option<u32>| Some(process::cpu_seconds(pid?)? - before?);
+    Sample {
+        name,
+        per_request,
+        latencies,
+        errors: errors.load(Ordering::Relaxed),
+        elapsed,
+        server_cpu: used(cpu_before.0, server_pid),
+        bench_cpu: used(cpu_before.1, Some(me)),
+        server_rss_mib: server_pid.and_then(process::memory).map(|m| m.rss_mib),
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -115,21 +187,32 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[idx].as_secs_f64() * 1000.0
 }
 
+/// Prints the table; CPU is in cores (CPU seconds per second), so 2.0 is
+/// both cores of a 2-core machine.
 pub(super) fn print_table(samples: &[Sample], n: usize) {
-    println!("| operation ({n} connections) | requests | errors | req/s | p50 ms | p99 ms |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| operation ({n} connections) | requests | errors | req/s | invitations/s | p50 ms | p99 ms | server CPU | bench CPU | server RSS MiB |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let show =
+        |v: Option<f64>, digits: usize| v.map_or("–".to_string(), |v| format!("{v:.digits$}"));
     for s in samples {
         let mut sorted = s.latencies.clone();
         sorted.sort();
-        let rps = sorted.len() as f64 / s.elapsed.as_secs_f64();
+        let secs = s.elapsed.as_secs_f64();
+        let rps = sorted.len() as f64 / secs;
         println!(
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
             s.name,
             sorted.len(),
             s.errors,
-            rps,
+            show(Some(rps), if rps < 100.0 { 1 } else { 0 }),
+            rps * s.per_request as f64,
             percentile(&sorted, 0.50),
-            percentile(&sorted, 0.99)
+            percentile(&sorted, 0.99),
+            show(s.server_cpu.map(|c| c / secs), 2),
+            show(s.bench_cpu.map(|c| c / secs), 2),
+            show(s.server_rss_mib, 1),
         );
     }
 }

@@ -1,14 +1,17 @@
 //! The load benchmark: drives a server over HTTP with N concurrent
-//! connections and prints throughput and latency percentiles per operation.
+//! connections and prints, per operation, throughput, latency percentiles
+//! and what it cost: the server's and the benchmark's own CPU, and the
+//! server's memory.
 //!
 //! Without `--url` it starts its own server: this same binary, as a child
-//! process (`invitd serve`) on a fresh SQLite database in a temporary
-//! folder, so client and server are separate processes as in production.
+//! process (`invitd serve`) on a fresh database in a temporary folder, so
+//! client and server are separate processes as in production. `--scale N`
+//! stores N invitations first (in calls of 1,000), so reads and writes are
+//! measured against a database of that size.
 
 use anyhow::bail;
 use serde_json::json;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 #[derive(clap::Args)]
@@ -32,11 +35,47 @@ pub struct BenchArgs {
     /// server (any database URL there) instead of SQLite.
     #[arg(long)]
     postgres: Option<String>,
+    /// The operations to measure, in this order.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "create-one,create-bulk-1000,get,list-50,resend,accept"
+    )]
+    ops: Vec<Op>,
+    /// Invitations to store before measuring (in calls of 1,000 addresses).
+    #[arg(long, default_value_t = 0)]
+    scale: usize,
+    /// With `--url`: the server's process id, to report its CPU and memory
+    /// (the server this command starts is measured without it).
+    #[arg(long)]
+    server_pid: Option<u32>,
+}
+
+/// One measured operation.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Op {
+    /// Each request invites one new address.
+    CreateOne,
+    /// Each request invites 1,000 new addresses.
+    #[value(name = "create-bulk-1000")]
+    CreateBulk1000,
+    /// Each request reads one invitation by id.
+    Get,
+    /// Each request lists the 50 newest pending invitations.
+    #[value(name = "list-50")]
+    List50,
+    /// Each request resends one invitation (each at most once).
+    Resend,
+    /// Each request accepts one invitation by token (each once, newest
+    /// first, so not those `resend` gave new tokens, oldest first).
+    Accept,
 }
 
 mod client;
+mod process;
 
-use client::{Target, drive, print_table, spawn_server, tempdir};
+use client::{Made, Target, drive, print_table, spawn_server, tempdir};
 
 pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
     let mut child = None;
@@ -57,144 +96,144 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
             (base, key)
         }
     };
+    let server_pid = args.server_pid.or_else(|| child.as_ref().and_then(|c| c.id()));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.connections)
-        .timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(60))
         .build()?;
     let target = Arc::new(Target { base, key, tenant: args.tenant.clone(), client });
+    let made = Arc::new(Made::default());
+    if args.scale > 0 {
+        preload(&target, &made, args.scale).await?;
+    }
     let duration = Duration::from_secs(args.seconds);
     let n = args.connections;
     eprintln!("benchmarking {} with {n} connections, {}s per operation", target.base, args.seconds);
 
-    let counter = Arc::new(AtomicUsize::new(0));
-    let created = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let tokens = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let mut samples = Vec::new();
-
-    // create-one: each request invites one new address.
-    samples.push(drive("create-one", n, duration, None, {
-        let (t, c, ids) = (target.clone(), counter.clone(), created.clone());
-        move |_| {
-            let (t, c, ids) = (t.clone(), c.clone(), ids.clone());
-            async move {
-                let i = c.fetch_add(1, Ordering::Relaxed);
-                let body = json!({"emails": [format!("one-{i}@bench.example.com")], "roles": ["viewer"]});
-                let v = t.post(&format!("/v1/tenants/{}/invitations", t.tenant), &body).await?;
-                if let Some(id) = v["invitations"][0]["id"].as_str()
-                    && let Ok(mut ids) = ids.lock()
-                {
-                    ids.push(id.to_string());
-                }
-                Ok(())
-            }
-        }
-    }).await);
-
-    // create-bulk-100: each request invites 100 new addresses.
-    samples.push(
-        drive("create-bulk-100", n, duration, None, {
-            let (t, c, toks) = (target.clone(), counter.clone(), tokens.clone());
-            move |_| {
-                let (t, c, toks) = (t.clone(), c.clone(), toks.clone());
-                async move {
-                    let i = c.fetch_add(1, Ordering::Relaxed);
-                    let emails: Vec<String> =
-                        (0..100).map(|k| format!("bulk-{i}-{k}@bench.example.com")).collect();
-                    let v = t
-                        .post(
-                            &format!("/v1/tenants/{}/invitations", t.tenant),
-                            &json!({"emails": emails, "roles": ["editor"]}),
-                        )
-                        .await?;
-                    let mut found = Vec::new();
-                    for inv in v["invitations"].as_array().into_iter().flatten() {
-                        if let Some(url) = inv["accept_url"].as_str()
-                            && let Some(tok) = url.rsplit('/').next()
-                        {
-                            found.push(tok.to_string());
-                        }
+    for op in &args.ops {
+        let (t, m) = (target.clone(), made.clone());
+        let sample = match op {
+            Op::CreateOne => drive("create-one", 1, n, duration, None, server_pid, move |i| {
+                let (t, m) = (t.clone(), m.clone());
+                async move { t.create(&m, &[format!("one-{i}-{}@bench.example.com", m.run)]).await }
+            })
+            .await,
+            Op::CreateBulk1000 => {
+                drive("create-bulk-1000", 1000, n, duration, None, server_pid, move |i| {
+                    let (t, m) = (t.clone(), m.clone());
+                    async move {
+                        let emails: Vec<String> = (0..1000)
+                            .map(|k| format!("bulk-{i}-{k}-{}@bench.example.com", m.run))
+                            .collect();
+                        t.create(&m, &emails).await
                     }
-                    if let Ok(mut toks) = toks.lock() {
-                        toks.extend(found);
-                    }
-                    Ok(())
-                }
+                })
+                .await
             }
-        })
-        .await,
-    );
-
-    let ids: Arc<Vec<String>> = Arc::new(created.lock().map(|v| v.clone()).unwrap_or_default());
-    if ids.is_empty() {
-        bail!("create-one created nothing; is the server healthy?");
+            Op::Get => {
+                let ids = made.ids();
+                if ids.is_empty() {
+                    bail!(
+                        "get needs invitations: run create-one or create-bulk-1000 first, or --scale"
+                    );
+                }
+                drive("get", 1, n, duration, None, server_pid, move |i| {
+                    let (t, ids) = (t.clone(), ids.clone());
+                    async move {
+                        t.get(&format!(
+                            "/v1/tenants/{}/invitations/{}",
+                            t.tenant,
+                            ids[i % ids.len()]
+                        ))
+                        .await
+                        .map(drop)
+                    }
+                })
+                .await
+            }
+            Op::List50 => {
+                drive("list-50", 1, n, duration, None, server_pid, move |_| {
+                    let t = t.clone();
+                    async move {
+                        t.get(&format!(
+                            "/v1/tenants/{}/invitations?limit=50&status=pending",
+                            t.tenant
+                        ))
+                        .await
+                        .map(drop)
+                    }
+                })
+                .await
+            }
+            Op::Resend => {
+                let ids = made.ids();
+                drive("resend", 1, n, duration, Some(ids.len()), server_pid, move |i| {
+                    let (t, ids) = (t.clone(), ids.clone());
+                    async move {
+                        let path =
+                            format!("/v1/tenants/{}/invitations/{}/resend", t.tenant, ids[i]);
+                        t.post(&path, &json!({})).await.map(drop)
+                    }
+                })
+                .await
+            }
+            Op::Accept => {
+                let tokens = made.tokens();
+                drive("accept", 1, n, duration, Some(tokens.len()), server_pid, move |i| {
+                    // From the newest back, away from those resend replaced.
+                    let (t, token) = (t.clone(), tokens[tokens.len() - 1 - i].clone());
+                    async move {
+                        t.post("/v1/invitations/accept", &json!({"token": token})).await.map(drop)
+                    }
+                })
+                .await
+            }
+        };
+        samples.push(sample);
     }
 
-    samples.push(
-        drive("get", n, duration, None, {
-            let (t, ids) = (target.clone(), ids.clone());
-            move |i| {
-                let (t, ids) = (t.clone(), ids.clone());
-                async move {
-                    t.get(&format!("/v1/tenants/{}/invitations/{}", t.tenant, ids[i % ids.len()]))
-                        .await?;
-                    Ok(())
-                }
-            }
-        })
-        .await,
-    );
-
-    samples.push(
-        drive("list-50", n, duration, None, {
-            let t = target.clone();
-            move |_| {
-                let t = t.clone();
-                async move {
-                    t.get(&format!("/v1/tenants/{}/invitations?limit=50&status=pending", t.tenant))
-                        .await?;
-                    Ok(())
-                }
-            }
-        })
-        .await,
-    );
-
-    samples.push(
-        drive("resend", n, duration, Some(ids.len()), {
-            let (t, ids) = (target.clone(), ids.clone());
-            move |i| {
-                let (t, ids) = (t.clone(), ids.clone());
-                async move {
-                    t.post(
-                        &format!("/v1/tenants/{}/invitations/{}/resend", t.tenant, ids[i]),
-                        &json!({}),
-                    )
-                    .await?;
-                    Ok(())
-                }
-            }
-        })
-        .await,
-    );
-
-    let toks: Arc<Vec<String>> = Arc::new(tokens.lock().map(|v| v.clone()).unwrap_or_default());
-    samples.push(
-        drive("accept", n, duration, Some(toks.len()), {
-            let (t, toks) = (target.clone(), toks.clone());
-            move |i| {
-                let (t, toks) = (t.clone(), toks.clone());
-                async move {
-                    t.post("/v1/invitations/accept", &json!({"token": toks[i]})).await?;
-                    Ok(())
-                }
-            }
-        })
-        .await,
-    );
-
     print_table(&samples, n);
+    if let Some(pid) = server_pid
+        && let Some(mem) = process::memory(pid)
+    {
+        println!(
+            "\nserver memory at the end: RSS {:.1} MiB, peak {:.1} MiB",
+            mem.rss_mib, mem.peak_mib
+        );
+    }
     if let Some(mut c) = child {
         let _ = c.kill().await;
     }
+    Ok(())
+}
+
+/// Stores `count` invitations in calls of 1,000 addresses, four at a time,
+/// keeping their ids and tokens for the operations that need them.
+async fn preload(target: &Arc<Target>, made: &Arc<Made>, count: usize) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let calls = count.div_ceil(1000);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (t, m, next) = (target.clone(), made.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let call = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if call >= calls {
+                    return Ok::<_, anyhow::Error>(());
+                }
+                let size = (count - call * 1000).min(1000);
+                let emails: Vec<String> = (0..size)
+                    .map(|k| format!("scale-{call}-{k}-{}@bench.example.com", m.run))
+                    .collect();
+                t.create(&m, &emails).await?;
+            }
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    eprintln!("stored {count} invitations in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
