@@ -16,4 +16,4 @@ pub use ids::{EmailAddress, IdError, Language, RoleId, TenantId};
 pub use invitation::{
     Actor, DeliveryResult, DeliveryState, Draft, Invitation, LifecycleError, ResendPolicy, Status,
 };
-pub use secret::{Secret, SecretHash};
+pub use secret::{Hidden, Secret, SecretHash};

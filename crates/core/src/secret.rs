@@ -114,3 +114,35 @@ mod tests {
         assert!(!a.hash().matches(&b.hash()));
     }
 }
+
+/// A value kept out of `Debug` output, and so out of logs: it prints
+/// `"***"`. It serializes as the value itself (an email body, an accept
+/// link, a bearer token in the configuration).
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Hidden<T>(pub T);
+
+impl<T> std::ops::Deref for Hidden<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::fmt::Debug for Hidden<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl<T> From<T> for Hidden<T> {
+    fn from(value: T) -> Self {
+        Hidden(value)
+    }
+}
+
+impl From<&str> for Hidden<String> {
+    fn from(value: &str) -> Self {
+        Hidden(value.to_string())
+    }
+}

@@ -10,29 +10,25 @@ pub use render::{InvitationEmail, LANGUAGES, Templates, format_expiry, pick_lang
 pub use smtp::{SmtpMailer, diagnose};
 
 use async_trait::async_trait;
+use invitd_core::Hidden;
 
-/// A message ready to send.
-#[derive(Clone, PartialEq)]
+/// A message ready to send. The bodies carry the accept link, so `Debug`
+/// shows them as `***`.
+#[derive(Clone, PartialEq, Debug)]
 pub struct RenderedEmail {
     /// Stable per outbox row (`<outbox-17.…@host>`), so a retried message
     /// can be recognized as the same one.
     pub message_id: String,
+    /// The `From` header: the installation's sender.
     pub from: String,
+    /// The invitee's address, as given.
     pub to: String,
+    /// In the email's language, with the tenant's name.
     pub subject: String,
-    pub text: String,
-    pub html: String,
-}
-
-impl std::fmt::Debug for RenderedEmail {
-    // The bodies carry the accept link; keep them out of logs.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RenderedEmail")
-            .field("message_id", &self.message_id)
-            .field("to", &self.to)
-            .field("subject", &self.subject)
-            .finish_non_exhaustive()
-    }
+    /// The plain text part.
+    pub text: Hidden<String>,
+    /// The HTML part.
+    pub html: Hidden<String>,
 }
 
 impl RenderedEmail {
@@ -58,7 +54,7 @@ impl RenderedEmail {
             .to(to)
             .subject(one_line(&self.subject))
             .message_id(Some(self.message_id.clone()))
-            .multipart(MultiPart::alternative_plain_html(self.text.clone(), self.html.clone()))
+            .multipart(MultiPart::alternative_plain_html(self.text.0.clone(), self.html.0.clone()))
             .map_err(|e| MailError::Permanent(format!("cannot build message: {e}")))?;
         Ok(message)
     }

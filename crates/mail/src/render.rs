@@ -7,6 +7,7 @@
 use crate::{MailError, RenderedEmail};
 use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader};
+use invitd_core::Hidden;
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, State};
 use serde::{Deserialize, Serialize};
@@ -35,20 +36,26 @@ fn is_hex_color(c: &str) -> bool {
 pub const LANGUAGES: [&str; 5] = ["en", "de", "es", "fr", "pt"];
 
 /// What the outbox keeps for one email and the templates render from.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+/// The accept link is a secret: `Debug` shows it as `***`.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct InvitationEmail {
+    /// The invitee's address.
     pub to: String,
     pub tenant_name: String,
     /// Who invited, as shown (an email or account id), if known.
     pub inviter: Option<String>,
+    /// The roles offered, by their names in the email's language.
     pub role_names: Vec<String>,
+    /// The inviter's personal message and the invitation's purpose, shown
+    /// as given (escaped in HTML).
     pub message: Option<String>,
     pub purpose: Option<String>,
     /// The wanted language tag (`de`, `pt-BR`, `ja`, …).
     pub language: String,
     /// RFC 3339.
     pub expires_at: String,
-    pub accept_url: String,
+    /// The link to the accept page, with the invitation's token.
+    pub accept_url: Hidden<String>,
     /// `invitation` or `resend`.
     pub kind: String,
     /// The tenant's accent colour (`#rrggbb`) and logo (an https URL), as
@@ -57,17 +64,6 @@ pub struct InvitationEmail {
     pub accent_color: Option<String>,
     #[serde(default)]
     pub logo_url: Option<String>,
-}
-
-impl std::fmt::Debug for InvitationEmail {
-    // The accept link is a secret.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InvitationEmail")
-            .field("to", &self.to)
-            .field("language", &self.language)
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The template files, by name; each can be replaced from the override
@@ -229,8 +225,8 @@ impl Templates {
             from: from.to_string(),
             to: data.to.clone(),
             subject: crate::one_line(&render(format!("{kind}.subject"))?),
-            text: render(format!("{kind}.txt"))?,
-            html: render(format!("{kind}.html"))?,
+            text: Hidden(render(format!("{kind}.txt"))?),
+            html: Hidden(render(format!("{kind}.html"))?),
         })
     }
 }

@@ -97,28 +97,14 @@ pub struct Config {
     /// `bind` beside the API.
     pub metrics_bind: Option<SocketAddr>,
     /// When set, `/metrics` asks for `Authorization: Bearer <token>`.
-    pub metrics_token: Option<Hidden>,
+    pub metrics_token: Option<Hidden<String>>,
     /// Count invitations per tenant too (a label per tenant: only for
     /// installations with a bounded number of tenants).
     pub metrics_tenant_label: bool,
 }
 
 /// A secret setting (a token): `Debug` shows `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Hidden(pub String);
-
-impl std::ops::Deref for Hidden {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Hidden {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("\"***\"")
-    }
-}
+pub use invitd_core::Hidden;
 
 impl Config {
     /// Defaults that work on a laptop: SQLite file and mail folder in the

@@ -1,6 +1,8 @@
 //! Records the store reads and writes besides the invitation itself.
 
-use invitd_core::{Actor, DeliveryResult, EventType, Invitation, Language, RoleId, TenantId};
+use invitd_core::{
+    Actor, DeliveryResult, EventType, Hidden, Invitation, Language, RoleId, TenantId,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -163,17 +165,11 @@ pub enum WebhookOutcome {
 
 /// An email to put in the outbox. `payload` is what the mail layer renders
 /// from; it holds the accept link, so the store clears it once sent, and
-/// `Debug` leaves it out.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+/// `Debug` shows it as `***`.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct OutboxEmail {
     pub kind: String,
-    pub payload: serde_json::Value,
-}
-
-impl std::fmt::Debug for OutboxEmail {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutboxEmail").field("kind", &self.kind).finish_non_exhaustive()
-    }
+    pub payload: Hidden<serde_json::Value>,
 }
 
 /// An invitation to insert (its `number` is assigned by the store) with its
@@ -239,26 +235,14 @@ pub struct InvitationFilter {
 
 /// A leased outbox row. `Debug` leaves out the payload (it holds the
 /// accept link).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OutboxItem {
     pub id: i64,
     pub invitation_id: Uuid,
     pub tenant_id: TenantId,
     pub kind: String,
     pub attempts: u32,
-    pub payload: serde_json::Value,
-}
-
-impl std::fmt::Debug for OutboxItem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutboxItem")
-            .field("id", &self.id)
-            .field("invitation_id", &self.invitation_id)
-            .field("tenant_id", &self.tenant_id)
-            .field("kind", &self.kind)
-            .field("attempts", &self.attempts)
-            .finish_non_exhaustive()
-    }
+    pub payload: Hidden<serde_json::Value>,
 }
 
 /// How a delivery attempt went.
@@ -335,7 +319,7 @@ mod tests {
     fn debug_output_leaves_out_accept_links() {
         let email = OutboxEmail {
             kind: "invitation".into(),
-            payload: serde_json::json!({"accept_url": "https://x/i/SECRET"}),
+            payload: serde_json::json!({"accept_url": "https://x/i/SECRET"}).into(),
         };
         assert!(!format!("{email:?}").contains("SECRET"));
         let item = OutboxItem {

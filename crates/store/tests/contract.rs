@@ -84,7 +84,7 @@ fn new_invitation(tenant: &TenantId, email: &str, at: OffsetDateTime) -> (NewInv
     let address = EmailAddress::parse(email).unwrap();
     let invitation = Invitation::new_pending(&draft, &address, token.hash(), at);
     let email =
-        OutboxEmail { kind: "invitation".into(), payload: serde_json::json!({"to": email}) };
+        OutboxEmail { kind: "invitation".into(), payload: serde_json::json!({"to": email}).into() };
     (NewInvitation { invitation, email }, token)
 }
 
@@ -247,7 +247,7 @@ contract! {
                 at,
                 event: EventType::InvitationResent,
                 event_data: serde_json::json!({}),
-                email: Some(OutboxEmail { kind: "resend".into(), payload: serde_json::json!({"n": 2}) }),
+                email: Some(OutboxEmail { kind: "resend".into(), payload: serde_json::json!({"n": 2}).into() }),
             })
         });
         store.transition(Target::Id { tenant: t.clone(), id: inv.id }, decide, &operator()).await.unwrap();

@@ -41,7 +41,7 @@ fn every_language_has_its_words_and_date() {
         let r =
             templates.render(&email(lang, "invitation"), "x <x@example.com>", "<id@x>").unwrap();
         assert_eq!(r.subject, subject, "{lang}");
-        assert!(r.text.contains(date), "{lang}: {}", r.text);
+        assert!(r.text.contains(date), "{lang}: {}", *r.text);
         assert!(r.html.contains(date), "{lang}");
         assert!(r.html.contains(&format!("lang=\"{}\"", pick_language(lang))));
         assert!(!r.text.contains('\u{2068}'), "no isolation marks");
@@ -121,14 +121,14 @@ fn the_email_carries_the_tenants_branding_and_a_link_that_wraps() {
     branded.accent_color = Some("#AA3355".into());
     branded.logo_url = Some("https://cdn.acme.test/logo.png?v=1&x=2".into());
     let r = templates.render(&branded, "x <x@example.com>", "<id@x>").unwrap();
-    assert!(r.html.contains("background: #AA3355"), "{}", r.html);
+    assert!(r.html.contains("background: #AA3355"), "{}", *r.html);
     assert!(
         r.html.contains(r#"<img src="https://cdn.acme.test/logo.png?v=1&amp;x=2""#),
         "{}",
-        r.html
+        *r.html
     );
     // The written-out link may break anywhere, so it wraps on a phone.
-    assert!(r.html.contains("word-break: break-all"), "{}", r.html);
+    assert!(r.html.contains("word-break: break-all"), "{}", *r.html);
     // Only a #rrggbb colour and an https logo reach the markup.
     branded.accent_color = Some("red; background: url(x)".into());
     branded.logo_url = Some("http://plain.test/logo.png".into());

@@ -194,12 +194,15 @@ impl Service {
                 .expires_at
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
-            accept_url: accept_url(&self.state.config.public_url, token),
+            accept_url: accept_url(&self.state.config.public_url, token).into(),
             kind: kind.to_string(),
             accent_color: tenant.accent_color.clone(),
             logo_url: tenant.logo_url.clone(),
         };
-        OutboxEmail { kind: kind.into(), payload: serde_json::to_value(&data).unwrap_or_default() }
+        OutboxEmail {
+            kind: kind.into(),
+            payload: serde_json::to_value(&data).unwrap_or_default().into(),
+        }
     }
 
     pub async fn get_invitation(

@@ -117,7 +117,7 @@ impl OutboxWorker {
     async fn deliver(&self, item: &OutboxItem) -> DeliveryOutcome {
         let message_id =
             format!("<outbox-{}.{}@{}>", item.id, item.invitation_id, self.config.message_id_host);
-        let result = match serde_json::from_value::<InvitationEmail>(item.payload.clone()) {
+        let result = match serde_json::from_value::<InvitationEmail>(item.payload.0.clone()) {
             Ok(data) => match self.templates.render(&data, &self.config.from, &message_id) {
                 Ok(email) => self.mailer.send(&email).await,
                 Err(e) => Err(e),
