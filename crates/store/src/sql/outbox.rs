@@ -63,8 +63,7 @@ impl OutboxStore for SqlStore {
             items.push(OutboxItem {
                 id: row.try_get("id")?,
                 invitation_id: rows::uuid(&row, "invitation_id")?,
-                tenant_id: TenantId::parse(row.try_get::<String, _>("tenant_id")?)
-                    .map_err(StoreError::corrupt)?,
+                tenant_id: rows::tenant_id(&row, "tenant_id")?,
                 kind: row.try_get("kind")?,
                 attempts: row.try_get::<i64, _>("attempts")? as u32,
                 payload: serde_json::from_str(payload.as_deref().unwrap_or("null"))

@@ -33,7 +33,7 @@ pub fn uuid(row: &AnyRow, col: &str) -> Result<Uuid, StoreError> {
     Uuid::from_slice(&bytes).map_err(StoreError::corrupt)
 }
 
-fn opt_time(row: &AnyRow, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+pub(super) fn opt_time(row: &AnyRow, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
     row.try_get::<Option<i64>, _>(col)?.map(from_ms).transpose()
 }
 
@@ -50,8 +50,17 @@ pub fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
-fn tenant_id(row: &AnyRow, col: &str) -> Result<TenantId, StoreError> {
+pub(super) fn tenant_id(row: &AnyRow, col: &str) -> Result<TenantId, StoreError> {
     TenantId::parse(row.try_get::<String, _>(col)?).map_err(StoreError::corrupt)
+}
+
+/// A nullable text column, parsed with `parse` when it holds a value.
+fn opt_parsed<T, E: std::fmt::Display>(
+    row: &AnyRow,
+    col: &str,
+    parse: impl FnOnce(String) -> Result<T, E>,
+) -> Result<Option<T>, StoreError> {
+    row.try_get::<Option<String>, _>(col)?.map(parse).transpose().map_err(StoreError::corrupt)
 }
 
 fn count(row: &AnyRow, col: &str) -> Result<u32, StoreError> {
@@ -105,11 +114,7 @@ pub fn tenant(row: &AnyRow) -> Result<Tenant, StoreError> {
     Ok(Tenant {
         id: tenant_id(row, "id")?,
         name: row.try_get("name")?,
-        language: row
-            .try_get::<Option<String>, _>("language")?
-            .map(Language::parse)
-            .transpose()
-            .map_err(StoreError::corrupt)?,
+        language: opt_parsed(row, "language", Language::parse)?,
         lifetime_days: row.try_get("lifetime_days")?,
         resend_cooldown_secs: row.try_get("resend_cooldown_secs")?,
         max_resends: count(row, "max_resends")?,
@@ -128,16 +133,12 @@ pub fn tenant(row: &AnyRow) -> Result<Tenant, StoreError> {
 pub const KEY_COLUMNS: &str = "id, name, hint, scopes, tenants, created_at, revoked_at";
 
 pub fn api_key(row: &AnyRow) -> Result<ApiKey, StoreError> {
-    let tenants: Option<String> = row.try_get("tenants")?;
     Ok(ApiKey {
         id: uuid(row, "id")?,
         name: row.try_get("name")?,
         hint: row.try_get("hint")?,
         scopes: json(row, "scopes")?,
-        tenants: tenants
-            .map(|t| serde_json::from_str(&t))
-            .transpose()
-            .map_err(StoreError::corrupt)?,
+        tenants: opt_parsed(row, "tenants", |t| serde_json::from_str(&t))?,
         created_at: time(row, "created_at")?,
         revoked_at: opt_time(row, "revoked_at")?,
     })
@@ -148,11 +149,7 @@ pub fn event(row: &AnyRow) -> Result<Event, StoreError> {
     let invitation_id: Option<Vec<u8>> = row.try_get("invitation_id")?;
     Ok(Event {
         id: row.try_get("id")?,
-        tenant_id: row
-            .try_get::<Option<String>, _>("tenant_id")?
-            .map(TenantId::parse)
-            .transpose()
-            .map_err(StoreError::corrupt)?,
+        tenant_id: opt_parsed(row, "tenant_id", TenantId::parse)?,
         invitation_id: invitation_id
             .map(|b| Uuid::from_slice(&b))
             .transpose()

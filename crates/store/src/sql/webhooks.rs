@@ -27,17 +27,13 @@ fn endpoint(row: &sqlx::any::AnyRow) -> Result<WebhookEndpoint, StoreError> {
     let types: String = row.try_get("event_types")?;
     Ok(WebhookEndpoint {
         id: rows::uuid(row, "id")?,
-        tenant_id: TenantId::parse(row.try_get::<String, _>("tenant_id")?)
-            .map_err(StoreError::corrupt)?,
+        tenant_id: rows::tenant_id(row, "tenant_id")?,
         url: row.try_get("url")?,
         secret: Secret::new(row.try_get::<String, _>("secret")?),
         event_types: types_of(&types),
         enabled: row.try_get::<i64, _>("enabled")? == 1,
         disabled_reason: row.try_get("disabled_reason")?,
-        failing_since: row
-            .try_get::<Option<i64>, _>("failing_since")?
-            .map(rows::from_ms)
-            .transpose()?,
+        failing_since: rows::opt_time(row, "failing_since")?,
         created_at: rows::time(row, "created_at")?,
         updated_at: rows::time(row, "updated_at")?,
     })
