@@ -1,6 +1,6 @@
 //! Tenants and their role catalogues.
 
-use super::events::NewEvent;
+use super::events::{NewEvent, Subject};
 use super::rows::{self, AnyQuery, ms};
 use super::{SqlStore, conflict_on_unique};
 use crate::{Audit, Role, StoreError, Tenant, TenantStore};
@@ -8,16 +8,20 @@ use invitd_core::{EventType, TenantId};
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
-fn tenant_settings(t: &Tenant) -> serde_json::Value {
-    serde_json::json!({
-        "name": t.name,
-        "language": t.language.as_ref().map(|l| l.as_str()),
-        "lifetime_days": t.lifetime_days,
-        "resend_cooldown_secs": t.resend_cooldown_secs,
-        "max_resends": t.max_resends,
-        "resend_window_secs": t.resend_window_secs,
-        "accept_redirect_url": t.accept_redirect_url,
-    })
+/// A tenant's events carry its settings.
+impl Subject for Tenant {
+    fn event_subject(&self) -> (&TenantId, serde_json::Value) {
+        let settings = serde_json::json!({
+            "name": self.name,
+            "language": self.language.as_ref().map(|l| l.as_str()),
+            "lifetime_days": self.lifetime_days,
+            "resend_cooldown_secs": self.resend_cooldown_secs,
+            "max_resends": self.max_resends,
+            "resend_window_secs": self.resend_window_secs,
+            "accept_redirect_url": self.accept_redirect_url,
+        });
+        (&self.id, settings)
+    }
 }
 
 #[async_trait::async_trait]
@@ -41,14 +45,7 @@ impl TenantStore for SqlStore {
         for role in roles {
             insert_role(&mut tx, &t.id, role).await?;
         }
-        tx.commit_with(NewEvent::admin(
-            Some(&t.id),
-            EventType::TenantCreated,
-            audit,
-            t.created_at,
-            &tenant_settings(t),
-        ))
-        .await
+        tx.commit_about(t, EventType::TenantCreated, audit, t.created_at).await
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Tenant, StoreError> {
@@ -70,14 +67,7 @@ impl TenantStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        tx.commit_with(NewEvent::admin(
-            Some(&t.id),
-            EventType::TenantUpdated,
-            audit,
-            t.updated_at,
-            &tenant_settings(t),
-        ))
-        .await
+        tx.commit_about(t, EventType::TenantUpdated, audit, t.updated_at).await
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {

@@ -2,7 +2,7 @@
 //! deliveries, recording attempts, disabling an endpoint that only fails.
 
 use super::SqlStore;
-use super::events::{NewEvent, insert_event};
+use super::events::{NewEvent, Subject, insert_event};
 use super::rows::{self, AnyQuery, ms};
 use crate::{
     Audit, StoreError, WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome, WebhookStore,
@@ -51,8 +51,12 @@ fn bind_settings<'q>(q: AnyQuery<'q>, e: &'q WebhookEndpoint) -> AnyQuery<'q> {
         .bind(ms(e.updated_at))
 }
 
-fn endpoint_audit_data(e: &WebhookEndpoint) -> serde_json::Value {
-    serde_json::json!({"webhook_id": e.id, "url": e.url, "event_types": e.event_types, "enabled": e.enabled})
+/// An endpoint's events say what it sends where.
+impl Subject for WebhookEndpoint {
+    fn event_subject(&self) -> (&TenantId, serde_json::Value) {
+        let data = serde_json::json!({"webhook_id": self.id, "url": self.url, "event_types": self.event_types, "enabled": self.enabled});
+        (&self.tenant_id, data)
+    }
 }
 
 #[async_trait::async_trait]
@@ -68,14 +72,7 @@ impl WebhookStore for SqlStore {
             .bind(ms(e.created_at))
             .execute(&mut *tx)
             .await?;
-        tx.commit_with(NewEvent::admin(
-            Some(&e.tenant_id),
-            EventType::WebhookCreated,
-            audit,
-            e.created_at,
-            &endpoint_audit_data(e),
-        ))
-        .await
+        tx.commit_about(e, EventType::WebhookCreated, audit, e.created_at).await
     }
 
     async fn get_webhook(
@@ -123,14 +120,7 @@ impl WebhookStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        tx.commit_with(NewEvent::admin(
-            Some(&e.tenant_id),
-            change,
-            audit,
-            e.updated_at,
-            &endpoint_audit_data(e),
-        ))
-        .await
+        tx.commit_about(e, change, audit, e.updated_at).await
     }
 
     async fn delete_webhook(
@@ -160,14 +150,7 @@ impl WebhookStore for SqlStore {
         ] {
             sqlx::query(sql).bind(rows::id(id)).execute(&mut *tx).await?;
         }
-        tx.commit_with(NewEvent::admin(
-            Some(tenant),
-            EventType::WebhookDeleted,
-            audit,
-            at,
-            &endpoint_audit_data(&e),
-        ))
-        .await
+        tx.commit_about(&e, EventType::WebhookDeleted, audit, at).await
     }
 
     /// Leases due deliveries: for each endpoint, at most `per_endpoint`, and
