@@ -310,15 +310,10 @@ impl InvitationStore for SqlStore {
     /// only lands on a row still pending, so each expiry is recorded once.
     async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError> {
         let mut tx = self.write().await?;
-        let sql = format!(
-            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2{}",
-            self.dialect.skip_locked()
+        let select = format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
         );
-        let due = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(ms(now))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+        let due = self.claim_due(&mut tx, &select, now, limit).await?;
         let mut count = 0;
         for row in &due {
             let current = rows::invitation(row)?;

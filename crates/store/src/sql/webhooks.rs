@@ -164,15 +164,13 @@ impl WebhookStore for SqlStore {
         per_endpoint: usize,
     ) -> Result<Vec<WebhookJob>, StoreError> {
         let mut tx = self.write().await?;
-        let sql = format!(
-            "SELECT d.id, d.endpoint_id, d.attempts FROM webhook_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until <= $1) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.invitation_number = d.invitation_number AND e.state = 'pending' AND e.id < d.id) ORDER BY d.id LIMIT $2{}",
-            self.dialect.skip_locked()
-        );
-        let candidates = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(ms(now))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+        let candidates = self.claim_due(
+            &mut tx,
+            "SELECT d.id, d.endpoint_id, d.attempts FROM webhook_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until <= $1) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.invitation_number = d.invitation_number AND e.state = 'pending' AND e.id < d.id) ORDER BY d.id LIMIT $2",
+            now,
+            limit,
+        )
+        .await?;
         let mut taken: Vec<(i64, Vec<u8>, i64)> = Vec::new();
         for row in &candidates {
             let endpoint_id: Vec<u8> = row.try_get("endpoint_id")?;
