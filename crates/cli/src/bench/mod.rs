@@ -36,7 +36,7 @@ pub struct BenchArgs {
 
 mod client;
 
-use client::{Target, drive, print_table, spawn_server, tempdir};
+use client::{Sample, Target, drive, print_table, spawn_server, tempdir};
 
 pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
     let mut child = None;
@@ -160,34 +160,16 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
     );
 
     samples.push(
-        drive("resend", n, duration, Some(ids.len()), {
-            let (t, ids) = (target.clone(), ids.clone());
-            move |i| {
-                let (t, ids) = (t.clone(), ids.clone());
-                async move {
-                    t.post(
-                        &format!("/v1/tenants/{}/invitations/{}/resend", t.tenant, ids[i]),
-                        &json!({}),
-                    )
-                    .await?;
-                    Ok(())
-                }
-            }
+        post_each("resend", n, duration, &target, &ids, |t, id| {
+            (format!("/v1/tenants/{}/invitations/{id}/resend", t.tenant), json!({}))
         })
         .await,
     );
 
     let toks: Arc<Vec<String>> = Arc::new(tokens.lock().map(|v| v.clone()).unwrap_or_default());
     samples.push(
-        drive("accept", n, duration, Some(toks.len()), {
-            let (t, toks) = (target.clone(), toks.clone());
-            move |i| {
-                let (t, toks) = (t.clone(), toks.clone());
-                async move {
-                    t.post("/v1/invitations/accept", &json!({"token": toks[i]})).await?;
-                    Ok(())
-                }
-            }
+        post_each("accept", n, duration, &target, &toks, |_, tok| {
+            ("/v1/invitations/accept".to_string(), json!({"token": tok}))
         })
         .await,
     );
@@ -197,4 +179,26 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
         let _ = c.kill().await;
     }
     Ok(())
+}
+
+/// Drives `name` once per item of `items` at the most: each operation
+/// POSTs the path and body that `request` makes of the target and its item.
+async fn post_each(
+    name: &'static str,
+    n: usize,
+    duration: Duration,
+    target: &Arc<Target>,
+    items: &Arc<Vec<String>>,
+    request: fn(&Target, &str) -> (String, serde_json::Value),
+) -> Sample {
+    let (t, items) = (target.clone(), items.clone());
+    drive(name, n, duration, Some(items.len()), move |i| {
+        let (t, items) = (t.clone(), items.clone());
+        async move {
+            let (path, body) = request(&t, &items[i]);
+            t.post(&path, &body).await?;
+            Ok(())
+        }
+    })
+    .await
 }
