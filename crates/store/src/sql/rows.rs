@@ -1,10 +1,8 @@
 //! Conversions between rows and records. Times are integer milliseconds,
 //! ids and hashes bytes, lists and objects JSON text, on both databases.
 
-use crate::{ApiKey, Event, StoreError, Tenant};
-use invitd_core::{
-    Actor, DeliveryState, Invitation, Language, RoleId, SecretHash, Status, TenantId,
-};
+use crate::{ApiKey, Event, StoreError};
+use invitd_core::{Actor, DeliveryState, Invitation, RoleId, SecretHash, Status, TenantId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -55,7 +53,7 @@ pub(super) fn tenant_id(row: &AnyRow, col: &str) -> Result<TenantId, StoreError>
 }
 
 /// A nullable text column, parsed with `parse` when it holds a value.
-fn opt_parsed<T, E: std::fmt::Display>(
+pub(super) fn opt_parsed<T, E: std::fmt::Display>(
     row: &AnyRow,
     col: &str,
     parse: impl FnOnce(String) -> Result<T, E>,
@@ -63,7 +61,7 @@ fn opt_parsed<T, E: std::fmt::Display>(
     row.try_get::<Option<String>, _>(col)?.map(parse).transpose().map_err(StoreError::corrupt)
 }
 
-fn count(row: &AnyRow, col: &str) -> Result<u32, StoreError> {
+pub(super) fn count(row: &AnyRow, col: &str) -> Result<u32, StoreError> {
     Ok(row.try_get::<i64, _>(col)? as u32)
 }
 
@@ -105,28 +103,6 @@ pub fn invitation(row: &AnyRow) -> Result<Invitation, StoreError> {
         delivery_attempts: count(row, "delivery_attempts")?,
         delivery_last_error: row.try_get("delivery_last_error")?,
         delivery_sent_at: opt_time(row, "delivery_sent_at")?,
-    })
-}
-
-pub const TENANT_COLUMNS: &str = "id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, logo_url, accent_color, ticket_secret, created_at, updated_at";
-
-pub fn tenant(row: &AnyRow) -> Result<Tenant, StoreError> {
-    Ok(Tenant {
-        id: tenant_id(row, "id")?,
-        name: row.try_get("name")?,
-        language: opt_parsed(row, "language", Language::parse)?,
-        lifetime_days: row.try_get("lifetime_days")?,
-        resend_cooldown_secs: row.try_get("resend_cooldown_secs")?,
-        max_resends: count(row, "max_resends")?,
-        resend_window_secs: row.try_get("resend_window_secs")?,
-        accept_redirect_url: row.try_get("accept_redirect_url")?,
-        logo_url: row.try_get("logo_url")?,
-        accent_color: row.try_get("accent_color")?,
-        ticket_secret: row
-            .try_get::<Option<String>, _>("ticket_secret")?
-            .map(invitd_core::Secret::new),
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
     })
 }
 

@@ -6,6 +6,8 @@ use super::{SqlStore, conflict_on_unique};
 use crate::{Audit, Role, StoreError, Tenant, TenantStore};
 use invitd_core::{EventType, TenantId};
 use sqlx::AnyConnection;
+use sqlx::Row;
+use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
 /// A tenant's events carry its settings.
@@ -22,6 +24,29 @@ impl Subject for Tenant {
         });
         (&self.id, settings)
     }
+}
+
+const TENANT_COLUMNS: &str = "id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, logo_url, accent_color, ticket_secret, created_at, updated_at";
+
+/// A tenant as [`TENANT_COLUMNS`] reads it.
+fn tenant(row: &AnyRow) -> Result<Tenant, StoreError> {
+    Ok(Tenant {
+        id: rows::tenant_id(row, "id")?,
+        name: row.try_get("name")?,
+        language: rows::opt_parsed(row, "language", invitd_core::Language::parse)?,
+        lifetime_days: row.try_get("lifetime_days")?,
+        resend_cooldown_secs: row.try_get("resend_cooldown_secs")?,
+        max_resends: rows::count(row, "max_resends")?,
+        resend_window_secs: row.try_get("resend_window_secs")?,
+        accept_redirect_url: row.try_get("accept_redirect_url")?,
+        logo_url: row.try_get("logo_url")?,
+        accent_color: row.try_get("accent_color")?,
+        ticket_secret: row
+            .try_get::<Option<String>, _>("ticket_secret")?
+            .map(invitd_core::Secret::new),
+        created_at: rows::time(row, "created_at")?,
+        updated_at: rows::time(row, "updated_at")?,
+    })
 }
 
 #[async_trait::async_trait]
@@ -49,13 +74,13 @@ impl TenantStore for SqlStore {
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Tenant, StoreError> {
-        let sql = format!("SELECT {} FROM tenants WHERE id = $1", rows::TENANT_COLUMNS);
+        let sql = format!("SELECT {} FROM tenants WHERE id = $1", TENANT_COLUMNS);
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(&self.reader)
             .await?
             .ok_or(StoreError::NotFound)?;
-        rows::tenant(&row)
+        tenant(&row)
     }
 
     async fn update_tenant(&self, t: &Tenant, audit: &Audit) -> Result<(), StoreError> {
@@ -71,9 +96,9 @@ impl TenantStore for SqlStore {
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        let sql = format!("SELECT {} FROM tenants ORDER BY id", rows::TENANT_COLUMNS);
+        let sql = format!("SELECT {} FROM tenants ORDER BY id", TENANT_COLUMNS);
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.reader).await?;
-        rows.iter().map(rows::tenant).collect()
+        rows.iter().map(tenant).collect()
     }
 
     async fn list_roles(&self, tenant: &TenantId) -> Result<Vec<Role>, StoreError> {
