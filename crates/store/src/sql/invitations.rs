@@ -134,9 +134,7 @@ impl InvitationStore for SqlStore {
         let sql = format!(
             "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1 AND tenant_id = $2"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(rows::id(id))
-            .bind(tenant.as_str())
+        let row = rows::in_tenant(sqlx::AssertSqlSafe(sql), id, tenant)
             .fetch_optional(&self.reader)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -260,9 +258,7 @@ impl InvitationStore for SqlStore {
                     "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1 AND tenant_id = $2{}",
                     self.dialect.for_update()
                 );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(rows::id(*id))
-                    .bind(tenant.as_str())
+                rows::in_tenant(sqlx::AssertSqlSafe(sql), *id, tenant)
                     .fetch_optional(&mut *tx)
                     .await?
             }

@@ -147,11 +147,11 @@ impl OutboxStore for SqlStore {
         tenant: &TenantId,
         id: Uuid,
     ) -> Result<Vec<DeliveryAttempt>, StoreError> {
-        let rows = sqlx::query(
+        let rows = rows::in_tenant(
             "SELECT a.outbox_id, o.kind, a.attempted_at, a.outcome, a.detail FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id JOIN invitations i ON i.number = a.invitation_number WHERE i.id = $1 AND i.tenant_id = $2 ORDER BY a.id",
+            id,
+            tenant,
         )
-        .bind(rows::id(id))
-        .bind(tenant.as_str())
         .fetch_all(&self.reader)
         .await?;
         rows.iter()

@@ -26,6 +26,16 @@ pub fn id(u: Uuid) -> Vec<u8> {
     u.as_bytes().to_vec()
 }
 
+/// `sql` with its `$1` bound to a record's id and its `$2` to the tenant the
+/// record must belong to.
+pub(super) fn in_tenant<'q>(
+    sql: impl sqlx::SqlSafeStr,
+    record: Uuid,
+    tenant: &'q TenantId,
+) -> AnyQuery<'q> {
+    sqlx::query(sql).bind(id(record)).bind(tenant.as_str())
+}
+
 pub fn uuid(row: &AnyRow, col: &str) -> Result<Uuid, StoreError> {
     let bytes: Vec<u8> = row.try_get(col)?;
     Uuid::from_slice(&bytes).map_err(StoreError::corrupt)

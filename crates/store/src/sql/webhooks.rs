@@ -83,9 +83,7 @@ impl WebhookStore for SqlStore {
         let sql = format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(rows::id(id))
-            .bind(tenant.as_str())
+        let row = rows::in_tenant(sqlx::AssertSqlSafe(sql), id, tenant)
             .fetch_optional(&self.reader)
             .await?;
         endpoint(&row.ok_or(StoreError::NotFound)?)
@@ -136,9 +134,7 @@ impl WebhookStore for SqlStore {
                 "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2{}",
                 self.dialect.for_update()
             );
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(rows::id(id))
-                .bind(tenant.as_str())
+            let row = rows::in_tenant(sqlx::AssertSqlSafe(sql), id, tenant)
                 .fetch_optional(&mut *tx)
                 .await?;
             endpoint(&row.ok_or(StoreError::NotFound)?)?
@@ -290,11 +286,11 @@ impl WebhookStore for SqlStore {
         id: Uuid,
         limit: u32,
     ) -> Result<Vec<WebhookAttempt>, StoreError> {
-        let rows = sqlx::query(
+        let rows = rows::in_tenant(
             "SELECT a.delivery_id, ev.id AS event_id, ev.type, a.attempted_at, a.status_code, a.duration_ms, a.error FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id JOIN events ev ON ev.id = d.event_id JOIN webhook_endpoints w ON w.id = a.endpoint_id WHERE a.endpoint_id = $1 AND w.tenant_id = $2 ORDER BY a.id DESC LIMIT $3",
+            id,
+            tenant,
         )
-        .bind(rows::id(id))
-        .bind(tenant.as_str())
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?;
