@@ -326,25 +326,24 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> Result<UnitOutcome, StoreError>;
 }
 
-/// Everything a store does: the sum of the traits above, one per
-/// aggregate. Every method is one atomic unit. An `Arc<dyn Store>` offers
-/// every method as it is; code generic over a store imports
-/// `invitd_store::prelude::*`.
-pub trait Store:
-    InstallationStore
-    + TenantStore
-    + KeyStore
-    + InvitationStore
-    + OutboxStore
-    + WebhookStore
-    + EventStore
-    + IdempotencyStore
-    + 'static
-{
+/// Declares a trait that is the sum of the traits listed (and `'static`),
+/// with the blanket impl that gives it to every type implementing them all,
+/// so the list is written once.
+macro_rules! sum_trait {
+    ($(#[$doc:meta])* $name:ident = $first:ident $(+ $part:ident)*) => {
+        $(#[$doc])*
+        pub trait $name: $first $(+ $part)* + 'static {}
+
+        impl<T> $name for T where T: $first $(+ $part)* + 'static {}
+    };
 }
 
-impl<T> Store for T where
-    T: InstallationStore
+sum_trait! {
+    /// Everything a store does: the sum of the traits above, one per
+    /// aggregate. Every method is one atomic unit. An `Arc<dyn Store>` offers
+    /// every method as it is; code generic over a store imports
+    /// `invitd_store::prelude::*`.
+    Store = InstallationStore
         + TenantStore
         + KeyStore
         + InvitationStore
@@ -352,8 +351,6 @@ impl<T> Store for T where
         + WebhookStore
         + EventStore
         + IdempotencyStore
-        + 'static
-{
 }
 
 /// A unit of work: every store write made inside [`Unit::scope`] joins one

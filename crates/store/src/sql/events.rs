@@ -34,6 +34,12 @@ impl<'a> NewEvent<'a> {
     }
 }
 
+/// A record that admin events are about (a tenant, a webhook endpoint):
+/// the tenant they belong to, and the data describing the record.
+pub(super) trait Subject {
+    fn event_subject(&self) -> (&TenantId, serde_json::Value);
+}
+
 /// Appends one audit event; its id.
 pub(super) async fn insert_event(
     conn: &mut AnyConnection,

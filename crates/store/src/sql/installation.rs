@@ -27,9 +27,7 @@ impl InstallationStore for SqlStore {
         let count = |name: &str| -> Result<u64, StoreError> {
             Ok(row.try_get::<i64, _>(name)?.max(0) as u64)
         };
-        let at = |name: &str| -> Result<Option<OffsetDateTime>, StoreError> {
-            row.try_get::<Option<i64>, _>(name)?.map(rows::from_ms).transpose()
-        };
+        let at = |name: &str| rows::opt_time(&row, name);
         Ok(Backlog {
             emails_due: count("emails")?,
             oldest_email_due_at: at("oldest_email")?,

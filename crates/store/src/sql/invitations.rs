@@ -134,9 +134,7 @@ impl InvitationStore for SqlStore {
         let sql = format!(
             "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1 AND tenant_id = $2"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(rows::id(id))
-            .bind(tenant.as_str())
+        let row = rows::in_tenant(sqlx::AssertSqlSafe(sql), id, tenant)
             .fetch_optional(&self.reader)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -260,9 +258,7 @@ impl InvitationStore for SqlStore {
                     "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1 AND tenant_id = $2{}",
                     self.dialect.for_update()
                 );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(rows::id(*id))
-                    .bind(tenant.as_str())
+                rows::in_tenant(sqlx::AssertSqlSafe(sql), *id, tenant)
                     .fetch_optional(&mut *tx)
                     .await?
             }
@@ -310,15 +306,10 @@ impl InvitationStore for SqlStore {
     /// only lands on a row still pending, so each expiry is recorded once.
     async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError> {
         let mut tx = self.write().await?;
-        let sql = format!(
-            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2{}",
-            self.dialect.skip_locked()
+        let select = format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
         );
-        let due = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(ms(now))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+        let due = self.claim_due(&mut tx, &select, now, limit).await?;
         let mut count = 0;
         for row in &due {
             let current = rows::invitation(row)?;

@@ -185,6 +185,28 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// Claims for `tx` the due rows that `select` finds (its `$1` is `now`,
+    /// its `$2` the most rows to take), passing over rows another process
+    /// has locked and locking the rest (PostgreSQL; on SQLite the write
+    /// lock covers them).
+    async fn claim_due(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        select: &str,
+        now: time::OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        let sql = format!("{select}{}", self.dialect.skip_locked());
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(rows::ms(now))
+            .bind(i64::from(limit))
+            .fetch_all(tx)
+            .await?;
+        Ok(rows)
+    }
+}
+
 /// Maps a unique-constraint violation to `Conflict`, anything else through.
 fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
     match &e {

@@ -63,8 +63,7 @@ impl OutboxStore for SqlStore {
             items.push(OutboxItem {
                 id: row.try_get("id")?,
                 invitation_id: rows::uuid(&row, "invitation_id")?,
-                tenant_id: TenantId::parse(row.try_get::<String, _>("tenant_id")?)
-                    .map_err(StoreError::corrupt)?,
+                tenant_id: rows::tenant_id(&row, "tenant_id")?,
                 kind: row.try_get("kind")?,
                 attempts: row.try_get::<i64, _>("attempts")? as u32,
                 payload: serde_json::from_str(payload.as_deref().unwrap_or("null"))
@@ -148,11 +147,11 @@ impl OutboxStore for SqlStore {
         tenant: &TenantId,
         id: Uuid,
     ) -> Result<Vec<DeliveryAttempt>, StoreError> {
-        let rows = sqlx::query(
+        let rows = rows::in_tenant(
             "SELECT a.outbox_id, o.kind, a.attempted_at, a.outcome, a.detail FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id JOIN invitations i ON i.number = a.invitation_number WHERE i.id = $1 AND i.tenant_id = $2 ORDER BY a.id",
+            id,
+            tenant,
         )
-        .bind(rows::id(id))
-        .bind(tenant.as_str())
         .fetch_all(&self.reader)
         .await?;
         rows.iter()

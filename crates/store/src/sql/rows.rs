@@ -1,10 +1,8 @@
 //! Conversions between rows and records. Times are integer milliseconds,
 //! ids and hashes bytes, lists and objects JSON text, on both databases.
 
-use crate::{ApiKey, Event, StoreError, Tenant};
-use invitd_core::{
-    Actor, DeliveryState, Invitation, Language, RoleId, SecretHash, Status, TenantId,
-};
+use crate::{ApiKey, Event, StoreError};
+use invitd_core::{Actor, DeliveryState, Invitation, RoleId, SecretHash, Status, TenantId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -28,12 +26,22 @@ pub fn id(u: Uuid) -> Vec<u8> {
     u.as_bytes().to_vec()
 }
 
+/// `sql` with its `$1` bound to a record's id and its `$2` to the tenant the
+/// record must belong to.
+pub(super) fn in_tenant<'q>(
+    sql: impl sqlx::SqlSafeStr,
+    record: Uuid,
+    tenant: &'q TenantId,
+) -> AnyQuery<'q> {
+    sqlx::query(sql).bind(id(record)).bind(tenant.as_str())
+}
+
 pub fn uuid(row: &AnyRow, col: &str) -> Result<Uuid, StoreError> {
     let bytes: Vec<u8> = row.try_get(col)?;
     Uuid::from_slice(&bytes).map_err(StoreError::corrupt)
 }
 
-fn opt_time(row: &AnyRow, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+pub(super) fn opt_time(row: &AnyRow, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
     row.try_get::<Option<i64>, _>(col)?.map(from_ms).transpose()
 }
 
@@ -50,11 +58,20 @@ pub fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
-fn tenant_id(row: &AnyRow, col: &str) -> Result<TenantId, StoreError> {
+pub(super) fn tenant_id(row: &AnyRow, col: &str) -> Result<TenantId, StoreError> {
     TenantId::parse(row.try_get::<String, _>(col)?).map_err(StoreError::corrupt)
 }
 
-fn count(row: &AnyRow, col: &str) -> Result<u32, StoreError> {
+/// A nullable text column, parsed with `parse` when it holds a value.
+pub(super) fn opt_parsed<T, E: std::fmt::Display>(
+    row: &AnyRow,
+    col: &str,
+    parse: impl FnOnce(String) -> Result<T, E>,
+) -> Result<Option<T>, StoreError> {
+    row.try_get::<Option<String>, _>(col)?.map(parse).transpose().map_err(StoreError::corrupt)
+}
+
+pub(super) fn count(row: &AnyRow, col: &str) -> Result<u32, StoreError> {
     Ok(row.try_get::<i64, _>(col)? as u32)
 }
 
@@ -99,45 +116,15 @@ pub fn invitation(row: &AnyRow) -> Result<Invitation, StoreError> {
     })
 }
 
-pub const TENANT_COLUMNS: &str = "id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, logo_url, accent_color, ticket_secret, created_at, updated_at";
-
-pub fn tenant(row: &AnyRow) -> Result<Tenant, StoreError> {
-    Ok(Tenant {
-        id: tenant_id(row, "id")?,
-        name: row.try_get("name")?,
-        language: row
-            .try_get::<Option<String>, _>("language")?
-            .map(Language::parse)
-            .transpose()
-            .map_err(StoreError::corrupt)?,
-        lifetime_days: row.try_get("lifetime_days")?,
-        resend_cooldown_secs: row.try_get("resend_cooldown_secs")?,
-        max_resends: count(row, "max_resends")?,
-        resend_window_secs: row.try_get("resend_window_secs")?,
-        accept_redirect_url: row.try_get("accept_redirect_url")?,
-        logo_url: row.try_get("logo_url")?,
-        accent_color: row.try_get("accent_color")?,
-        ticket_secret: row
-            .try_get::<Option<String>, _>("ticket_secret")?
-            .map(invitd_core::Secret::new),
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-    })
-}
-
 pub const KEY_COLUMNS: &str = "id, name, hint, scopes, tenants, created_at, revoked_at";
 
 pub fn api_key(row: &AnyRow) -> Result<ApiKey, StoreError> {
-    let tenants: Option<String> = row.try_get("tenants")?;
     Ok(ApiKey {
         id: uuid(row, "id")?,
         name: row.try_get("name")?,
         hint: row.try_get("hint")?,
         scopes: json(row, "scopes")?,
-        tenants: tenants
-            .map(|t| serde_json::from_str(&t))
-            .transpose()
-            .map_err(StoreError::corrupt)?,
+        tenants: opt_parsed(row, "tenants", |t| serde_json::from_str(&t))?,
         created_at: time(row, "created_at")?,
         revoked_at: opt_time(row, "revoked_at")?,
     })
@@ -148,11 +135,7 @@ pub fn event(row: &AnyRow) -> Result<Event, StoreError> {
     let invitation_id: Option<Vec<u8>> = row.try_get("invitation_id")?;
     Ok(Event {
         id: row.try_get("id")?,
-        tenant_id: row
-            .try_get::<Option<String>, _>("tenant_id")?
-            .map(TenantId::parse)
-            .transpose()
-            .map_err(StoreError::corrupt)?,
+        tenant_id: opt_parsed(row, "tenant_id", TenantId::parse)?,
         invitation_id: invitation_id
             .map(|b| Uuid::from_slice(&b))
             .transpose()

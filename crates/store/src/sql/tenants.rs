@@ -1,22 +1,51 @@
 //! Tenants and their role catalogues.
 
-use super::events::NewEvent;
+use super::events::{NewEvent, Subject};
 use super::rows::{self, AnyQuery, ms};
 use super::{SqlStore, conflict_on_unique};
 use crate::{Audit, Role, StoreError, Tenant, TenantStore};
 use invitd_core::{EventType, TenantId};
 use sqlx::AnyConnection;
+use sqlx::Row;
+use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
-fn tenant_settings(t: &Tenant) -> serde_json::Value {
-    serde_json::json!({
-        "name": t.name,
-        "language": t.language.as_ref().map(|l| l.as_str()),
-        "lifetime_days": t.lifetime_days,
-        "resend_cooldown_secs": t.resend_cooldown_secs,
-        "max_resends": t.max_resends,
-        "resend_window_secs": t.resend_window_secs,
-        "accept_redirect_url": t.accept_redirect_url,
+/// A tenant's events carry its settings.
+impl Subject for Tenant {
+    fn event_subject(&self) -> (&TenantId, serde_json::Value) {
+        let settings = serde_json::json!({
+            "name": self.name,
+            "language": self.language.as_ref().map(|l| l.as_str()),
+            "lifetime_days": self.lifetime_days,
+            "resend_cooldown_secs": self.resend_cooldown_secs,
+            "max_resends": self.max_resends,
+            "resend_window_secs": self.resend_window_secs,
+            "accept_redirect_url": self.accept_redirect_url,
+        });
+        (&self.id, settings)
+    }
+}
+
+const TENANT_COLUMNS: &str = "id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, logo_url, accent_color, ticket_secret, created_at, updated_at";
+
+/// A tenant as [`TENANT_COLUMNS`] reads it.
+fn tenant(row: &AnyRow) -> Result<Tenant, StoreError> {
+    Ok(Tenant {
+        id: rows::tenant_id(row, "id")?,
+        name: row.try_get("name")?,
+        language: rows::opt_parsed(row, "language", invitd_core::Language::parse)?,
+        lifetime_days: row.try_get("lifetime_days")?,
+        resend_cooldown_secs: row.try_get("resend_cooldown_secs")?,
+        max_resends: rows::count(row, "max_resends")?,
+        resend_window_secs: row.try_get("resend_window_secs")?,
+        accept_redirect_url: row.try_get("accept_redirect_url")?,
+        logo_url: row.try_get("logo_url")?,
+        accent_color: row.try_get("accent_color")?,
+        ticket_secret: row
+            .try_get::<Option<String>, _>("ticket_secret")?
+            .map(invitd_core::Secret::new),
+        created_at: rows::time(row, "created_at")?,
+        updated_at: rows::time(row, "updated_at")?,
     })
 }
 
@@ -41,24 +70,17 @@ impl TenantStore for SqlStore {
         for role in roles {
             insert_role(&mut tx, &t.id, role).await?;
         }
-        tx.commit_with(NewEvent::admin(
-            Some(&t.id),
-            EventType::TenantCreated,
-            audit,
-            t.created_at,
-            &tenant_settings(t),
-        ))
-        .await
+        tx.commit_about(t, EventType::TenantCreated, audit, t.created_at).await
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Tenant, StoreError> {
-        let sql = format!("SELECT {} FROM tenants WHERE id = $1", rows::TENANT_COLUMNS);
+        let sql = format!("SELECT {} FROM tenants WHERE id = $1", TENANT_COLUMNS);
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(&self.reader)
             .await?
             .ok_or(StoreError::NotFound)?;
-        rows::tenant(&row)
+        tenant(&row)
     }
 
     async fn update_tenant(&self, t: &Tenant, audit: &Audit) -> Result<(), StoreError> {
@@ -70,20 +92,13 @@ impl TenantStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        tx.commit_with(NewEvent::admin(
-            Some(&t.id),
-            EventType::TenantUpdated,
-            audit,
-            t.updated_at,
-            &tenant_settings(t),
-        ))
-        .await
+        tx.commit_about(t, EventType::TenantUpdated, audit, t.updated_at).await
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        let sql = format!("SELECT {} FROM tenants ORDER BY id", rows::TENANT_COLUMNS);
+        let sql = format!("SELECT {} FROM tenants ORDER BY id", TENANT_COLUMNS);
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.reader).await?;
-        rows.iter().map(rows::tenant).collect()
+        rows.iter().map(tenant).collect()
     }
 
     async fn list_roles(&self, tenant: &TenantId) -> Result<Vec<Role>, StoreError> {

@@ -76,6 +76,19 @@ impl WriteTx {
         self.commit().await
     }
 
+    /// Commits with the admin event `change` about `subject`, at `at`.
+    pub(super) async fn commit_about(
+        self,
+        subject: &impl super::events::Subject,
+        change: invitd_core::EventType,
+        audit: &crate::Audit,
+        at: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (tenant, data) = subject.event_subject();
+        self.commit_with(super::events::NewEvent::admin(Some(tenant), change, audit, at, &data))
+            .await
+    }
+
     /// Makes the write durable (or, in a unit, part of the unit).
     pub(super) async fn commit(mut self) -> Result<(), StoreError> {
         match self.inner.take() {

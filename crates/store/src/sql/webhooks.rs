@@ -2,7 +2,7 @@
 //! deliveries, recording attempts, disabling an endpoint that only fails.
 
 use super::SqlStore;
-use super::events::{NewEvent, insert_event};
+use super::events::{NewEvent, Subject, insert_event};
 use super::rows::{self, AnyQuery, ms};
 use crate::{
     Audit, StoreError, WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome, WebhookStore,
@@ -27,17 +27,13 @@ fn endpoint(row: &sqlx::any::AnyRow) -> Result<WebhookEndpoint, StoreError> {
     let types: String = row.try_get("event_types")?;
     Ok(WebhookEndpoint {
         id: rows::uuid(row, "id")?,
-        tenant_id: TenantId::parse(row.try_get::<String, _>("tenant_id")?)
-            .map_err(StoreError::corrupt)?,
+        tenant_id: rows::tenant_id(row, "tenant_id")?,
         url: row.try_get("url")?,
         secret: Secret::new(row.try_get::<String, _>("secret")?),
         event_types: types_of(&types),
         enabled: row.try_get::<i64, _>("enabled")? == 1,
         disabled_reason: row.try_get("disabled_reason")?,
-        failing_since: row
-            .try_get::<Option<i64>, _>("failing_since")?
-            .map(rows::from_ms)
-            .transpose()?,
+        failing_since: rows::opt_time(row, "failing_since")?,
         created_at: rows::time(row, "created_at")?,
         updated_at: rows::time(row, "updated_at")?,
     })
@@ -55,8 +51,12 @@ fn bind_settings<'q>(q: AnyQuery<'q>, e: &'q WebhookEndpoint) -> AnyQuery<'q> {
         .bind(ms(e.updated_at))
 }
 
-fn endpoint_audit_data(e: &WebhookEndpoint) -> serde_json::Value {
-    serde_json::json!({"webhook_id": e.id, "url": e.url, "event_types": e.event_types, "enabled": e.enabled})
+/// An endpoint's events say what it sends where.
+impl Subject for WebhookEndpoint {
+    fn event_subject(&self) -> (&TenantId, serde_json::Value) {
+        let data = serde_json::json!({"webhook_id": self.id, "url": self.url, "event_types": self.event_types, "enabled": self.enabled});
+        (&self.tenant_id, data)
+    }
 }
 
 #[async_trait::async_trait]
@@ -72,14 +72,7 @@ impl WebhookStore for SqlStore {
             .bind(ms(e.created_at))
             .execute(&mut *tx)
             .await?;
-        tx.commit_with(NewEvent::admin(
-            Some(&e.tenant_id),
-            EventType::WebhookCreated,
-            audit,
-            e.created_at,
-            &endpoint_audit_data(e),
-        ))
-        .await
+        tx.commit_about(e, EventType::WebhookCreated, audit, e.created_at).await
     }
 
     async fn get_webhook(
@@ -90,9 +83,7 @@ impl WebhookStore for SqlStore {
         let sql = format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(rows::id(id))
-            .bind(tenant.as_str())
+        let row = rows::in_tenant(sqlx::AssertSqlSafe(sql), id, tenant)
             .fetch_optional(&self.reader)
             .await?;
         endpoint(&row.ok_or(StoreError::NotFound)?)
@@ -127,14 +118,7 @@ impl WebhookStore for SqlStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        tx.commit_with(NewEvent::admin(
-            Some(&e.tenant_id),
-            change,
-            audit,
-            e.updated_at,
-            &endpoint_audit_data(e),
-        ))
-        .await
+        tx.commit_about(e, change, audit, e.updated_at).await
     }
 
     async fn delete_webhook(
@@ -150,9 +134,7 @@ impl WebhookStore for SqlStore {
                 "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2{}",
                 self.dialect.for_update()
             );
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(rows::id(id))
-                .bind(tenant.as_str())
+            let row = rows::in_tenant(sqlx::AssertSqlSafe(sql), id, tenant)
                 .fetch_optional(&mut *tx)
                 .await?;
             endpoint(&row.ok_or(StoreError::NotFound)?)?
@@ -164,14 +146,7 @@ impl WebhookStore for SqlStore {
         ] {
             sqlx::query(sql).bind(rows::id(id)).execute(&mut *tx).await?;
         }
-        tx.commit_with(NewEvent::admin(
-            Some(tenant),
-            EventType::WebhookDeleted,
-            audit,
-            at,
-            &endpoint_audit_data(&e),
-        ))
-        .await
+        tx.commit_about(&e, EventType::WebhookDeleted, audit, at).await
     }
 
     /// Leases due deliveries: for each endpoint, at most `per_endpoint`, and
@@ -185,15 +160,13 @@ impl WebhookStore for SqlStore {
         per_endpoint: usize,
     ) -> Result<Vec<WebhookJob>, StoreError> {
         let mut tx = self.write().await?;
-        let sql = format!(
-            "SELECT d.id, d.endpoint_id, d.attempts FROM webhook_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until <= $1) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.invitation_number = d.invitation_number AND e.state = 'pending' AND e.id < d.id) ORDER BY d.id LIMIT $2{}",
-            self.dialect.skip_locked()
-        );
-        let candidates = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(ms(now))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+        let candidates = self.claim_due(
+            &mut tx,
+            "SELECT d.id, d.endpoint_id, d.attempts FROM webhook_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until <= $1) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.invitation_number = d.invitation_number AND e.state = 'pending' AND e.id < d.id) ORDER BY d.id LIMIT $2",
+            now,
+            limit,
+        )
+        .await?;
         let mut taken: Vec<(i64, Vec<u8>, i64)> = Vec::new();
         for row in &candidates {
             let endpoint_id: Vec<u8> = row.try_get("endpoint_id")?;
@@ -313,11 +286,11 @@ impl WebhookStore for SqlStore {
         id: Uuid,
         limit: u32,
     ) -> Result<Vec<WebhookAttempt>, StoreError> {
-        let rows = sqlx::query(
+        let rows = rows::in_tenant(
             "SELECT a.delivery_id, ev.id AS event_id, ev.type, a.attempted_at, a.status_code, a.duration_ms, a.error FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id JOIN events ev ON ev.id = d.event_id JOIN webhook_endpoints w ON w.id = a.endpoint_id WHERE a.endpoint_id = $1 AND w.tenant_id = $2 ORDER BY a.id DESC LIMIT $3",
+            id,
+            tenant,
         )
-        .bind(rows::id(id))
-        .bind(tenant.as_str())
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?;
