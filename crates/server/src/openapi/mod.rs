@@ -86,6 +86,8 @@ struct Shape {
     write: bool,
     authenticated: bool,
     database: bool,
+    /// Takes the token of an accept link (lookup, accept, decline).
+    token: bool,
 }
 
 fn shape(path: &str, method: &str, op: &Operation) -> Shape {
@@ -103,6 +105,7 @@ fn shape(path: &str, method: &str, op: &Operation) -> Shape {
         authenticated: op.security.as_ref().is_some_and(|s| !s.is_empty()),
         // Only liveness answers without asking the database.
         database: path != "/healthz",
+        token: path.starts_with("/v1/invitations/") && !path.contains('{'),
     }
 }
 
@@ -143,6 +146,13 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
             "`not_found`: no such resource, or one of a tenant the key does not reach.".into(),
         ));
     }
+    if s.token {
+        common.push((
+            404,
+            "`not_found`: no invitation has this token, or its tenant is one the key does not reach."
+                .into(),
+        ));
+    }
     common.push((
         405,
         "`method_not_allowed`: this path does not take this method; the `Allow` header lists the ones it takes.".into(),
@@ -161,6 +171,13 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
         common.push((
             422,
             "`idempotency_key_reused`: this `Idempotency-Key` was used with a different request."
+                .into(),
+        ));
+    }
+    if s.token {
+        common.push((
+            429,
+            "Too many token requests from this client; `Retry-After` says when to try again."
                 .into(),
         ));
     }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 /// when at least one invitation was created, 200 when none was. Each created
 /// invitation carries its `accept_url`, shown this once.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations", operation_id = "create_invitations", tag = "invitations",
-    params(("tenant" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for a repeated key")),
+    params(("tenant" = String, Path)),
     request_body = CreateInvitations,
     security(("bearer" = ["invites:write"])),
     responses(
@@ -89,7 +89,7 @@ pub async fn get(
 /// Refused with 429 and `Retry-After` inside the cooldown or past the
 /// window's maximum; 409 once accepted, declined or revoked.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations/{id}/resend", operation_id = "resend_invitation", tag = "invitations",
-    params(("tenant" = String, Path), ("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    params(("tenant" = String, Path), ("id" = Uuid, Path)),
     security(("bearer" = ["invites:write"])),
     responses(
         (status = 200, body = InvitationView, description = "Resent; `accept_url` is the new link, shown this once"),
@@ -107,7 +107,7 @@ pub async fn resend(
 
 /// Revoke a pending or expired invitation; the record is kept.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations/{id}/revoke", operation_id = "revoke_invitation", tag = "invitations",
-    params(("tenant" = String, Path), ("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
+    params(("tenant" = String, Path), ("id" = Uuid, Path)),
     security(("bearer" = ["invites:write"])),
     responses(
         (status = 200, body = InvitationView, description = "Revoked"),
@@ -162,9 +162,7 @@ pub async fn deliveries(
     security(("bearer" = ["invites:read"])),
     responses(
         (status = 200, body = InvitationView, description = "The invitation the token opens"),
-        (status = 404, body = Problem, description = "`not_found`: no invitation has this token, or its tenant is one the key does not reach."),
-        (status = 409, body = Problem, description = "`token_replaced`: a resend replaced this link."),
-        (status = 429, body = Problem, description = "Too many token requests from this client; `Retry-After` says when to try again.")))]
+        (status = 409, body = Problem, description = "`token_replaced`: a resend replaced this link.")))]
 pub async fn lookup(
     State(state): State<AppState>,
     caller: Caller,
@@ -182,10 +180,8 @@ pub async fn lookup(
     security(("bearer" = ["invites:write", "invites:read"])),
     responses(
         (status = 200, body = InvitationView, description = "Accepted"),
-        (status = 404, body = Problem, description = "`not_found`: no invitation has this token, or its tenant is one the key does not reach."),
         (status = 409, body = Problem, description = "`token_replaced`, `invitation_already_accepted`, `invitation_already_declined` or `invitation_revoked`."),
-        (status = 410, body = Problem, description = "`invitation_expired`: the invitation expired."),
-        (status = 429, body = Problem, description = "Too many token requests from this client; `Retry-After` says when to try again.")))]
+        (status = 410, body = Problem, description = "`invitation_expired`: the invitation expired.")))]
 pub async fn accept(
     State(state): State<AppState>,
     caller: Caller,
@@ -201,10 +197,8 @@ pub async fn accept(
     security(("bearer" = ["invites:write", "invites:read"])),
     responses(
         (status = 200, body = InvitationView, description = "Declined"),
-        (status = 404, body = Problem, description = "`not_found`: no invitation has this token, or its tenant is one the key does not reach."),
         (status = 409, body = Problem, description = "`token_replaced`, `invitation_already_accepted`, `invitation_already_declined` or `invitation_revoked`."),
-        (status = 410, body = Problem, description = "`invitation_expired`: the invitation expired."),
-        (status = 429, body = Problem, description = "Too many token requests from this client; `Retry-After` says when to try again.")))]
+        (status = 410, body = Problem, description = "`invitation_expired`: the invitation expired.")))]
 pub async fn decline(
     State(state): State<AppState>,
     caller: Caller,
