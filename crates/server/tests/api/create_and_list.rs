@@ -1,13 +1,13 @@
 //! Creating invitations, per-email failures, validation, listing.
 
 use crate::harness::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 async fn create_returns_links_once_and_get_never_shows_them() {
     let app = spawn_app().await;
     let body = app
-        .post(
-            "/v1/tenants/acme/invitations",
+        .create(
+            "acme",
             json!({
                 "emails": ["Ann@Example.com", "bob@example.com"],
                 "roles": ["editor", "viewer"],
@@ -176,28 +176,10 @@ async fn list_filters_and_paginates_newest_first() {
         .await
         .expect(201);
 
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/tenants/acme/invitations?limit=2&cursor={c}"),
-            None => "/v1/tenants/acme/invitations?limit=2".into(),
-        };
-        let page = app.get(&path).await.expect(200);
-        seen.extend(
-            page["invitations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i["email"].as_str().unwrap().to_string()),
-        );
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => break,
-        }
-    }
+    let seen =
+        Value::from(app.all_pages("/v1/tenants/acme/invitations?limit=2", "invitations").await);
     assert_eq!(
-        seen,
+        strings(&seen, "email"),
         [
             "viewer@example.com",
             "p4@example.com",

@@ -1,5 +1,11 @@
 //! Starts the real server for one test and talks to it.
 
+mod inbox;
+mod shape;
+
+pub use inbox::{Inbox, smtp_port};
+pub use shape::{Kind, assert_shape, date};
+
 use invitd_core::{Clock, FixedClock};
 use invitd_server::Running;
 use invitd_server::config::Config;
@@ -279,6 +285,32 @@ impl TestApp {
         self.as_admin().with_idempotency_key(key)
     }
 
+    /// Requests made with the admin key and one more header.
+    pub fn with_header(&self, name: &str, value: &str) -> As<'_> {
+        self.as_admin().with_header(name, value)
+    }
+
+    /// `GET path` with no key; the body as text.
+    pub async fn text(&self, path: &str) -> String {
+        let resp = self.client.get(format!("{}{path}", self.base)).send().await.expect("request");
+        resp.text().await.expect("body")
+    }
+
+    /// Follows a listing's `next_cursor` from `first` (a path with a query)
+    /// to the end; the `field` arrays of every page, in order.
+    pub async fn all_pages(&self, first: &str, field: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut path = first.to_string();
+        loop {
+            let page = self.get(&path).await.expect(200);
+            items.extend(page[field].as_array().expect("a list").iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(cursor) => path = format!("{first}&cursor={cursor}"),
+                None => return items,
+            }
+        }
+    }
+
     /// Invites `emails` to acme as editors; returns the created invitations.
     pub async fn invite(&self, emails: &[&str]) -> Vec<Value> {
         let body =
@@ -290,6 +322,14 @@ impl TestApp {
     pub async fn invite_one(&self, email: &str) -> (String, String) {
         let inv = self.invite(&[email]).await.remove(0);
         (inv["id"].as_str().expect("id").to_string(), token_of(&inv))
+    }
+
+    /// Invites one address, then moves the clock two minutes on, past the
+    /// resend cooldown; returns (id, token).
+    pub async fn invite_one_ready_to_resend(&self, email: &str) -> (String, String) {
+        let invited = self.invite_one(email).await;
+        self.advance(time::Duration::minutes(2));
+        invited
     }
 
     /// Creates a key with these scopes and tenants; returns its secret.
@@ -345,8 +385,12 @@ pub struct As<'a> {
 }
 
 impl As<'_> {
-    pub fn with_idempotency_key(mut self, key: &str) -> Self {
-        self.headers.push(("idempotency-key".to_string(), key.to_string()));
+    pub fn with_idempotency_key(self, key: &str) -> Self {
+        self.with_header("idempotency-key", key)
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
         self
     }
 }
@@ -425,144 +469,15 @@ impl Api for As<'_> {
     }
 }
 
+/// The string `field` of every item of a JSON list.
+#[track_caller]
+pub fn strings<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    let items = list.as_array().unwrap_or_else(|| panic!("not a list: {list}"));
+    items.iter().map(|item| item[field].as_str().expect("a string")).collect()
+}
+
 /// The token at the end of an invitation's `accept_url`.
 pub fn token_of(inv: &Value) -> String {
     let url = inv["accept_url"].as_str().expect("accept_url");
     url.rsplit('/').next().expect("token").to_string()
-}
-
-/// A port for a mailcrab SMTP server (or for nothing: a refused
-/// connection). mailcrab binds its own address and takes no listener, so
-/// this is the one place a port is found by binding and letting go; the
-/// servers under test are handed their bound listener instead.
-pub fn smtp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A mailcrab SMTP server and everything it has received.
-pub struct Inbox {
-    stop: Box<dyn Fn() + Send + Sync>,
-    pub received: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
-    /// Asks the pump to take in everything already queued, then answers.
-    flush: tokio::sync::mpsc::UnboundedSender<tokio::sync::oneshot::Sender<()>>,
-    arrived: std::sync::Arc<tokio::sync::Notify>,
-}
-
-impl Inbox {
-    pub async fn start(port: u16) -> Inbox {
-        let mut handle = mailcrab::development_mail_server([127, 0, 0, 1], port).await;
-        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let arrived = std::sync::Arc::new(tokio::sync::Notify::new());
-        let (flush, mut flushes) =
-            tokio::sync::mpsc::unbounded_channel::<tokio::sync::oneshot::Sender<()>>();
-        let (sink, ping) = (received.clone(), arrived.clone());
-        tokio::spawn(async move {
-            use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-            let keep = |message: mailcrab::MailMessage| {
-                sink.lock().unwrap().push(serde_json::to_value(&message).unwrap());
-                ping.notify_one();
-            };
-            loop {
-                tokio::select! {
-                    message = handle.rx.recv() => match message {
-                        Ok(message) => keep(message),
-                        Err(RecvError::Lagged(n)) => panic!("inbox lagged by {n} messages"),
-                        Err(RecvError::Closed) => return,
-                    },
-                    Some(done) = flushes.recv() => {
-                        loop {
-                            match handle.rx.try_recv() {
-                                Ok(message) => keep(message),
-                                Err(TryRecvError::Lagged(n)) => panic!("inbox lagged by {n} messages"),
-                                Err(_) => break,
-                            }
-                        }
-                        let _ = done.send(());
-                    }
-                }
-            }
-        });
-        let cancel = handle.token.clone();
-        // Ready when it accepts connections.
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        Inbox { stop: Box::new(move || cancel.cancel()), received, flush, arrived }
-    }
-
-    /// Everything received by now. mailcrab queues a message before it
-    /// answers 250, so once a send has returned its message is here: after
-    /// `deliver_all` (or a shutdown awaited), this is the whole count, and
-    /// a duplicate cannot be still on its way.
-    pub async fn settled(&self) -> Vec<serde_json::Value> {
-        let (done, flushed) = tokio::sync::oneshot::channel();
-        self.flush.send(done).expect("inbox pump running");
-        flushed.await.expect("inbox pump answers");
-        self.received.lock().unwrap().clone()
-    }
-
-    /// Waits until `n` messages have arrived (or 20 s), then returns all
-    /// received by then.
-    pub async fn wait_for(&self, n: usize) -> Vec<serde_json::Value> {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let got = self.settled().await;
-            if got.len() >= n || tokio::time::Instant::now() >= deadline {
-                return got;
-            }
-            let _ = tokio::time::timeout_at(deadline, self.arrived.notified()).await;
-        }
-    }
-
-    pub fn stop(&self) {
-        (self.stop)();
-    }
-}
-
-/// The JSON type a schema field must have.
-#[derive(Debug, Clone, Copy)]
-pub enum Kind {
-    Str,
-    /// A string or `null`.
-    OptStr,
-    Int,
-    Bool,
-    /// An array of strings.
-    Strs,
-    Object,
-    Null,
-}
-
-/// Checks `value` against a schema: exactly these fields, each of its type.
-#[track_caller]
-pub fn assert_shape(value: &serde_json::Value, schema: &[(&str, Kind)]) {
-    let object = value.as_object().unwrap_or_else(|| panic!("not an object: {value}"));
-    let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
-    let mut expected: Vec<&str> = schema.iter().map(|(k, _)| *k).collect();
-    keys.sort();
-    expected.sort();
-    assert_eq!(keys, expected, "fields of {value}");
-    for (field, kind) in schema {
-        let v = &object[*field];
-        let ok = match kind {
-            Kind::Str => v.is_string(),
-            Kind::OptStr => v.is_string() || v.is_null(),
-            Kind::Int => v.is_i64(),
-            Kind::Bool => v.is_boolean(),
-            Kind::Strs => v.as_array().is_some_and(|a| a.iter().all(|x| x.is_string())),
-            Kind::Object => v.is_object(),
-            Kind::Null => v.is_null(),
-        };
-        assert!(ok, "{field} should be {kind:?}, is {v}");
-    }
-}
-
-/// Parses an ISO 8601 / RFC 3339 date-time.
-#[track_caller]
-pub fn date(v: &serde_json::Value) -> time::OffsetDateTime {
-    time::OffsetDateTime::parse(v.as_str().unwrap(), &time::format_description::well_known::Rfc3339)
-        .unwrap()
 }

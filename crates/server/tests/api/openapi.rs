@@ -38,15 +38,7 @@ const EXPECTED: &[(&str, &str)] = &[
 
 async fn the_served_document_is_openapi_3_1_with_every_route() {
     let app = spawn_app().await;
-    let doc: serde_json::Value = app
-        .client
-        .get(format!("{}/openapi.json", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = served_document(&app).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     for (method, path) in EXPECTED {
         assert!(
@@ -378,29 +370,12 @@ async fn every_refusal_the_server_makes_is_in_the_document() {
         assert!(allow.split(',').any(|a| a.trim() == method), "{what}: Allow {allow}");
         if has_body {
             // Not JSON.
-            let reply = app
-                .client
-                .request(m.clone(), format!("{}{url}", app.base))
-                .bearer_auth(&app.key)
-                .header("content-type", "text/plain")
-                .body("{}")
-                .send()
-                .await
-                .unwrap();
-            let reply = into_reply(reply).await;
+            let reply = send_raw(&app, &m, &url, &[("content-type", "text/plain")], "{}").await;
             assert_eq!(reply.status, 415, "{what}");
             assert_documented(&op, &what, &reply);
             // Too large.
-            let reply = app
-                .client
-                .request(m.clone(), format!("{}{url}", app.base))
-                .bearer_auth(&app.key)
-                .header("content-type", "application/json")
-                .body(too_large.clone())
-                .send()
-                .await
-                .unwrap();
-            let reply = into_reply(reply).await;
+            let json = [("content-type", "application/json")];
+            let reply = send_raw(&app, &m, &url, &json, &too_large).await;
             assert_eq!(reply.status, 413, "{what}");
             assert_documented(&op, &what, &reply);
         }
@@ -408,17 +383,8 @@ async fn every_refusal_the_server_makes_is_in_the_document() {
             // One Idempotency-Key, two different bodies.
             let key = format!("probe {what}").replace(' ', "-");
             for (n, body) in ["{\"n\": 1}", "{\"n\": 2}"].into_iter().enumerate() {
-                let reply = app
-                    .client
-                    .request(m.clone(), format!("{}{url}", app.base))
-                    .bearer_auth(&app.key)
-                    .header("content-type", "application/json")
-                    .header("idempotency-key", &key)
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-                let reply = into_reply(reply).await;
+                let headers = [("content-type", "application/json"), ("idempotency-key", &key)];
+                let reply = send_raw(&app, &m, &url, &headers, body).await;
                 if n == 1 {
                     assert_eq!(reply.status, 422, "{what}: {}", reply.body);
                 }
@@ -434,6 +400,22 @@ async fn every_refusal_the_server_makes_is_in_the_document() {
 }
 both!(every_refusal_the_server_makes_is_in_the_document);
 
+/// A request with the admin key, these headers and `body` sent as it is.
+async fn send_raw(
+    app: &TestApp,
+    method: &reqwest::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
+    let mut request =
+        app.client.request(method.clone(), format!("{}{url}", app.base)).bearer_auth(&app.key);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    into_reply(request.body(body.to_string()).send().await.unwrap()).await
+}
+
 async fn into_reply(resp: reqwest::Response) -> Reply {
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -447,15 +429,7 @@ async fn into_reply(resp: reqwest::Response) -> Reply {
 #[tokio::test]
 async fn swagger_ui_has_no_outside_validator() {
     let app = spawn_app().await;
-    let script = app
-        .client
-        .get(format!("{}/docs/swagger-initializer.js", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let script = app.text("/docs/swagger-initializer.js").await;
     assert!(script.contains("\"validatorUrl\": \"none\""), "the validator badge is on: {script}");
 }
 

@@ -11,6 +11,13 @@ fn with(f: impl FnOnce(&mut Config) + Send + 'static) -> Options {
     Options { configure: Some(Box::new(f)), ..Default::default() }
 }
 
+/// An app configured by `f`, and one raw connection to it.
+async fn connected(f: impl FnOnce(&mut Config) + Send + 'static) -> (TestApp, TcpStream) {
+    let app = spawn_app_with(with(f)).await;
+    let stream = TcpStream::connect(app.running.addr).await.unwrap();
+    (app, stream)
+}
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
@@ -98,13 +105,12 @@ async fn half_sent_requests_are_closed_after_the_header_timeout_while_healthz_an
 
 #[tokio::test]
 async fn a_silent_connection_is_closed_after_the_header_timeout() {
-    let app = spawn_app_with(with(|c| {
+    let (_app, mut s) = connected(|c| {
         c.http_header_timeout = secs(1.0);
         c.http_idle_timeout = secs(30.0);
-    }))
+    })
     .await;
     let started = Instant::now();
-    let mut s = TcpStream::connect(app.running.addr).await.unwrap();
     tokio::time::timeout(secs(5.0), read_to_close(&mut s)).await.unwrap();
     let took = started.elapsed();
     assert!(took >= secs(0.9) && took < secs(3.0), "closed after {took:?}");
@@ -113,12 +119,11 @@ async fn a_silent_connection_is_closed_after_the_header_timeout() {
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     // The idle timeout is its own: longer than the header timeout here.
-    let app = spawn_app_with(with(|c| {
+    let (_app, mut s) = connected(|c| {
         c.http_header_timeout = secs(1.0);
         c.http_idle_timeout = secs(2.0);
-    }))
+    })
     .await;
-    let mut s = TcpStream::connect(app.running.addr).await.unwrap();
     s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let first = read_response(&mut s).await;
     assert!(first.starts_with("HTTP/1.1 200"), "{first}");
@@ -139,12 +144,11 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn a_body_that_trickles_past_the_request_timeout_is_answered_408() {
-    let app = spawn_app_with(with(|c| {
+    let (app, mut s) = connected(|c| {
         c.http_header_timeout = secs(5.0);
         c.http_request_timeout = secs(1.0);
-    }))
+    })
     .await;
-    let mut s = TcpStream::connect(app.running.addr).await.unwrap();
     let head = format!(
         "POST /v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
          Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{{\"id\":",

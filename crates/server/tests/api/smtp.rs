@@ -186,13 +186,7 @@ async fn the_last_retry_marks_the_email_failed() {
     assert_eq!(got["delivery"]["attempts"], 2);
     let attempts =
         app.get(&format!("/v1/tenants/acme/invitations/{id}/deliveries")).await.expect(200);
-    let outcomes: Vec<&str> = attempts["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(outcomes, ["retry", "failed"]);
+    assert_eq!(strings(&attempts["attempts"], "outcome"), ["retry", "failed"]);
 }
 both!(the_last_retry_marks_the_email_failed);
 

@@ -411,15 +411,10 @@ both!(the_sweep_expires_each_invitation_once_across_processes);
 async fn the_audit_trail_lists_and_pages() {
     let app = app().await;
     let (hook, _) = subscribe(&app, "https://hooks.example.com/acme", json!([])).await;
-    app.call(
-        reqwest::Method::PATCH,
-        "/v1/tenants/acme",
-        Some(&app.key),
-        Some(&json!({"name": "Acme Corp"})),
-        &[("user-agent", "audit-test/1.0")],
-    )
-    .await
-    .expect(200);
+    app.with_header("user-agent", "audit-test/1.0")
+        .patch("/v1/tenants/acme", json!({"name": "Acme Corp"}))
+        .await
+        .expect(200);
     let (id, _) = app.invite_one("ann@example.com").await;
     // Administrative events take their time from the same clock as the rest.
     app.advance(time::Duration::days(30));
@@ -456,21 +451,8 @@ async fn the_audit_trail_lists_and_pages() {
     // Filters and cursor pages.
     let mine = app.get(&format!("/v1/tenants/acme/events?invitation_id={id}")).await.expect(200);
     assert_eq!(mine["events"][0]["invitation"]["email"], "ann@example.com");
-    let mut seen = 0;
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/tenants/acme/events?limit=2&cursor={c}"),
-            None => "/v1/tenants/acme/events?limit=2".into(),
-        };
-        let page = app.get(&path).await.expect(200);
-        seen += page["events"].as_array().unwrap().len();
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.into()),
-            None => break,
-        }
-    }
-    assert_eq!(seen, types.len());
+    let seen = app.all_pages("/v1/tenants/acme/events?limit=2", "events").await;
+    assert_eq!(seen.len(), types.len());
     app.get("/v1/tenants/acme/events?cursor=zzz").await.problem(400, "invalid_request");
     // The installation's own events: API keys.
     app.key_with(&["invites:read"], None).await;
