@@ -34,7 +34,7 @@ async fn missing_scopes_are_403() {
     let app = spawn_app().await;
     let reader = app.key_with(&["invites:read"], None).await;
     let (id, token) = app.invite_one("ann@example.com").await;
-    let invite = json!({"emails": ["x@example.com"], "roles": ["viewer"]});
+    let invite = viewers(&["x@example.com"]);
     let forbidden = [
         (Method::POST, "/v1/tenants/acme/invitations".to_string(), Some(invite)),
         (Method::POST, format!("/v1/tenants/acme/invitations/{id}/resend"), Some(json!({}))),
@@ -55,13 +55,8 @@ both!(missing_scopes_are_403);
 
 async fn a_key_never_sees_another_tenants_data() {
     let app = spawn_app().await;
-    let globex = app
-        .post(
-            "/v1/tenants/globex/invitations",
-            json!({"emails": ["g@example.com"], "roles": ["viewer"]}),
-        )
-        .await
-        .expect(201);
+    let globex =
+        app.post("/v1/tenants/globex/invitations", viewers(&["g@example.com"])).await.expect(201);
     let g_id = globex["invitations"][0]["id"].as_str().unwrap().to_string();
     let g_token = token_of(&globex["invitations"][0]);
     let acme_only = app.key_with(&["invites:read", "invites:write"], Some(&["acme"])).await;
@@ -88,9 +83,7 @@ async fn a_key_never_sees_another_tenants_data() {
     }
     assert_eq!(app.invitation("globex", &g_id).await.expect(200)["status"], "pending");
     // Its own tenant works.
-    acme.create("acme", json!({"emails": ["a@example.com"], "roles": ["viewer"]}))
-        .await
-        .expect(201);
+    acme.create("acme", viewers(&["a@example.com"])).await.expect(201);
 }
 both!(a_key_never_sees_another_tenants_data);
 

@@ -86,16 +86,11 @@ async fn bulk_reports_each_failed_email_and_creates_the_rest() {
     assert!(failures.iter().all(|f| f["message"].is_string()));
 
     // Nothing created at all: 200, not 201.
-    let body = app
-        .post("/v1/tenants/acme/invitations", json!({"emails": ["bad"], "roles": ["viewer"]}))
-        .await
-        .expect(200);
+    let body = app.post("/v1/tenants/acme/invitations", viewers(&["bad"])).await.expect(200);
     assert_eq!(body["invitations"], json!([]));
 
     // The same address in another tenant is independent.
-    app.create("globex", json!({"emails": ["taken@example.com"], "roles": ["viewer"]}))
-        .await
-        .expect(201);
+    app.create("globex", viewers(&["taken@example.com"])).await.expect(201);
 }
 both!(bulk_reports_each_failed_email_and_creates_the_rest);
 
@@ -172,9 +167,7 @@ async fn list_filters_and_paginates_newest_first() {
         app.invite(&[&format!("p{i}@example.com")]).await;
         app.advance(time::Duration::seconds(1));
     }
-    app.create("acme", json!({"emails": ["viewer@example.com"], "roles": ["viewer"]}))
-        .await
-        .expect(201);
+    app.create("acme", viewers(&["viewer@example.com"])).await.expect(201);
 
     let seen =
         Value::from(app.all_pages("/v1/tenants/acme/invitations?limit=2", "invitations").await);

@@ -2,9 +2,11 @@
 
 mod inbox;
 mod shape;
+mod smtp_peer;
 
 pub use inbox::{Inbox, smtp_port};
 pub use shape::{Kind, assert_shape, date};
+pub use smtp_peer::scripted_smtp;
 
 use invitd_core::{Clock, FixedClock};
 use invitd_server::Running;
@@ -467,6 +469,11 @@ impl Api for As<'_> {
             self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         self.app.call(method, path, self.key.as_deref(), body, &headers).await
     }
+}
+
+/// A create body that invites `emails` as viewers.
+pub fn viewers(emails: &[&str]) -> Value {
+    json!({"emails": emails, "roles": ["viewer"]})
 }
 
 /// The string `field` of every item of a JSON list.

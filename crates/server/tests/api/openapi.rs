@@ -109,9 +109,7 @@ fn valid_body(method: &str, path: &str) -> Option<serde_json::Value> {
         ("post", "/v1/tenants/{tenant}/roles") => {
             json!({"id": "scope-check", "name": "Scope check", "rank": 9})
         }
-        ("post", "/v1/tenants/{tenant}/invitations") => {
-            json!({"emails": ["scope@example.com"], "roles": ["viewer"]})
-        }
+        ("post", "/v1/tenants/{tenant}/invitations") => viewers(&["scope@example.com"]),
         (
             "post",
             "/v1/invitations/lookup" | "/v1/invitations/accept" | "/v1/invitations/decline",
