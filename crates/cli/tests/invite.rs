@@ -68,16 +68,23 @@ async fn a_csv_file_invites_once_and_reports_every_row() {
     );
     assert_eq!(pending(&base, &key).await, 0);
 
+    // The import of the file, its report written to `name`: (exit code,
+    // summary, report).
+    let import = |name: &str| {
+        let report_path = dir.path().join(name);
+        let report_arg = report_path.to_str().unwrap();
+        let (code, _, summary) = invite(
+            &db,
+            &base,
+            &key,
+            &["--file", path, "--roles", "viewer", "--report", report_arg],
+        );
+        (code, summary, std::fs::read_to_string(&report_path).unwrap())
+    };
+
     // The import: every row reported, in file order, with its line.
-    let report_path = dir.path().join("report.csv");
-    let (code, _, summary) = invite(
-        &db,
-        &base,
-        &key,
-        &["--file", path, "--roles", "viewer", "--report", report_path.to_str().unwrap()],
-    );
+    let (code, summary, first) = import("report.csv");
     assert_eq!(code, 2, "some rows failed: {summary}");
-    let first = std::fs::read_to_string(&report_path).unwrap();
     let lines: Vec<&str> = first.lines().collect();
     assert_eq!(lines[0], "line,email,outcome,invitation_id,message");
     assert_eq!(lines.len(), 6, "{first}");
@@ -94,15 +101,9 @@ async fn a_csv_file_invites_once_and_reports_every_row() {
 
     // A re-run (after a crash, say) invites nobody again and reports the
     // same outcomes, invitation ids included.
-    let again_path = dir.path().join("again.csv");
-    let (code, _, _) = invite(
-        &db,
-        &base,
-        &key,
-        &["--file", path, "--roles", "viewer", "--report", again_path.to_str().unwrap()],
-    );
+    let (code, _, again) = import("again.csv");
     assert_eq!(code, 2);
-    assert_eq!(std::fs::read_to_string(&again_path).unwrap(), first);
+    assert_eq!(again, first);
     assert_eq!(pending(&base, &key).await, 2);
 
     // Exit 0 when every row is invited or already pending (`,` delimiter).

@@ -4,6 +4,10 @@
 
 use std::process::Command;
 
+#[path = "../../../server/tests/api/harness/smtp_peer.rs"]
+mod smtp_peer;
+pub use smtp_peer::scripted_smtp;
+
 /// `invitd` on a database, logging warnings only.
 pub fn invitd(db: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_invitd"));
@@ -93,28 +97,12 @@ pub async fn wait_for_emails(dir: &std::path::Path, n: usize) {
 /// AUTH, then hangs up: enough for a client that was given credentials to
 /// find there is no way to use them. Returns its port.
 pub async fn smtp_without_auth() -> u16 {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                let _ = write.write_all(b"220 plain.test ESMTP\r\n").await;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" => b"250-plain.test\r\n250 SIZE 1000000\r\n",
-                        "QUIT" => b"221 bye\r\n",
-                        _ => b"502 not here\r\n",
-                    };
-                    if write.write_all(reply).await.is_err() || verb == "QUIT" {
-                        break;
-                    }
-                }
-            });
+    fn reply(verb: &str) -> &'static [u8] {
+        match verb {
+            "EHLO" => b"250-plain.test\r\n250 SIZE 1000000\r\n",
+            "QUIT" => b"221 bye\r\n",
+            _ => b"502 not here\r\n",
         }
-    });
-    port
+    }
+    scripted_smtp(b"220 plain.test ESMTP\r\n", reply).await
 }

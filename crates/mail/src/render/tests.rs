@@ -19,6 +19,16 @@ fn email(lang: &str, kind: &str) -> InvitationEmail {
     }
 }
 
+/// `data` rendered by `templates`, from a fixed sender and message id.
+fn render_with(templates: &Templates, data: &InvitationEmail) -> RenderedEmail {
+    templates.render(data, "x <x@example.com>", "<id@x>").unwrap()
+}
+
+/// The built-in templates' email in `lang` of this `kind`.
+fn render(lang: &str, kind: &str) -> RenderedEmail {
+    render_with(&Templates::new(None).unwrap(), &email(lang, kind))
+}
+
 #[test]
 fn every_language_has_its_words_and_date() {
     let templates = Templates::new(None).unwrap();
@@ -38,8 +48,7 @@ fn every_language_has_its_words_and_date() {
         ),
     ];
     for (lang, subject, date) in cases {
-        let r =
-            templates.render(&email(lang, "invitation"), "x <x@example.com>", "<id@x>").unwrap();
+        let r = render_with(&templates, &email(lang, "invitation"));
         assert_eq!(r.subject, subject, "{lang}");
         assert!(r.text.contains(date), "{lang}: {}", *r.text);
         assert!(r.html.contains(date), "{lang}");
@@ -52,18 +61,14 @@ fn every_language_has_its_words_and_date() {
 fn unknown_languages_fall_back_to_english() {
     let templates = Templates::new(None).unwrap();
     for lang in ["ja", "", "xx-YY"] {
-        let r =
-            templates.render(&email(lang, "invitation"), "x <x@example.com>", "<id@x>").unwrap();
+        let r = render_with(&templates, &email(lang, "invitation"));
         assert!(r.subject.contains("invited you to"), "{lang}: {}", r.subject);
     }
 }
 
 #[test]
 fn user_text_is_escaped_in_html_and_links_stay_clean() {
-    let r = Templates::new(None)
-        .unwrap()
-        .render(&email("en", "invitation"), "x <x@example.com>", "<id@x>")
-        .unwrap();
+    let r = render("en", "invitation");
     assert!(!r.html.contains("<script>"));
     assert!(r.html.contains("&lt;script&gt;"));
     assert!(r.html.contains("Acme &amp; &lt;Co&gt;"));
@@ -74,10 +79,7 @@ fn user_text_is_escaped_in_html_and_links_stay_clean() {
 
 #[test]
 fn the_resend_has_its_own_words() {
-    let r = Templates::new(None)
-        .unwrap()
-        .render(&email("de", "resend"), "x <x@example.com>", "<id@x>")
-        .unwrap();
+    let r = render("de", "resend");
     assert!(r.subject.starts_with("Erinnerung:"));
     assert!(r.text.contains("neue Ausfertigung"));
     assert!(r.html.contains("neue Ausfertigung"));
@@ -88,10 +90,7 @@ fn a_folder_overrides_single_templates_and_broken_ones_fail_at_start() {
     let dir = std::env::temp_dir().join(format!("invitd-tpl-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("invitation.subject"), "Join {{ tenant_name }} now").unwrap();
-    let r = Templates::new(Some(dir.clone()))
-        .unwrap()
-        .render(&email("en", "invitation"), "x <x@example.com>", "<id@x>")
-        .unwrap();
+    let r = render_with(&Templates::new(Some(dir.clone())).unwrap(), &email("en", "invitation"));
     assert_eq!(r.subject, "Join Acme & <Co> now");
     assert!(r.text.contains("Hello,"), "others stay built in");
     std::fs::write(dir.join("invitation.html"), "{% if %}").unwrap();
@@ -103,7 +102,7 @@ fn a_folder_overrides_single_templates_and_broken_ones_fail_at_start() {
 fn subjects_cannot_carry_new_headers() {
     let mut e = email("en", "invitation");
     e.tenant_name = "Acme\r\nBcc: evil@example.com".into();
-    let r = Templates::new(None).unwrap().render(&e, "x <x@example.com>", "<id@x>").unwrap();
+    let r = render_with(&Templates::new(None).unwrap(), &e);
     assert!(!r.subject.contains('\n') && !r.subject.contains('\r'));
     let bytes = String::from_utf8(r.to_rfc5322().unwrap()).unwrap();
     let headers = bytes.split("\r\n\r\n").next().unwrap();
@@ -113,14 +112,13 @@ fn subjects_cannot_carry_new_headers() {
 #[test]
 fn the_email_carries_the_tenants_branding_and_a_link_that_wraps() {
     let templates = Templates::new(None).unwrap();
-    let plain =
-        templates.render(&email("en", "invitation"), "x <x@example.com>", "<id@x>").unwrap();
+    let plain = render_with(&templates, &email("en", "invitation"));
     assert!(plain.html.contains("background: #1f6feb"), "the default accent");
     assert!(!plain.html.contains("<img"), "no logo when the tenant has none");
     let mut branded = email("en", "invitation");
     branded.accent_color = Some("#AA3355".into());
     branded.logo_url = Some("https://cdn.acme.test/logo.png?v=1&x=2".into());
-    let r = templates.render(&branded, "x <x@example.com>", "<id@x>").unwrap();
+    let r = render_with(&templates, &branded);
     assert!(r.html.contains("background: #AA3355"), "{}", *r.html);
     assert!(
         r.html.contains(r#"<img src="https://cdn.acme.test/logo.png?v=1&amp;x=2""#),
@@ -132,7 +130,7 @@ fn the_email_carries_the_tenants_branding_and_a_link_that_wraps() {
     // Only a #rrggbb colour and an https logo reach the markup.
     branded.accent_color = Some("red; background: url(x)".into());
     branded.logo_url = Some("http://plain.test/logo.png".into());
-    let r = templates.render(&branded, "x <x@example.com>", "<id@x>").unwrap();
+    let r = render_with(&templates, &branded);
     assert!(!r.html.contains("url(x)") && r.html.contains("background: #1f6feb"));
     assert!(!r.html.contains("plain.test"));
 }

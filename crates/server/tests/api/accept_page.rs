@@ -55,6 +55,13 @@ async fn answer(
     }
 }
 
+/// Invites `email` and opens its page; (id, token, the form's nonce).
+async fn invite_and_open(app: &TestApp, email: &str) -> (String, String, String) {
+    let (id, token) = app.invite_one(email).await;
+    let nonce = nonce_of(&page(app, &token, None).await.html);
+    (id, token, nonce)
+}
+
 fn nonce_of(html: &str) -> String {
     let start =
         html.find("name=\"nonce\" value=\"").expect("a form") + "name=\"nonce\" value=\"".len();
@@ -223,15 +230,13 @@ both!(accepting_redirects_with_a_signed_ticket);
 
 async fn without_a_redirect_accepting_and_declining_confirm_on_the_page() {
     let app = spawn_app().await;
-    let (ann, ann_token) = app.invite_one("ann@example.com").await;
-    let nonce = nonce_of(&page(&app, &ann_token, None).await.html);
+    let (ann, ann_token, nonce) = invite_and_open(&app, "ann@example.com").await;
     let done = answer(&app, &ann_token, &nonce, "accept", &[]).await;
     assert_eq!(done.status, 200);
     assert!(done.html.contains("Invitation accepted") && done.html.contains("Welcome to Acme Inc"));
     assert_security_headers(&done);
     assert_eq!(app.invitation("acme", &ann).await.expect(200)["status"], "accepted");
-    let (bob, bob_token) = app.invite_one("bob@example.com").await;
-    let nonce = nonce_of(&page(&app, &bob_token, None).await.html);
+    let (bob, bob_token, nonce) = invite_and_open(&app, "bob@example.com").await;
     let done = answer(&app, &bob_token, &nonce, "decline", &[]).await;
     assert_eq!(done.status, 200);
     assert!(done.html.contains("Invitation declined"));
@@ -275,10 +280,8 @@ both!(closed_and_unknown_links_get_their_pages);
 
 async fn answers_not_from_the_page_are_refused() {
     let app = spawn_app().await;
-    let (id, token) = app.invite_one("ann@example.com").await;
-    let nonce = nonce_of(&page(&app, &token, None).await.html);
-    let (_, other_token) = app.invite_one("bob@example.com").await;
-    let other_nonce = nonce_of(&page(&app, &other_token, None).await.html);
+    let (id, token, nonce) = invite_and_open(&app, "ann@example.com").await;
+    let (_, _, other_nonce) = invite_and_open(&app, "bob@example.com").await;
     let refused = [
         answer(&app, &token, "", "accept", &[]).await,
         answer(&app, &token, "123.abc", "accept", &[]).await,

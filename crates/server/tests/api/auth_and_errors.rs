@@ -34,33 +34,19 @@ async fn missing_scopes_are_403() {
     let app = spawn_app().await;
     let reader = app.key_with(&["invites:read"], None).await;
     let (id, token) = app.invite_one("ann@example.com").await;
-    let as_reader = |method: Method, path: String, body: Option<serde_json::Value>| {
-        let (app, reader) = (&app, reader.clone());
-        async move { app.call(method, &path, Some(&reader), body.as_ref(), &[]).await }
-    };
-    as_reader(
-        Method::POST,
-        "/v1/tenants/acme/invitations".into(),
-        Some(json!({"emails": ["x@example.com"], "roles": ["viewer"]})),
-    )
-    .await
-    .problem(403, "forbidden");
-    as_reader(Method::POST, format!("/v1/tenants/acme/invitations/{id}/resend"), Some(json!({})))
-        .await
-        .problem(403, "forbidden");
-    as_reader(Method::POST, format!("/v1/tenants/acme/invitations/{id}/revoke"), Some(json!({})))
-        .await
-        .problem(403, "forbidden");
-    as_reader(Method::POST, "/v1/invitations/accept".into(), Some(json!({"token": token})))
-        .await
-        .problem(403, "forbidden");
-    as_reader(Method::POST, "/v1/tenants".into(), Some(json!({"id": "x", "name": "X"})))
-        .await
-        .problem(403, "forbidden");
-    as_reader(Method::GET, "/v1/keys".into(), None).await.problem(403, "forbidden");
-    let got = as_reader(Method::GET, format!("/v1/tenants/acme/invitations/{id}"), None)
-        .await
-        .expect(200);
+    let invite = viewers(&["x@example.com"]);
+    let forbidden = [
+        (Method::POST, "/v1/tenants/acme/invitations".to_string(), Some(invite)),
+        (Method::POST, format!("/v1/tenants/acme/invitations/{id}/resend"), Some(json!({}))),
+        (Method::POST, format!("/v1/tenants/acme/invitations/{id}/revoke"), Some(json!({}))),
+        (Method::POST, "/v1/invitations/accept".into(), Some(json!({"token": token}))),
+        (Method::POST, "/v1/tenants".into(), Some(json!({"id": "x", "name": "X"}))),
+        (Method::GET, "/v1/keys".into(), None),
+    ];
+    for (method, path, body) in forbidden {
+        app.with_key(&reader).send(method, &path, body.as_ref()).await.problem(403, "forbidden");
+    }
+    let got = app.with_key(&reader).invitation("acme", &id).await.expect(200);
     assert_eq!(got["capabilities"], json!({"can_resend": false, "can_revoke": false}));
     // Nothing changed.
     assert_eq!(app.invitation("acme", &id).await.expect(200)["status"], "pending");
@@ -69,63 +55,35 @@ both!(missing_scopes_are_403);
 
 async fn a_key_never_sees_another_tenants_data() {
     let app = spawn_app().await;
-    let globex = app
-        .post(
-            "/v1/tenants/globex/invitations",
-            json!({"emails": ["g@example.com"], "roles": ["viewer"]}),
-        )
-        .await
-        .expect(201);
+    let globex =
+        app.post("/v1/tenants/globex/invitations", viewers(&["g@example.com"])).await.expect(201);
     let g_id = globex["invitations"][0]["id"].as_str().unwrap().to_string();
     let g_token = token_of(&globex["invitations"][0]);
     let acme_only = app.key_with(&["invites:read", "invites:write"], Some(&["acme"])).await;
-    let call = |method: Method, path: String, body: Option<serde_json::Value>| {
-        let (app, key) = (&app, acme_only.clone());
-        async move { app.call(method, &path, Some(&key), body.as_ref(), &[]).await }
-    };
+    let acme = app.with_key(&acme_only);
     // Foreign tenant and foreign ids answer exactly like missing ones.
-    let foreign = call(Method::GET, format!("/v1/tenants/globex/invitations/{g_id}"), None)
+    let foreign = acme.invitation("globex", &g_id).await.problem(404, "not_found");
+    let missing = acme
+        .invitation("nope", "0190c3a4-0000-7000-8000-000000000000")
         .await
         .problem(404, "not_found");
-    let missing = call(
-        Method::GET,
-        "/v1/tenants/nope/invitations/0190c3a4-0000-7000-8000-000000000000".into(),
-        None,
-    )
-    .await
-    .problem(404, "not_found");
     assert_eq!(foreign["detail"], missing["detail"]);
-    call(Method::GET, "/v1/tenants/globex/invitations".into(), None)
-        .await
-        .problem(404, "not_found");
-    call(Method::GET, "/v1/tenants/globex".into(), None).await.problem(404, "not_found");
-    call(Method::GET, format!("/v1/tenants/acme/invitations/{g_id}"), None)
-        .await
-        .problem(404, "not_found");
-    call(Method::POST, format!("/v1/tenants/acme/invitations/{g_id}/revoke"), Some(json!({})))
-        .await
-        .problem(404, "not_found");
-    call(Method::POST, format!("/v1/tenants/globex/invitations/{g_id}/resend"), Some(json!({})))
-        .await
-        .problem(404, "not_found");
-    call(Method::POST, "/v1/invitations/accept".into(), Some(json!({"token": g_token})))
-        .await
-        .problem(404, "not_found");
-    call(Method::POST, "/v1/invitations/lookup".into(), Some(json!({"token": g_token})))
-        .await
-        .problem(404, "not_found");
-    call(Method::GET, format!("/v1/tenants/acme/invitations/{g_id}/events"), None)
-        .await
-        .problem(404, "not_found");
+    let not_found = [
+        (Method::GET, "/v1/tenants/globex/invitations".to_string(), None),
+        (Method::GET, "/v1/tenants/globex".into(), None),
+        (Method::GET, format!("/v1/tenants/acme/invitations/{g_id}"), None),
+        (Method::POST, format!("/v1/tenants/acme/invitations/{g_id}/revoke"), Some(json!({}))),
+        (Method::POST, format!("/v1/tenants/globex/invitations/{g_id}/resend"), Some(json!({}))),
+        (Method::POST, "/v1/invitations/accept".into(), Some(json!({"token": g_token}))),
+        (Method::POST, "/v1/invitations/lookup".into(), Some(json!({"token": g_token}))),
+        (Method::GET, format!("/v1/tenants/acme/invitations/{g_id}/events"), None),
+    ];
+    for (method, path, body) in not_found {
+        acme.send(method, &path, body.as_ref()).await.problem(404, "not_found");
+    }
     assert_eq!(app.invitation("globex", &g_id).await.expect(200)["status"], "pending");
     // Its own tenant works.
-    call(
-        Method::POST,
-        "/v1/tenants/acme/invitations".into(),
-        Some(json!({"emails": ["a@example.com"], "roles": ["viewer"]})),
-    )
-    .await
-    .expect(201);
+    acme.create("acme", viewers(&["a@example.com"])).await.expect(201);
 }
 both!(a_key_never_sees_another_tenants_data);
 
@@ -137,29 +95,19 @@ async fn tenants_and_roles_over_the_api() {
     app.post("/v1/tenants", json!({"id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "name": "Again"}))
         .await
         .problem(409, "tenant_exists");
-    for bad in [
-        json!({"id": "", "name": "X"}),
-        json!({"id": "a/b", "name": "X"}),
-        json!({"id": ".", "name": "X"}),
-        json!({"id": "..", "name": "X"}),
-        json!({"id": "%2e", "name": "X"}),
-        json!({"id": "%2E%2E", "name": "X"}),
-        json!({"id": "a\\b", "name": "X"}),
-        json!({"id": "a?b", "name": "X"}),
-        json!({"id": "a#b", "name": "X"}),
-        json!({"id": "a%2Fb", "name": "X"}),
-        json!({"id": "a b", "name": "X"}),
-        json!({"id": "a\u{7}b", "name": "X"}),
+    let bad_ids =
+        ["", "a/b", ".", "..", "%2e", "%2E%2E", "a\\b", "a?b", "a#b", "a%2Fb", "a b", "a\u{7}b"];
+    let bad_ids = bad_ids.map(|id| json!({"id": id, "name": "X"}));
+    let other_faults = [
         json!({"id": "x", "name": ""}),
         json!({"id": "x", "name": "X", "invitation_lifetime_days": 31}),
         json!({"id": "x", "name": "X", "accept_redirect_url": "javascript:alert(1)"}),
-    ] {
+    ];
+    for bad in bad_ids.into_iter().chain(other_faults) {
         app.post("/v1/tenants", bad).await.problem(400, "invalid_request");
     }
     let roles = app.get("/v1/tenants/3fa85f64-5717-4562-b3fc-2c963f66afa6/roles").await.expect(200);
-    let ids: Vec<&str> =
-        roles["roles"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["viewer", "editor", "admin", "owner"]);
+    assert_eq!(strings(&roles["roles"], "id"), ["viewer", "editor", "admin", "owner"]);
     app.post("/v1/tenants/acme/roles", json!({"id": "billing", "name": "Billing", "rank": 2}))
         .await
         .expect(201);

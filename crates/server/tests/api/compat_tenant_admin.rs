@@ -50,10 +50,7 @@ fn assert_failure(reply: Reply, status: u16, code: &str) {
 async fn the_seed_example_resends_and_answers_the_envelope() {
     let app = spawn_app().await;
     app.post("/v1/tenants", json!({"id": "1024", "name": "Tenant 1024"})).await.expect(201);
-    let created = app
-        .create("1024", json!({"emails": ["someone@example.com"], "roles": ["viewer"]}))
-        .await
-        .expect(201);
+    let created = app.create("1024", viewers(&["someone@example.com"])).await.expect(201);
     let n = created["invitations"][0]["number"].as_i64().unwrap();
     app.advance(time::Duration::minutes(2));
     // The example's path: PUT /api/tenant/1024/invitations/resend?id=…
@@ -106,10 +103,7 @@ async fn every_documented_error() {
     );
     assert_failure(app.put(&path("?id=987654")).await, 404, "NotFound");
     // Another tenant's invitation number is not found here.
-    let g = app
-        .create("globex", json!({"emails": ["g@example.com"], "roles": ["viewer"]}))
-        .await
-        .expect(201);
+    let g = app.create("globex", viewers(&["g@example.com"])).await.expect(201);
     let gn = g["invitations"][0]["number"].as_i64().unwrap();
     assert_failure(app.put(&path(&format!("?id={gn}"))).await, 404, "NotFound");
     // Within the cooldown, and once accepted: only pending invitations can be resent.

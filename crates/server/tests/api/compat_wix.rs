@@ -216,8 +216,7 @@ both!(bad_bulk_requests_are_refused_in_wix_shape);
 
 async fn resend_and_revoke_as_the_sdk_sends_them() {
     let app = spawn_app().await;
-    let (id, old_token) = app.invite_one("ann@example.com").await;
-    app.advance(time::Duration::minutes(2));
+    let (id, old_token) = app.invite_one_ready_to_resend("ann@example.com").await;
     let path = format!("/invites/site-invite/{id}/resend");
     // The client repeats inviteId in the body.
     let reply = wix(

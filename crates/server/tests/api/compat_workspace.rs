@@ -178,13 +178,8 @@ async fn create_list_get_cancel_for_a_client_of_this_api_alone() {
     );
     // A key for several workspaces names one.
     let named = app
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/invites/",
-            Some(&app.key),
-            Some(&json!({"email": "g@example.com"})),
-            &[("x-workspace-id", "globex")],
-        )
+        .with_header("x-workspace-id", "globex")
+        .post("/api/v1/invites/", json!({"email": "g@example.com"}))
         .await
         .expect(201);
     assert_eq!(named["workspace_name"], "Globex");

@@ -1,13 +1,13 @@
 //! Creating invitations, per-email failures, validation, listing.
 
 use crate::harness::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 async fn create_returns_links_once_and_get_never_shows_them() {
     let app = spawn_app().await;
     let body = app
-        .post(
-            "/v1/tenants/acme/invitations",
+        .create(
+            "acme",
             json!({
                 "emails": ["Ann@Example.com", "bob@example.com"],
                 "roles": ["editor", "viewer"],
@@ -86,16 +86,11 @@ async fn bulk_reports_each_failed_email_and_creates_the_rest() {
     assert!(failures.iter().all(|f| f["message"].is_string()));
 
     // Nothing created at all: 200, not 201.
-    let body = app
-        .post("/v1/tenants/acme/invitations", json!({"emails": ["bad"], "roles": ["viewer"]}))
-        .await
-        .expect(200);
+    let body = app.post("/v1/tenants/acme/invitations", viewers(&["bad"])).await.expect(200);
     assert_eq!(body["invitations"], json!([]));
 
     // The same address in another tenant is independent.
-    app.create("globex", json!({"emails": ["taken@example.com"], "roles": ["viewer"]}))
-        .await
-        .expect(201);
+    app.create("globex", viewers(&["taken@example.com"])).await.expect(201);
 }
 both!(bulk_reports_each_failed_email_and_creates_the_rest);
 
@@ -172,32 +167,12 @@ async fn list_filters_and_paginates_newest_first() {
         app.invite(&[&format!("p{i}@example.com")]).await;
         app.advance(time::Duration::seconds(1));
     }
-    app.create("acme", json!({"emails": ["viewer@example.com"], "roles": ["viewer"]}))
-        .await
-        .expect(201);
+    app.create("acme", viewers(&["viewer@example.com"])).await.expect(201);
 
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/tenants/acme/invitations?limit=2&cursor={c}"),
-            None => "/v1/tenants/acme/invitations?limit=2".into(),
-        };
-        let page = app.get(&path).await.expect(200);
-        seen.extend(
-            page["invitations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i["email"].as_str().unwrap().to_string()),
-        );
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => break,
-        }
-    }
+    let seen =
+        Value::from(app.all_pages("/v1/tenants/acme/invitations?limit=2", "invitations").await);
     assert_eq!(
-        seen,
+        strings(&seen, "email"),
         [
             "viewer@example.com",
             "p4@example.com",

@@ -140,12 +140,7 @@ async fn a_full_disk_answers_503_and_the_first_write_after_it_clears_succeeds() 
     create(&app, "after", 1).await.expect(201);
     assert_eq!(readyz(&app).await, 200);
     let list = app.get("/v1/tenants/acme/invitations?limit=200").await.expect(200);
-    let emails: Vec<&str> = list["invitations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["email"].as_str().unwrap())
-        .collect();
+    let emails = strings(&list["invitations"], "email");
     assert!(emails.contains(&"after-0@example.com"));
     assert!(emails.contains(&"before-0@example.com"));
     // The email worker did not stall either.

@@ -1,11 +1,17 @@
 //! Starts the real server for one test and talks to it.
 
-use invitd_core::{Clock, FixedClock};
+mod inbox;
+mod shape;
+mod smtp_peer;
+mod spawn;
+
+pub use inbox::{Inbox, smtp_port};
+pub use shape::{Kind, assert_shape, date};
+pub use smtp_peer::scripted_smtp;
+pub use spawn::{Options, spawn_app, spawn_app_with};
+
+use invitd_core::FixedClock;
 use invitd_server::Running;
-use invitd_server::config::Config;
-use invitd_server::service::keys::NewKey;
-use invitd_server::service::tenants::NewTenant;
-use invitd_store::Audit;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -50,10 +56,6 @@ impl Reply {
         assert!(self.body["detail"].is_string());
         self.body
     }
-}
-
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Options::default()).await
 }
 
 /// The database a test runs on.
@@ -104,139 +106,6 @@ macro_rules! both {
     };
 }
 
-/// A change to a test server's configuration.
-pub type Configure = Box<dyn FnOnce(&mut Config) + Send>;
-
-/// How to start a test app.
-#[derive(Default)]
-pub struct Options {
-    /// Mail transport URL; the file transport in the app's folder if unset.
-    pub mail_url: Option<String>,
-    /// Reuse another app's folder and database, as a restart would.
-    pub dir: Option<Arc<tempfile::TempDir>>,
-    pub database_url: Option<String>,
-    /// The clock's start; now if unset.
-    pub now: Option<time::OffsetDateTime>,
-    pub retry_schedule: Option<Vec<time::Duration>>,
-    /// Run the email worker in the background (tests drive it by hand
-    /// otherwise).
-    pub run_worker: bool,
-    /// Accept links point at the server's real address (for a browser)
-    /// instead of `http://invitd.test`.
-    pub real_links: bool,
-    /// Let webhooks go to 127.0.0.1 (the tests' receivers).
-    pub private_webhooks: bool,
-    /// Each reading of the server's clock moves it on by this much, so
-    /// two readings never give the same time.
-    pub tick: Option<time::Duration>,
-    /// Changes to the server's configuration, applied last.
-    pub configure: Option<Configure>,
-}
-
-/// A clock that moves on by `step` each time it is read.
-struct Ticking {
-    inner: Arc<FixedClock>,
-    step: time::Duration,
-}
-
-impl Clock for Ticking {
-    fn now(&self) -> time::OffsetDateTime {
-        self.inner.advance(self.step);
-        self.inner.now()
-    }
-}
-
-pub async fn spawn_app_with(options: Options) -> TestApp {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let fresh = options.dir.is_none();
-    let dir = options.dir.unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("tempdir")));
-    let mail_dir = dir.path().join("mail");
-    let database_url = match options.database_url {
-        Some(url) => url,
-        None => match BACKEND.try_with(Clone::clone).unwrap_or(Backend::Sqlite) {
-            Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
-            Backend::Postgres(base) => invitd_store::testing::fresh_postgres_database(&base)
-                .await
-                .expect("fresh PostgreSQL database"),
-        },
-    };
-    // Bound before the server starts and handed to it, so the port is ours
-    // from the start (accept links can name it) and nothing else can take it.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a test port");
-    let bind = listener.local_addr().expect("bound address");
-    let public_url = if options.real_links {
-        format!("http://{bind}")
-    } else {
-        "http://invitd.test".to_string()
-    };
-    let mut config = Config {
-        bind,
-        public_url,
-        database_url: database_url.clone().into(),
-        mail_url: options
-            .mail_url
-            .unwrap_or_else(|| format!("file://{}", mail_dir.display()))
-            .into(),
-        run_worker: options.run_worker,
-        ..Config::laptop_defaults()
-    };
-    config.webhook_allow_private_networks = options.private_webhooks;
-    if let Some(schedule) = options.retry_schedule {
-        config.mail_retry_schedule = schedule;
-    }
-    if let Some(configure) = options.configure {
-        configure(&mut config);
-    }
-    let clock =
-        Arc::new(FixedClock::new(options.now.unwrap_or_else(time::OffsetDateTime::now_utc)));
-    let server_clock: Arc<dyn Clock> = match options.tick {
-        Some(step) => Arc::new(Ticking { inner: clock.clone(), step }),
-        None => clock.clone(),
-    };
-    let running = invitd_server::start_with_clock(config, listener, server_clock)
-        .await
-        .expect("server starts");
-    let service = running.state.service();
-    let operator = Audit::operator();
-    let (_, secret) = service
-        .create_key_in(
-            NewKey {
-                name: "test-admin".into(),
-                scopes: vec![
-                    "invites:read".into(),
-                    "invites:write".into(),
-                    "tenants:admin".into(),
-                    "keys:admin".into(),
-                ],
-                tenants: None,
-            },
-            &operator,
-        )
-        .await
-        .expect("admin key");
-    if fresh {
-        for (id, name) in [("acme", "Acme Inc"), ("globex", "Globex")] {
-            service
-                .create_tenant_in(
-                    NewTenant { id: id.into(), name: name.into(), ..Default::default() },
-                    &operator,
-                )
-                .await
-                .expect("tenant");
-        }
-    }
-    TestApp {
-        base: format!("http://{}", running.addr),
-        client: reqwest::Client::new(),
-        key: secret.expose().to_string(),
-        clock,
-        running,
-        mail_dir,
-        dir,
-        database_url,
-    }
-}
-
 impl TestApp {
     pub async fn call(
         &self,
@@ -279,6 +148,32 @@ impl TestApp {
         self.as_admin().with_idempotency_key(key)
     }
 
+    /// Requests made with the admin key and one more header.
+    pub fn with_header(&self, name: &str, value: &str) -> As<'_> {
+        self.as_admin().with_header(name, value)
+    }
+
+    /// `GET path` with no key; the body as text.
+    pub async fn text(&self, path: &str) -> String {
+        let resp = self.client.get(format!("{}{path}", self.base)).send().await.expect("request");
+        resp.text().await.expect("body")
+    }
+
+    /// Follows a listing's `next_cursor` from `first` (a path with a query)
+    /// to the end; the `field` arrays of every page, in order.
+    pub async fn all_pages(&self, first: &str, field: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut path = first.to_string();
+        loop {
+            let page = self.get(&path).await.expect(200);
+            items.extend(page[field].as_array().expect("a list").iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(cursor) => path = format!("{first}&cursor={cursor}"),
+                None => return items,
+            }
+        }
+    }
+
     /// Invites `emails` to acme as editors; returns the created invitations.
     pub async fn invite(&self, emails: &[&str]) -> Vec<Value> {
         let body =
@@ -290,6 +185,14 @@ impl TestApp {
     pub async fn invite_one(&self, email: &str) -> (String, String) {
         let inv = self.invite(&[email]).await.remove(0);
         (inv["id"].as_str().expect("id").to_string(), token_of(&inv))
+    }
+
+    /// Invites one address, then moves the clock two minutes on, past the
+    /// resend cooldown; returns (id, token).
+    pub async fn invite_one_ready_to_resend(&self, email: &str) -> (String, String) {
+        let invited = self.invite_one(email).await;
+        self.advance(time::Duration::minutes(2));
+        invited
     }
 
     /// Creates a key with these scopes and tenants; returns its secret.
@@ -345,8 +248,12 @@ pub struct As<'a> {
 }
 
 impl As<'_> {
-    pub fn with_idempotency_key(mut self, key: &str) -> Self {
-        self.headers.push(("idempotency-key".to_string(), key.to_string()));
+    pub fn with_idempotency_key(self, key: &str) -> Self {
+        self.with_header("idempotency-key", key)
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
         self
     }
 }
@@ -425,144 +332,20 @@ impl Api for As<'_> {
     }
 }
 
+/// A create body that invites `emails` as viewers.
+pub fn viewers(emails: &[&str]) -> Value {
+    json!({"emails": emails, "roles": ["viewer"]})
+}
+
+/// The string `field` of every item of a JSON list.
+#[track_caller]
+pub fn strings<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    let items = list.as_array().unwrap_or_else(|| panic!("not a list: {list}"));
+    items.iter().map(|item| item[field].as_str().expect("a string")).collect()
+}
+
 /// The token at the end of an invitation's `accept_url`.
 pub fn token_of(inv: &Value) -> String {
     let url = inv["accept_url"].as_str().expect("accept_url");
     url.rsplit('/').next().expect("token").to_string()
-}
-
-/// A port for a mailcrab SMTP server (or for nothing: a refused
-/// connection). mailcrab binds its own address and takes no listener, so
-/// this is the one place a port is found by binding and letting go; the
-/// servers under test are handed their bound listener instead.
-pub fn smtp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A mailcrab SMTP server and everything it has received.
-pub struct Inbox {
-    stop: Box<dyn Fn() + Send + Sync>,
-    pub received: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
-    /// Asks the pump to take in everything already queued, then answers.
-    flush: tokio::sync::mpsc::UnboundedSender<tokio::sync::oneshot::Sender<()>>,
-    arrived: std::sync::Arc<tokio::sync::Notify>,
-}
-
-impl Inbox {
-    pub async fn start(port: u16) -> Inbox {
-        let mut handle = mailcrab::development_mail_server([127, 0, 0, 1], port).await;
-        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let arrived = std::sync::Arc::new(tokio::sync::Notify::new());
-        let (flush, mut flushes) =
-            tokio::sync::mpsc::unbounded_channel::<tokio::sync::oneshot::Sender<()>>();
-        let (sink, ping) = (received.clone(), arrived.clone());
-        tokio::spawn(async move {
-            use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-            let keep = |message: mailcrab::MailMessage| {
-                sink.lock().unwrap().push(serde_json::to_value(&message).unwrap());
-                ping.notify_one();
-            };
-            loop {
-                tokio::select! {
-                    message = handle.rx.recv() => match message {
-                        Ok(message) => keep(message),
-                        Err(RecvError::Lagged(n)) => panic!("inbox lagged by {n} messages"),
-                        Err(RecvError::Closed) => return,
-                    },
-                    Some(done) = flushes.recv() => {
-                        loop {
-                            match handle.rx.try_recv() {
-                                Ok(message) => keep(message),
-                                Err(TryRecvError::Lagged(n)) => panic!("inbox lagged by {n} messages"),
-                                Err(_) => break,
-                            }
-                        }
-                        let _ = done.send(());
-                    }
-                }
-            }
-        });
-        let cancel = handle.token.clone();
-        // Ready when it accepts connections.
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        Inbox { stop: Box::new(move || cancel.cancel()), received, flush, arrived }
-    }
-
-    /// Everything received by now. mailcrab queues a message before it
-    /// answers 250, so once a send has returned its message is here: after
-    /// `deliver_all` (or a shutdown awaited), this is the whole count, and
-    /// a duplicate cannot be still on its way.
-    pub async fn settled(&self) -> Vec<serde_json::Value> {
-        let (done, flushed) = tokio::sync::oneshot::channel();
-        self.flush.send(done).expect("inbox pump running");
-        flushed.await.expect("inbox pump answers");
-        self.received.lock().unwrap().clone()
-    }
-
-    /// Waits until `n` messages have arrived (or 20 s), then returns all
-    /// received by then.
-    pub async fn wait_for(&self, n: usize) -> Vec<serde_json::Value> {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let got = self.settled().await;
-            if got.len() >= n || tokio::time::Instant::now() >= deadline {
-                return got;
-            }
-            let _ = tokio::time::timeout_at(deadline, self.arrived.notified()).await;
-        }
-    }
-
-    pub fn stop(&self) {
-        (self.stop)();
-    }
-}
-
-/// The JSON type a schema field must have.
-#[derive(Debug, Clone, Copy)]
-pub enum Kind {
-    Str,
-    /// A string or `null`.
-    OptStr,
-    Int,
-    Bool,
-    /// An array of strings.
-    Strs,
-    Object,
-    Null,
-}
-
-/// Checks `value` against a schema: exactly these fields, each of its type.
-#[track_caller]
-pub fn assert_shape(value: &serde_json::Value, schema: &[(&str, Kind)]) {
-    let object = value.as_object().unwrap_or_else(|| panic!("not an object: {value}"));
-    let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
-    let mut expected: Vec<&str> = schema.iter().map(|(k, _)| *k).collect();
-    keys.sort();
-    expected.sort();
-    assert_eq!(keys, expected, "fields of {value}");
-    for (field, kind) in schema {
-        let v = &object[*field];
-        let ok = match kind {
-            Kind::Str => v.is_string(),
-            Kind::OptStr => v.is_string() || v.is_null(),
-            Kind::Int => v.is_i64(),
-            Kind::Bool => v.is_boolean(),
-            Kind::Strs => v.as_array().is_some_and(|a| a.iter().all(|x| x.is_string())),
-            Kind::Object => v.is_object(),
-            Kind::Null => v.is_null(),
-        };
-        assert!(ok, "{field} should be {kind:?}, is {v}");
-    }
-}
-
-/// Parses an ISO 8601 / RFC 3339 date-time.
-#[track_caller]
-pub fn date(v: &serde_json::Value) -> time::OffsetDateTime {
-    time::OffsetDateTime::parse(v.as_str().unwrap(), &time::format_description::well_known::Rfc3339)
-        .unwrap()
 }

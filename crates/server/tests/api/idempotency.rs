@@ -41,8 +41,7 @@ both!(a_replayed_create_returns_the_first_answer_and_creates_once);
 
 async fn replayed_resend_and_revoke() {
     let app = spawn_app().await;
-    let (id, _) = app.invite_one("ann@example.com").await;
-    app.advance(time::Duration::minutes(5));
+    let (id, _) = app.invite_one_ready_to_resend("ann@example.com").await;
     let path = format!("/v1/tenants/acme/invitations/{id}/resend");
     let first = app.with_idempotency_key("r-1").post(&path, json!({})).await.expect(200);
     let again = app.with_idempotency_key("r-1").post(&path, json!({})).await.expect(200);

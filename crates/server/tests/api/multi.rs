@@ -56,15 +56,8 @@ async fn fire(
 async fn the_rules_hold_between_two_servers() {
     let (a, b) = pair(None, false).await;
     // One pending invitation per address.
-    let replies = fire(
-        &a,
-        &b,
-        10,
-        "/v1/tenants/acme/invitations",
-        json!({"emails": ["race@example.com"], "roles": ["viewer"]}),
-        &[],
-    )
-    .await;
+    let replies =
+        fire(&a, &b, 10, "/v1/tenants/acme/invitations", viewers(&["race@example.com"]), &[]).await;
     let created: usize =
         replies.iter().map(|(_, body)| body["invitations"].as_array().map_or(0, |v| v.len())).sum();
     assert_eq!(created, 1, "{replies:?}");
@@ -92,7 +85,7 @@ async fn the_rules_hold_between_two_servers() {
     // An idempotency key is one request, whichever server sees it. Both
     // servers' admin keys differ, so use one key for both.
     let key = a.key_with(&["invites:write", "invites:read"], None).await;
-    let body = json!({"emails": ["idem@example.com"], "roles": ["viewer"]});
+    let body = viewers(&["idem@example.com"]);
     let path = "/v1/tenants/acme/invitations";
     let first =
         a.with_key(&key).with_idempotency_key("same").post(path, body.clone()).await.expect(201);

@@ -89,7 +89,7 @@ async fn readiness_follows_the_database_and_recovers() {
     assert_eq!(reply.status.as_u16(), 503, "{}", reply.body);
     assert_eq!(reply.body["code"], "unavailable");
     // Writes too, with and without an idempotency key, with Retry-After.
-    let body = serde_json::json!({"emails": ["bob@example.com"], "roles": ["viewer"]});
+    let body = viewers(&["bob@example.com"]);
     let create = |headers: &'static [(&'static str, &'static str)]| {
         app.call(
             reqwest::Method::POST,

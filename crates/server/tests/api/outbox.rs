@@ -28,8 +28,8 @@ fn unqp(s: &str) -> String {
 async fn the_email_carries_everything_and_its_link_works() {
     let app = spawn_app().await;
     let body = app
-        .post(
-            "/v1/tenants/acme/invitations",
+        .create(
+            "acme",
             json!({
                 "emails": ["ann@example.com"], "roles": ["editor", "admin"],
                 "message": "Hi <script>alert(1)</script> & welcome",

@@ -11,6 +11,13 @@ fn with(f: impl FnOnce(&mut Config) + Send + 'static) -> Options {
     Options { configure: Some(Box::new(f)), ..Default::default() }
 }
 
+/// An app configured by `f`, and one raw connection to it.
+async fn connected(f: impl FnOnce(&mut Config) + Send + 'static) -> (TestApp, TcpStream) {
+    let app = spawn_app_with(with(f)).await;
+    let stream = TcpStream::connect(app.running.addr).await.unwrap();
+    (app, stream)
+}
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
@@ -26,6 +33,16 @@ async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
     }
+}
+
+/// Waits for the server to close `stream` (at most two seconds past `max`)
+/// and asserts it did so between `min` and `max` seconds after `from`;
+/// what it sent before closing.
+async fn closed_between(stream: &mut TcpStream, from: Instant, min: f64, max: f64) -> Vec<u8> {
+    let rest = tokio::time::timeout(secs(max + 2.0), read_to_close(stream)).await.unwrap();
+    let took = from.elapsed();
+    assert!(took >= secs(min) && took < secs(max), "closed after {took:?}");
+    rest
 }
 
 /// Reads one response with a `content-length` body.
@@ -98,27 +115,22 @@ async fn half_sent_requests_are_closed_after_the_header_timeout_while_healthz_an
 
 #[tokio::test]
 async fn a_silent_connection_is_closed_after_the_header_timeout() {
-    let app = spawn_app_with(with(|c| {
+    let (_app, mut s) = connected(|c| {
         c.http_header_timeout = secs(1.0);
         c.http_idle_timeout = secs(30.0);
-    }))
+    })
     .await;
-    let started = Instant::now();
-    let mut s = TcpStream::connect(app.running.addr).await.unwrap();
-    tokio::time::timeout(secs(5.0), read_to_close(&mut s)).await.unwrap();
-    let took = started.elapsed();
-    assert!(took >= secs(0.9) && took < secs(3.0), "closed after {took:?}");
+    closed_between(&mut s, Instant::now(), 0.9, 3.0).await;
 }
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     // The idle timeout is its own: longer than the header timeout here.
-    let app = spawn_app_with(with(|c| {
+    let (_app, mut s) = connected(|c| {
         c.http_header_timeout = secs(1.0);
         c.http_idle_timeout = secs(2.0);
-    }))
+    })
     .await;
-    let mut s = TcpStream::connect(app.running.addr).await.unwrap();
     s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let first = read_response(&mut s).await;
     assert!(first.starts_with("HTTP/1.1 200"), "{first}");
@@ -130,21 +142,17 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     assert!(second.starts_with("HTTP/1.1 200"), "{second}");
     assert!(idle_from.elapsed() >= secs(1.5));
     // Then, with nothing more, closed after the idle timeout.
-    let idle_from = Instant::now();
-    let rest = tokio::time::timeout(secs(6.0), read_to_close(&mut s)).await.unwrap();
+    let rest = closed_between(&mut s, Instant::now(), 1.8, 4.0).await;
     assert!(rest.is_empty());
-    let took = idle_from.elapsed();
-    assert!(took >= secs(1.8) && took < secs(4.0), "closed after {took:?}");
 }
 
 #[tokio::test]
 async fn a_body_that_trickles_past_the_request_timeout_is_answered_408() {
-    let app = spawn_app_with(with(|c| {
+    let (app, mut s) = connected(|c| {
         c.http_header_timeout = secs(5.0);
         c.http_request_timeout = secs(1.0);
-    }))
+    })
     .await;
-    let mut s = TcpStream::connect(app.running.addr).await.unwrap();
     let head = format!(
         "POST /v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
          Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{{\"id\":",

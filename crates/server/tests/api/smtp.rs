@@ -6,7 +6,6 @@ use crate::harness::*;
 use invitd_core::Clock;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 fn recipient(m: &Value) -> String {
     m["envelope_recipients"][0].as_str().unwrap().to_string()
@@ -41,9 +40,7 @@ async fn emails_arrive_over_smtp_in_each_language() {
     .await
     .expect(201);
     // No invitation language: the tenant's.
-    app.create("globex", json!({"emails": ["tenant-lang@example.com"], "roles": ["viewer"]}))
-        .await
-        .expect(201);
+    app.create("globex", viewers(&["tenant-lang@example.com"])).await.expect(201);
     assert_eq!(app.deliver_all().await, 8);
     let messages = inbox.wait_for(8).await;
     assert_eq!(messages.len(), 8);
@@ -120,30 +117,15 @@ both!(a_down_server_is_retried_and_the_mail_arrives_once);
 
 /// An SMTP server that refuses every recipient with 550.
 async fn refusing_server() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 refuser ESMTP\r\n").await.unwrap();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 refuser\r\n",
-                        "RCPT" => b"550 5.1.1 <ann@example.com>: Recipient address rejected: User unknown\r\n",
-                        "QUIT" => b"221 bye\r\n",
-                        _ => b"250 OK\r\n",
-                    };
-                    if write.write_all(reply).await.is_err() || verb == "QUIT" {
-                        return;
-                    }
-                }
-            });
+    fn reply(verb: &str) -> &'static [u8] {
+        match verb {
+            "EHLO" | "HELO" => b"250 refuser\r\n",
+            "RCPT" => b"550 5.1.1 <ann@example.com>: Recipient address rejected: User unknown\r\n",
+            "QUIT" => b"221 bye\r\n",
+            _ => b"250 OK\r\n",
         }
-    });
-    port
+    }
+    scripted_smtp(b"220 refuser ESMTP\r\n", reply).await
 }
 
 async fn a_permanent_refusal_fails_at_once() {
@@ -186,13 +168,7 @@ async fn the_last_retry_marks_the_email_failed() {
     assert_eq!(got["delivery"]["attempts"], 2);
     let attempts =
         app.get(&format!("/v1/tenants/acme/invitations/{id}/deliveries")).await.expect(200);
-    let outcomes: Vec<&str> = attempts["attempts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(outcomes, ["retry", "failed"]);
+    assert_eq!(strings(&attempts["attempts"], "outcome"), ["retry", "failed"]);
 }
 both!(the_last_retry_marks_the_email_failed);
 
