@@ -73,7 +73,7 @@ fn unavailable(e: &sqlx::Error) -> bool {
 /// one): BUSY 5 and LOCKED 6 (another connection holds the lock past the
 /// busy timeout), NOMEM 7, READONLY 8, IOERR 10, FULL 13 (disk or
 /// `max_page_count`), CANTOPEN 14, PROTOCOL 15.
-fn sqlite_unavailable(code: Option<&str>) -> bool {
+pub(crate) fn sqlite_unavailable(code: Option<&str>) -> bool {
     code.and_then(|c| c.parse::<u32>().ok())
         .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14 | 15))
 }

@@ -2,7 +2,9 @@
 //! webhook deliveries an invitation event queues) and the event log.
 
 use super::SqlStore;
+use super::args::{Arg, bind_all};
 use super::rows::{self, ms, to_json};
+use super::writer;
 use crate::{Audit, Event, EventFilter, EventStore, StoreError};
 use invitd_core::{EventType, Invitation, TenantId};
 use sqlx::AnyConnection;
@@ -40,26 +42,65 @@ pub(super) trait Subject {
     fn event_subject(&self) -> (&TenantId, serde_json::Value);
 }
 
+/// Appends one audit event (with [`event_args`]), returning its id.
+const INSERT_EVENT: &str = "INSERT INTO events (tenant_id, invitation_number, type, actor, ip, user_agent, at, data, snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
+
+fn event_args(e: &NewEvent<'_>) -> Vec<Arg> {
+    vec![
+        Arg::opt_text(e.tenant.map(TenantId::as_str)),
+        Arg::int(e.invitation_number),
+        Arg::text(e.event_type.as_str()),
+        Arg::text(to_json(&e.audit.actor)),
+        Arg::opt_text(e.audit.ip.as_deref()),
+        Arg::opt_text(e.audit.user_agent.as_deref()),
+        Arg::int(ms(e.at)),
+        Arg::text(to_json(e.data)),
+        Arg::opt_text(e.snapshot),
+    ]
+}
+
+/// Queues one webhook delivery of an event per enabled endpoint of the
+/// tenant that subscribes to its type (with [`fan_out_args`]).
+const FAN_OUT: &str = "INSERT INTO webhook_deliveries (endpoint_id, event_id, invitation_number, state, next_attempt_at, created_at) SELECT id, $1, $2, 'pending', $3, $3 FROM webhook_endpoints WHERE tenant_id = $4 AND enabled = 1 AND (event_types = ',*,' OR event_types LIKE $5)";
+
+fn fan_out_args(event_id: i64, inv: &Invitation, event: EventType, at: OffsetDateTime) -> Vec<Arg> {
+    vec![
+        Arg::int(event_id),
+        Arg::int(inv.number),
+        Arg::int(ms(at)),
+        Arg::text(inv.tenant_id.as_str()),
+        Arg::text(format!("%,{},%", event.as_str())),
+    ]
+}
+
 /// Appends one audit event; its id.
 pub(super) async fn insert_event(
     conn: &mut AnyConnection,
     e: NewEvent<'_>,
 ) -> Result<i64, StoreError> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO events (tenant_id, invitation_number, type, actor, ip, user_agent, at, data, snapshot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-    )
-    .bind(e.tenant.map(TenantId::as_str))
-    .bind(e.invitation_number)
-    .bind(e.event_type.as_str())
-    .bind(to_json(&e.audit.actor))
-    .bind(e.audit.ip.as_deref())
-    .bind(e.audit.user_agent.as_deref())
-    .bind(ms(e.at))
-    .bind(to_json(e.data))
-    .bind(e.snapshot)
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+    let args = event_args(&e);
+    let row = bind_all(sqlx::query(INSERT_EVENT), &args).fetch_one(conn).await?;
+    Ok(sqlx::Row::try_get::<i64, _>(&row, "id")?)
+}
+
+/// The event of an invitation, with its snapshot.
+fn invitation_event<'a>(
+    inv: &'a Invitation,
+    event_type: EventType,
+    audit: &'a Audit,
+    at: OffsetDateTime,
+    data: &'a serde_json::Value,
+    snapshot: &'a str,
+) -> NewEvent<'a> {
+    NewEvent {
+        tenant: Some(&inv.tenant_id),
+        invitation_number: Some(inv.number),
+        event_type,
+        audit,
+        at,
+        data,
+        snapshot: Some(snapshot),
+    }
 }
 
 /// Records an invitation event with a snapshot of the invitation, and
@@ -74,29 +115,27 @@ pub(super) async fn record(
     data: &serde_json::Value,
 ) -> Result<(), StoreError> {
     let snapshot = to_json(inv);
-    let event_id = insert_event(
-        &mut *conn,
-        NewEvent {
-            tenant: Some(&inv.tenant_id),
-            invitation_number: Some(inv.number),
-            event_type: event,
-            audit,
-            at,
-            data,
-            snapshot: Some(&snapshot),
-        },
-    )
-    .await?;
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (endpoint_id, event_id, invitation_number, state, next_attempt_at, created_at) SELECT id, $1, $2, 'pending', $3, $3 FROM webhook_endpoints WHERE tenant_id = $4 AND enabled = 1 AND (event_types = ',*,' OR event_types LIKE $5)",
-    )
-    .bind(event_id)
-    .bind(inv.number)
-    .bind(ms(at))
-    .bind(inv.tenant_id.as_str())
-    .bind(format!("%,{},%", event.as_str()))
-    .execute(conn)
-    .await?;
+    let event_id =
+        insert_event(&mut *conn, invitation_event(inv, event, audit, at, data, &snapshot)).await?;
+    let args = fan_out_args(event_id, inv, event, at);
+    bind_all(sqlx::query(FAN_OUT), &args).execute(conn).await?;
+    Ok(())
+}
+
+/// [`record`] on the SQLite writer thread.
+pub(super) fn record_on(
+    conn: &rusqlite::Connection,
+    inv: &Invitation,
+    event: EventType,
+    audit: &Audit,
+    at: OffsetDateTime,
+    data: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let snapshot = to_json(inv);
+    let e = invitation_event(inv, event, audit, at, data, &snapshot);
+    let event_id = writer::returning_int(conn, INSERT_EVENT, &event_args(&e))?
+        .ok_or_else(|| StoreError::corrupt("an event insert returned no id"))?;
+    writer::execute(conn, FAN_OUT, &fan_out_args(event_id, inv, event, at))?;
     Ok(())
 }
 

@@ -2,10 +2,12 @@
 //! lookups, lifecycle transitions and the expiry sweep.
 
 use super::SqlStore;
-use super::events::record;
+use super::events::{record, record_on};
+use super::writer::{self, Writer};
 use super::expiry::expire_locked;
-use super::outbox::insert_outbox;
-use super::rows::{self, AnyQuery, INVITATION_COLUMNS, ms, to_json};
+use super::outbox::{INSERT_OUTBOX, insert_outbox, outbox_args};
+use super::args::{Arg, bind_all};
+use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
 use crate::{
     Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, StoreError,
     Target, TokenMatch,
@@ -15,53 +17,64 @@ use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// Inserts a pending invitation (with [`insert_args`]); returns its number,
+/// or no row when the address already has a pending one in the tenant.
+pub(super) const INSERT_INVITATION: &str = "INSERT INTO invitations (id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, created_at, status, token_hash, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) ON CONFLICT (tenant_id, email_normalized) WHERE status = 'pending' DO NOTHING RETURNING number";
+
+pub(super) fn insert_args(inv: &Invitation) -> Vec<Arg> {
+    let mut args = vec![
+        Arg::blob(rows::id(inv.id)),
+        Arg::text(inv.tenant_id.as_str()),
+        Arg::text(&inv.email),
+        Arg::text(&inv.email_normalized),
+        Arg::text(to_json(&inv.roles)),
+        Arg::text(to_json(&inv.location_ids)),
+        Arg::opt_text(inv.message.as_deref()),
+        Arg::opt_text(inv.purpose.as_deref()),
+        Arg::opt_text(inv.language.as_deref()),
+        Arg::text(to_json(&inv.metadata)),
+        Arg::opt_text(inv.inviter_account_id.as_deref()),
+        Arg::opt_text(inv.inviter_email.as_deref()),
+        Arg::int(ms(inv.created_at)),
+    ];
+    args.extend(state_args(inv));
+    args
+}
+
 /// Inserts a pending invitation; `None` when the address already has a
 /// pending one in the tenant.
 async fn insert_invitation(
     conn: &mut AnyConnection,
     inv: &Invitation,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let q = sqlx::query(
-        "INSERT INTO invitations (id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, created_at, status, token_hash, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) ON CONFLICT (tenant_id, email_normalized) WHERE status = 'pending' DO NOTHING RETURNING number",
-    )
-    .bind(rows::id(inv.id))
-    .bind(inv.tenant_id.as_str())
-    .bind(&inv.email)
-    .bind(&inv.email_normalized)
-    .bind(to_json(&inv.roles))
-    .bind(to_json(&inv.location_ids))
-    .bind(inv.message.as_deref())
-    .bind(inv.purpose.as_deref())
-    .bind(inv.language.as_deref())
-    .bind(to_json(&inv.metadata))
-    .bind(inv.inviter_account_id.as_deref())
-    .bind(inv.inviter_email.as_deref())
-    .bind(ms(inv.created_at));
-    let row = bind_state(q, inv).fetch_optional(conn).await?;
+    let args = insert_args(inv);
+    let row = bind_all(sqlx::query(INSERT_INVITATION), &args).fetch_optional(conn).await?;
     row.map(|r| r.try_get::<i64, _>("number")).transpose()
 }
 
-/// Binds the fields a transition may change, in this order: status,
-/// token_hash, expires_at, last_sent_at, accepted_at, declined_at,
-/// revoked_at, accepted_by, resend_count, resend_window_start,
-/// resend_window_count, delivery_state, delivery_attempts,
-/// delivery_last_error, delivery_sent_at.
-fn bind_state<'q>(q: AnyQuery<'q>, inv: &'q Invitation) -> AnyQuery<'q> {
-    q.bind(inv.status.as_str())
-        .bind(inv.token_hash.as_bytes())
-        .bind(ms(inv.expires_at))
-        .bind(inv.last_sent_at.map(ms))
-        .bind(inv.accepted_at.map(ms))
-        .bind(inv.declined_at.map(ms))
-        .bind(inv.revoked_at.map(ms))
-        .bind(inv.accepted_by.as_deref())
-        .bind(inv.resend_count as i64)
-        .bind(inv.resend_window_start.map(ms))
-        .bind(inv.resend_window_count as i64)
-        .bind(inv.delivery_state.as_str())
-        .bind(inv.delivery_attempts as i64)
-        .bind(inv.delivery_last_error.as_deref())
-        .bind(inv.delivery_sent_at.map(ms))
+/// The fields a transition may change, in this order: status, token_hash,
+/// expires_at, last_sent_at, accepted_at, declined_at, revoked_at,
+/// accepted_by, resend_count, resend_window_start, resend_window_count,
+/// delivery_state, delivery_attempts, delivery_last_error,
+/// delivery_sent_at.
+fn state_args(inv: &Invitation) -> Vec<Arg> {
+    vec![
+        Arg::text(inv.status.as_str()),
+        Arg::blob(inv.token_hash.as_bytes()),
+        Arg::int(ms(inv.expires_at)),
+        Arg::int(inv.last_sent_at.map(ms)),
+        Arg::int(inv.accepted_at.map(ms)),
+        Arg::int(inv.declined_at.map(ms)),
+        Arg::int(inv.revoked_at.map(ms)),
+        Arg::opt_text(inv.accepted_by.as_deref()),
+        Arg::int(inv.resend_count as i64),
+        Arg::int(inv.resend_window_start.map(ms)),
+        Arg::int(inv.resend_window_count as i64),
+        Arg::text(inv.delivery_state.as_str()),
+        Arg::int(inv.delivery_attempts as i64),
+        Arg::opt_text(inv.delivery_last_error.as_deref()),
+        Arg::int(inv.delivery_sent_at.map(ms)),
+    ]
 }
 
 /// Writes back every field a transition may change, if the stored status
@@ -71,17 +84,39 @@ pub(super) async fn update_invitation(
     inv: &Invitation,
     was: Status,
 ) -> Result<bool, StoreError> {
+    let mut args = state_args(inv);
+    args.extend([Arg::int(inv.number), Arg::text(was.as_str())]);
     let q = sqlx::query(
         "UPDATE invitations SET status = $1, token_hash = $2, expires_at = $3, last_sent_at = $4, accepted_at = $5, declined_at = $6, revoked_at = $7, accepted_by = $8, resend_count = $9, resend_window_start = $10, resend_window_count = $11, delivery_state = $12, delivery_attempts = $13, delivery_last_error = $14, delivery_sent_at = $15 WHERE number = $16 AND status = $17",
     );
-    let done = bind_state(q, inv).bind(inv.number).bind(was.as_str()).execute(conn).await?;
+    let done = bind_all(q, &args).execute(conn).await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// A value for a numbered query parameter.
-enum Arg {
-    Int(i64),
-    Text(String),
+/// Creates invitations on the SQLite writer thread, in one savepoint of a
+/// group commit; `Conflict` (and nothing kept) when an address already has
+/// a pending invitation, which the sqlx path settles (it may have expired).
+async fn create_on_writer(
+    writer: &Writer,
+    items: Vec<NewInvitation>,
+    now: OffsetDateTime,
+    audit: Audit,
+) -> Result<Vec<CreateOutcome>, StoreError> {
+    writer
+        .run(move |conn| {
+            let mut out = Vec::with_capacity(items.len());
+            for NewInvitation { mut invitation, email } in items {
+                invitation.number =
+                    writer::returning_int(conn, INSERT_INVITATION, &insert_args(&invitation))?
+                        .ok_or_else(|| StoreError::Conflict("already pending".into()))?;
+                let data = invitation_event_data(&invitation);
+                record_on(conn, &invitation, EventType::InvitationCreated, &audit, now, &data)?;
+                writer::execute(conn, INSERT_OUTBOX, &outbox_args(&invitation, &email, now))?;
+                out.push(CreateOutcome::Created(Box::new(invitation)));
+            }
+            Ok(out)
+        })
+        .await
 }
 
 fn invitation_event_data(inv: &Invitation) -> serde_json::Value {
@@ -96,6 +131,16 @@ impl InvitationStore for SqlStore {
         now: OffsetDateTime,
         audit: &Audit,
     ) -> Result<Vec<CreateOutcome>, StoreError> {
+        if let Some(writer) = &self.sqlite_writer
+            && !super::tx::in_unit()
+        {
+            match create_on_writer(writer, items.clone(), now, audit.clone()).await {
+                // An address already has a pending invitation: nothing of
+                // this call was kept, and the path below settles it.
+                Err(StoreError::Conflict(_)) => {}
+                other => return other,
+            }
+        }
         let mut tx = self.write().await?;
         let mut out = Vec::with_capacity(items.len());
         for NewInvitation { mut invitation, email } in items {
@@ -176,7 +221,7 @@ impl InvitationStore for SqlStore {
     ) -> Result<Vec<Invitation>, StoreError> {
         // Each condition takes the next parameter number and its value.
         let mut sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE tenant_id = $1");
-        let mut args: Vec<Arg> = vec![Arg::Text(tenant.as_str().to_string())];
+        let mut args: Vec<Arg> = vec![Arg::text(tenant.as_str())];
         let mut cond = |sql_of: &dyn Fn(usize) -> String, arg: Arg| {
             args.push(arg);
             sql.push_str(" AND ");
@@ -185,41 +230,35 @@ impl InvitationStore for SqlStore {
         // Effective status: a pending invitation past its expiry is expired.
         match f.status {
             Some(Status::Pending) => {
-                cond(&|n| format!("status = 'pending' AND expires_at > ${n}"), Arg::Int(ms(now)))
+                cond(&|n| format!("status = 'pending' AND expires_at > ${n}"), Arg::int(ms(now)))
             }
             Some(Status::Expired) => cond(
                 &|n| format!("(status = 'expired' OR (status = 'pending' AND expires_at <= ${n}))"),
-                Arg::Int(ms(now)),
+                Arg::int(ms(now)),
             ),
             Some(other) => {
-                cond(&|n| format!("status = ${n}"), Arg::Text(other.as_str().to_string()))
+                cond(&|n| format!("status = ${n}"), Arg::text(other.as_str()))
             }
             None => {}
         }
         if let Some(e) = &f.email_normalized {
-            cond(&|n| format!("email_normalized = ${n}"), Arg::Text(e.clone()));
+            cond(&|n| format!("email_normalized = ${n}"), Arg::text(e));
         }
         if let Some(r) = &f.role {
-            cond(&|n| self.dialect.has_role(n), Arg::Text(r.to_string()));
+            cond(&|n| self.dialect.has_role(n), Arg::text(r.as_str()));
         }
         if let Some(t) = f.created_after {
-            cond(&|n| format!("created_at > ${n}"), Arg::Int(ms(t)));
+            cond(&|n| format!("created_at > ${n}"), Arg::int(ms(t)));
         }
         if let Some(t) = f.created_before {
-            cond(&|n| format!("created_at < ${n}"), Arg::Int(ms(t)));
+            cond(&|n| format!("created_at < ${n}"), Arg::int(ms(t)));
         }
         if let Some(number) = f.before_number {
-            cond(&|n| format!("number < ${n}"), Arg::Int(number));
+            cond(&|n| format!("number < ${n}"), Arg::int(number));
         }
         sql.push_str(&format!(" ORDER BY number DESC LIMIT ${}", args.len() + 1));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for arg in args {
-            q = match arg {
-                Arg::Int(v) => q.bind(v),
-                Arg::Text(v) => q.bind(v),
-            };
-        }
-        let rows = q.bind(f.limit as i64).fetch_all(&self.reader).await?;
+        args.push(Arg::int(f.limit as i64));
+        let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_all(&self.reader).await?;
         rows.iter().map(rows::invitation).collect()
     }
 

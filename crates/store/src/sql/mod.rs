@@ -5,7 +5,9 @@
 //! On SQLite every write goes through one writer connection with
 //! `BEGIN IMMEDIATE` (SQLite allows one writer at a time; queuing in-process
 //! is cheaper than busy-waiting on the file lock), reads through a pool in
-//! WAL mode. On PostgreSQL one pool serves both, and rows a write depends on
+//! WAL mode. The hottest write, creating invitations outside an idempotent
+//! request, runs on a writer thread of its own with group commit
+//! (`writer.rs`), with the same statements and arguments (`args.rs`). On PostgreSQL one pool serves both, and rows a write depends on
 //! are locked with `FOR UPDATE`, so the rules hold across processes.
 
 mod events;
@@ -20,6 +22,8 @@ mod rows;
 mod tenants;
 pub(crate) mod tx;
 mod webhooks;
+mod args;
+mod writer;
 
 use crate::{OpenOptions, StoreError};
 use sqlx::AnyPool;
@@ -81,6 +85,8 @@ pub struct SqlStore {
     dialect: Dialect,
     /// Writes waiting to begin, for metrics.
     writes_waiting: std::sync::atomic::AtomicU64,
+    /// SQLite: the thread that runs the hot writes with group commit.
+    sqlite_writer: Option<writer::Writer>,
 }
 
 /// SQLite settings applied to every connection.
@@ -146,7 +152,14 @@ impl SqlStore {
                 .acquire_timeout(Duration::from_secs(30))
                 .connect(&format!("sqlite://{path}?mode=ro"))
                 .await?;
-        Ok(Self { writer, reader, dialect: Dialect::Sqlite, writes_waiting: Default::default() })
+        let sqlite_writer = Some(writer::Writer::start(&path, SQLITE_PRAGMAS)?);
+        Ok(Self {
+            writer,
+            reader,
+            dialect: Dialect::Sqlite,
+            writes_waiting: Default::default(),
+            sqlite_writer,
+        })
     }
 
     async fn open_postgres(url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
@@ -181,6 +194,7 @@ impl SqlStore {
             reader: pool,
             dialect: Dialect::Postgres,
             writes_waiting: Default::default(),
+            sqlite_writer: None,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! and the attempts of an invitation's emails.
 
 use super::SqlStore;
+use super::args::{Arg, bind_all};
 use super::events::record;
 use super::invitations::update_invitation;
 use super::rows::{self, from_ms, ms, to_json};
@@ -15,6 +16,20 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// Queues an email of an invitation (with [`outbox_args`]).
+pub(super) const INSERT_OUTBOX: &str = "INSERT INTO outbox (invitation_number, tenant_id, kind, state, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6)";
+
+pub(super) fn outbox_args(inv: &Invitation, email: &OutboxEmail, now: OffsetDateTime) -> Vec<Arg> {
+    vec![
+        Arg::int(inv.number),
+        Arg::text(inv.tenant_id.as_str()),
+        Arg::text(&email.kind),
+        Arg::text(to_json(&email.payload)),
+        Arg::int(ms(now)),
+        Arg::int(ms(now)),
+    ]
+}
+
 /// Queues an email of an invitation, in the caller's transaction.
 pub(super) async fn insert_outbox(
     conn: &mut AnyConnection,
@@ -22,17 +37,8 @@ pub(super) async fn insert_outbox(
     email: &OutboxEmail,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO outbox (invitation_number, tenant_id, kind, state, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6)",
-    )
-    .bind(inv.number)
-    .bind(inv.tenant_id.as_str())
-    .bind(&email.kind)
-    .bind(to_json(&email.payload))
-    .bind(ms(now))
-    .bind(ms(now))
-    .execute(conn)
-    .await?;
+    let args = outbox_args(inv, email, now);
+    bind_all(sqlx::query(INSERT_OUTBOX), &args).execute(conn).await?;
     Ok(())
 }
 

@@ -38,6 +38,12 @@ pub struct UnitState {
 
 pub(crate) type SharedUnit = Arc<Mutex<Option<UnitState>>>;
 
+/// Whether the running task is inside a unit (a request with an
+/// `Idempotency-Key`), whose writes share the unit's transaction.
+pub(super) fn in_unit() -> bool {
+    CURRENT.try_with(|_| ()).is_ok()
+}
+
 impl Unit {
     /// A unit with nothing written yet.
     pub fn new() -> Self {
