@@ -2,12 +2,12 @@
 //! lookups, lifecycle transitions and the expiry sweep.
 
 use super::SqlStore;
+use super::args::{Arg, bind_all};
 use super::events::{record, record_on};
-use super::writer::{self, Writer};
 use super::expiry::expire_locked;
 use super::outbox::{INSERT_OUTBOX, insert_outbox, outbox_args};
-use super::args::{Arg, bind_all};
 use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
+use super::writer::{self, Writer};
 use crate::{
     Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, StoreError,
     Target, TokenMatch,
@@ -236,9 +236,7 @@ impl InvitationStore for SqlStore {
                 &|n| format!("(status = 'expired' OR (status = 'pending' AND expires_at <= ${n}))"),
                 Arg::int(ms(now)),
             ),
-            Some(other) => {
-                cond(&|n| format!("status = ${n}"), Arg::text(other.as_str()))
-            }
+            Some(other) => cond(&|n| format!("status = ${n}"), Arg::text(other.as_str())),
             None => {}
         }
         if let Some(e) = &f.email_normalized {
@@ -258,7 +256,8 @@ impl InvitationStore for SqlStore {
         }
         sql.push_str(&format!(" ORDER BY number DESC LIMIT ${}", args.len() + 1));
         args.push(Arg::int(f.limit as i64));
-        let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_all(&self.reader).await?;
+        let rows =
+            bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_all(&self.reader).await?;
         rows.iter().map(rows::invitation).collect()
     }
 

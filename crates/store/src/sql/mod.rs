@@ -10,6 +10,7 @@
 //! (`writer.rs`), with the same statements and arguments (`args.rs`). On PostgreSQL one pool serves both, and rows a write depends on
 //! are locked with `FOR UPDATE`, so the rules hold across processes.
 
+mod args;
 mod events;
 mod expiry;
 mod idempotency;
@@ -22,7 +23,6 @@ mod rows;
 mod tenants;
 pub(crate) mod tx;
 mod webhooks;
-mod args;
 mod writer;
 
 use crate::{OpenOptions, StoreError};

@@ -131,7 +131,11 @@ fn run_batch(conn: &rusqlite::Connection, batch: Vec<Box<dyn Job>>) {
             // to manage the savepoints at all fails the whole batch.
             let step = conn.execute_batch("SAVEPOINT job").and_then(|()| {
                 let kept = job.run(conn);
-                conn.execute_batch(if kept { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" })
+                conn.execute_batch(if kept {
+                    "RELEASE job"
+                } else {
+                    "ROLLBACK TO job; RELEASE job"
+                })
             });
             failed = step.err().map(from_rusqlite);
         }
@@ -207,3 +211,6 @@ pub(super) fn returning_int(
         None => Ok(None),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,148 @@
+//! Group commit on a real SQLite file: the batch's jobs succeed or fail
+//! alone, nobody hears back before the commit, and order holds.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::{MAX_BATCH, Writer, execute};
+use crate::StoreError;
+use crate::sql::args::Arg;
+use std::sync::{Arc, mpsc};
+
+const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;";
+
+fn setup() -> (tempfile::TempDir, String, Writer) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db").display().to_string();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)").unwrap();
+    let writer = Writer::start(&path, PRAGMAS).unwrap();
+    (dir, path, writer)
+}
+
+fn put(k: &str, v: i64) -> impl FnOnce(&rusqlite::Connection) -> Result<(), StoreError> + use<> {
+    let k = k.to_string();
+    move |conn| {
+        execute(
+            conn,
+            "INSERT INTO t (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+            &[Arg::text(k), Arg::int(v)],
+        )
+        .map(drop)
+    }
+}
+
+fn insert(k: &str) -> impl FnOnce(&rusqlite::Connection) -> Result<(), StoreError> + use<> {
+    let k = k.to_string();
+    move |conn| execute(conn, "INSERT INTO t (k, v) VALUES ($1, 0)", &[Arg::text(k)]).map(drop)
+}
+
+/// What another connection sees: only what is committed.
+fn committed(path: &str, k: &str) -> Option<i64> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row("SELECT v FROM t WHERE k = ?1", [k], |r| r.get(0)).ok()
+}
+
+/// Holds the writer thread inside a job until the returned sender is
+/// dropped, so that the jobs queued meanwhile form the next batch.
+async fn hold(writer: &Arc<Writer>) -> (mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (release, wait) = mpsc::channel::<()>();
+    let (held, is_held) = tokio::sync::oneshot::channel::<()>();
+    let w = writer.clone();
+    let job = tokio::spawn(async move {
+        w.run(move |_| {
+            let _ = held.send(());
+            let _ = wait.recv();
+            Ok(())
+        })
+        .await
+        .unwrap();
+    });
+    is_held.await.unwrap();
+    (release, job)
+}
+
+/// Queues `work` from a task of its own (tasks of this single-threaded
+/// runtime start in the order they were spawned).
+fn queue<T: Send + 'static>(
+    writer: &Arc<Writer>,
+    work: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+) -> tokio::task::JoinHandle<Result<T, StoreError>> {
+    let w = writer.clone();
+    tokio::spawn(async move { w.run(work).await })
+}
+
+/// Lets the spawned tasks queue their jobs, then lets the writer go on.
+async fn release_after_queuing(release: mpsc::Sender<()>, holder: tokio::task::JoinHandle<()>) {
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    drop(release);
+    holder.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_job_is_rolled_back_alone_and_the_rest_of_its_batch_commits() {
+    let (_dir, path, writer) = setup();
+    let writer = Arc::new(writer);
+    let (release, holder) = hold(&writer).await;
+    let first = queue(&writer, insert("a"));
+    // Writes a row of its own, then breaks the primary key: both undone.
+    let failing = queue(&writer, |conn| {
+        insert("side effect")(conn)?;
+        insert("a")(conn)
+    });
+    let last = queue(&writer, insert("b"));
+    release_after_queuing(release, holder).await;
+
+    first.await.unwrap().unwrap();
+    assert!(matches!(failing.await.unwrap(), Err(StoreError::Conflict(_))));
+    last.await.unwrap().unwrap();
+    assert_eq!(committed(&path, "a"), Some(0));
+    assert_eq!(committed(&path, "b"), Some(0));
+    assert_eq!(committed(&path, "side effect"), None, "the failed job's own write is undone");
+}
+
+#[tokio::test]
+async fn no_job_hears_back_before_its_batch_is_committed() {
+    let (_dir, path, writer) = setup();
+    let writer = Arc::new(writer);
+    let mut tasks = Vec::new();
+    for i in 0..(3 * MAX_BATCH) {
+        let (w, path) = (writer.clone(), path.clone());
+        tasks.push(tokio::spawn(async move {
+            let key = format!("k{i}");
+            w.run(put(&key, i as i64)).await.unwrap();
+            // Answered: another connection must see it already.
+            assert_eq!(committed(&path, &key), Some(i as i64), "{key} answered before commit");
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn writes_to_one_row_keep_the_order_they_were_queued_in() {
+    let (_dir, path, writer) = setup();
+    let writer = Arc::new(writer);
+    let (release, holder) = hold(&writer).await;
+    // Queued in this order while the thread is held: one batch runs them.
+    let runs: Vec<_> = (1..=50).map(|v| queue(&writer, put("x", v))).collect();
+    release_after_queuing(release, holder).await;
+    for r in runs {
+        r.await.unwrap().unwrap();
+    }
+    assert_eq!(committed(&path, "x"), Some(50));
+}
+
+#[tokio::test]
+async fn a_batch_that_cannot_commit_fails_all_its_jobs_and_the_next_one_works() {
+    let (_dir, path, writer) = setup();
+    // Another connection holds the write lock past the writer's busy
+    // timeout: the batch cannot begin, every job hears so.
+    let blocker = rusqlite::Connection::open(&path).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let refused = writer.run(insert("late")).await;
+    assert!(matches!(refused, Err(StoreError::Unavailable(_))), "{refused:?}");
+    blocker.execute_batch("ROLLBACK").unwrap();
+    writer.run(insert("late")).await.unwrap();
+    assert_eq!(committed(&path, "late"), Some(0));
+}
