@@ -36,21 +36,50 @@ pub(super) fn in_tenant<'q>(
     sqlx::query(sql).bind(id(record)).bind(tenant.as_str())
 }
 
-pub fn uuid(row: &AnyRow, col: &str) -> Result<Uuid, StoreError> {
-    let bytes: Vec<u8> = row.try_get(col)?;
+/// A value a column can be read as, by sqlx and by rusqlite alike.
+pub(super) trait Column:
+    for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + rusqlite::types::FromSql
+{
+}
+
+impl<T> Column for T where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + rusqlite::types::FromSql
+{
+}
+
+/// A result row, from sqlx or from the SQLite writer thread, so one reader
+/// per record serves both.
+pub(super) trait Cols {
+    fn col<T: Column>(&self, name: &str) -> Result<T, StoreError>;
+}
+
+impl Cols for AnyRow {
+    fn col<T: Column>(&self, name: &str) -> Result<T, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+}
+
+impl Cols for rusqlite::Row<'_> {
+    fn col<T: Column>(&self, name: &str) -> Result<T, StoreError> {
+        self.get(name).map_err(super::writer::from_rusqlite)
+    }
+}
+
+pub(super) fn uuid(row: &impl Cols, col: &str) -> Result<Uuid, StoreError> {
+    let bytes: Vec<u8> = row.col(col)?;
     Uuid::from_slice(&bytes).map_err(StoreError::corrupt)
 }
 
-pub(super) fn opt_time(row: &AnyRow, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
-    row.try_get::<Option<i64>, _>(col)?.map(from_ms).transpose()
+pub(super) fn opt_time(row: &impl Cols, col: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+    row.col::<Option<i64>>(col)?.map(from_ms).transpose()
 }
 
-pub fn time(row: &AnyRow, col: &str) -> Result<OffsetDateTime, StoreError> {
-    from_ms(row.try_get(col)?)
+pub(super) fn time(row: &impl Cols, col: &str) -> Result<OffsetDateTime, StoreError> {
+    from_ms(row.col(col)?)
 }
 
-fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, StoreError> {
-    let text: String = row.try_get(col)?;
+fn json<T: serde::de::DeserializeOwned>(row: &impl Cols, col: &str) -> Result<T, StoreError> {
+    let text: String = row.col(col)?;
     serde_json::from_str(&text).map_err(StoreError::corrupt)
 }
 
@@ -58,8 +87,8 @@ pub fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
-pub(super) fn tenant_id(row: &AnyRow, col: &str) -> Result<TenantId, StoreError> {
-    TenantId::parse(row.try_get::<String, _>(col)?).map_err(StoreError::corrupt)
+pub(super) fn tenant_id(row: &impl Cols, col: &str) -> Result<TenantId, StoreError> {
+    TenantId::parse(row.col::<String>(col)?).map_err(StoreError::corrupt)
 }
 
 /// A nullable text column, parsed with `parse` when it holds a value.
@@ -71,30 +100,30 @@ pub(super) fn opt_parsed<T, E: std::fmt::Display>(
     row.try_get::<Option<String>, _>(col)?.map(parse).transpose().map_err(StoreError::corrupt)
 }
 
-pub(super) fn count(row: &AnyRow, col: &str) -> Result<u32, StoreError> {
-    Ok(row.try_get::<i64, _>(col)? as u32)
+pub(super) fn count(row: &impl Cols, col: &str) -> Result<u32, StoreError> {
+    Ok(row.col::<i64>(col)? as u32)
 }
 
 pub const INVITATION_COLUMNS: &str = "number, id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, status, token_hash, created_at, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at";
 
-pub fn invitation(row: &AnyRow) -> Result<Invitation, StoreError> {
-    let status: String = row.try_get("status")?;
-    let delivery: String = row.try_get("delivery_state")?;
-    let hash: Vec<u8> = row.try_get("token_hash")?;
+pub(super) fn invitation(row: &impl Cols) -> Result<Invitation, StoreError> {
+    let status: String = row.col("status")?;
+    let delivery: String = row.col("delivery_state")?;
+    let hash: Vec<u8> = row.col("token_hash")?;
     Ok(Invitation {
-        number: row.try_get("number")?,
+        number: row.col("number")?,
         id: uuid(row, "id")?,
         tenant_id: tenant_id(row, "tenant_id")?,
-        email: row.try_get("email")?,
-        email_normalized: row.try_get("email_normalized")?,
+        email: row.col("email")?,
+        email_normalized: row.col("email_normalized")?,
         roles: json::<Vec<RoleId>>(row, "roles")?,
         location_ids: json(row, "location_ids")?,
-        message: row.try_get("message")?,
-        purpose: row.try_get("purpose")?,
-        language: row.try_get("language")?,
+        message: row.col("message")?,
+        purpose: row.col("purpose")?,
+        language: row.col("language")?,
         metadata: json(row, "metadata")?,
-        inviter_account_id: row.try_get("inviter_account_id")?,
-        inviter_email: row.try_get("inviter_email")?,
+        inviter_account_id: row.col("inviter_account_id")?,
+        inviter_email: row.col("inviter_email")?,
         status: Status::parse(&status).ok_or_else(|| StoreError::corrupt(&status))?,
         token_hash: SecretHash::from_slice(&hash)
             .ok_or_else(|| StoreError::corrupt("token hash"))?,
@@ -104,14 +133,14 @@ pub fn invitation(row: &AnyRow) -> Result<Invitation, StoreError> {
         accepted_at: opt_time(row, "accepted_at")?,
         declined_at: opt_time(row, "declined_at")?,
         revoked_at: opt_time(row, "revoked_at")?,
-        accepted_by: row.try_get("accepted_by")?,
+        accepted_by: row.col("accepted_by")?,
         resend_count: count(row, "resend_count")?,
         resend_window_start: opt_time(row, "resend_window_start")?,
         resend_window_count: count(row, "resend_window_count")?,
         delivery_state: DeliveryState::parse(&delivery)
             .ok_or_else(|| StoreError::corrupt(&delivery))?,
         delivery_attempts: count(row, "delivery_attempts")?,
-        delivery_last_error: row.try_get("delivery_last_error")?,
+        delivery_last_error: row.col("delivery_last_error")?,
         delivery_sent_at: opt_time(row, "delivery_sent_at")?,
     })
 }
