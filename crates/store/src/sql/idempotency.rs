@@ -3,7 +3,7 @@
 
 use super::SqlStore;
 use super::rows::{from_ms, ms};
-use super::tx::{UnitState, roll_back_unfinished};
+use super::tx::roll_back_unfinished;
 use crate::{IdempotencyStore, IdempotentAnswer, StoreError, StoredAnswer, Unit, UnitOutcome};
 use time::OffsetDateTime;
 
@@ -48,7 +48,7 @@ impl IdempotencyStore for SqlStore {
         let mut state = match (state, &answer) {
             (None, None) => return Ok(UnitOutcome::Committed),
             (Some(state), _) => state,
-            (None, Some(_)) => UnitState { tx: self.begin().await?, unfinished_step: false },
+            (None, Some(_)) => self.begin_unit().await?,
         };
         roll_back_unfinished(&mut state).await?;
         if let Some(answer) = answer {

@@ -103,7 +103,7 @@ async fn create_on_writer(
     audit: Audit,
 ) -> Result<Vec<CreateOutcome>, StoreError> {
     writer
-        .run(move |conn| {
+        .run(items.len(), move |conn| {
             let mut out = Vec::with_capacity(items.len());
             for NewInvitation { mut invitation, email } in items {
                 invitation.number =

@@ -87,6 +87,8 @@ pub struct SqlStore {
     writes_waiting: std::sync::atomic::AtomicU64,
     /// SQLite: the thread that runs the hot writes with group commit.
     sqlite_writer: Option<writer::Writer>,
+    /// SQLite: whose turn it is to write, the sqlx writer's or the thread's.
+    write_turn: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// SQLite settings applied to every connection.
@@ -152,13 +154,15 @@ impl SqlStore {
                 .acquire_timeout(Duration::from_secs(30))
                 .connect(&format!("sqlite://{path}?mode=ro"))
                 .await?;
-        let sqlite_writer = Some(writer::Writer::start(&path, SQLITE_PRAGMAS)?);
+        let write_turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+        let sqlite_writer = Some(writer::Writer::start(&path, SQLITE_PRAGMAS, write_turn.clone())?);
         Ok(Self {
             writer,
             reader,
             dialect: Dialect::Sqlite,
             writes_waiting: Default::default(),
             sqlite_writer,
+            write_turn: Some(write_turn),
         })
     }
 
@@ -195,6 +199,7 @@ impl SqlStore {
             dialect: Dialect::Postgres,
             writes_waiting: Default::default(),
             sqlite_writer: None,
+            write_turn: None,
         })
     }
 }

@@ -28,9 +28,17 @@ tokio::task_local! {
     static CURRENT: Unit;
 }
 
+/// SQLite's one write lock, taken in process: the sqlx writer connection
+/// and the writer thread (`writer.rs`) take turns through it in the order
+/// they asked, instead of polling the file lock with SQLite's busy handler
+/// (which sleeps up to 100 ms between tries).
+pub(crate) type Turn = tokio::sync::OwnedMutexGuard<()>;
+
 /// What a unit holds once its first write began.
 pub struct UnitState {
     pub(super) tx: Transaction<'static, Any>,
+    /// Held until the unit's transaction ends (SQLite).
+    pub(super) _turn: Option<Turn>,
     /// A step was dropped without finishing: roll back to its savepoint
     /// before the next statement.
     pub(super) unfinished_step: bool,
@@ -68,7 +76,7 @@ pub(super) struct WriteTx {
 }
 
 enum Inner {
-    Own(Transaction<'static, Any>),
+    Own(Transaction<'static, Any>, Option<Turn>),
     Step(OwnedMappedMutexGuard<Option<UnitState>, UnitState>),
 }
 
@@ -98,7 +106,7 @@ impl WriteTx {
     /// Makes the write durable (or, in a unit, part of the unit).
     pub(super) async fn commit(mut self) -> Result<(), StoreError> {
         match self.inner.take() {
-            Some(Inner::Own(tx)) => tx.commit().await?,
+            Some(Inner::Own(tx, _turn)) => tx.commit().await?,
             Some(Inner::Step(mut unit)) => {
                 // Still unfinished if releasing fails: the drop below rolls
                 // it back.
@@ -130,7 +138,7 @@ impl Deref for WriteTx {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
         match &self.inner {
-            Some(Inner::Own(tx)) => tx,
+            Some(Inner::Own(tx, _)) => tx,
             Some(Inner::Step(unit)) => &unit.tx,
             None => unreachable!("a finished write is not used again"),
         }
@@ -140,7 +148,7 @@ impl Deref for WriteTx {
 impl DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match &mut self.inner {
-            Some(Inner::Own(tx)) => tx,
+            Some(Inner::Own(tx, _)) => tx,
             Some(Inner::Step(unit)) => &mut unit.tx,
             None => unreachable!("a finished write is not used again"),
         }
@@ -177,11 +185,12 @@ impl SqlStore {
     /// transaction of its own.
     pub(super) async fn write(&self) -> Result<WriteTx, StoreError> {
         let Ok(unit) = CURRENT.try_with(|u| u.0.clone()) else {
-            return Ok(WriteTx { inner: Some(Inner::Own(self.begin().await?)) });
+            let (tx, turn) = self.begin().await?;
+            return Ok(WriteTx { inner: Some(Inner::Own(tx, turn)) });
         };
         let mut guard = unit.lock_owned().await;
         if guard.is_none() {
-            *guard = Some(UnitState { tx: self.begin().await?, unfinished_step: false });
+            *guard = Some(self.begin_unit().await?);
         }
         let mut step = OwnedMutexGuard::try_map(guard, Option::as_mut)
             .map_err(|_| StoreError::Config("unit without a transaction".into()))?;
@@ -190,12 +199,30 @@ impl SqlStore {
         Ok(WriteTx { inner: Some(Inner::Step(step)) })
     }
 
-    /// Begins a transaction on the writer, replacing a stuck connection.
-    pub(super) async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+    /// Begins the transaction of a unit.
+    pub(super) async fn begin_unit(&self) -> Result<UnitState, StoreError> {
+        let (tx, turn) = self.begin().await?;
+        Ok(UnitState { tx, _turn: turn, unfinished_step: false })
+    }
+
+    /// Begins a transaction on the writer, replacing a stuck connection;
+    /// on SQLite, with the write turn it holds until the transaction ends.
+    pub(super) async fn begin(
+        &self,
+    ) -> Result<(Transaction<'static, Any>, Option<Turn>), StoreError> {
         use std::sync::atomic::Ordering;
         self.writes_waiting.fetch_add(1, Ordering::Relaxed);
-        let begun = self.writer.begin_with(self.dialect.begin()).await;
+        let turn = match &self.write_turn {
+            Some(turn) => Some(turn.clone().lock_owned().await),
+            None => None,
+        };
+        let begun = self.begin_on_writer().await;
         self.writes_waiting.fetch_sub(1, Ordering::Relaxed);
+        Ok((begun?, turn))
+    }
+
+    async fn begin_on_writer(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        let begun = self.writer.begin_with(self.dialect.begin()).await;
         match begun {
             Err(e) if stuck_connection(&e) => {
                 tracing::warn!(error = %e, "the database writer connection was left inside a failed transaction; replacing it");

@@ -24,10 +24,15 @@ use std::sync::mpsc;
 
 /// Most jobs in one transaction.
 pub(super) const MAX_BATCH: usize = 256;
+/// Most rows (the weight jobs declare) in one transaction, so that one
+/// commit never holds the write lock for long.
+pub(super) const MAX_BATCH_WEIGHT: usize = 1000;
 
 /// A queued write: run on the thread, then answered once the batch's fate
 /// is known.
 trait Job: Send {
+    /// About how many rows it writes.
+    fn weight(&self) -> usize;
     /// Runs the work; whether it succeeded (its savepoint is kept).
     fn run(&mut self, conn: &rusqlite::Connection) -> bool;
     /// Answers the caller: with the work's result after the commit, or
@@ -36,6 +41,7 @@ trait Job: Send {
 }
 
 struct Typed<T, F> {
+    weight: usize,
     work: Option<F>,
     outcome: Option<Result<T, StoreError>>,
     reply: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
@@ -46,6 +52,10 @@ where
     T: Send,
     F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send,
 {
+    fn weight(&self) -> usize {
+        self.weight
+    }
+
     fn run(&mut self, conn: &rusqlite::Connection) -> bool {
         let Some(work) = self.work.take() else { return false };
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
@@ -70,28 +80,32 @@ pub(crate) struct Writer {
     queue: mpsc::Sender<Box<dyn Job>>,
 }
 
+type WriteTurn = std::sync::Arc<tokio::sync::Mutex<()>>;
+
 impl Writer {
     /// Opens a connection to the database at `path` with `pragmas` and
     /// starts the thread.
-    pub(super) fn start(path: &str, pragmas: &str) -> Result<Self, StoreError> {
+    /// Batches take `turn` (shared with the sqlx writer) while they write.
+    pub(super) fn start(path: &str, pragmas: &str, turn: WriteTurn) -> Result<Self, StoreError> {
         let conn = rusqlite::Connection::open(path).map_err(from_rusqlite)?;
         conn.execute_batch(pragmas).map_err(from_rusqlite)?;
         let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
         std::thread::Builder::new()
             .name("invitd-sqlite-writer".into())
-            .spawn(move || run(conn, jobs))
+            .spawn(move || run(conn, jobs, turn))
             .map_err(|e| StoreError::Config(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Writer { queue })
     }
 
-    /// Runs `work` in the next batch; its answer once the batch committed.
-    pub(super) async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    /// Runs `work`, which writes about `weight` rows, in the next batch;
+    /// its answer once the batch committed.
+    pub(super) async fn run<T, F>(&self, weight: usize, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job = Typed { work: Some(work), outcome: None, reply };
+        let job = Typed { weight, work: Some(work), outcome: None, reply };
         self.queue.send(Box::new(job)).map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
@@ -102,15 +116,33 @@ fn gone() -> StoreError {
 }
 
 /// The thread: a batch at a time, until every handle is dropped.
-fn run(conn: rusqlite::Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
-    while let Ok(first) = jobs.recv() {
+fn run(conn: rusqlite::Connection, jobs: mpsc::Receiver<Box<dyn Job>>, turn: WriteTurn) {
+    // A job taken from the queue that did not fit the last batch.
+    let mut next: Option<Box<dyn Job>> = None;
+    loop {
+        let first = match next.take() {
+            Some(job) => job,
+            None => match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        let mut weight = first.weight();
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        while batch.len() < MAX_BATCH && weight < MAX_BATCH_WEIGHT {
             match jobs.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) if weight + job.weight() > MAX_BATCH_WEIGHT => {
+                    next = Some(job);
+                    break;
+                }
+                Ok(job) => {
+                    weight += job.weight();
+                    batch.push(job);
+                }
                 Err(_) => break,
             }
         }
+        let _turn = turn.blocking_lock();
         run_batch(&conn, batch);
     }
 }

@@ -15,7 +15,7 @@ fn setup() -> (tempfile::TempDir, String, Writer) {
     let path = dir.path().join("w.db").display().to_string();
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)").unwrap();
-    let writer = Writer::start(&path, PRAGMAS).unwrap();
+    let writer = Writer::start(&path, PRAGMAS, Default::default()).unwrap();
     (dir, path, writer)
 }
 
@@ -49,7 +49,7 @@ async fn hold(writer: &Arc<Writer>) -> (mpsc::Sender<()>, tokio::task::JoinHandl
     let (held, is_held) = tokio::sync::oneshot::channel::<()>();
     let w = writer.clone();
     let job = tokio::spawn(async move {
-        w.run(move |_| {
+        w.run(1, move |_| {
             let _ = held.send(());
             let _ = wait.recv();
             Ok(())
@@ -68,7 +68,7 @@ fn queue<T: Send + 'static>(
     work: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
 ) -> tokio::task::JoinHandle<Result<T, StoreError>> {
     let w = writer.clone();
-    tokio::spawn(async move { w.run(work).await })
+    tokio::spawn(async move { w.run(1, work).await })
 }
 
 /// Lets the spawned tasks queue their jobs, then lets the writer go on.
@@ -109,7 +109,7 @@ async fn no_job_hears_back_before_its_batch_is_committed() {
         let (w, path) = (writer.clone(), path.clone());
         tasks.push(tokio::spawn(async move {
             let key = format!("k{i}");
-            w.run(put(&key, i as i64)).await.unwrap();
+            w.run(1, put(&key, i as i64)).await.unwrap();
             // Answered: another connection must see it already.
             assert_eq!(committed(&path, &key), Some(i as i64), "{key} answered before commit");
         }));
@@ -140,9 +140,9 @@ async fn a_batch_that_cannot_commit_fails_all_its_jobs_and_the_next_one_works() 
     // timeout: the batch cannot begin, every job hears so.
     let blocker = rusqlite::Connection::open(&path).unwrap();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let refused = writer.run(insert("late")).await;
+    let refused = writer.run(1, insert("late")).await;
     assert!(matches!(refused, Err(StoreError::Unavailable(_))), "{refused:?}");
     blocker.execute_batch("ROLLBACK").unwrap();
-    writer.run(insert("late")).await.unwrap();
+    writer.run(1, insert("late")).await.unwrap();
     assert_eq!(committed(&path, "late"), Some(0));
 }
