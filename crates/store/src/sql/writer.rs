@@ -155,26 +155,35 @@ fn run_batch(conn: &rusqlite::Connection, batch: Vec<Box<dyn Job>>) {
         }
         return;
     }
+    // A batch of one job needs no savepoint (they cost much in a large
+    // transaction): when that job fails, the whole transaction goes.
+    let alone = batch.len() == 1;
     let mut done = Vec::with_capacity(batch.len());
     let mut failed = None;
+    let mut discard = false;
     for mut job in batch {
         if failed.is_none() {
-            // A job's own failure is rolled back to its savepoint; failing
-            // to manage the savepoints at all fails the whole batch.
-            let step = conn.execute_batch("SAVEPOINT job").and_then(|()| {
-                let kept = job.run(conn);
-                conn.execute_batch(if kept {
-                    "RELEASE job"
-                } else {
-                    "ROLLBACK TO job; RELEASE job"
-                })
-            });
-            failed = step.err().map(from_rusqlite);
+            if alone {
+                discard = !job.run(conn);
+            } else {
+                // A job's own failure is rolled back to its savepoint;
+                // failing to manage the savepoints fails the whole batch.
+                let step = conn.execute_batch("SAVEPOINT job").and_then(|()| {
+                    let kept = job.run(conn);
+                    conn.execute_batch(if kept {
+                        "RELEASE job"
+                    } else {
+                        "ROLLBACK TO job; RELEASE job"
+                    })
+                });
+                failed = step.err().map(from_rusqlite);
+            }
         }
         done.push(job);
     }
     let committed = match failed {
         Some(e) => Err(e),
+        None if discard => conn.execute_batch("ROLLBACK").map_err(from_rusqlite),
         None => conn.execute_batch("COMMIT").map_err(from_rusqlite),
     };
     if committed.is_err() {
