@@ -1,45 +1,24 @@
 //! Invitations: creation with their first email, reads, lists, token
 //! lookups, lifecycle transitions and the expiry sweep.
 
-use super::SqlStore;
 use super::args::{Arg, bind_all};
 use super::events::{record, record_on};
 use super::expiry::expire_locked;
 use super::outbox::{INSERT_OUTBOX, insert_outbox, outbox_args};
-use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
+use super::rows::{self, INVITATION_COLUMNS, ms};
+use super::statements::{
+    INSERT_INVITATION, UPDATE_INVITATION, applied, insert_args, target_query, update_args,
+};
 use super::writer::{self, Writer};
+use super::{Dialect, SqlStore};
 use crate::{
     Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, StoreError,
-    Target, TokenMatch,
+    Target, TokenMatch, Transition,
 };
 use invitd_core::{EventType, Invitation, SecretHash, Status, TenantId};
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-/// Inserts a pending invitation (with [`insert_args`]); returns its number,
-/// or no row when the address already has a pending one in the tenant.
-pub(super) const INSERT_INVITATION: &str = "INSERT INTO invitations (id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, created_at, status, token_hash, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) ON CONFLICT (tenant_id, email_normalized) WHERE status = 'pending' DO NOTHING RETURNING number";
-
-pub(super) fn insert_args(inv: &Invitation) -> Vec<Arg> {
-    let mut args = vec![
-        Arg::blob(rows::id(inv.id)),
-        Arg::text(inv.tenant_id.as_str()),
-        Arg::text(&inv.email),
-        Arg::text(&inv.email_normalized),
-        Arg::text(to_json(&inv.roles)),
-        Arg::text(to_json(&inv.location_ids)),
-        Arg::opt_text(inv.message.as_deref()),
-        Arg::opt_text(inv.purpose.as_deref()),
-        Arg::opt_text(inv.language.as_deref()),
-        Arg::text(to_json(&inv.metadata)),
-        Arg::opt_text(inv.inviter_account_id.as_deref()),
-        Arg::opt_text(inv.inviter_email.as_deref()),
-        Arg::int(ms(inv.created_at)),
-    ];
-    args.extend(state_args(inv));
-    args
-}
 
 /// Inserts a pending invitation; `None` when the address already has a
 /// pending one in the tenant.
@@ -52,31 +31,6 @@ async fn insert_invitation(
     row.map(|r| r.try_get::<i64, _>("number")).transpose()
 }
 
-/// The fields a transition may change, in this order: status, token_hash,
-/// expires_at, last_sent_at, accepted_at, declined_at, revoked_at,
-/// accepted_by, resend_count, resend_window_start, resend_window_count,
-/// delivery_state, delivery_attempts, delivery_last_error,
-/// delivery_sent_at.
-fn state_args(inv: &Invitation) -> Vec<Arg> {
-    vec![
-        Arg::text(inv.status.as_str()),
-        Arg::blob(inv.token_hash.as_bytes()),
-        Arg::int(ms(inv.expires_at)),
-        Arg::int(inv.last_sent_at.map(ms)),
-        Arg::int(inv.accepted_at.map(ms)),
-        Arg::int(inv.declined_at.map(ms)),
-        Arg::int(inv.revoked_at.map(ms)),
-        Arg::opt_text(inv.accepted_by.as_deref()),
-        Arg::int(inv.resend_count as i64),
-        Arg::int(inv.resend_window_start.map(ms)),
-        Arg::int(inv.resend_window_count as i64),
-        Arg::text(inv.delivery_state.as_str()),
-        Arg::int(inv.delivery_attempts as i64),
-        Arg::opt_text(inv.delivery_last_error.as_deref()),
-        Arg::int(inv.delivery_sent_at.map(ms)),
-    ]
-}
-
 /// Writes back every field a transition may change, if the stored status
 /// is still `was`; whether it was.
 pub(super) async fn update_invitation(
@@ -84,12 +38,8 @@ pub(super) async fn update_invitation(
     inv: &Invitation,
     was: Status,
 ) -> Result<bool, StoreError> {
-    let mut args = state_args(inv);
-    args.extend([Arg::int(inv.number), Arg::text(was.as_str())]);
-    let q = sqlx::query(
-        "UPDATE invitations SET status = $1, token_hash = $2, expires_at = $3, last_sent_at = $4, accepted_at = $5, declined_at = $6, revoked_at = $7, accepted_by = $8, resend_count = $9, resend_window_start = $10, resend_window_count = $11, delivery_state = $12, delivery_attempts = $13, delivery_last_error = $14, delivery_sent_at = $15 WHERE number = $16 AND status = $17",
-    );
-    let done = bind_all(q, &args).execute(conn).await?;
+    let args = update_args(inv, was);
+    let done = bind_all(sqlx::query(UPDATE_INVITATION), &args).execute(conn).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -289,51 +239,36 @@ impl InvitationStore for SqlStore {
         decide: Decide,
         audit: &Audit,
     ) -> Result<Invitation, StoreError> {
+        if let Some(writer) = &self.sqlite_writer
+            && !super::tx::in_unit()
+        {
+            let audit = audit.clone();
+            return writer
+                .run(1, move |conn| {
+                    let (sql, args) = target_query(&target, Dialect::Sqlite);
+                    let current = writer::query_row(conn, &sql, &args, |r| rows::invitation(r))?
+                        .ok_or(StoreError::NotFound)?;
+                    let change = decide(&current)?;
+                    for (sql, args) in applied(&current, &change) {
+                        writer::execute(conn, sql, &args)?;
+                    }
+                    let Transition { updated, at, event, event_data, .. } = change;
+                    record_on(conn, &updated, event, &audit, at, &event_data)?;
+                    Ok(updated)
+                })
+                .await;
+        }
         let mut tx = self.write().await?;
-        let row = match &target {
-            Target::Id { tenant, id } => {
-                let sql = format!(
-                    "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1 AND tenant_id = $2{}",
-                    self.dialect.for_update()
-                );
-                rows::in_tenant(sqlx::AssertSqlSafe(sql), *id, tenant)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
-            Target::Token(hash) => {
-                let sql = format!(
-                    "SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1{}",
-                    self.dialect.for_update()
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(hash.as_bytes())
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
-        };
+        let (sql, args) = target_query(&target, self.dialect);
+        let row =
+            bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_optional(&mut *tx).await?;
         let current = rows::invitation(&row.ok_or(StoreError::NotFound)?)?;
         let change = decide(&current)?;
-        let now = change.at;
-        let updated = change.updated;
-        if !updated.token_hash.matches(&current.token_hash) {
-            sqlx::query("INSERT INTO replaced_tokens (token_hash, invitation_number, replaced_at) VALUES ($1, $2, $3)")
-                .bind(current.token_hash.as_bytes())
-                .bind(current.number)
-                .bind(ms(now))
-                .execute(&mut *tx)
-                .await?;
+        for (sql, args) in applied(&current, &change) {
+            bind_all(sqlx::query(sql), &args).execute(&mut *tx).await?;
         }
-        // The row is locked (or the write serialized): its status holds.
-        update_invitation(&mut tx, &updated, current.status).await?;
-        if let Some(email) = &change.email {
-            // An unsent email of this invitation carries a dead link now.
-            sqlx::query("UPDATE outbox SET state = 'superseded', payload = NULL WHERE invitation_number = $1 AND state = 'pending'")
-                .bind(updated.number)
-                .execute(&mut *tx)
-                .await?;
-            insert_outbox(&mut tx, &updated, email, now).await?;
-        }
-        record(&mut tx, &updated, change.event, audit, now, &change.event_data).await?;
+        let Transition { updated, at, event, event_data, .. } = change;
+        record(&mut tx, &updated, event, audit, at, &event_data).await?;
         tx.commit().await?;
         Ok(updated)
     }

@@ -20,6 +20,7 @@ mod keys;
 mod migrate;
 mod outbox;
 mod rows;
+mod statements;
 mod tenants;
 pub(crate) mod tx;
 mod webhooks;

@@ -253,5 +253,20 @@ pub(super) fn returning_int(
     }
 }
 
+/// Runs one query and reads its first row with `read`; `None` without one.
+pub(super) fn query_row<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: &[super::args::Arg],
+    read: impl FnOnce(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut statement = conn.prepare_cached(sql).map_err(from_rusqlite)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(args)).map_err(from_rusqlite)?;
+    match rows.next().map_err(from_rusqlite)? {
+        Some(row) => Ok(Some(read(row)?)),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests;

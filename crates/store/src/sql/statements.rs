@@ -1,0 +1,114 @@
+//! The statements of invitation writes and their arguments, one of each,
+//! for both ways a write runs: through sqlx (PostgreSQL, and SQLite inside
+//! an idempotent request) and on the SQLite writer thread.
+
+use super::Dialect;
+use super::args::Arg;
+use super::outbox::{INSERT_OUTBOX, outbox_args};
+use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
+use crate::{Target, Transition};
+use invitd_core::{Invitation, Status};
+
+/// Inserts a pending invitation (with [`insert_args`]); returns its number,
+/// or no row when the address already has a pending one in the tenant.
+pub(super) const INSERT_INVITATION: &str = "INSERT INTO invitations (id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, created_at, status, token_hash, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) ON CONFLICT (tenant_id, email_normalized) WHERE status = 'pending' DO NOTHING RETURNING number";
+
+pub(super) fn insert_args(inv: &Invitation) -> Vec<Arg> {
+    let mut args = vec![
+        Arg::blob(rows::id(inv.id)),
+        Arg::text(inv.tenant_id.as_str()),
+        Arg::text(&inv.email),
+        Arg::text(&inv.email_normalized),
+        Arg::text(to_json(&inv.roles)),
+        Arg::text(to_json(&inv.location_ids)),
+        Arg::opt_text(inv.message.as_deref()),
+        Arg::opt_text(inv.purpose.as_deref()),
+        Arg::opt_text(inv.language.as_deref()),
+        Arg::text(to_json(&inv.metadata)),
+        Arg::opt_text(inv.inviter_account_id.as_deref()),
+        Arg::opt_text(inv.inviter_email.as_deref()),
+        Arg::int(ms(inv.created_at)),
+    ];
+    args.extend(state_args(inv));
+    args
+}
+
+/// The fields a transition may change, in this order: status, token_hash,
+/// expires_at, last_sent_at, accepted_at, declined_at, revoked_at,
+/// accepted_by, resend_count, resend_window_start, resend_window_count,
+/// delivery_state, delivery_attempts, delivery_last_error,
+/// delivery_sent_at.
+pub(super) fn state_args(inv: &Invitation) -> Vec<Arg> {
+    vec![
+        Arg::text(inv.status.as_str()),
+        Arg::blob(inv.token_hash.as_bytes()),
+        Arg::int(ms(inv.expires_at)),
+        Arg::int(inv.last_sent_at.map(ms)),
+        Arg::int(inv.accepted_at.map(ms)),
+        Arg::int(inv.declined_at.map(ms)),
+        Arg::int(inv.revoked_at.map(ms)),
+        Arg::opt_text(inv.accepted_by.as_deref()),
+        Arg::int(inv.resend_count as i64),
+        Arg::int(inv.resend_window_start.map(ms)),
+        Arg::int(inv.resend_window_count as i64),
+        Arg::text(inv.delivery_state.as_str()),
+        Arg::int(inv.delivery_attempts as i64),
+        Arg::opt_text(inv.delivery_last_error.as_deref()),
+        Arg::int(inv.delivery_sent_at.map(ms)),
+    ]
+}
+
+/// Writes back every field a transition may change (with
+/// [`update_args`]), if the stored status is still the one read.
+pub(super) const UPDATE_INVITATION: &str = "UPDATE invitations SET status = $1, token_hash = $2, expires_at = $3, last_sent_at = $4, accepted_at = $5, declined_at = $6, revoked_at = $7, accepted_by = $8, resend_count = $9, resend_window_start = $10, resend_window_count = $11, delivery_state = $12, delivery_attempts = $13, delivery_last_error = $14, delivery_sent_at = $15 WHERE number = $16 AND status = $17";
+
+pub(super) fn update_args(inv: &Invitation, was: Status) -> Vec<Arg> {
+    let mut args = state_args(inv);
+    args.extend([Arg::int(inv.number), Arg::text(was.as_str())]);
+    args
+}
+
+/// The query that reads (and on PostgreSQL locks) a transition's target.
+pub(super) fn target_query(target: &Target, dialect: Dialect) -> (String, Vec<Arg>) {
+    let lock = dialect.for_update();
+    match target {
+        Target::Id { tenant, id } => (
+            format!(
+                "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1 AND tenant_id = $2{lock}"
+            ),
+            vec![Arg::blob(rows::id(*id)), Arg::text(tenant.as_str())],
+        ),
+        Target::Token(hash) => (
+            format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1{lock}"),
+            vec![Arg::blob(hash.as_bytes())],
+        ),
+    }
+}
+
+/// The statements that apply a decided transition to `current` (read
+/// under the write lock, so its status holds), before its event: the old
+/// token kept as replaced, the row written back, and a new email queued in
+/// place of any unsent one (whose link no longer works).
+pub(super) fn applied(current: &Invitation, change: &Transition) -> Vec<(&'static str, Vec<Arg>)> {
+    let updated = &change.updated;
+    let mut statements = Vec::with_capacity(4);
+    if !updated.token_hash.matches(&current.token_hash) {
+        statements.push((
+            "INSERT INTO replaced_tokens (token_hash, invitation_number, replaced_at) VALUES ($1, $2, $3)",
+            vec![
+                Arg::blob(current.token_hash.as_bytes()),
+                Arg::int(current.number),
+                Arg::int(ms(change.at)),
+            ],
+        ));
+    }
+    statements.push((UPDATE_INVITATION, update_args(updated, current.status)));
+    if let Some(email) = &change.email {
+        statements.push((
+            "UPDATE outbox SET state = 'superseded', payload = NULL WHERE invitation_number = $1 AND state = 'pending'",
+            vec![Arg::int(updated.number)],
+        ));
+        statements.push((INSERT_OUTBOX, outbox_args(updated, email, change.at)));
+    }
+    statements
+}
