@@ -60,18 +60,8 @@ fn event_args(e: &NewEvent<'_>) -> Vec<Arg> {
 }
 
 /// Queues one webhook delivery of an event per enabled endpoint of the
-/// tenant that subscribes to its type (with [`fan_out_args`]).
+/// tenant that subscribes to its type (with [`Happened::fan_out_args`]).
 const FAN_OUT: &str = "INSERT INTO webhook_deliveries (endpoint_id, event_id, invitation_number, state, next_attempt_at, created_at) SELECT id, $1, $2, 'pending', $3, $3 FROM webhook_endpoints WHERE tenant_id = $4 AND enabled = 1 AND (event_types = ',*,' OR event_types LIKE $5)";
-
-fn fan_out_args(event_id: i64, inv: &Invitation, event: EventType, at: OffsetDateTime) -> Vec<Arg> {
-    vec![
-        Arg::int(event_id),
-        Arg::int(inv.number),
-        Arg::int(ms(at)),
-        Arg::text(inv.tenant_id.as_str()),
-        Arg::text(format!("%,{},%", event.as_str())),
-    ]
-}
 
 /// Appends one audit event; its id.
 pub(super) async fn insert_event(
@@ -83,59 +73,57 @@ pub(super) async fn insert_event(
     Ok(sqlx::Row::try_get::<i64, _>(&row, "id")?)
 }
 
-/// The event of an invitation, with its snapshot.
-fn invitation_event<'a>(
-    inv: &'a Invitation,
-    event_type: EventType,
-    audit: &'a Audit,
-    at: OffsetDateTime,
-    data: &'a serde_json::Value,
-    snapshot: &'a str,
-) -> NewEvent<'a> {
-    NewEvent {
-        tenant: Some(&inv.tenant_id),
-        invitation_number: Some(inv.number),
-        event_type,
-        audit,
-        at,
-        data,
-        snapshot: Some(snapshot),
+/// What happened to an invitation, to record as its event.
+pub(super) struct Happened<'a> {
+    /// The invitation as it is after the event.
+    pub inv: &'a Invitation,
+    pub event: EventType,
+    pub audit: &'a Audit,
+    pub at: OffsetDateTime,
+    pub data: &'a serde_json::Value,
+}
+
+impl Happened<'_> {
+    /// The event row, with `snapshot`, the invitation serialized.
+    fn event_args(&self, snapshot: &str) -> Vec<Arg> {
+        event_args(&NewEvent {
+            tenant: Some(&self.inv.tenant_id),
+            invitation_number: Some(self.inv.number),
+            event_type: self.event,
+            audit: self.audit,
+            at: self.at,
+            data: self.data,
+            snapshot: Some(snapshot),
+        })
+    }
+
+    fn fan_out_args(&self, event_id: i64) -> Vec<Arg> {
+        vec![
+            Arg::int(event_id),
+            Arg::int(self.inv.number),
+            Arg::int(ms(self.at)),
+            Arg::text(self.inv.tenant_id.as_str()),
+            Arg::text(format!("%,{},%", self.event.as_str())),
+        ]
     }
 }
 
 /// Records an invitation event with a snapshot of the invitation, and
 /// queues one webhook delivery per enabled endpoint of the tenant that
 /// subscribes to the event's type, in the caller's transaction.
-pub(super) async fn record(
-    conn: &mut AnyConnection,
-    inv: &Invitation,
-    event: EventType,
-    audit: &Audit,
-    at: OffsetDateTime,
-    data: &serde_json::Value,
-) -> Result<(), StoreError> {
-    let snapshot = to_json(inv);
-    let event_id =
-        insert_event(&mut *conn, invitation_event(inv, event, audit, at, data, &snapshot)).await?;
-    let args = fan_out_args(event_id, inv, event, at);
-    bind_all(sqlx::query(FAN_OUT), &args).execute(conn).await?;
+pub(super) async fn record(conn: &mut AnyConnection, h: Happened<'_>) -> Result<(), StoreError> {
+    let event = h.event_args(&to_json(h.inv));
+    let row = bind_all(sqlx::query(INSERT_EVENT), &event).fetch_one(&mut *conn).await?;
+    let fan_out = h.fan_out_args(sqlx::Row::try_get::<i64, _>(&row, "id")?);
+    bind_all(sqlx::query(FAN_OUT), &fan_out).execute(conn).await?;
     Ok(())
 }
 
 /// [`record`] on the SQLite writer thread.
-pub(super) fn record_on(
-    conn: &rusqlite::Connection,
-    inv: &Invitation,
-    event: EventType,
-    audit: &Audit,
-    at: OffsetDateTime,
-    data: &serde_json::Value,
-) -> Result<(), StoreError> {
-    let snapshot = to_json(inv);
-    let e = invitation_event(inv, event, audit, at, data, &snapshot);
-    let event_id = writer::returning_int(conn, INSERT_EVENT, &event_args(&e))?
+pub(super) fn record_on(conn: &rusqlite::Connection, h: Happened<'_>) -> Result<(), StoreError> {
+    let event_id = writer::returning_int(conn, INSERT_EVENT, &h.event_args(&to_json(h.inv)))?
         .ok_or_else(|| StoreError::corrupt("an event insert returned no id"))?;
-    writer::execute(conn, FAN_OUT, &fan_out_args(event_id, inv, event, at))?;
+    writer::execute(conn, FAN_OUT, &h.fan_out_args(event_id))?;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 //! the address held by an expired invitation both go through here.
 
 use super::SqlStore;
-use super::events::record;
+use super::events::{Happened, record};
 use super::invitations::update_invitation;
 use super::rows::{self, INVITATION_COLUMNS};
 use crate::{Audit, StoreError};
@@ -26,7 +26,9 @@ pub(super) async fn expire_locked(
     if !update_invitation(tx, &expired, current.status).await? {
         return Ok(false);
     }
-    record(tx, &expired, EventType::InvitationExpired, &Audit::system(), now, &data).await?;
+    let event = EventType::InvitationExpired;
+    let audit = Audit::system();
+    record(tx, Happened { inv: &expired, event, audit: &audit, at: now, data: &data }).await?;
     Ok(true)
 }
 

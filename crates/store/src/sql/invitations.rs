@@ -2,7 +2,7 @@
 //! lookups, lifecycle transitions and the expiry sweep.
 
 use super::args::{Arg, bind_all};
-use super::events::{record, record_on};
+use super::events::{Happened, record, record_on};
 use super::expiry::expire_locked;
 use super::outbox::{INSERT_OUTBOX, insert_outbox, outbox_args};
 use super::rows::{self, INVITATION_COLUMNS, ms};
@@ -60,7 +60,9 @@ async fn create_on_writer(
                     writer::returning_int(conn, INSERT_INVITATION, &insert_args(&invitation))?
                         .ok_or_else(|| StoreError::Conflict("already pending".into()))?;
                 let data = invitation_event_data(&invitation);
-                record_on(conn, &invitation, EventType::InvitationCreated, &audit, now, &data)?;
+                let event = EventType::InvitationCreated;
+                let h = Happened { inv: &invitation, event, audit: &audit, at: now, data: &data };
+                record_on(conn, h)?;
                 writer::execute(conn, INSERT_OUTBOX, &outbox_args(&invitation, &email, now))?;
                 out.push(CreateOutcome::Created(Box::new(invitation)));
             }
@@ -109,15 +111,10 @@ impl InvitationStore for SqlStore {
                     continue;
                 }
             }
-            record(
-                &mut tx,
-                &invitation,
-                EventType::InvitationCreated,
-                audit,
-                now,
-                &invitation_event_data(&invitation),
-            )
-            .await?;
+            let data = invitation_event_data(&invitation);
+            let event = EventType::InvitationCreated;
+            record(&mut tx, Happened { inv: &invitation, event, audit, at: now, data: &data })
+                .await?;
             insert_outbox(&mut tx, &invitation, &email, now).await?;
             out.push(CreateOutcome::Created(Box::new(invitation)));
         }
@@ -253,7 +250,10 @@ impl InvitationStore for SqlStore {
                         writer::execute(conn, sql, &args)?;
                     }
                     let Transition { updated, at, event, event_data, .. } = change;
-                    record_on(conn, &updated, event, &audit, at, &event_data)?;
+                    record_on(
+                        conn,
+                        Happened { inv: &updated, event, audit: &audit, at, data: &event_data },
+                    )?;
                     Ok(updated)
                 })
                 .await;
@@ -268,7 +268,7 @@ impl InvitationStore for SqlStore {
             bind_all(sqlx::query(sql), &args).execute(&mut *tx).await?;
         }
         let Transition { updated, at, event, event_data, .. } = change;
-        record(&mut tx, &updated, event, audit, at, &event_data).await?;
+        record(&mut tx, Happened { inv: &updated, event, audit, at, data: &event_data }).await?;
         tx.commit().await?;
         Ok(updated)
     }

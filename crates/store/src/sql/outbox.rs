@@ -3,7 +3,7 @@
 
 use super::SqlStore;
 use super::args::{Arg, bind_all};
-use super::events::record;
+use super::events::{Happened, record};
 use super::invitations::update_invitation;
 use super::rows::{self, from_ms, ms, to_json};
 use crate::{
@@ -142,7 +142,9 @@ impl OutboxStore for SqlStore {
                 }
                 _ => serde_json::json!({"outbox_id": item.id, "kind": item.kind}),
             };
-            record(&mut tx, &updated, event, &Audit::system(), now, &data).await?;
+            let audit = Audit::system();
+            record(&mut tx, Happened { inv: &updated, event, audit: &audit, at: now, data: &data })
+                .await?;
         }
         tx.commit().await?;
         Ok(())

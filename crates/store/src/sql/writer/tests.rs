@@ -10,13 +10,13 @@ use std::sync::{Arc, mpsc};
 
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;";
 
-fn setup() -> (tempfile::TempDir, String, Writer) {
+fn setup() -> (tempfile::TempDir, String, Arc<Writer>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db").display().to_string();
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)").unwrap();
     let writer = Writer::start(&path, PRAGMAS, Default::default()).unwrap();
-    (dir, path, writer)
+    (dir, path, Arc::new(writer))
 }
 
 fn put(k: &str, v: i64) -> impl FnOnce(&rusqlite::Connection) -> Result<(), StoreError> + use<> {
@@ -81,7 +81,6 @@ async fn release_after_queuing(release: mpsc::Sender<()>, holder: tokio::task::J
 #[tokio::test]
 async fn a_failing_job_is_rolled_back_alone_and_the_rest_of_its_batch_commits() {
     let (_dir, path, writer) = setup();
-    let writer = Arc::new(writer);
     let (release, holder) = hold(&writer).await;
     let first = queue(&writer, insert("a"));
     // Writes a row of its own, then breaks the primary key: both undone.
@@ -103,7 +102,6 @@ async fn a_failing_job_is_rolled_back_alone_and_the_rest_of_its_batch_commits() 
 #[tokio::test]
 async fn no_job_hears_back_before_its_batch_is_committed() {
     let (_dir, path, writer) = setup();
-    let writer = Arc::new(writer);
     let mut tasks = Vec::new();
     for i in 0..(3 * MAX_BATCH) {
         let (w, path) = (writer.clone(), path.clone());
@@ -122,7 +120,6 @@ async fn no_job_hears_back_before_its_batch_is_committed() {
 #[tokio::test]
 async fn writes_to_one_row_keep_the_order_they_were_queued_in() {
     let (_dir, path, writer) = setup();
-    let writer = Arc::new(writer);
     let (release, holder) = hold(&writer).await;
     // Queued in this order while the thread is held: one batch runs them.
     let runs: Vec<_> = (1..=50).map(|v| queue(&writer, put("x", v))).collect();
