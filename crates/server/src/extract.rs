@@ -2,7 +2,7 @@
 //! or query string gets the same problem shape as every other error.
 
 use crate::error::Error;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -26,33 +26,34 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
-/// Path parameters.
-pub struct Path<T>(pub T);
+/// An extractor of the request's head that wraps axum's own and answers a
+/// rejection as `invalid_request` on `field`.
+macro_rules! invalid_as {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $($send:ident)?) => {
+        $(#[$doc])*
+        pub struct $name<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
-    type Rejection = Error;
+        impl<S: Send + Sync, T: DeserializeOwned $(+ $send)?> FromRequestParts<S> for $name<T> {
+            type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(v)| Path(v))
-            .map_err(|e: PathRejection| Error::invalid("path", e.body_text()))
-    }
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+                axum::extract::$name::<T>::from_request_parts(parts, state)
+                    .await
+                    .map(|axum::extract::$name(v)| $name(v))
+                    .map_err(|e| Error::invalid($field, e.body_text()))
+            }
+        }
+    };
 }
 
-/// Query string.
-pub struct Query<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(v)| Query(v))
-            .map_err(|e: QueryRejection| Error::invalid("query", e.body_text()))
-    }
-}
+invalid_as!(
+    /// Path parameters.
+    Path, "path", Send
+);
+invalid_as!(
+    /// Query string.
+    Query, "query",
+);
 
 /// Where a request came from, for the audit trail.
 #[derive(Debug, Clone, Default)]

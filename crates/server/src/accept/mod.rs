@@ -194,28 +194,9 @@ async fn answer(
                     ),
                 }
             }
-            let mut page =
-                Page::new(StatusCode::OK, lang, translate(lang, "page-accepted-title", &[]));
-            page.lines.push(translate(
-                lang,
-                "page-accepted-body",
-                &[("tenant", tenant.name.clone())],
-            ));
-            page.tone = "done";
-            page.tenant = Some(tenant);
-            page.render()
+            answered_page(lang, tenant, "accepted", "done")
         }
-        Ok(_) => {
-            let mut page =
-                Page::new(StatusCode::OK, lang, translate(lang, "page-declined-title", &[]));
-            page.lines.push(translate(
-                lang,
-                "page-declined-body",
-                &[("tenant", tenant.name.clone())],
-            ));
-            page.tenant = Some(tenant);
-            page.render()
-        }
+        Ok(_) => answered_page(lang, tenant, "declined", ""),
         Err(Error::Lifecycle(e)) => {
             let status = match e {
                 LifecycleError::AlreadyAccepted => Status::Accepted,
@@ -231,4 +212,15 @@ async fn answer(
         }
         Err(_) => unavailable(lang).render(),
     }
+}
+
+/// The page after an answer (`accepted` or `declined`), naming the tenant.
+fn answered_page(lang: &'static str, tenant: Tenant, answer: &str, tone: &'static str) -> Response {
+    let title = translate(lang, &format!("page-{answer}-title"), &[]);
+    let mut page = Page::new(StatusCode::OK, lang, title);
+    let body = translate(lang, &format!("page-{answer}-body"), &[("tenant", tenant.name.clone())]);
+    page.lines.push(body);
+    page.tone = tone;
+    page.tenant = Some(tenant);
+    page.render()
 }

@@ -248,16 +248,34 @@ struct InviteAction {
 
 /// The caller, the site and the invite that a resend or revoke names,
 /// with the rest of its body.
-fn invite_call(
-    caller: MaybeCaller,
-    headers: &HeaderMap,
-    path_id: &str,
-    body: &[u8],
-) -> Result<(Caller, String, uuid::Uuid, InviteAction), WixError> {
-    let (caller, site) = caller_and_site(caller, headers)?;
-    let req: InviteAction = parse_body(body).map_err(|m| violation("body", m, "FORMAT"))?;
-    let id = invite_id(path_id, req.invite_id.as_deref())?;
-    Ok((caller, site, id, req))
+struct InviteCall {
+    caller: Caller,
+    site: String,
+    id: uuid::Uuid,
+    req: InviteAction,
+}
+
+impl axum::extract::FromRequest<AppState> for InviteCall {
+    type Rejection = WixError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, WixError> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = request.into_parts();
+        let Ok(MaybeCaller(caller)) = MaybeCaller::from_request_parts(&mut parts, state).await;
+        let (caller, site) = caller_and_site(MaybeCaller(caller), &parts.headers)?;
+        let Path(path_id) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|_| violation("inviteId", "must be an invite GUID", "FORMAT"))?;
+        let body = axum::body::to_bytes(body, state.config.max_body_bytes)
+            .await
+            .map_err(|_| WixError::from(Error::PayloadTooLarge))?;
+        let req: InviteAction = parse_body(&body).map_err(|m| violation("body", m, "FORMAT"))?;
+        let id = invite_id(&path_id, req.invite_id.as_deref())?;
+        Ok(InviteCall { caller, site, id, req })
+    }
 }
 
 /// The path's invite id, checked against the one the official client
@@ -274,14 +292,8 @@ fn invite_id(path: &str, body: Option<&str>) -> Result<uuid::Uuid, WixError> {
 }
 
 /// `POST /invites/site-invite/{inviteId}/resend` → `200 {invite}`.
-async fn resend(
-    State(state): State<AppState>,
-    caller: MaybeCaller,
-    headers: HeaderMap,
-    Path(path_id): Path<String>,
-    body: Bytes,
-) -> Result<axum::Json<Value>, WixError> {
-    let (caller, site, id, req) = invite_call(caller, &headers, &path_id, &body)?;
+async fn resend(State(state): State<AppState>, call: InviteCall) -> Answer {
+    let InviteCall { caller, site, id, req } = call;
     let language = req
         .default_email_language
         .map(|l| {
@@ -295,14 +307,9 @@ async fn resend(
 }
 
 /// `POST /invites/site-invite/{inviteId}/revoke` → `200 {}`.
-async fn revoke(
-    State(state): State<AppState>,
-    caller: MaybeCaller,
-    headers: HeaderMap,
-    Path(path_id): Path<String>,
-    body: Bytes,
-) -> Result<axum::Json<Value>, WixError> {
-    let (caller, site, id, _) = invite_call(caller, &headers, &path_id, &body)?;
-    state.service().revoke(&caller, &site, id).await?;
+async fn revoke(State(state): State<AppState>, call: InviteCall) -> Answer {
+    state.service().revoke(&call.caller, &call.site, call.id).await?;
     Ok(axum::Json(json!({})))
 }
+
+type Answer = Result<axum::Json<Value>, WixError>;

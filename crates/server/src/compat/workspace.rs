@@ -24,6 +24,8 @@ use serde_json::{Value, json};
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
+        // Resend: a new link, the expiry extended, a new email; 400 unless
+        // pending or expired (or within the resend cooldown). Cancel: revoke.
         .route("/api/v1/invites/{invite_id}/resend/", post(resend))
         .route("/api/v1/invites/{invite_id}/resend", post(resend))
         .route("/api/v1/invites/{invite_id}/cancel/", post(cancel))
@@ -154,36 +156,28 @@ async fn respond(state: &AppState, caller: &Caller, number: i64) -> Result<Value
     Ok(detail_of(&inv, &tenant, &service.catalogue(&tenant).await?, state))
 }
 
-/// `POST /api/v1/invites/{invite_id}/resend/`: a new link, the expiry
-/// extended, a new email. 400 unless pending or expired (or within the
-/// resend cooldown).
-async fn resend(
-    State(state): State<AppState>,
-    caller: MaybeCaller,
-    Path(raw): Path<String>,
-) -> Result<axum::Json<Value>, WorkspaceError> {
-    change(&state, caller, &raw, true).await
+/// `POST /api/v1/invites/{invite_id}/resend/`.
+async fn resend(s: State<AppState>, c: MaybeCaller, p: Path<String>) -> Answer {
+    change(s, c, p, true).await
 }
 
-/// `POST /api/v1/invites/{invite_id}/cancel/`: revoke.
-async fn cancel(
-    State(state): State<AppState>,
-    caller: MaybeCaller,
-    Path(raw): Path<String>,
-) -> Result<axum::Json<Value>, WorkspaceError> {
-    change(&state, caller, &raw, false).await
+/// `POST /api/v1/invites/{invite_id}/cancel/`.
+async fn cancel(s: State<AppState>, c: MaybeCaller, p: Path<String>) -> Answer {
+    change(s, c, p, false).await
 }
+
+type Answer = Result<axum::Json<Value>, WorkspaceError>;
 
 /// Resends (`resend`) or revokes the invitation numbered `raw`, then
 /// answers its detail.
 async fn change(
-    state: &AppState,
+    State(state): State<AppState>,
     caller: MaybeCaller,
-    raw: &str,
+    Path(raw): Path<String>,
     resend: bool,
-) -> Result<axum::Json<Value>, WorkspaceError> {
+) -> Answer {
     let caller = caller.0?;
-    let number = parse_number(raw)?;
+    let number = parse_number(&raw)?;
     let service = state.service();
     let (tenant, inv) = service.invitation_by_number(&caller, Scope::InvitesWrite, number).await?;
     let changed = if resend {
@@ -191,7 +185,7 @@ async fn change(
     } else {
         service.revoke(&caller, tenant.id.as_str(), inv.id).await?
     };
-    Ok(axum::Json(detail_of(&changed, &tenant, &service.catalogue(&tenant).await?, state)))
+    Ok(axum::Json(detail_of(&changed, &tenant, &service.catalogue(&tenant).await?, &state)))
 }
 
 /// `GET /api/v1/invites/{invite_id}/`.

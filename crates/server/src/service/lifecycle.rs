@@ -95,13 +95,7 @@ impl Service {
             })
         });
         let target = Target::Id { tenant: tenant.id.clone(), id };
-        let updated = self
-            .state
-            .store
-            .transition(target, decide, audit)
-            .await
-            .map_err(not_found_as("invitation"))?;
-        crate::metrics::invitations("resent", updated.tenant_id.as_str(), 1);
+        let updated = self.transition(target, decide, audit, "resent").await?;
         self.state.outbox_notify.notify_one();
         Ok((updated, token))
     }
@@ -134,14 +128,26 @@ impl Service {
             })
         });
         let target = Target::Id { tenant: tenant.clone(), id };
-        let revoked = self
+        self.transition(target, decide, audit, "revoked").await
+    }
+
+    /// Applies a lifecycle decision to an invitation and counts it as
+    /// `counted` in the metrics.
+    async fn transition(
+        &self,
+        target: Target,
+        decide: Decide,
+        audit: &Audit,
+        counted: &'static str,
+    ) -> Result<Invitation, Error> {
+        let updated = self
             .state
             .store
             .transition(target, decide, audit)
             .await
             .map_err(not_found_as("invitation"))?;
-        crate::metrics::invitations("revoked", revoked.tenant_id.as_str(), 1);
-        Ok(revoked)
+        crate::metrics::invitations(counted, updated.tenant_id.as_str(), 1);
+        Ok(updated)
     }
 
     /// Finds the invitation of a token, if the caller reaches its tenant.
@@ -214,15 +220,8 @@ impl Service {
             };
             Ok(Transition { updated, at: now, event, event_data: data, email: None })
         });
-        let answered = self
-            .state
-            .store
-            .transition(Target::Token(token_hash), decide, audit)
-            .await
-            .map_err(not_found_as("invitation"))?;
-        let event = if accept { "accepted" } else { "declined" };
-        crate::metrics::invitations(event, answered.tenant_id.as_str(), 1);
-        Ok(answered)
+        let counted = if accept { "accepted" } else { "declined" };
+        self.transition(Target::Token(token_hash), decide, audit, counted).await
     }
 
     pub async fn invitation_events(

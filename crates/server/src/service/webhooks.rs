@@ -160,13 +160,7 @@ impl Service {
                 e.failing_since = None;
             }
         }
-        e.updated_at = self.now();
-        self.state
-            .store
-            .update_webhook(&e, EventType::WebhookUpdated, &caller.audit())
-            .await
-            .map_err(not_found)?;
-        Ok(e)
+        self.save_webhook(e, EventType::WebhookUpdated, caller).await
     }
 
     pub async fn rotate_webhook_secret(
@@ -177,12 +171,19 @@ impl Service {
     ) -> Result<WebhookEndpoint, Error> {
         let mut e = self.webhook(caller, tenant, id).await?;
         e.secret = crate::webhooks::new_secret();
+        self.save_webhook(e, EventType::WebhookSecretRotated, caller).await
+    }
+
+    /// Stores a changed endpoint, stamped now, with the event saying what
+    /// changed.
+    async fn save_webhook(
+        &self,
+        mut e: WebhookEndpoint,
+        event: EventType,
+        caller: &Caller,
+    ) -> Result<WebhookEndpoint, Error> {
         e.updated_at = self.now();
-        self.state
-            .store
-            .update_webhook(&e, EventType::WebhookSecretRotated, &caller.audit())
-            .await
-            .map_err(not_found)?;
+        self.state.store.update_webhook(&e, event, &caller.audit()).await.map_err(not_found)?;
         Ok(e)
     }
 
