@@ -3,6 +3,21 @@
 //! and of the results and errors back into its own shapes. No rule lives
 //! here.
 
+/// A face's error: the native error, which the face's `IntoResponse`
+/// renders in the face's own shape.
+macro_rules! face_error {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub struct $name(crate::error::Error);
+
+        impl From<crate::error::Error> for $name {
+            fn from(e: crate::error::Error) -> Self {
+                $name(e)
+            }
+        }
+    };
+}
+
 pub mod tenant_admin;
 pub mod wix;
 pub mod workspace;

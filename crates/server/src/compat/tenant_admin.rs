@@ -22,15 +22,11 @@ pub fn router() -> axum::Router<AppState> {
         .route("/api/tenant/{tenantId}/invitations/resend", put(resend))
 }
 
-/// A failure in the envelope: `{isSuccess: false, isFailure: true, error:
-/// {code, message, info[]}, value: null}`.
-pub struct EnvelopeError(Error);
-
-impl From<Error> for EnvelopeError {
-    fn from(e: Error) -> Self {
-        EnvelopeError(e)
-    }
-}
+face_error!(
+    /// A failure in the envelope: `{isSuccess: false, isFailure: true, error:
+    /// {code, message, info[]}, value: null}`.
+    EnvelopeError
+);
 
 impl IntoResponse for EnvelopeError {
     fn into_response(self) -> Response {

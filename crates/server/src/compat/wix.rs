@@ -223,16 +223,8 @@ async fn bulk(
     let out = state.service().create_invitations(&caller, &site, create).await?;
     let now = state.clock.now();
     let invites: Vec<Value> = out
-        .created
-        .iter()
-        .map(|c| {
-            site_invite(
-                &c.invitation,
-                &caller,
-                now,
-                Some(accept_url(&state.config.public_url, &c.token)),
-            )
-        })
+        .with_links(&state.config.public_url)
+        .map(|(inv, url)| site_invite(inv, &caller, now, Some(url)))
         .collect();
     let failed: Vec<&str> = out.failures.iter().map(|f| f.email.as_str()).collect();
     Ok(axum::Json(json!({"invites": invites, "failedEmails": failed})))

@@ -36,14 +36,10 @@ pub fn router() -> axum::Router<AppState> {
         .route("/api/v1/invites", post(create).get(list))
 }
 
-/// A failure: `{"detail": …, "code": …}`.
-pub struct WorkspaceError(Error);
-
-impl From<Error> for WorkspaceError {
-    fn from(e: Error) -> Self {
-        WorkspaceError(e)
-    }
-}
+face_error!(
+    /// A failure: `{"detail": …, "code": …}`.
+    WorkspaceError
+);
 
 impl IntoResponse for WorkspaceError {
     fn into_response(self) -> Response {

@@ -67,6 +67,19 @@ pub struct CreateOutput {
     pub failures: Vec<Failure>,
 }
 
+impl CreateOutput {
+    /// Each created invitation with its accept link, for the answer that
+    /// shows the link this once.
+    pub fn with_links<'a>(
+        &'a self,
+        public_url: &'a str,
+    ) -> impl Iterator<Item = (&'a Invitation, String)> + 'a {
+        let link =
+            |c: &'a Created| (&c.invitation, super::invitations::accept_url(public_url, &c.token));
+        self.created.iter().map(link)
+    }
+}
+
 /// List filters as the API receives them.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -34,16 +34,8 @@ pub async fn create(
     let out = state.service().create_invitations(&caller, &tenant, req).await?;
     let now = state.clock.now();
     let invitations: Vec<InvitationView> = out
-        .created
-        .iter()
-        .map(|c| {
-            InvitationView::new(
-                &c.invitation,
-                &caller,
-                now,
-                Some(accept_url(&state.config.public_url, &c.token)),
-            )
-        })
+        .with_links(&state.config.public_url)
+        .map(|(inv, url)| InvitationView::new(inv, &caller, now, Some(url)))
         .collect();
     let status = if invitations.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, axum::Json(CreateInvitationsResponse { invitations, failures: out.failures })))
