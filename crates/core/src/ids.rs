@@ -15,7 +15,9 @@ fn err(field: &'static str, reason: impl Into<String>) -> IdError {
     IdError { field, reason: reason.into() }
 }
 
-fn check_opaque(field: &'static str, s: &str, max: usize) -> Result<(), IdError> {
+/// `s` if it is an opaque id of at most `max` characters.
+fn opaque(field: &'static str, s: impl Into<String>, max: usize) -> Result<String, IdError> {
+    let s = s.into();
     let len = s.chars().count();
     if len == 0 || len > max {
         return Err(err(field, format!("must be 1 to {max} characters")));
@@ -26,7 +28,7 @@ fn check_opaque(field: &'static str, s: &str, max: usize) -> Result<(), IdError>
             "must not contain control characters, slashes or surrounding spaces",
         ));
     }
-    Ok(())
+    Ok(s)
 }
 
 /// A tenant id chosen by the host app: 1–128 characters that travel in a URL
@@ -39,8 +41,7 @@ pub struct TenantId(String);
 
 impl TenantId {
     pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
-        let s = s.into();
-        check_opaque("tenant id", &s, 128)?;
+        let s = opaque("tenant id", s, 128)?;
         if s == "." || s == ".." {
             return Err(err("tenant id", "must not be . or .."));
         }
@@ -61,9 +62,7 @@ pub struct RoleId(String);
 
 impl RoleId {
     pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
-        let s = s.into();
-        check_opaque("role id", &s, 64)?;
-        Ok(Self(s))
+        opaque("role id", s, 64).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
