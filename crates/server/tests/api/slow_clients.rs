@@ -12,8 +12,15 @@ fn with(f: impl FnOnce(&mut Config) + Send + 'static) -> Options {
 }
 
 /// An app configured by `f`, and one raw connection to it.
-async fn connected(f: impl FnOnce(&mut Config) + Send + 'static) -> (TestApp, TcpStream) {
-    let app = spawn_app_with(with(f)).await;
+/// A server with these timeouts (seconds: for the request's head, for an
+/// idle keep-alive connection, for the whole request), and a connection to it.
+async fn connected(header: f64, idle: f64, request: f64) -> (TestApp, TcpStream) {
+    let app = spawn_app_with(with(move |c: &mut Config| {
+        c.http_header_timeout = secs(header);
+        c.http_idle_timeout = secs(idle);
+        c.http_request_timeout = secs(request);
+    }))
+    .await;
     let stream = TcpStream::connect(app.running.addr).await.unwrap();
     (app, stream)
 }
@@ -115,22 +122,14 @@ async fn half_sent_requests_are_closed_after_the_header_timeout_while_healthz_an
 
 #[tokio::test]
 async fn a_silent_connection_is_closed_after_the_header_timeout() {
-    let (_app, mut s) = connected(|c| {
-        c.http_header_timeout = secs(1.0);
-        c.http_idle_timeout = secs(30.0);
-    })
-    .await;
+    let (_app, mut s) = connected(1.0, 30.0, 30.0).await;
     closed_between(&mut s, Instant::now(), 0.9, 3.0).await;
 }
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     // The idle timeout is its own: longer than the header timeout here.
-    let (_app, mut s) = connected(|c| {
-        c.http_header_timeout = secs(1.0);
-        c.http_idle_timeout = secs(2.0);
-    })
-    .await;
+    let (_app, mut s) = connected(1.0, 2.0, 30.0).await;
     s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let first = read_response(&mut s).await;
     assert!(first.starts_with("HTTP/1.1 200"), "{first}");
@@ -148,11 +147,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn a_body_that_trickles_past_the_request_timeout_is_answered_408() {
-    let (app, mut s) = connected(|c| {
-        c.http_header_timeout = secs(5.0);
-        c.http_request_timeout = secs(1.0);
-    })
-    .await;
+    let (app, mut s) = connected(5.0, 75.0, 1.0).await;
     let head = format!(
         "POST /v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
          Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{{\"id\":",
