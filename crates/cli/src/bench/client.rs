@@ -217,10 +217,20 @@ pub(super) fn print_table(samples: &[Sample], n: usize) {
     }
 }
 
-pub(super) fn tempdir() -> anyhow::Result<std::path::PathBuf> {
+/// The folder of the server the benchmark starts (its database and the
+/// email files of every invitation made): removed when dropped.
+pub(super) struct BenchDir(pub(super) std::path::PathBuf);
+
+impl Drop for BenchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub(super) fn tempdir() -> anyhow::Result<BenchDir> {
     let dir = std::env::temp_dir().join(format!("invitd-bench-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+    Ok(BenchDir(dir))
 }
 
 /// Starts `invitd serve` as a child on a free port with a fresh database,

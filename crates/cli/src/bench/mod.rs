@@ -78,8 +78,9 @@ mod process;
 use client::{Made, Target, drive, print_table, spawn_server, tempdir};
 
 pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
-    let mut child = None;
+    // Dropped in reverse: the server (killed on drop) before its folder.
     let mut _dir = None;
+    let mut child = None;
     let (base, key) = match (&args.url, &args.key) {
         (Some(url), Some(key)) => (url.trim_end_matches('/').to_string(), key.clone()),
         (Some(_), None) => bail!("--url needs --key"),
@@ -87,10 +88,10 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
             let dir = tempdir()?;
             let db = match &args.postgres {
                 Some(server) => invitd_store::testing::fresh_postgres_database(server).await?,
-                None => format!("sqlite://{}", dir.join("bench.db").display()),
+                None => format!("sqlite://{}", dir.0.join("bench.db").display()),
             };
             eprintln!("database: {}", invitd_store::redact_url(&db));
-            let (base, key, process) = spawn_server(&dir, &db, &args.tenant).await?;
+            let (base, key, process) = spawn_server(&dir.0, &db, &args.tenant).await?;
             child = Some(process);
             _dir = Some(dir);
             (base, key)
