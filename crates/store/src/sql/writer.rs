@@ -245,12 +245,7 @@ pub(super) fn returning_int(
     sql: &str,
     args: &[super::args::Arg],
 ) -> Result<Option<i64>, StoreError> {
-    let mut statement = conn.prepare_cached(sql).map_err(from_rusqlite)?;
-    let mut rows = statement.query(rusqlite::params_from_iter(args)).map_err(from_rusqlite)?;
-    match rows.next().map_err(from_rusqlite)? {
-        Some(row) => Ok(Some(row.get(0).map_err(from_rusqlite)?)),
-        None => Ok(None),
-    }
+    query_row(conn, sql, args, |row| row.get(0).map_err(from_rusqlite))
 }
 
 /// Runs one query and reads its first row with `read`; `None` without one.
