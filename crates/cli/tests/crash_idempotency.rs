@@ -7,11 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{acme_and_key, invitd, run_ok, serve_on_any_port};
+use common::{acme_and_key, invitd, run_ok, start_ready};
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,23 +26,6 @@ struct Call {
     key: String,
     body: serde_json::Value,
     emails: Vec<String>,
-}
-
-async fn start(db: &str, mail: &str, client: &reqwest::Client) -> (Child, String) {
-    let (child, base) = serve_on_any_port(
-        invitd(db).arg("serve").env("INVITD_MAIL_URL", mail).stderr(Stdio::null()),
-    );
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
-            && r.status() == 200
-        {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "server did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (child, base)
 }
 
 async fn send(
@@ -96,7 +78,7 @@ async fn keyed_creates_retried_after_kill_9_get_their_full_answer() {
     let mut total_calls = 0;
     let mut unanswered_total = 0;
     for round in 0..ROUNDS {
-        let (mut child, base) = start(&db, &mail, &client).await;
+        let (mut child, base) = start_ready(&db, &mail, &client).await;
         // Answers by key; a call missing here got no answer before the kill.
         let answered: Arc<Mutex<HashMap<String, (u16, serde_json::Value)>>> = Arc::default();
         let sent: Arc<Mutex<Vec<Arc<Call>>>> = Arc::default();
@@ -131,7 +113,7 @@ async fn keyed_creates_retried_after_kill_9_get_their_full_answer() {
             c.await.unwrap();
         }
 
-        let (mut child, base) = start(&db, &mail, &client).await;
+        let (mut child, base) = start_ready(&db, &mail, &client).await;
         let sent = sent.lock().unwrap().clone();
         let answered = answered.lock().unwrap().clone();
         total_calls += sent.len();
@@ -156,22 +138,8 @@ async fn keyed_creates_retried_after_kill_9_get_their_full_answer() {
     assert!(unanswered_total > 0, "no call was cut by a kill");
 
     // Every call's invitations exist exactly once.
-    let (mut child, base) = start(&db, &mail, &client).await;
-    let mut count = 0;
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = format!("{base}/v1/tenants/acme/invitations?limit=200");
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let page: serde_json::Value =
-            client.get(url).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
-        count += page["invitations"].as_array().unwrap().len();
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => break,
-        }
-    }
+    let (mut child, base) = start_ready(&db, &mail, &client).await;
+    let count = common::count_invitations(&client, &base, &key).await;
     assert_eq!(count, total_calls * PER_CALL);
     child.kill().unwrap();
     child.wait().unwrap();

@@ -90,6 +90,18 @@ fn describe() {
         "This process's database connections, in use and idle"
     );
     describe_gauge!("invitd_db_writes_waiting", "Writes waiting to begin (SQLite's single writer)");
+    describe_gauge!(
+        "invitd_db_writer_queue",
+        "Writes queued on the SQLite writer thread, not yet answered"
+    );
+    describe_counter!(
+        "invitd_db_writer_batches_total",
+        "Transactions of the SQLite writer thread (group commits)"
+    );
+    describe_counter!(
+        "invitd_db_writer_jobs_total",
+        "Writes carried by the SQLite writer thread's transactions"
+    );
     describe_gauge!("process_resident_memory_bytes", "Resident memory");
     describe_gauge!("process_open_fds", "Open file descriptors");
     describe_gauge!("process_cpu_seconds_total", "CPU time used, user and system");
@@ -165,6 +177,9 @@ async fn refresh(state: &AppState) {
         .set(f64::from(pool.connections.saturating_sub(pool.idle)));
     gauge!("invitd_db_connections", "state" => "idle").set(f64::from(pool.idle));
     gauge!("invitd_db_writes_waiting").set(pool.writes_waiting as f64);
+    gauge!("invitd_db_writer_queue").set(pool.writer_queue as f64);
+    counter!("invitd_db_writer_batches_total").absolute(pool.writer_batches);
+    counter!("invitd_db_writer_jobs_total").absolute(pool.writer_jobs);
     let process = process_stats();
     if let Some(rss) = process.rss_bytes {
         gauge!("process_resident_memory_bytes").set(rss as f64);

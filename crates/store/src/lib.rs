@@ -128,6 +128,13 @@ pub struct PoolStats {
     /// Writes waiting to begin (SQLite has one writer; PostgreSQL writes
     /// wait only for a free connection).
     pub writes_waiting: u64,
+    /// Writes queued on the SQLite writer thread and not yet answered
+    /// (always 0 on PostgreSQL).
+    pub writer_queue: u64,
+    /// Transactions the SQLite writer thread has committed or tried, and
+    /// the writes they carried: their ratio is the mean group size.
+    pub writer_batches: u64,
+    pub writer_jobs: u64,
 }
 
 /// Tenants and their role catalogues.

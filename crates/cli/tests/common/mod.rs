@@ -42,6 +42,28 @@ pub fn serve_on_any_port(cmd: &mut Command) -> (std::process::Child, String) {
     (child, base)
 }
 
+/// `invitd serve` on `db`, writing emails to `mail`, once `/readyz`
+/// answers 200 (at most 20 s); its standard error is dropped.
+pub async fn start_ready(
+    db: &str,
+    mail: &str,
+    client: &reqwest::Client,
+) -> (std::process::Child, String) {
+    let (child, base) = serve_on_any_port(
+        invitd(db).arg("serve").env("INVITD_MAIL_URL", mail).stderr(std::process::Stdio::null()),
+    );
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+            && r.status() == 200
+        {
+            return (child, base);
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "server did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Creates the tenant `acme` and a key with `invites:read` and
 /// `invites:write` for every tenant, through the command line; returns the
 /// key's secret (the last line the command prints).
@@ -105,4 +127,22 @@ pub async fn smtp_without_auth() -> u16 {
         }
     }
     scripted_smtp(b"220 plain.test ESMTP\r\n", reply).await
+}
+
+/// How many invitations the tenant `acme` holds, page by page.
+pub async fn count_invitations(client: &reqwest::Client, base: &str, key: &str) -> usize {
+    let (mut count, mut cursor) = (0, None::<String>);
+    loop {
+        let mut url = format!("{base}/v1/tenants/acme/invitations?limit=200");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: serde_json::Value =
+            client.get(url).bearer_auth(key).send().await.unwrap().json().await.unwrap();
+        count += page["invitations"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return count,
+        }
+    }
 }

@@ -43,10 +43,14 @@ impl InstallationStore for SqlStore {
             connections += self.writer.size();
             idle += self.writer.num_idle() as u32;
         }
+        let writer = self.sqlite_writer.as_ref().map(|w| w.stats()).unwrap_or_default();
         PoolStats {
             connections,
             idle,
             writes_waiting: self.writes_waiting.load(std::sync::atomic::Ordering::Relaxed),
+            writer_queue: writer.queued,
+            writer_batches: writer.batches,
+            writer_jobs: writer.jobs,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::args::{Arg, bind_all};
 use super::events::{Happened, record, record_on};
-use super::expiry::expire_locked;
+use super::expiry::{expire_locked, expire_pending_holder_on};
 use super::outbox::{INSERT_OUTBOX, insert_outbox, outbox_args};
 use super::rows::{self, INVITATION_COLUMNS, ms};
 use super::statements::{
@@ -44,8 +44,7 @@ pub(super) async fn update_invitation(
 }
 
 /// Creates invitations on the SQLite writer thread, in one savepoint of a
-/// group commit; `Conflict` (and nothing kept) when an address already has
-/// a pending invitation, which the sqlx path settles (it may have expired).
+/// group commit; the same outcomes as the sqlx path below.
 async fn create_on_writer(
     writer: &Writer,
     items: Vec<NewInvitation>,
@@ -56,9 +55,18 @@ async fn create_on_writer(
         .run(items.len(), move |conn| {
             let mut out = Vec::with_capacity(items.len());
             for NewInvitation { mut invitation, email } in items {
-                invitation.number =
-                    writer::returning_int(conn, INSERT_INVITATION, &insert_args(&invitation))?
-                        .ok_or_else(|| StoreError::Conflict("already pending".into()))?;
+                let insert = |inv: &Invitation| {
+                    writer::returning_int(conn, INSERT_INVITATION, &insert_args(inv))
+                };
+                let mut number = insert(&invitation)?;
+                if number.is_none() && expire_pending_holder_on(conn, &invitation, now)? {
+                    number = insert(&invitation)?;
+                }
+                let Some(number) = number else {
+                    out.push(CreateOutcome::AlreadyPending { email: invitation.email });
+                    continue;
+                };
+                invitation.number = number;
                 let data = invitation_event_data(&invitation);
                 let event = EventType::InvitationCreated;
                 let h = Happened { inv: &invitation, event, audit: &audit, at: now, data: &data };
@@ -86,12 +94,7 @@ impl InvitationStore for SqlStore {
         if let Some(writer) = &self.sqlite_writer
             && !super::tx::in_unit()
         {
-            match create_on_writer(writer, items.clone(), now, audit.clone()).await {
-                // An address already has a pending invitation: nothing of
-                // this call was kept, and the path below settles it.
-                Err(StoreError::Conflict(_)) => {}
-                other => return other,
-            }
+            return create_on_writer(writer, items, now, audit.clone()).await;
         }
         let mut tx = self.write().await?;
         let mut out = Vec::with_capacity(items.len());

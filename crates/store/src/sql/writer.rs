@@ -20,7 +20,8 @@
 
 use crate::StoreError;
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, mpsc};
 
 /// Most jobs in one transaction.
 pub(super) const MAX_BATCH: usize = 256;
@@ -78,6 +79,24 @@ where
 /// The handle to the writer thread; dropping the last one ends it.
 pub(crate) struct Writer {
     queue: mpsc::Sender<Box<dyn Job>>,
+    counts: Arc<Counts>,
+}
+
+/// What the thread has done, for `/metrics`.
+#[derive(Default)]
+struct Counts {
+    /// Jobs sent and not yet answered.
+    queued: AtomicU64,
+    batches: AtomicU64,
+    jobs: AtomicU64,
+}
+
+/// A reading of [`Counts`].
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct WriterStats {
+    pub queued: u64,
+    pub batches: u64,
+    pub jobs: u64,
 }
 
 type WriteTurn = std::sync::Arc<tokio::sync::Mutex<()>>;
@@ -90,11 +109,22 @@ impl Writer {
         let conn = rusqlite::Connection::open(path).map_err(from_rusqlite)?;
         conn.execute_batch(pragmas).map_err(from_rusqlite)?;
         let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
+        let counts = Arc::new(Counts::default());
+        let thread_counts = counts.clone();
         std::thread::Builder::new()
             .name("invitd-sqlite-writer".into())
-            .spawn(move || run(conn, jobs, turn))
+            .spawn(move || run(conn, jobs, turn, &thread_counts))
             .map_err(|e| StoreError::Config(format!("cannot start the SQLite writer: {e}")))?;
-        Ok(Writer { queue })
+        Ok(Writer { queue, counts })
+    }
+
+    /// How many jobs wait or run now, and how many batches and jobs ran.
+    pub(crate) fn stats(&self) -> WriterStats {
+        WriterStats {
+            queued: self.counts.queued.load(Relaxed),
+            batches: self.counts.batches.load(Relaxed),
+            jobs: self.counts.jobs.load(Relaxed),
+        }
     }
 
     /// Runs `work`, which writes about `weight` rows, in the next batch;
@@ -107,7 +137,10 @@ impl Writer {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Typed { weight, work: Some(work), outcome: None, reply };
         self.queue.send(Box::new(job)).map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.counts.queued.fetch_add(1, Relaxed);
+        let answered = answer.await;
+        self.counts.queued.fetch_sub(1, Relaxed);
+        answered.map_err(|_| gone())?
     }
 }
 
@@ -116,7 +149,12 @@ fn gone() -> StoreError {
 }
 
 /// The thread: a batch at a time, until every handle is dropped.
-fn run(conn: rusqlite::Connection, jobs: mpsc::Receiver<Box<dyn Job>>, turn: WriteTurn) {
+fn run(
+    conn: rusqlite::Connection,
+    jobs: mpsc::Receiver<Box<dyn Job>>,
+    turn: WriteTurn,
+    counts: &Counts,
+) {
     // A job taken from the queue that did not fit the last batch.
     let mut next: Option<Box<dyn Job>> = None;
     loop {
@@ -142,6 +180,8 @@ fn run(conn: rusqlite::Connection, jobs: mpsc::Receiver<Box<dyn Job>>, turn: Wri
                 Err(_) => break,
             }
         }
+        counts.batches.fetch_add(1, Relaxed);
+        counts.jobs.fetch_add(batch.len() as u64, Relaxed);
         let _turn = turn.blocking_lock();
         run_batch(&conn, batch);
     }

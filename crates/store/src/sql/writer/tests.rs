@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::{MAX_BATCH, Writer, execute};
+use super::{MAX_BATCH, MAX_BATCH_WEIGHT, Writer, execute};
 use crate::StoreError;
 use crate::sql::args::Arg;
 use std::sync::{Arc, mpsc};
@@ -67,8 +67,17 @@ fn queue<T: Send + 'static>(
     writer: &Arc<Writer>,
     work: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
 ) -> tokio::task::JoinHandle<Result<T, StoreError>> {
+    queue_weighing(writer, 1, work)
+}
+
+/// [`queue`] for a job that declares it writes `weight` rows.
+fn queue_weighing<T: Send + 'static>(
+    writer: &Arc<Writer>,
+    weight: usize,
+    work: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+) -> tokio::task::JoinHandle<Result<T, StoreError>> {
     let w = writer.clone();
-    tokio::spawn(async move { w.run(1, work).await })
+    tokio::spawn(async move { w.run(weight, work).await })
 }
 
 /// Lets the spawned tasks queue their jobs, then lets the writer go on.
@@ -97,6 +106,9 @@ async fn a_failing_job_is_rolled_back_alone_and_the_rest_of_its_batch_commits() 
     assert_eq!(committed(&path, "a"), Some(0));
     assert_eq!(committed(&path, "b"), Some(0));
     assert_eq!(committed(&path, "side effect"), None, "the failed job's own write is undone");
+    // The holder's batch, then one batch of the three.
+    let stats = writer.stats();
+    assert_eq!((stats.batches, stats.jobs, stats.queued), (2, 4, 0), "{stats:?}");
 }
 
 #[tokio::test]
@@ -122,12 +134,51 @@ async fn writes_to_one_row_keep_the_order_they_were_queued_in() {
     let (_dir, path, writer) = setup();
     let (release, holder) = hold(&writer).await;
     // Queued in this order while the thread is held: one batch runs them.
-    let runs: Vec<_> = (1..=50).map(|v| queue(&writer, put("x", v))).collect();
+    // Each sets x and notes how many jobs ran before it.
+    let runs: Vec<_> = (1..=50)
+        .map(|v| {
+            queue(&writer, move |conn| {
+                put("x", v)(conn)?;
+                let sql = "INSERT INTO t (k, v) SELECT $1, count(*) FROM t WHERE k LIKE 'ran %'";
+                execute(conn, sql, &[Arg::text(format!("ran {v}"))]).map(drop)
+            })
+        })
+        .collect();
     release_after_queuing(release, holder).await;
     for r in runs {
         r.await.unwrap().unwrap();
     }
     assert_eq!(committed(&path, "x"), Some(50));
+    for v in 1..=50 {
+        assert_eq!(committed(&path, &format!("ran {v}")), Some(v - 1), "job {v} ran out of turn");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_holds_at_most_its_bound_of_jobs_and_of_rows() {
+    let (_dir, _path, writer) = setup();
+    // Rows: three jobs of 400 rows make a batch of two and one of one.
+    let (release, holder) = hold(&writer).await;
+    let heavy: Vec<_> =
+        (0..3).map(|i| queue_weighing(&writer, 400, insert(&format!("heavy {i}")))).collect();
+    release_after_queuing(release, holder).await;
+    for job in heavy {
+        job.await.unwrap().unwrap();
+    }
+    assert!(2 * 400 <= MAX_BATCH_WEIGHT && 3 * 400 > MAX_BATCH_WEIGHT);
+    let stats = writer.stats();
+    assert_eq!((stats.batches, stats.jobs), (1 + 2, 1 + 3), "{stats:?}");
+    // Jobs: MAX_BATCH + 10 light jobs make a full batch and one of ten.
+    let (release, holder) = hold(&writer).await;
+    let light: Vec<_> =
+        (0..MAX_BATCH + 10).map(|i| queue(&writer, insert(&format!("light {i}")))).collect();
+    release_after_queuing(release, holder).await;
+    for job in light {
+        job.await.unwrap().unwrap();
+    }
+    let stats = writer.stats();
+    assert_eq!(stats.batches, 3 + 1 + 2, "{stats:?}");
+    assert_eq!(stats.queued, 0);
 }
 
 #[tokio::test]
