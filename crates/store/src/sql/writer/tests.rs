@@ -165,7 +165,7 @@ async fn a_batch_holds_at_most_its_bound_of_jobs_and_of_rows() {
     for job in heavy {
         job.await.unwrap().unwrap();
     }
-    assert!(2 * 400 <= MAX_BATCH_WEIGHT && 3 * 400 > MAX_BATCH_WEIGHT);
+    const { assert!(2 * 400 <= MAX_BATCH_WEIGHT && 3 * 400 > MAX_BATCH_WEIGHT) };
     let stats = writer.stats();
     assert_eq!((stats.batches, stats.jobs), (1 + 2, 1 + 3), "{stats:?}");
     // Jobs: MAX_BATCH + 10 light jobs make a full batch and one of ten.
