@@ -129,11 +129,8 @@ impl InvitationStore for SqlStore {
         let sql = format!(
             "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1 AND tenant_id = $2"
         );
-        let row = rows::in_tenant(sqlx::AssertSqlSafe(sql), id, tenant)
-            .fetch_optional(&self.reader)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        rows::invitation(&row)
+        let args = [Arg::blob(rows::id(id)), Arg::text(tenant.as_str())];
+        self.read_opt(&sql, &args).await?.ok_or(StoreError::NotFound)
     }
 
     async fn get_invitation_by_number(
@@ -141,26 +138,13 @@ impl InvitationStore for SqlStore {
         tenant: Option<&TenantId>,
         number: i64,
     ) -> Result<Invitation, StoreError> {
-        let row = match tenant {
-            Some(tenant) => {
-                let sql = format!(
-                    "SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = $1 AND tenant_id = $2"
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(number)
-                    .bind(tenant.as_str())
-                    .fetch_optional(&self.reader)
-                    .await?
-            }
-            None => {
-                let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = $1");
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(number)
-                    .fetch_optional(&self.reader)
-                    .await?
-            }
-        };
-        rows::invitation(&row.ok_or(StoreError::NotFound)?)
+        let mut sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = $1");
+        let mut args = vec![Arg::int(number)];
+        if let Some(tenant) = tenant {
+            sql.push_str(" AND tenant_id = $2");
+            args.push(Arg::text(tenant.as_str()));
+        }
+        self.read_opt(&sql, &args).await?.ok_or(StoreError::NotFound)
     }
 
     async fn list_invitations(
@@ -206,31 +190,22 @@ impl InvitationStore for SqlStore {
         }
         sql.push_str(&format!(" ORDER BY number DESC LIMIT ${}", args.len() + 1));
         args.push(Arg::int(f.limit as i64));
-        let rows =
-            bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_all(&self.reader).await?;
-        rows.iter().map(rows::invitation).collect()
+        self.read_all(&sql, &args).await
     }
 
     async fn find_by_token(&self, hash: &SecretHash) -> Result<TokenMatch, StoreError> {
+        let args = [Arg::blob(hash.as_bytes())];
         let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE token_hash = $1");
-        if let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(hash.as_bytes())
-            .fetch_optional(&self.reader)
-            .await?
-        {
-            return Ok(TokenMatch::Current(Box::new(rows::invitation(&row)?)));
+        if let Some(current) = self.read_opt(&sql, &args).await? {
+            return Ok(TokenMatch::Current(Box::new(current)));
         }
         let sql = format!(
             "SELECT {INVITATION_COLUMNS} FROM invitations WHERE number = (SELECT invitation_number FROM replaced_tokens WHERE token_hash = $1)"
         );
-        match sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(hash.as_bytes())
-            .fetch_optional(&self.reader)
-            .await?
-        {
-            Some(row) => Ok(TokenMatch::Replaced(Box::new(rows::invitation(&row)?))),
-            None => Ok(TokenMatch::Unknown),
-        }
+        Ok(match self.read_opt(&sql, &args).await? {
+            Some(replaced) => TokenMatch::Replaced(Box::new(replaced)),
+            None => TokenMatch::Unknown,
+        })
     }
 
     async fn transition(

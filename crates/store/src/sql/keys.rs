@@ -1,5 +1,6 @@
 //! API keys, stored by the hash of their secret.
 
+use super::args::Arg;
 use super::events::{NewEvent, insert_event};
 use super::rows::{self, ms, to_json};
 use super::{SqlStore, conflict_on_unique};
@@ -46,11 +47,7 @@ impl KeyStore for SqlStore {
             "SELECT {} FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL",
             rows::KEY_COLUMNS
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(hash.as_bytes())
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(rows::api_key).transpose()
+        self.read_opt(&sql, &[Arg::blob(hash.as_bytes())]).await
     }
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {

@@ -19,6 +19,7 @@ mod invitations;
 mod keys;
 mod migrate;
 mod outbox;
+mod readers;
 mod rows;
 mod statements;
 mod tenants;
@@ -88,6 +89,8 @@ pub struct SqlStore {
     writes_waiting: std::sync::atomic::AtomicU64,
     /// SQLite: the thread that runs the hot writes with group commit.
     sqlite_writer: Option<writer::Writer>,
+    /// SQLite: connections for the reads on every request's path.
+    sqlite_readers: Option<readers::Readers>,
     /// SQLite: whose turn it is to write, the sqlx writer's or the thread's.
     write_turn: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
@@ -163,6 +166,7 @@ impl SqlStore {
             dialect: Dialect::Sqlite,
             writes_waiting: Default::default(),
             sqlite_writer,
+            sqlite_readers: Some(readers::Readers::new(&path, options.read_connections as usize)),
             write_turn: Some(write_turn),
         })
     }
@@ -200,6 +204,7 @@ impl SqlStore {
             dialect: Dialect::Postgres,
             writes_waiting: Default::default(),
             sqlite_writer: None,
+            sqlite_readers: None,
             write_turn: None,
         })
     }

@@ -93,11 +93,11 @@ pub(super) fn tenant_id(row: &impl Cols, col: &str) -> Result<TenantId, StoreErr
 
 /// A nullable text column, parsed with `parse` when it holds a value.
 pub(super) fn opt_parsed<T, E: std::fmt::Display>(
-    row: &AnyRow,
+    row: &impl Cols,
     col: &str,
     parse: impl FnOnce(String) -> Result<T, E>,
 ) -> Result<Option<T>, StoreError> {
-    row.try_get::<Option<String>, _>(col)?.map(parse).transpose().map_err(StoreError::corrupt)
+    row.col::<Option<String>>(col)?.map(parse).transpose().map_err(StoreError::corrupt)
 }
 
 pub(super) fn count(row: &impl Cols, col: &str) -> Result<u32, StoreError> {
@@ -147,11 +147,23 @@ pub(super) fn invitation(row: &impl Cols) -> Result<Invitation, StoreError> {
 
 pub const KEY_COLUMNS: &str = "id, name, hint, scopes, tenants, created_at, revoked_at";
 
-pub fn api_key(row: &AnyRow) -> Result<ApiKey, StoreError> {
+impl super::readers::FromCols for Invitation {
+    fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
+        invitation(row)
+    }
+}
+
+impl super::readers::FromCols for ApiKey {
+    fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
+        api_key(row)
+    }
+}
+
+pub(super) fn api_key(row: &impl Cols) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
         id: uuid(row, "id")?,
-        name: row.try_get("name")?,
-        hint: row.try_get("hint")?,
+        name: row.col("name")?,
+        hint: row.col("hint")?,
         scopes: json(row, "scopes")?,
         tenants: opt_parsed(row, "tenants", |t| serde_json::from_str(&t))?,
         created_at: time(row, "created_at")?,

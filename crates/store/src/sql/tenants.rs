@@ -1,13 +1,13 @@
 //! Tenants and their role catalogues.
 
+use super::args::Arg;
 use super::events::{NewEvent, Subject};
-use super::rows::{self, AnyQuery, ms};
+use super::readers::FromCols;
+use super::rows::{self, AnyQuery, Cols, ms};
 use super::{SqlStore, conflict_on_unique};
 use crate::{Audit, Role, StoreError, Tenant, TenantStore};
 use invitd_core::{EventType, TenantId};
 use sqlx::AnyConnection;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
 /// A tenant's events carry its settings.
@@ -29,24 +29,39 @@ impl Subject for Tenant {
 const TENANT_COLUMNS: &str = "id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, logo_url, accent_color, ticket_secret, created_at, updated_at";
 
 /// A tenant as [`TENANT_COLUMNS`] reads it.
-fn tenant(row: &AnyRow) -> Result<Tenant, StoreError> {
+fn tenant(row: &impl Cols) -> Result<Tenant, StoreError> {
     Ok(Tenant {
         id: rows::tenant_id(row, "id")?,
-        name: row.try_get("name")?,
+        name: row.col("name")?,
         language: rows::opt_parsed(row, "language", invitd_core::Language::parse)?,
-        lifetime_days: row.try_get("lifetime_days")?,
-        resend_cooldown_secs: row.try_get("resend_cooldown_secs")?,
+        lifetime_days: row.col("lifetime_days")?,
+        resend_cooldown_secs: row.col("resend_cooldown_secs")?,
         max_resends: rows::count(row, "max_resends")?,
-        resend_window_secs: row.try_get("resend_window_secs")?,
-        accept_redirect_url: row.try_get("accept_redirect_url")?,
-        logo_url: row.try_get("logo_url")?,
-        accent_color: row.try_get("accent_color")?,
-        ticket_secret: row
-            .try_get::<Option<String>, _>("ticket_secret")?
-            .map(invitd_core::Secret::new),
+        resend_window_secs: row.col("resend_window_secs")?,
+        accept_redirect_url: row.col("accept_redirect_url")?,
+        logo_url: row.col("logo_url")?,
+        accent_color: row.col("accent_color")?,
+        ticket_secret: row.col::<Option<String>>("ticket_secret")?.map(invitd_core::Secret::new),
         created_at: rows::time(row, "created_at")?,
         updated_at: rows::time(row, "updated_at")?,
     })
+}
+
+impl FromCols for Tenant {
+    fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
+        tenant(row)
+    }
+}
+
+impl FromCols for Role {
+    fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
+        Ok(Role {
+            id: invitd_core::RoleId::parse(row.col::<String>("id")?)
+                .map_err(StoreError::corrupt)?,
+            name: row.col("name")?,
+            rank: row.col::<i64>("rank")? as i32,
+        })
+    }
 }
 
 #[async_trait::async_trait]
@@ -74,13 +89,8 @@ impl TenantStore for SqlStore {
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Tenant, StoreError> {
-        let sql = format!("SELECT {} FROM tenants WHERE id = $1", TENANT_COLUMNS);
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id.as_str())
-            .fetch_optional(&self.reader)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        tenant(&row)
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
+        self.read_opt(&sql, &[Arg::text(id.as_str())]).await?.ok_or(StoreError::NotFound)
     }
 
     async fn update_tenant(&self, t: &Tenant, audit: &Audit) -> Result<(), StoreError> {
@@ -102,21 +112,8 @@ impl TenantStore for SqlStore {
     }
 
     async fn list_roles(&self, tenant: &TenantId) -> Result<Vec<Role>, StoreError> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT id, name, rank FROM roles WHERE tenant_id = $1 ORDER BY rank, id",
-        )
-        .bind(tenant.as_str())
-        .fetch_all(&self.reader)
-        .await?;
-        rows.into_iter()
-            .map(|(id, name, rank)| {
-                Ok(Role {
-                    id: invitd_core::RoleId::parse(id).map_err(StoreError::corrupt)?,
-                    name,
-                    rank: rank as i32,
-                })
-            })
-            .collect()
+        let sql = "SELECT id, name, rank FROM roles WHERE tenant_id = $1 ORDER BY rank, id";
+        self.read_all(sql, &[Arg::text(tenant.as_str())]).await
     }
 
     async fn create_role(
