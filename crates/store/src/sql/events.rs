@@ -3,8 +3,8 @@
 
 use super::SqlStore;
 use super::args::{Arg, bind_all};
+use super::exec::{Exec, Number};
 use super::rows::{self, ms, to_json};
-use super::writer;
 use crate::{Audit, Event, EventFilter, EventStore, StoreError};
 use invitd_core::{EventType, Invitation, TenantId};
 use sqlx::AnyConnection;
@@ -111,19 +111,12 @@ impl Happened<'_> {
 /// Records an invitation event with a snapshot of the invitation, and
 /// queues one webhook delivery per enabled endpoint of the tenant that
 /// subscribes to the event's type, in the caller's transaction.
-pub(super) async fn record(conn: &mut AnyConnection, h: Happened<'_>) -> Result<(), StoreError> {
+pub(super) async fn record(conn: &mut impl Exec, h: Happened<'_>) -> Result<(), StoreError> {
     let event = h.event_args(&to_json(h.inv));
-    let row = bind_all(sqlx::query(INSERT_EVENT), &event).fetch_one(&mut *conn).await?;
-    let fan_out = h.fan_out_args(sqlx::Row::try_get::<i64, _>(&row, "id")?);
-    bind_all(sqlx::query(FAN_OUT), &fan_out).execute(conn).await?;
-    Ok(())
-}
-
-/// [`record`] on the SQLite writer thread.
-pub(super) fn record_on(conn: &rusqlite::Connection, h: Happened<'_>) -> Result<(), StoreError> {
-    let event_id = writer::returning_int(conn, INSERT_EVENT, &h.event_args(&to_json(h.inv)))?
-        .ok_or_else(|| StoreError::corrupt("an event insert returned no id"))?;
-    writer::execute(conn, FAN_OUT, &h.fan_out_args(event_id))?;
+    let Some(Number(event_id)) = conn.first(INSERT_EVENT, &event).await? else {
+        return Err(StoreError::corrupt("an event insert returned no id"));
+    };
+    conn.execute(FAN_OUT, &h.fan_out_args(event_id)).await?;
     Ok(())
 }
 

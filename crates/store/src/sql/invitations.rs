@@ -1,82 +1,86 @@
 //! Invitations: creation with their first email, reads, lists, token
 //! lookups, lifecycle transitions and the expiry sweep.
 
-use super::args::{Arg, bind_all};
-use super::events::{Happened, record, record_on};
-use super::expiry::{expire_locked, expire_pending_holder_on};
-use super::outbox::{INSERT_OUTBOX, insert_outbox, outbox_args};
+use super::args::Arg;
+use super::events::{Happened, record};
+use super::exec::{Exec, Number, OnThread, ready};
+use super::expiry::{expire_locked, expire_pending_holder};
+use super::outbox::{INSERT_OUTBOX, outbox_args};
 use super::rows::{self, INVITATION_COLUMNS, ms};
 use super::statements::{
     INSERT_INVITATION, UPDATE_INVITATION, applied, insert_args, target_query, update_args,
 };
-use super::writer::{self, Writer};
 use super::{Dialect, SqlStore};
 use crate::{
     Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, StoreError,
     Target, TokenMatch, Transition,
 };
 use invitd_core::{EventType, Invitation, SecretHash, Status, TenantId};
-use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-/// Inserts a pending invitation; `None` when the address already has a
-/// pending one in the tenant.
-async fn insert_invitation(
-    conn: &mut AnyConnection,
-    inv: &Invitation,
-) -> Result<Option<i64>, sqlx::Error> {
-    let args = insert_args(inv);
-    let row = bind_all(sqlx::query(INSERT_INVITATION), &args).fetch_optional(conn).await?;
-    row.map(|r| r.try_get::<i64, _>("number")).transpose()
-}
 
 /// Writes back every field a transition may change, if the stored status
 /// is still `was`; whether it was.
 pub(super) async fn update_invitation(
-    conn: &mut AnyConnection,
+    conn: &mut impl Exec,
     inv: &Invitation,
     was: Status,
 ) -> Result<bool, StoreError> {
-    let args = update_args(inv, was);
-    let done = bind_all(sqlx::query(UPDATE_INVITATION), &args).execute(conn).await?;
-    Ok(done.rows_affected() == 1)
+    Ok(conn.execute(UPDATE_INVITATION, &update_args(inv, was)).await? == 1)
 }
 
-/// Creates invitations on the SQLite writer thread, in one savepoint of a
-/// group commit; the same outcomes as the sqlx path below.
-async fn create_on_writer(
-    writer: &Writer,
+/// Creates invitations, each with its event and first email, in the
+/// caller's transaction.
+async fn create_in(
+    conn: &mut impl Exec,
+    dialect: Dialect,
     items: Vec<NewInvitation>,
     now: OffsetDateTime,
-    audit: Audit,
+    audit: &Audit,
 ) -> Result<Vec<CreateOutcome>, StoreError> {
-    writer
-        .run(items.len(), move |conn| {
-            let mut out = Vec::with_capacity(items.len());
-            for NewInvitation { mut invitation, email } in items {
-                let insert = |inv: &Invitation| {
-                    writer::returning_int(conn, INSERT_INVITATION, &insert_args(inv))
-                };
-                let mut number = insert(&invitation)?;
-                if number.is_none() && expire_pending_holder_on(conn, &invitation, now)? {
-                    number = insert(&invitation)?;
-                }
-                let Some(number) = number else {
-                    out.push(CreateOutcome::AlreadyPending { email: invitation.email });
-                    continue;
-                };
-                invitation.number = number;
-                let data = invitation_event_data(&invitation);
-                let event = EventType::InvitationCreated;
-                let h = Happened { inv: &invitation, event, audit: &audit, at: now, data: &data };
-                record_on(conn, h)?;
-                writer::execute(conn, INSERT_OUTBOX, &outbox_args(&invitation, &email, now))?;
-                out.push(CreateOutcome::Created(Box::new(invitation)));
-            }
-            Ok(out)
-        })
-        .await
+    let mut out = Vec::with_capacity(items.len());
+    for NewInvitation { mut invitation, email } in items {
+        // The partial unique index decides whether the address already
+        // has a pending invitation, without aborting the batch (and
+        // across processes). Only on a conflict is the holder looked at:
+        // one past its expiry is recorded as expired and gives way.
+        let args = insert_args(&invitation);
+        let mut number = conn.first::<Number>(INSERT_INVITATION, &args).await?;
+        if number.is_none() && expire_pending_holder(conn, dialect, &invitation, now).await? {
+            number = conn.first(INSERT_INVITATION, &args).await?;
+        }
+        let Some(Number(number)) = number else {
+            out.push(CreateOutcome::AlreadyPending { email: invitation.email });
+            continue;
+        };
+        invitation.number = number;
+        let data = invitation_event_data(&invitation);
+        let event = EventType::InvitationCreated;
+        record(conn, Happened { inv: &invitation, event, audit, at: now, data: &data }).await?;
+        conn.execute(INSERT_OUTBOX, &outbox_args(&invitation, &email, now)).await?;
+        out.push(CreateOutcome::Created(Box::new(invitation)));
+    }
+    Ok(out)
+}
+
+/// Applies the transition `decide` makes of the invitation `target`
+/// names, with its event, in the caller's transaction.
+async fn transition_in(
+    conn: &mut impl Exec,
+    dialect: Dialect,
+    target: Target,
+    decide: Decide,
+    audit: &Audit,
+) -> Result<Invitation, StoreError> {
+    let (sql, args) = target_query(&target, dialect);
+    let current: Invitation = conn.first(&sql, &args).await?.ok_or(StoreError::NotFound)?;
+    let change = decide(&current)?;
+    for (sql, args) in applied(&current, &change) {
+        conn.execute(sql, &args).await?;
+    }
+    let Transition { updated, at, event, event_data, .. } = change;
+    record(conn, Happened { inv: &updated, event, audit, at, data: &event_data }).await?;
+    Ok(updated)
 }
 
 fn invitation_event_data(inv: &Invitation) -> serde_json::Value {
@@ -91,36 +95,16 @@ impl InvitationStore for SqlStore {
         now: OffsetDateTime,
         audit: &Audit,
     ) -> Result<Vec<CreateOutcome>, StoreError> {
-        if let Some(writer) = &self.sqlite_writer
-            && !super::tx::in_unit()
-        {
-            return create_on_writer(writer, items, now, audit.clone()).await;
+        if let Some(writer) = self.thread_writer() {
+            let audit = audit.clone();
+            return writer
+                .run(items.len(), move |conn| {
+                    ready(create_in(&mut OnThread(conn), Dialect::Sqlite, items, now, &audit))
+                })
+                .await;
         }
         let mut tx = self.write().await?;
-        let mut out = Vec::with_capacity(items.len());
-        for NewInvitation { mut invitation, email } in items {
-            // The partial unique index decides whether the address already
-            // has a pending invitation, without aborting the batch (and
-            // across processes). Only on a conflict is the holder looked at:
-            // one past its expiry is recorded as expired and gives way.
-            let mut number = insert_invitation(&mut tx, &invitation).await?;
-            if number.is_none() && self.expire_pending_holder(&mut tx, &invitation, now).await? {
-                number = insert_invitation(&mut tx, &invitation).await?;
-            }
-            match number {
-                Some(n) => invitation.number = n,
-                None => {
-                    out.push(CreateOutcome::AlreadyPending { email: invitation.email });
-                    continue;
-                }
-            }
-            let data = invitation_event_data(&invitation);
-            let event = EventType::InvitationCreated;
-            record(&mut tx, Happened { inv: &invitation, event, audit, at: now, data: &data })
-                .await?;
-            insert_outbox(&mut tx, &invitation, &email, now).await?;
-            out.push(CreateOutcome::Created(Box::new(invitation)));
-        }
+        let out = create_in(&mut *tx, self.dialect, items, now, audit).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -214,39 +198,22 @@ impl InvitationStore for SqlStore {
         decide: Decide,
         audit: &Audit,
     ) -> Result<Invitation, StoreError> {
-        if let Some(writer) = &self.sqlite_writer
-            && !super::tx::in_unit()
-        {
+        if let Some(writer) = self.thread_writer() {
             let audit = audit.clone();
             return writer
                 .run(1, move |conn| {
-                    let (sql, args) = target_query(&target, Dialect::Sqlite);
-                    let current = writer::query_row(conn, &sql, &args, |r| rows::invitation(r))?
-                        .ok_or(StoreError::NotFound)?;
-                    let change = decide(&current)?;
-                    for (sql, args) in applied(&current, &change) {
-                        writer::execute(conn, sql, &args)?;
-                    }
-                    let Transition { updated, at, event, event_data, .. } = change;
-                    record_on(
-                        conn,
-                        Happened { inv: &updated, event, audit: &audit, at, data: &event_data },
-                    )?;
-                    Ok(updated)
+                    ready(transition_in(
+                        &mut OnThread(conn),
+                        Dialect::Sqlite,
+                        target,
+                        decide,
+                        &audit,
+                    ))
                 })
                 .await;
         }
         let mut tx = self.write().await?;
-        let (sql, args) = target_query(&target, self.dialect);
-        let row =
-            bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_optional(&mut *tx).await?;
-        let current = rows::invitation(&row.ok_or(StoreError::NotFound)?)?;
-        let change = decide(&current)?;
-        for (sql, args) in applied(&current, &change) {
-            bind_all(sqlx::query(sql), &args).execute(&mut *tx).await?;
-        }
-        let Transition { updated, at, event, event_data, .. } = change;
-        record(&mut tx, Happened { inv: &updated, event, audit, at, data: &event_data }).await?;
+        let updated = transition_in(&mut *tx, self.dialect, target, decide, audit).await?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -265,7 +232,7 @@ impl InvitationStore for SqlStore {
         for row in &due {
             let current = rows::invitation(row)?;
             let data = serde_json::json!({"expired_at": current.expires_at.unix_timestamp()});
-            if expire_locked(&mut tx, &current, now, data).await? {
+            if expire_locked(&mut *tx, &current, now, data).await? {
                 count += 1;
             }
         }

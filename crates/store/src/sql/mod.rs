@@ -12,6 +12,7 @@
 
 mod args;
 mod events;
+mod exec;
 mod expiry;
 mod idempotency;
 mod installation;
@@ -211,6 +212,12 @@ impl SqlStore {
 }
 
 impl SqlStore {
+    /// The SQLite writer thread, for a write that does not belong to an
+    /// idempotent unit (whose writes share the unit's sqlx transaction).
+    fn thread_writer(&self) -> Option<&writer::Writer> {
+        self.sqlite_writer.as_ref().filter(|_| !tx::in_unit())
+    }
+
     /// Claims for `tx` the due rows that `select` finds (its `$1` is `now`,
     /// its `$2` the most rows to take), passing over rows another process
     /// has locked and locking the rest (PostgreSQL; on SQLite the write

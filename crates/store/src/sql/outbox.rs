@@ -1,17 +1,18 @@
 //! The email outbox: claiming due emails, recording how each send went,
 //! and the attempts of an invitation's emails.
 
-use super::SqlStore;
-use super::args::{Arg, bind_all};
+use super::args::Arg;
 use super::events::{Happened, record};
+use super::exec::{Exec, Number, OnThread, ready};
 use super::invitations::update_invitation;
-use super::rows::{self, from_ms, ms, to_json};
+use super::readers::FromCols;
+use super::rows::{self, Cols, from_ms, ms, to_json};
+use super::{Dialect, SqlStore};
 use crate::{
     Audit, DeliveryAttempt, DeliveryOutcome, OutboxEmail, OutboxItem, OutboxStore, StoreError,
 };
 use invitd_core::Invitation;
 use invitd_core::TenantId;
-use sqlx::AnyConnection;
 use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -30,15 +31,103 @@ pub(super) fn outbox_args(inv: &Invitation, email: &OutboxEmail, now: OffsetDate
     ]
 }
 
-/// Queues an email of an invitation, in the caller's transaction.
-pub(super) async fn insert_outbox(
-    conn: &mut AnyConnection,
-    inv: &Invitation,
-    email: &OutboxEmail,
+impl FromCols for OutboxItem {
+    fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
+        let payload: Option<String> = row.col("payload")?;
+        Ok(OutboxItem {
+            id: row.col("id")?,
+            invitation_id: rows::uuid(row, "invitation_id")?,
+            tenant_id: rows::tenant_id(row, "tenant_id")?,
+            kind: row.col("kind")?,
+            attempts: row.col::<i64>("attempts")? as u32,
+            payload: serde_json::from_str(payload.as_deref().unwrap_or("null"))
+                .map_err(StoreError::corrupt)?,
+        })
+    }
+}
+
+/// Leases up to `limit` due emails until `now + lease`.
+async fn claim_in(
+    conn: &mut impl Exec,
+    dialect: Dialect,
+    now: OffsetDateTime,
+    lease: time::Duration,
+    limit: u32,
+) -> Result<Vec<OutboxItem>, StoreError> {
+    let sql = format!(
+        "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at, id LIMIT $3{}) RETURNING id, invitation_number, tenant_id, kind, attempts, payload, (SELECT id FROM invitations WHERE number = outbox.invitation_number) AS invitation_id",
+        dialect.skip_locked()
+    );
+    let args = [Arg::int(ms(now + lease)), Arg::int(ms(now)), Arg::int(i64::from(limit))];
+    let mut items: Vec<OutboxItem> = conn.all(&sql, &args).await?;
+    items.sort_by_key(|i| i.id);
+    Ok(items)
+}
+
+/// Records how sending `item` went: the outbox row, the attempt, and the
+/// invitation's delivery state with its event.
+async fn finish_in(
+    conn: &mut impl Exec,
+    dialect: Dialect,
+    item: &OutboxItem,
+    outcome: &DeliveryOutcome,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let args = outbox_args(inv, email, now);
-    bind_all(sqlx::query(INSERT_OUTBOX), &args).execute(conn).await?;
+    // Only a row still pending is ours to finish: a resend may have
+    // superseded it while it was being sent.
+    let (state, error, next): (&str, Option<&str>, Option<OffsetDateTime>) = match outcome {
+        DeliveryOutcome::Sent { .. } => ("sent", None, None),
+        DeliveryOutcome::Retry { error, retry_at } => ("pending", Some(error), Some(*retry_at)),
+        DeliveryOutcome::Failed { error } => ("failed", Some(error), None),
+    };
+    let finish = [
+        Arg::text(state),
+        Arg::opt_text(error),
+        Arg::int(next.map(ms)),
+        Arg::int(ms(now)),
+        Arg::int(item.id),
+    ];
+    let sql = "UPDATE outbox SET state = $1, attempts = attempts + 1, last_error = $2, claimed_until = NULL, next_attempt_at = COALESCE($3, next_attempt_at), sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END, payload = CASE WHEN $1 = 'pending' THEN payload ELSE NULL END WHERE id = $5 AND state = 'pending' RETURNING invitation_number";
+    let Some(Number(number)) = conn.first(sql, &finish).await? else {
+        return Ok(());
+    };
+    let (attempt_outcome, detail) = match outcome {
+        DeliveryOutcome::Sent { reply } => ("sent", reply.as_str()),
+        DeliveryOutcome::Retry { error, .. } => ("retry", error.as_str()),
+        DeliveryOutcome::Failed { error } => ("failed", error.as_str()),
+    };
+    let attempt = [
+        Arg::int(item.id),
+        Arg::int(number),
+        Arg::int(ms(now)),
+        Arg::text(attempt_outcome),
+        Arg::text(detail),
+    ];
+    conn.execute("INSERT INTO delivery_attempts (outbox_id, invitation_number, attempted_at, outcome, detail) VALUES ($1, $2, $3, $4, $5)", &attempt).await?;
+    let sql = format!(
+        "SELECT {} FROM invitations WHERE number = $1{}",
+        rows::INVITATION_COLUMNS,
+        dialect.for_update()
+    );
+    let current: Invitation = conn
+        .first(&sql, &[Arg::int(number)])
+        .await?
+        .ok_or_else(|| StoreError::corrupt("an outbox row without its invitation"))?;
+    let result = outcome.result();
+    let updated = current.record_delivery(result, now);
+    // The row is locked (or the write serialized): its status holds.
+    update_invitation(conn, &updated, current.status).await?;
+    if let Some(event) = result.event() {
+        let data = match outcome {
+            DeliveryOutcome::Failed { error } => {
+                serde_json::json!({"outbox_id": item.id, "error": error})
+            }
+            _ => serde_json::json!({"outbox_id": item.id, "kind": item.kind}),
+        };
+        let audit = Audit::system();
+        record(conn, Happened { inv: &updated, event, audit: &audit, at: now, data: &data })
+            .await?;
+    }
     Ok(())
 }
 
@@ -50,33 +139,16 @@ impl OutboxStore for SqlStore {
         lease: time::Duration,
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        let mut tx = self.write().await?;
-        let sql = format!(
-            "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $3) ORDER BY next_attempt_at, id LIMIT $4{}) RETURNING id, invitation_number, tenant_id, kind, attempts, payload, (SELECT id FROM invitations WHERE number = outbox.invitation_number) AS invitation_id",
-            self.dialect.skip_locked()
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(ms(now + lease))
-            .bind(ms(now))
-            .bind(ms(now))
-            .bind(limit as i64)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for row in rows {
-            let payload: Option<String> = row.try_get("payload")?;
-            items.push(OutboxItem {
-                id: row.try_get("id")?,
-                invitation_id: rows::uuid(&row, "invitation_id")?,
-                tenant_id: rows::tenant_id(&row, "tenant_id")?,
-                kind: row.try_get("kind")?,
-                attempts: row.try_get::<i64, _>("attempts")? as u32,
-                payload: serde_json::from_str(payload.as_deref().unwrap_or("null"))
-                    .map_err(StoreError::corrupt)?,
-            });
+        if let Some(writer) = self.thread_writer() {
+            return writer
+                .run(limit as usize, move |conn| {
+                    ready(claim_in(&mut OnThread(conn), Dialect::Sqlite, now, lease, limit))
+                })
+                .await;
         }
-        items.sort_by_key(|i| i.id);
+        let mut tx = self.write().await?;
+        let items = claim_in(&mut *tx, self.dialect, now, lease, limit).await?;
+        tx.commit().await?;
         Ok(items)
     }
 
@@ -86,68 +158,17 @@ impl OutboxStore for SqlStore {
         outcome: &DeliveryOutcome,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        // Only a row still pending is ours to finish: a resend may have
-        // superseded it while it was being sent.
-        let (state, error, next): (&str, Option<&str>, Option<OffsetDateTime>) = match outcome {
-            DeliveryOutcome::Sent { .. } => ("sent", None, None),
-            DeliveryOutcome::Retry { error, retry_at } => ("pending", Some(error), Some(*retry_at)),
-            DeliveryOutcome::Failed { error } => ("failed", Some(error), None),
-        };
-        let updated = sqlx::query(
-            "UPDATE outbox SET state = $1, attempts = attempts + 1, last_error = $2, claimed_until = NULL, next_attempt_at = COALESCE($3, next_attempt_at), sent_at = CASE WHEN $4 = 'sent' THEN $5 ELSE sent_at END, payload = CASE WHEN $6 = 'pending' THEN payload ELSE NULL END WHERE id = $7 AND state = 'pending' RETURNING invitation_number",
-        )
-        .bind(state)
-        .bind(error)
-        .bind(next.map(ms))
-        .bind(state)
-        .bind(ms(now))
-        .bind(state)
-        .bind(item.id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = updated else {
-            tx.commit().await?;
-            return Ok(());
-        };
-        let number: i64 = row.try_get("invitation_number")?;
-        let (attempt_outcome, detail) = match outcome {
-            DeliveryOutcome::Sent { reply } => ("sent", reply.as_str()),
-            DeliveryOutcome::Retry { error, .. } => ("retry", error.as_str()),
-            DeliveryOutcome::Failed { error } => ("failed", error.as_str()),
-        };
-        sqlx::query("INSERT INTO delivery_attempts (outbox_id, invitation_number, attempted_at, outcome, detail) VALUES ($1, $2, $3, $4, $5)")
-            .bind(item.id)
-            .bind(number)
-            .bind(ms(now))
-            .bind(attempt_outcome)
-            .bind(detail)
-            .execute(&mut *tx)
-            .await?;
-        let sql = format!(
-            "SELECT {} FROM invitations WHERE number = $1{}",
-            rows::INVITATION_COLUMNS,
-            self.dialect.for_update()
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(number).fetch_one(&mut *tx).await?;
-        let current = rows::invitation(&row)?;
-        let result = outcome.result();
-        let updated = current.record_delivery(result, now);
-        // The row is locked (or the write serialized): its status holds.
-        update_invitation(&mut tx, &updated, current.status).await?;
-        if let Some(event) = result.event() {
-            let data = match outcome {
-                DeliveryOutcome::Failed { error } => {
-                    serde_json::json!({"outbox_id": item.id, "error": error})
-                }
-                _ => serde_json::json!({"outbox_id": item.id, "kind": item.kind}),
-            };
-            let audit = Audit::system();
-            record(&mut tx, Happened { inv: &updated, event, audit: &audit, at: now, data: &data })
-                .await?;
+        if let Some(writer) = self.thread_writer() {
+            let (item, outcome) = (item.clone(), outcome.clone());
+            return writer
+                .run(1, move |conn| {
+                    ready(finish_in(&mut OnThread(conn), Dialect::Sqlite, &item, &outcome, now))
+                })
+                .await;
         }
-        tx.commit().await?;
-        Ok(())
+        let mut tx = self.write().await?;
+        finish_in(&mut *tx, self.dialect, item, outcome, now).await?;
+        tx.commit().await
     }
 
     async fn list_delivery_attempts(

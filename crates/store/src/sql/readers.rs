@@ -94,16 +94,7 @@ impl SqlStore {
         args: &[Arg],
     ) -> Result<Vec<T>, StoreError> {
         if let Some(readers) = &self.sqlite_readers {
-            return readers.with(|conn| {
-                let mut statement = conn.prepare_cached(sql).map_err(from_rusqlite)?;
-                let mut rows =
-                    statement.query(rusqlite::params_from_iter(args)).map_err(from_rusqlite)?;
-                let mut out = Vec::new();
-                while let Some(row) = rows.next().map_err(from_rusqlite)? {
-                    out.push(T::from_cols(row)?);
-                }
-                Ok(out)
-            });
+            return readers.with(|conn| writer::query_all(conn, sql, args));
         }
         let rows =
             bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args).fetch_all(&self.reader).await?;

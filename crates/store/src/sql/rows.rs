@@ -51,17 +51,25 @@ impl<T> Column for T where
 /// per record serves both.
 pub(super) trait Cols {
     fn col<T: Column>(&self, name: &str) -> Result<T, StoreError>;
+    /// The column at `index` (0 is the first).
+    fn col_at<T: Column>(&self, index: usize) -> Result<T, StoreError>;
 }
 
 impl Cols for AnyRow {
     fn col<T: Column>(&self, name: &str) -> Result<T, StoreError> {
         Ok(self.try_get(name)?)
     }
+    fn col_at<T: Column>(&self, index: usize) -> Result<T, StoreError> {
+        Ok(self.try_get(index)?)
+    }
 }
 
 impl Cols for rusqlite::Row<'_> {
     fn col<T: Column>(&self, name: &str) -> Result<T, StoreError> {
         self.get(name).map_err(super::writer::from_rusqlite)
+    }
+    fn col_at<T: Column>(&self, index: usize) -> Result<T, StoreError> {
+        self.get(index).map_err(super::writer::from_rusqlite)
     }
 }
 

@@ -278,14 +278,19 @@ pub(super) fn execute(
     statement.execute(rusqlite::params_from_iter(args)).map_err(from_rusqlite)
 }
 
-/// Runs one statement that returns an integer (`RETURNING id`); `None`
-/// when it returned no row.
-pub(super) fn returning_int(
+/// Runs one query and reads every row it returns.
+pub(super) fn query_all<T: super::readers::FromCols>(
     conn: &rusqlite::Connection,
     sql: &str,
     args: &[super::args::Arg],
-) -> Result<Option<i64>, StoreError> {
-    query_row(conn, sql, args, |row| row.get(0).map_err(from_rusqlite))
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = conn.prepare_cached(sql).map_err(from_rusqlite)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(args)).map_err(from_rusqlite)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(from_rusqlite)? {
+        out.push(T::from_cols(row)?);
+    }
+    Ok(out)
 }
 
 /// Runs one query and reads its first row with `read`; `None` without one.
