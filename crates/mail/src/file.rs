@@ -31,18 +31,28 @@ impl FileMailer {
 impl Mailer for FileMailer {
     async fn send(&self, email: &RenderedEmail) -> Result<String, MailError> {
         let bytes = email.to_rfc5322()?;
-        tokio::fs::create_dir_all(&self.dir).await.map_err(|e| {
-            MailError::Temporary(format!("cannot create {}: {e}", self.dir.display()))
-        })?;
-        let path = self.path_for(email);
-        // Write aside, then rename: a reader never sees half a message.
-        let tmp = path.with_extension("eml.tmp");
-        tokio::fs::write(&tmp, &bytes)
+        let (dir, path) = (self.dir.clone(), self.path_for(email));
+        // One trip to the blocking pool for the folder, the write and the
+        // rename (three `tokio::fs` calls would be three trips).
+        tokio::task::spawn_blocking(move || write_aside(&dir, &path, &bytes))
             .await
-            .map_err(|e| MailError::Temporary(format!("cannot write {}: {e}", tmp.display())))?;
-        tokio::fs::rename(&tmp, &path).await.map_err(|e| {
-            MailError::Temporary(format!("cannot rename to {}: {e}", path.display()))
-        })?;
-        Ok(format!("written to {}", path.display()))
+            .map_err(|e| MailError::Temporary(format!("the file writer stopped: {e}")))?
     }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a
+/// reader never sees half a message.
+fn write_aside(
+    dir: &std::path::Path,
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> Result<String, MailError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| MailError::Temporary(format!("cannot create {}: {e}", dir.display())))?;
+    let tmp = path.with_extension("eml.tmp");
+    std::fs::write(&tmp, bytes)
+        .map_err(|e| MailError::Temporary(format!("cannot write {}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| MailError::Temporary(format!("cannot rename to {}: {e}", path.display())))?;
+    Ok(format!("written to {}", path.display()))
 }
