@@ -59,11 +59,13 @@ async fn create_on_writer(
                 invitation.number =
                     writer::returning_int(conn, INSERT_INVITATION, &insert_args(&invitation))?
                         .ok_or_else(|| StoreError::Conflict("already pending".into()))?;
-                let data = invitation_event_data(&invitation);
+                let data = invitation_event_data(&invitation, email.is_some());
                 let event = EventType::InvitationCreated;
                 let h = Happened { inv: &invitation, event, audit: &audit, at: now, data: &data };
                 record_on(conn, h)?;
-                writer::execute(conn, INSERT_OUTBOX, &outbox_args(&invitation, &email, now))?;
+                if let Some(email) = &email {
+                    writer::execute(conn, INSERT_OUTBOX, &outbox_args(&invitation, email, now))?;
+                }
                 out.push(CreateOutcome::Created(Box::new(invitation)));
             }
             Ok(out)
@@ -71,8 +73,10 @@ async fn create_on_writer(
         .await
 }
 
-fn invitation_event_data(inv: &Invitation) -> serde_json::Value {
-    serde_json::json!({"email": inv.email, "roles": inv.roles, "status": inv.status.as_str()})
+/// What `invitation.created` says: the address, the roles, the status, and
+/// whether invitd emails the link (`send_email: false`: the host app does).
+fn invitation_event_data(inv: &Invitation, send_email: bool) -> serde_json::Value {
+    serde_json::json!({"email": inv.email, "roles": inv.roles, "status": inv.status.as_str(), "send_email": send_email})
 }
 
 #[async_trait::async_trait]
@@ -111,11 +115,13 @@ impl InvitationStore for SqlStore {
                     continue;
                 }
             }
-            let data = invitation_event_data(&invitation);
+            let data = invitation_event_data(&invitation, email.is_some());
             let event = EventType::InvitationCreated;
             record(&mut tx, Happened { inv: &invitation, event, audit, at: now, data: &data })
                 .await?;
-            insert_outbox(&mut tx, &invitation, &email, now).await?;
+            if let Some(email) = &email {
+                insert_outbox(&mut tx, &invitation, email, now).await?;
+            }
             out.push(CreateOutcome::Created(Box::new(invitation)));
         }
         tx.commit().await?;
