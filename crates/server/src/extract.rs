@@ -26,9 +26,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
-/// A JSON body that may be left out: an empty body reads as `T::default()`
-/// (so a call that used to take no body keeps working); any other body is
-/// read as [`Json`] reads it.
+/// A JSON body that may be left out: an empty body (or `null`) reads as
+/// `T::default()`, so a call that used to take no body keeps working; any
+/// other body is read as [`Json`] reads it.
 pub struct OptionalJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
@@ -50,7 +50,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
             return Ok(OptionalJson(T::default()));
         }
         let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        Json::<T>::from_request(req, state).await.map(|Json(v)| OptionalJson(v))
+        // `null` stands for the default too, as the document says.
+        let Json(value) = Json::<Option<T>>::from_request(req, state).await?;
+        Ok(OptionalJson(value.unwrap_or_default()))
     }
 }
 

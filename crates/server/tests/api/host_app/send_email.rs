@@ -104,6 +104,11 @@ async fn resend_without_an_email_mints_a_link_and_drops_the_queued_one() {
     assert_eq!(app.deliver_all().await, 1);
     assert_eq!(app.emails().len(), 1);
     app.post(&path, json!({"send_email": 1})).await.problem(400, "malformed_json");
+    // A JSON `null` is the empty body too.
+    app.advance(time::Duration::minutes(2));
+    let null = app.post(&path, serde_json::Value::Null).await.expect(200);
+    assert_eq!(null["delivery"]["state"], "queued");
+    let bare = null;
     app.post(&path, json!({"nope": true})).await.problem(400, "malformed_json");
     app.accept(&token_of(&bare)).await.expect(200);
 }
