@@ -23,6 +23,10 @@ pub enum EventType {
     InvitationRevoked,
     #[serde(rename = "invitation.expired")]
     InvitationExpired,
+    /// An answer by token refused because the host app's signed-in
+    /// account is not the invited address; audit only, no webhook.
+    #[serde(rename = "invitation.accept_refused")]
+    InvitationAcceptRefused,
     #[serde(rename = "tenant.created")]
     TenantCreated,
     #[serde(rename = "tenant.updated")]
@@ -47,7 +51,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type, invitation events first in their lifecycle order.
-    pub const ALL: [EventType; 18] = [
+    pub const ALL: [EventType; 19] = [
         EventType::InvitationCreated,
         EventType::InvitationSent,
         EventType::InvitationDeliveryFailed,
@@ -56,6 +60,7 @@ impl EventType {
         EventType::InvitationDeclined,
         EventType::InvitationRevoked,
         EventType::InvitationExpired,
+        EventType::InvitationAcceptRefused,
         EventType::TenantCreated,
         EventType::TenantUpdated,
         EventType::RoleCreated,
@@ -79,6 +84,7 @@ impl EventType {
             EventType::InvitationDeclined => "invitation.declined",
             EventType::InvitationRevoked => "invitation.revoked",
             EventType::InvitationExpired => "invitation.expired",
+            EventType::InvitationAcceptRefused => "invitation.accept_refused",
             EventType::TenantCreated => "tenant.created",
             EventType::TenantUpdated => "tenant.updated",
             EventType::RoleCreated => "role.created",
@@ -97,9 +103,10 @@ impl EventType {
         Self::ALL.into_iter().find(|t| t.as_str() == name)
     }
 
-    /// Whether it happens to an invitation: only these reach webhooks.
+    /// Whether it happens to an invitation: only these reach webhooks
+    /// (a refused answer changes nothing and stays in the audit trail).
     pub fn is_invitation(self) -> bool {
-        self.as_str().starts_with("invitation.")
+        self.as_str().starts_with("invitation.") && self != EventType::InvitationAcceptRefused
     }
 
     /// The event types a webhook endpoint can subscribe to, in order.

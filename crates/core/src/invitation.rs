@@ -72,6 +72,13 @@ pub struct Invitation {
     pub delivery_last_error: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub delivery_sent_at: Option<OffsetDateTime>,
+    /// Where the accept page sends the invitee (with the ticket) instead of
+    /// the tenant's redirect URL.
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    /// The address the host app had verified for the account that accepted.
+    #[serde(default)]
+    pub accepted_email: Option<String>,
 }
 
 /// What an inviter decides for a batch of invitations; each address of the
@@ -179,7 +186,29 @@ impl Invitation {
             delivery_attempts: 0,
             delivery_last_error: None,
             delivery_sent_at: None,
+            redirect_url: None,
+            accepted_email: None,
         }
+    }
+
+    /// The same invitation with no email to send: the host app hands the
+    /// link over itself, so nothing is queued and nothing counts as sent.
+    pub fn without_email(self) -> Invitation {
+        Invitation { delivery_state: DeliveryState::NotSent, last_sent_at: None, ..self }
+    }
+
+    /// Whether `email` is the invited address (compared normalized).
+    pub fn is_for(&self, email: &EmailAddress) -> bool {
+        email.normalized() == self.email_normalized
+    }
+
+    /// The invited address with its local part hidden but for its first
+    /// character: `a***@example.com`.
+    pub fn masked_email(&self) -> String {
+        let (local, domain) =
+            self.email_normalized.rsplit_once('@').unwrap_or((&self.email_normalized, ""));
+        let first: String = local.chars().take(1).collect();
+        format!("{first}***@{domain}")
     }
 
     /// The status as of `now`.
@@ -251,11 +280,36 @@ impl Invitation {
         policy: &ResendPolicy,
         new_token: SecretHash,
     ) -> Result<Invitation, LifecycleError> {
+        self.resend_as(now, policy, new_token, true)
+    }
+
+    /// A resend whose new link the host app hands over itself: no email, so
+    /// the cooldown (the least time between two emails) does not apply, but
+    /// it counts towards the window's maximum like any resend.
+    pub fn resend_unsent(
+        &self,
+        now: OffsetDateTime,
+        policy: &ResendPolicy,
+        new_token: SecretHash,
+    ) -> Result<Invitation, LifecycleError> {
+        self.resend_as(now, policy, new_token, false)
+    }
+
+    fn resend_as(
+        &self,
+        now: OffsetDateTime,
+        policy: &ResendPolicy,
+        new_token: SecretHash,
+        send: bool,
+    ) -> Result<Invitation, LifecycleError> {
         if !self.is_open_at(now) {
             return Err(refuse_final(self.status_at(now)));
         }
-        let last = self.last_sent_at.unwrap_or(self.created_at);
-        if now < last + policy.cooldown {
+        // An invitation never emailed has no cooldown to wait out.
+        if let Some(last) = self.last_sent_at
+            && send
+            && now < last + policy.cooldown
+        {
             return Err(LifecycleError::ResendCooldown {
                 retry_after_secs: secs_until(now, last + policy.cooldown),
             });
@@ -273,11 +327,11 @@ impl Invitation {
             status: Status::Pending,
             token_hash: new_token,
             expires_at: now + policy.lifetime,
-            last_sent_at: Some(now),
+            last_sent_at: if send { Some(now) } else { self.last_sent_at },
             resend_count: self.resend_count + 1,
             resend_window_start: Some(window_start),
             resend_window_count: window_count + 1,
-            delivery_state: DeliveryState::Queued,
+            delivery_state: if send { DeliveryState::Queued } else { DeliveryState::NotSent },
             delivery_attempts: 0,
             delivery_last_error: None,
             delivery_sent_at: None,

@@ -26,6 +26,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// A JSON body that may be left out: an empty body (or `null`) reads as
+/// `T::default()`, so a call that used to take no body keeps working; any
+/// other body is read as [`Json`] reads it.
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let (parts, body) = req.into_parts();
+        let bytes =
+            axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+                .await
+                .map_err(|r| {
+                    if r.status().as_u16() == 413 {
+                        Error::PayloadTooLarge
+                    } else {
+                        Error::MalformedJson(r.body_text())
+                    }
+                })?;
+        if bytes.is_empty() {
+            return Ok(OptionalJson(T::default()));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        // `null` stands for the default too, as the document says.
+        let Json(value) = Json::<Option<T>>::from_request(req, state).await?;
+        Ok(OptionalJson(value.unwrap_or_default()))
+    }
+}
+
 /// An extractor of the request's head that wraps axum's own and answers a
 /// rejection as `invalid_request` on `field`.
 macro_rules! invalid_as {

@@ -19,7 +19,8 @@ pub struct InviterView {
 /// Where the invitation email is.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryView {
-    /// `queued`, `sent` or `failed`.
+    /// `queued`, `sent`, `failed`, or `not_sent` (the host app delivers
+    /// the link itself).
     pub state: String,
     pub attempts: u32,
     pub last_error: Option<String>,
@@ -67,6 +68,10 @@ pub struct InvitationView {
     pub revoked_at: Option<OffsetDateTime>,
     /// The account that accepted, when the host app said.
     pub accepted_by: Option<String>,
+    /// The address the host app had verified for that account, when it said.
+    pub accepted_email: Option<String>,
+    /// This invitation's landing page after accepting, when it has its own.
+    pub redirect_url: Option<String>,
     pub resend_count: u32,
     pub delivery: DeliveryView,
     pub capabilities: CapabilitiesView,
@@ -118,6 +123,8 @@ impl InvitationView {
             declined_at: inv.declined_at,
             revoked_at: inv.revoked_at,
             accepted_by: inv.accepted_by.clone(),
+            accepted_email: inv.accepted_email.clone(),
+            redirect_url: inv.redirect_url.clone(),
             resend_count: inv.resend_count,
             delivery: DeliveryView {
                 state: inv.delivery_state.as_str().into(),

@@ -310,6 +310,16 @@ pub trait EventStore: Send + Sync {
         tenant: &TenantId,
         id: Uuid,
     ) -> Result<Vec<Event>, StoreError>;
+    /// Appends an event about an invitation that changed nothing (a refused
+    /// answer), with its snapshot; no webhook is queued.
+    async fn record_invitation_event(
+        &self,
+        inv: &Invitation,
+        event: invitd_core::EventType,
+        audit: &Audit,
+        at: OffsetDateTime,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError>;
 }
 
 /// Units of work and the idempotent answers they store.

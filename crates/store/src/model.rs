@@ -26,6 +26,13 @@ pub struct Tenant {
     /// Signs the tickets handed to `accept_redirect_url`; shown only at
     /// creation and rotation.
     pub ticket_secret: Option<invitd_core::Secret>,
+    /// Origins (`https://app.example.com`) an invitation's own
+    /// `redirect_url` may point at, besides the origin of
+    /// `accept_redirect_url`.
+    pub allowed_redirect_origins: Vec<String>,
+    /// Whether an answer by token with an `account_email` other than the
+    /// invited address is refused (else the address is only recorded).
+    pub require_matching_email: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -173,11 +180,11 @@ pub struct OutboxEmail {
 }
 
 /// An invitation to insert (its `number` is assigned by the store) with its
-/// email.
+/// email, if one is to be sent.
 #[derive(Debug, Clone)]
 pub struct NewInvitation {
     pub invitation: Invitation,
-    pub email: OutboxEmail,
+    pub email: Option<OutboxEmail>,
 }
 
 /// The fate of one [`NewInvitation`].
@@ -195,8 +202,9 @@ pub struct Transition {
     pub at: OffsetDateTime,
     pub event: EventType,
     pub event_data: serde_json::Value,
-    /// An email to queue; any unsent email of the invitation is dropped
-    /// first, because its link no longer works.
+    /// An email to queue. Any unsent email of the invitation is dropped
+    /// when one is queued or the token changes, because its link no longer
+    /// works.
     pub email: Option<OutboxEmail>,
 }
 

@@ -44,6 +44,8 @@ pub enum DeliveryState {
     Queued,
     Sent,
     Failed,
+    /// No email is sent: the host app delivers the link itself.
+    NotSent,
 }
 
 impl DeliveryState {
@@ -52,6 +54,7 @@ impl DeliveryState {
             DeliveryState::Queued => "queued",
             DeliveryState::Sent => "sent",
             DeliveryState::Failed => "failed",
+            DeliveryState::NotSent => "not_sent",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -59,6 +62,7 @@ impl DeliveryState {
             "queued" => DeliveryState::Queued,
             "sent" => DeliveryState::Sent,
             "failed" => DeliveryState::Failed,
+            "not_sent" => DeliveryState::NotSent,
             _ => return None,
         })
     }

@@ -196,3 +196,38 @@ fn delivery_attempts_are_counted_and_the_send_time_kept() {
     assert_eq!(DeliveryResult::Sent.event(), Some(EventType::InvitationSent));
     assert_eq!(DeliveryResult::WillRetry { error: "" }.event(), None);
 }
+
+#[test]
+fn an_invitation_without_email_has_no_cooldown_but_counts_resends() {
+    let inv = invitation(Status::Pending).without_email();
+    assert_eq!(inv.delivery_state, DeliveryState::NotSent);
+    assert_eq!(inv.last_sent_at, None);
+    // Never emailed: an emailed resend need not wait out a cooldown.
+    let soon = T0 + Duration::seconds(1);
+    let sent = inv.resend(soon, &policy(), Secret::generate("").hash()).unwrap();
+    assert_eq!(sent.delivery_state, DeliveryState::Queued);
+    assert_eq!(sent.last_sent_at, Some(soon));
+    // A resend without email skips the cooldown, keeps the last send's
+    // time, and counts towards the window's maximum.
+    let mut current = sent;
+    for n in 0..3 {
+        let at = soon + Duration::seconds(n + 1);
+        if n < 2 {
+            current = current.resend_unsent(at, &policy(), Secret::generate("").hash()).unwrap();
+            assert_eq!(current.delivery_state, DeliveryState::NotSent);
+            assert_eq!(current.last_sent_at, Some(soon));
+        } else {
+            let refused = current.resend_unsent(at, &policy(), Secret::generate("").hash());
+            assert!(matches!(refused, Err(LifecycleError::ResendLimit { .. })), "{refused:?}");
+        }
+    }
+    assert_eq!(current.resend_count, 3);
+}
+
+#[test]
+fn the_invited_address_matches_normalized_and_shows_masked() {
+    let inv = invitation(Status::Pending);
+    assert!(inv.is_for(&EmailAddress::parse(" ANN@Example.com ").unwrap()));
+    assert!(!inv.is_for(&EmailAddress::parse("bob@example.com").unwrap()));
+    assert_eq!(inv.masked_email(), "a***@example.com");
+}

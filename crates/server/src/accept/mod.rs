@@ -115,6 +115,7 @@ async fn show(
         translate(lang, "page-valid-until", &[("date", format_expiry(lang, inv.expires_at))])
     ));
     page.nonce = Some(form_nonce(&state.form_key, &inv.token_hash, now));
+    page.redirect = crate::service::redirects::redirect_for(&inv, &tenant).map(str::to_string);
     page.tenant = Some(tenant);
     page.render()
 }
@@ -177,8 +178,8 @@ async fn answer(
     };
     match state.service().answer(inv.token_hash, accept, None, &audit).await {
         Ok(done) if accept => {
-            if let (Some(url), Some(secret)) = (&tenant.accept_redirect_url, &tenant.ticket_secret)
-            {
+            let redirect = crate::service::redirects::redirect_for(&done, &tenant);
+            if let (Some(url), Some(secret)) = (redirect, &tenant.ticket_secret) {
                 match ticket(secret.expose(), &state.config.public_url, &done, now) {
                     Ok(ticket) => {
                         let mut response = Redirect::to(&with_ticket(url, &ticket)).into_response();

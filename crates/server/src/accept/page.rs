@@ -39,6 +39,9 @@ pub(super) struct Page {
     pub(super) note: Option<String>,
     /// The form's nonce, when the page asks for an answer.
     pub(super) nonce: Option<String>,
+    /// Where accepting leads (the invitation's landing page or the
+    /// tenant's); absent: the tenant's redirect URL.
+    pub(super) redirect: Option<String>,
 }
 
 impl Page {
@@ -53,6 +56,7 @@ impl Page {
             message: None,
             note: None,
             nonce: None,
+            redirect: None,
         }
     }
 
@@ -89,9 +93,12 @@ impl Page {
                 String::from("<!DOCTYPE html><title>Error</title><p>Something went wrong.</p>")
             });
         // Where the form may post: here, and (through the 303 after
-        // accepting) the tenant's redirect URL.
-        let redirect_origin =
-            tenant.and_then(|t| t.accept_redirect_url.as_deref()).and_then(origin_of);
+        // accepting) the invitation's or the tenant's redirect URL.
+        let redirect_origin = self
+            .redirect
+            .as_deref()
+            .or(tenant.and_then(|t| t.accept_redirect_url.as_deref()))
+            .and_then(origin_of);
         let mut form_action = String::from("'self'");
         if let Some(o) = redirect_origin {
             form_action.push(' ');

@@ -172,6 +172,38 @@ pub fn accent_color_change() -> Schema {
     setting(None, COLOR, None)
 }
 
+/// `allowed_redirect_origins` of a tenant: at most 50 http(s) origins.
+pub fn redirect_origins() -> Schema {
+    array(true)
+        .items(string().max_length(Some(2048)).pattern(Some("^https?://[^/?#@\\u0000-\\u0020\\u007F-\\u00A0]+/?$")))
+        .max_items(Some(crate::service::redirects::MAX_REDIRECT_ORIGINS))
+        .description(Some(
+            "Origins (`https://app.example.com`) an invitation's `redirect_url` may point at, besides the origin of `accept_redirect_url`; at most 50.",
+        ))
+        .into()
+}
+
+/// `redirect_url` of new invitations and of a resend.
+pub fn invitation_redirect_url() -> Schema {
+    setting(
+        Some(2048),
+        HTTP_URL,
+        Some(
+            "This invitation's landing page: the accept page sends the invitee here with the ticket,\ninstead of to the tenant's `accept_redirect_url`. Its origin must be among the\ntenant's `allowed_redirect_origins` (or be the origin of `accept_redirect_url`).",
+        ),
+    )
+}
+
+/// `account_email` of an answer by token.
+pub fn account_email() -> Schema {
+    nullable_string()
+        .max_length(Some(254))
+        .description(Some(
+            "The address the host app has verified for the signed-in user. With the tenant's\n`require_matching_email`, another address than the invited one is refused\n(409 `email_mismatch`); otherwise it is recorded on the acceptance.",
+        ))
+        .into()
+}
+
 fn array(nullable: bool) -> ArrayBuilder {
     if nullable {
         ArrayBuilder::new().schema_type(SchemaType::from_iter([Type::Array, Type::Null]))

@@ -44,6 +44,36 @@ pub struct CreateInvitations {
     #[schema(schema_with = fields::metadata)]
     pub metadata: Option<serde_json::Value>,
     pub inviter: Option<Inviter>,
+    /// `false`: invitd sends no email; the host app delivers the
+    /// `accept_url` of the answer itself (delivery state `not_sent`).
+    /// Default true.
+    pub send_email: Option<bool>,
+    #[schema(schema_with = fields::invitation_redirect_url)]
+    pub redirect_url: Option<String>,
+}
+
+/// Options of a resend; an empty body resends as before (with an email,
+/// to the same landing page).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResendOptions {
+    /// `false`: no email; the host app delivers the new `accept_url`
+    /// itself. Default true.
+    pub send_email: Option<bool>,
+    /// A new landing page for this invitation; `null` goes back to the
+    /// tenant's `accept_redirect_url`; absent keeps the current one.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(schema_with = fields::invitation_redirect_url)]
+    pub redirect_url: Option<Option<String>>,
+}
+
+/// Tells an explicit `null` (Some(None)) from an absent field (None).
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// One created invitation with the token of its link.

@@ -2,7 +2,7 @@
 //! accept and decline by token.
 
 pub use super::invitation_input::{
-    CreateInvitations, CreateOutput, Created, Failure, Inviter, ListQuery,
+    CreateInvitations, CreateOutput, Created, Failure, Inviter, ListQuery, ResendOptions,
 };
 use super::{Service, check_text, not_found_as, parse_time};
 use crate::auth::{Caller, Scope};
@@ -103,6 +103,12 @@ impl Service {
             })
             .transpose()?;
 
+        let send_email = req.send_email.unwrap_or(true);
+        let redirect_url = req
+            .redirect_url
+            .as_deref()
+            .map(|url| super::redirects::check_redirect(&tenant, url))
+            .transpose()?;
         let now = self.now();
         let draft = Draft {
             tenant_id: tenant.id.clone(),
@@ -141,11 +147,23 @@ impl Service {
                 continue;
             }
             let token = Secret::generate("");
-            let invitation = Invitation::new_pending(&draft, &email, token.hash(), now);
-            let language = invitation.language_or(tenant.language.as_ref());
-            let names = role_labels(&invitation.roles, &roles, &language);
-            let email =
-                self.outbox_email("invitation", &tenant, &invitation, &names, &language, &token);
+            let mut invitation = Invitation::new_pending(&draft, &email, token.hash(), now);
+            invitation.redirect_url = redirect_url.clone();
+            let email = if send_email {
+                let language = invitation.language_or(tenant.language.as_ref());
+                let names = role_labels(&invitation.roles, &roles, &language);
+                Some(self.outbox_email(
+                    "invitation",
+                    &tenant,
+                    &invitation,
+                    &names,
+                    &language,
+                    &token,
+                ))
+            } else {
+                invitation = invitation.without_email();
+                None
+            };
             items.push(NewInvitation { invitation, email });
             tokens.push(token);
         }
@@ -165,7 +183,7 @@ impl Service {
                     }),
                 }
             }
-            if !created.is_empty() {
+            if !created.is_empty() && send_email {
                 self.state.outbox_notify.notify_one();
             }
         }

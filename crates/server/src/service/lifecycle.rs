@@ -2,12 +2,12 @@
 //! and decline by token, and what happened (events, delivery attempts).
 
 use super::Service;
-use super::check_text;
+use super::invitations::ResendOptions;
 use super::invitations::role_labels;
 use super::not_found_as;
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
-use invitd_core::{EventType, Invitation, Language, Secret, TenantId, limits};
+use invitd_core::{EventType, Invitation, Language, Secret, TenantId};
 use invitd_store::{Audit, Decide, Event, Target, Tenant, TokenMatch, Transition};
 use uuid::Uuid;
 
@@ -58,6 +58,19 @@ impl Service {
         self.resend_with_language(caller, tenant, id, None).await
     }
 
+    /// Resends with the caller's options: without an email (the host app
+    /// hands the new link over), or to a new landing page.
+    pub async fn resend_with_options(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+        options: ResendOptions,
+    ) -> Result<(Invitation, Secret), Error> {
+        let tenant = self.tenant_with(caller, Scope::InvitesWrite, tenant).await?;
+        self.resend_as(&tenant, id, None, options, &caller.audit()).await
+    }
+
     /// Resend within an authorized tenant; `language` overrides the email's
     /// language for this send (the Wix API's `defaultEmailLanguage`).
     pub async fn resend_in(
@@ -67,6 +80,23 @@ impl Service {
         language: Option<Language>,
         audit: &Audit,
     ) -> Result<(Invitation, Secret), Error> {
+        self.resend_as(tenant, id, language, ResendOptions::default(), audit).await
+    }
+
+    async fn resend_as(
+        &self,
+        tenant: &Tenant,
+        id: Uuid,
+        language: Option<Language>,
+        options: ResendOptions,
+        audit: &Audit,
+    ) -> Result<(Invitation, Secret), Error> {
+        let send = options.send_email.unwrap_or(true);
+        let redirect = match options.redirect_url {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(url)) => Some(Some(super::redirects::check_redirect(tenant, &url)?)),
+        };
         let catalogue = self.state.store.list_roles(&tenant.id).await?;
         let token = Secret::generate("");
         let clock = self.state.clock.clone();
@@ -79,24 +109,34 @@ impl Service {
         // in the past, never in the future of a time read earlier.
         let decide: Decide = Box::new(move |current: &Invitation| {
             let now = clock.now();
-            let updated = current.resend(now, &policy, token_c.hash())?;
+            let mut updated = if send {
+                current.resend(now, &policy, token_c.hash())?
+            } else {
+                current.resend_unsent(now, &policy, token_c.hash())?
+            };
+            if let Some(url) = &redirect {
+                updated.redirect_url = url.clone();
+            }
             // This send's language, else the invitation's usual one.
             let lang = language
                 .map(|l| l.as_str().to_string())
                 .unwrap_or_else(|| updated.language_or(tenant_c.language.as_ref()));
             let names = role_labels(&updated.roles, &catalogue, &lang);
-            let email = this.outbox_email("resend", &tenant_c, &updated, &names, &lang, &token_c);
+            let email = send
+                .then(|| this.outbox_email("resend", &tenant_c, &updated, &names, &lang, &token_c));
             Ok(Transition {
-                event_data: serde_json::json!({"resend_count": updated.resend_count, "expires_at": updated.expires_at.unix_timestamp()}),
+                event_data: serde_json::json!({"resend_count": updated.resend_count, "expires_at": updated.expires_at.unix_timestamp(), "send_email": send}),
                 updated,
                 at: now,
                 event: EventType::InvitationResent,
-                email: Some(email),
+                email,
             })
         });
         let target = Target::Id { tenant: tenant.id.clone(), id };
         let updated = self.transition(target, decide, audit, "resent").await?;
-        self.state.outbox_notify.notify_one();
+        if send {
+            self.state.outbox_notify.notify_one();
+        }
         Ok((updated, token))
     }
 
@@ -186,15 +226,7 @@ impl Service {
         accept: bool,
         account_id: Option<String>,
     ) -> Result<Invitation, Error> {
-        caller.require(Scope::InvitesWrite)?;
-        let inv = self.lookup_token(caller, token).await?;
-        let account_id = check_text("account_id", account_id, limits::MAX_NAME_CHARS)?;
-        let audit = Audit {
-            actor: invitd_core::Actor::Invitee { account_id: account_id.clone() },
-            ip: caller.client.ip.clone(),
-            user_agent: caller.client.user_agent.clone(),
-        };
-        self.answer(inv.token_hash, accept, account_id, &audit).await
+        self.answer_by_token_as(caller, token, accept, account_id, None).await
     }
 
     /// The answer itself; the store re-reads the invitation by token inside
@@ -206,18 +238,36 @@ impl Service {
         account_id: Option<String>,
         audit: &Audit,
     ) -> Result<Invitation, Error> {
+        self.answer_as(token_hash, accept, account_id, None, audit).await
+    }
+
+    /// [`Service::answer`], recording the address the host app verified for
+    /// the account (`account_email`) on the acceptance and in the event.
+    pub(super) async fn answer_as(
+        &self,
+        token_hash: invitd_core::SecretHash,
+        accept: bool,
+        account_id: Option<String>,
+        account_email: Option<String>,
+        audit: &Audit,
+    ) -> Result<Invitation, Error> {
         let clock = self.state.clock.clone();
         let decide: Decide = Box::new(move |current: &Invitation| {
             let now = clock.now();
-            let (updated, event, data) = if accept {
+            let (updated, event, mut data) = if accept {
+                let mut updated = current.accept(now, account_id.clone())?;
+                updated.accepted_email = account_email.clone();
                 (
-                    current.accept(now, account_id.clone())?,
+                    updated,
                     EventType::InvitationAccepted,
                     serde_json::json!({"account_id": account_id}),
                 )
             } else {
                 (current.decline(now)?, EventType::InvitationDeclined, serde_json::json!({}))
             };
+            if let (Some(email), Some(map)) = (&account_email, data.as_object_mut()) {
+                map.insert("account_email".into(), email.clone().into());
+            }
             Ok(Transition { updated, at: now, event, event_data: data, email: None })
         });
         let counted = if accept { "accepted" } else { "declined" };

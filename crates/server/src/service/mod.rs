@@ -8,10 +8,12 @@
 //! (for a caller already checked, the workers, or the operator at the
 //! command line).
 
+mod answers;
 mod invitation_input;
 pub mod invitations;
 pub mod keys;
 pub mod lifecycle;
+pub mod redirects;
 mod tenant_input;
 pub mod tenants;
 pub mod webhooks;

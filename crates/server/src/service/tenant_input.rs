@@ -37,6 +37,11 @@ pub struct NewTenant {
     pub logo_url: Option<String>,
     #[schema(schema_with = fields::accent_color)]
     pub accent_color: Option<String>,
+    #[schema(schema_with = fields::redirect_origins)]
+    pub allowed_redirect_origins: Option<Vec<String>>,
+    /// Refuse an answer by token whose `account_email` is not the invited
+    /// address (409 `email_mismatch`); default false: only record it.
+    pub require_matching_email: Option<bool>,
 }
 
 /// Changes to a tenant; absent fields stay, `null` clears the optional ones.
@@ -69,6 +74,11 @@ pub struct TenantPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(schema_with = fields::accent_color_change)]
     pub accent_color: Option<Option<String>>,
+    /// The whole list, replacing the old one. Null: unchanged.
+    #[schema(schema_with = fields::redirect_origins)]
+    pub allowed_redirect_origins: Option<Vec<String>>,
+    /// Null: unchanged.
+    pub require_matching_email: Option<bool>,
 }
 
 /// Tells an explicit `null` (Some(None)) from an absent field (None).

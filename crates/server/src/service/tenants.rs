@@ -1,6 +1,7 @@
 //! Tenants and their role catalogues.
 
 use super::Service;
+use super::redirects::check_origins;
 pub use super::tenant_input::{NewRole, NewTenant, TenantPatch, new_ticket_secret};
 use super::tenant_input::{
     check_color, check_logo, check_name, check_settings, check_url, parse_language,
@@ -56,6 +57,10 @@ impl Service {
             logo_url: req.logo_url.as_deref().map(check_logo).transpose()?,
             accent_color: req.accent_color.as_deref().map(check_color).transpose()?,
             ticket_secret: Some(new_ticket_secret()),
+            allowed_redirect_origins: check_origins(
+                req.allowed_redirect_origins.unwrap_or_default(),
+            )?,
+            require_matching_email: req.require_matching_email.unwrap_or(false),
             created_at: now,
             updated_at: now,
         };
@@ -150,6 +155,12 @@ impl Service {
         }
         if let Some(color) = patch.accent_color {
             t.accent_color = color.as_deref().map(check_color).transpose()?;
+        }
+        if let Some(origins) = patch.allowed_redirect_origins {
+            t.allowed_redirect_origins = check_origins(origins)?;
+        }
+        if let Some(v) = patch.require_matching_email {
+            t.require_matching_email = v;
         }
         check_settings(&t)?;
         t.updated_at = self.now();

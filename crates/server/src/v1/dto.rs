@@ -33,6 +33,19 @@ pub struct TokenRequest {
     pub account_id: Option<String>,
 }
 
+/// An answer (accept or decline) by the token of a link, from a host app
+/// that renders its own page.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRequest {
+    /// The token of the accept link (`/i/<token>`).
+    pub token: String,
+    #[schema(schema_with = crate::openapi::fields::accepting_account_id)]
+    pub account_id: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::account_email)]
+    pub account_email: Option<String>,
+}
+
 /// A tenant and its settings.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenantView {
@@ -46,6 +59,12 @@ pub struct TenantView {
     pub accept_redirect_url: Option<String>,
     pub logo_url: Option<String>,
     pub accent_color: Option<String>,
+    /// Origins an invitation's own `redirect_url` may point at (besides the
+    /// origin of `accept_redirect_url`).
+    pub allowed_redirect_origins: Vec<String>,
+    /// Whether an answer by token with another `account_email` than the
+    /// invited address is refused.
+    pub require_matching_email: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -65,6 +84,8 @@ impl From<&Tenant> for TenantView {
             accept_redirect_url: t.accept_redirect_url.clone(),
             logo_url: t.logo_url.clone(),
             accent_color: t.accent_color.clone(),
+            allowed_redirect_origins: t.allowed_redirect_origins.clone(),
+            require_matching_email: t.require_matching_email,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }

@@ -3,8 +3,8 @@
 use super::dto::*;
 use crate::auth::Caller;
 use crate::error::{Error, Problem};
-use crate::extract::{Json, Path, Query};
-use crate::service::invitations::{CreateInvitations, ListQuery, accept_url};
+use crate::extract::{Json, OptionalJson, Path, Query};
+use crate::service::invitations::{CreateInvitations, ListQuery, ResendOptions, accept_url};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -80,8 +80,14 @@ pub async fn get(
 /// the tenant's lifetime, back to pending if expired, and a new email.
 /// Refused with 429 and `Retry-After` inside the cooldown or past the
 /// window's maximum; 409 once accepted, declined or revoked.
+///
+/// The body is optional: `send_email: false` queues no email (the host app
+/// delivers the new `accept_url`; the cooldown, which spaces emails, does
+/// not apply, the window's maximum does), and `redirect_url` changes the
+/// invitation's landing page (`null`: back to the tenant's).
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations/{id}/resend", operation_id = "resend_invitation", tag = "invitations",
     params(("tenant" = String, Path), ("id" = Uuid, Path)),
+    request_body(content = Option<ResendOptions>, description = "Optional; an empty body resends with an email to the same landing page."),
     security(("bearer" = ["invites:write"])),
     responses(
         (status = 200, body = InvitationView, description = "Resent; `accept_url` is the new link, shown this once"),
@@ -91,8 +97,9 @@ pub async fn resend(
     State(state): State<AppState>,
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
+    OptionalJson(options): OptionalJson<ResendOptions>,
 ) -> Result<axum::Json<InvitationView>, Error> {
-    let (inv, token) = state.service().resend(&caller, &tenant, id).await?;
+    let (inv, token) = state.service().resend_with_options(&caller, &tenant, id, options).await?;
     let url = accept_url(&state.config.public_url, &token);
     Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), Some(url))))
 }
@@ -165,36 +172,40 @@ pub async fn lookup(
 }
 
 /// Accept by token, once. 410 when expired, 409 when already answered or
-/// revoked; of two concurrent accepts exactly one succeeds.
+/// revoked; of two concurrent accepts exactly one succeeds. With
+/// `account_email` and the tenant's `require_matching_email`, another
+/// address than the invited one is refused (409 `email_mismatch`) and the
+/// invitation stays pending; without the setting it is recorded.
 #[utoipa::path(post, path = "/v1/invitations/accept", operation_id = "accept_token", tag = "tokens",
-    request_body = TokenRequest,
+    request_body = AnswerRequest,
     // Answering looks the token up first, which takes invites:read.
     security(("bearer" = ["invites:write", "invites:read"])),
     responses(
         (status = 200, body = InvitationView, description = "Accepted"),
-        (status = 409, body = Problem, description = "`token_replaced`, `invitation_already_accepted`, `invitation_already_declined` or `invitation_revoked`."),
+        (status = 409, body = Problem, description = "`token_replaced`, `invitation_already_accepted`, `invitation_already_declined` or `invitation_revoked`; `email_mismatch`: `account_email` is not the invited address (shown masked) and the tenant requires a match."),
         (status = 410, body = Problem, description = "`invitation_expired`: the invitation expired.")))]
 pub async fn accept(
     State(state): State<AppState>,
     caller: Caller,
-    Json(req): Json<TokenRequest>,
+    Json(req): Json<AnswerRequest>,
 ) -> Result<axum::Json<InvitationView>, Error> {
     answer(state, caller, req, true).await
 }
 
-/// Decline by token, once. Same refusals as accept.
+/// Decline by token, once. Same refusals as accept, `email_mismatch`
+/// included.
 #[utoipa::path(post, path = "/v1/invitations/decline", operation_id = "decline_token", tag = "tokens",
-    request_body = TokenRequest,
+    request_body = AnswerRequest,
     // Answering looks the token up first, which takes invites:read.
     security(("bearer" = ["invites:write", "invites:read"])),
     responses(
         (status = 200, body = InvitationView, description = "Declined"),
-        (status = 409, body = Problem, description = "`token_replaced`, `invitation_already_accepted`, `invitation_already_declined` or `invitation_revoked`."),
+        (status = 409, body = Problem, description = "`token_replaced`, `invitation_already_accepted`, `invitation_already_declined` or `invitation_revoked`; `email_mismatch`: `account_email` is not the invited address (shown masked) and the tenant requires a match."),
         (status = 410, body = Problem, description = "`invitation_expired`: the invitation expired.")))]
 pub async fn decline(
     State(state): State<AppState>,
     caller: Caller,
-    Json(req): Json<TokenRequest>,
+    Json(req): Json<AnswerRequest>,
 ) -> Result<axum::Json<InvitationView>, Error> {
     answer(state, caller, req, false).await
 }
@@ -203,9 +214,12 @@ pub async fn decline(
 async fn answer(
     state: AppState,
     caller: Caller,
-    req: TokenRequest,
+    req: AnswerRequest,
     accept: bool,
 ) -> Result<axum::Json<InvitationView>, Error> {
-    let inv = state.service().answer_by_token(&caller, &req.token, accept, req.account_id).await?;
+    let AnswerRequest { token, account_id, account_email } = req;
+    let service = state.service();
+    let inv =
+        service.answer_by_token_as(&caller, &token, accept, account_id, account_email).await?;
     Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
 }

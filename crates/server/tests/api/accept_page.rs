@@ -4,17 +4,17 @@
 use crate::harness::*;
 use serde_json::{Value, json};
 
-fn no_redirects() -> reqwest::Client {
+pub(crate) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-struct PageReply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    html: String,
+pub(crate) struct PageReply {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) html: String,
 }
 
-async fn page(app: &TestApp, token: &str, lang: Option<&str>) -> PageReply {
+pub(crate) async fn page(app: &TestApp, token: &str, lang: Option<&str>) -> PageReply {
     let mut req = no_redirects().get(format!("{}/i/{token}", app.base));
     if let Some(l) = lang {
         req = req.header("accept-language", l);
@@ -28,7 +28,7 @@ async fn page(app: &TestApp, token: &str, lang: Option<&str>) -> PageReply {
 }
 
 /// Posts the page's form as a browser would after a click.
-async fn answer(
+pub(crate) async fn answer(
     app: &TestApp,
     token: &str,
     nonce: &str,
@@ -62,7 +62,7 @@ async fn invite_and_open(app: &TestApp, email: &str) -> (String, String, String)
     (id, token, nonce)
 }
 
-fn nonce_of(html: &str) -> String {
+pub(crate) fn nonce_of(html: &str) -> String {
     let start =
         html.find("name=\"nonce\" value=\"").expect("a form") + "name=\"nonce\" value=\"".len();
     html[start..].split('"').next().unwrap().to_string()

@@ -14,6 +14,7 @@ mod compat_wix;
 mod compat_workspace;
 mod create_and_list;
 mod faults;
+mod host_app;
 mod idempotency;
 mod lifecycle;
 mod metrics;

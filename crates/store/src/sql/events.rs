@@ -195,4 +195,27 @@ impl EventStore for SqlStore {
         .await?;
         rows.iter().map(rows::event).collect()
     }
+
+    async fn record_invitation_event(
+        &self,
+        inv: &Invitation,
+        event_type: EventType,
+        audit: &Audit,
+        at: OffsetDateTime,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let snapshot = to_json(inv);
+        let event = NewEvent {
+            tenant: Some(&inv.tenant_id),
+            invitation_number: Some(inv.number),
+            event_type,
+            audit,
+            at,
+            data,
+            snapshot: Some(&snapshot),
+        };
+        insert_event(&mut tx, event).await?;
+        tx.commit().await
+    }
 }

@@ -54,10 +54,12 @@ async fn create_in(
             continue;
         };
         invitation.number = number;
-        let data = invitation_event_data(&invitation);
+        let data = invitation_event_data(&invitation, email.is_some());
         let event = EventType::InvitationCreated;
         record(conn, Happened { inv: &invitation, event, audit, at: now, data: &data }).await?;
-        conn.execute(INSERT_OUTBOX, &outbox_args(&invitation, &email, now)).await?;
+        if let Some(email) = &email {
+            conn.execute(INSERT_OUTBOX, &outbox_args(&invitation, email, now)).await?;
+        }
         out.push(CreateOutcome::Created(Box::new(invitation)));
     }
     Ok(out)
@@ -83,8 +85,10 @@ async fn transition_in(
     Ok(updated)
 }
 
-fn invitation_event_data(inv: &Invitation) -> serde_json::Value {
-    serde_json::json!({"email": inv.email, "roles": inv.roles, "status": inv.status.as_str()})
+/// What `invitation.created` says: the address, the roles, the status, and
+/// whether invitd emails the link (`send_email: false`: the host app does).
+fn invitation_event_data(inv: &Invitation, send_email: bool) -> serde_json::Value {
+    serde_json::json!({"email": inv.email, "roles": inv.roles, "status": inv.status.as_str(), "send_email": send_email})
 }
 
 #[async_trait::async_trait]

@@ -39,6 +39,7 @@ migrations!(
     4 "0004_branding_and_secrets",
     5 "0005_webhooks",
     6 "0006_readiness",
+    7 "0007_host_app_features",
 );
 
 /// The migrator for a dialect.

@@ -112,7 +112,7 @@ pub(super) fn count(row: &impl Cols, col: &str) -> Result<u32, StoreError> {
     Ok(row.col::<i64>(col)? as u32)
 }
 
-pub const INVITATION_COLUMNS: &str = "number, id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, status, token_hash, created_at, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at";
+pub const INVITATION_COLUMNS: &str = "number, id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, status, token_hash, created_at, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at, redirect_url, accepted_email";
 
 pub(super) fn invitation(row: &impl Cols) -> Result<Invitation, StoreError> {
     let status: String = row.col("status")?;
@@ -150,6 +150,8 @@ pub(super) fn invitation(row: &impl Cols) -> Result<Invitation, StoreError> {
         delivery_attempts: count(row, "delivery_attempts")?,
         delivery_last_error: row.col("delivery_last_error")?,
         delivery_sent_at: opt_time(row, "delivery_sent_at")?,
+        redirect_url: row.col("redirect_url")?,
+        accepted_email: row.col("accepted_email")?,
     })
 }
 

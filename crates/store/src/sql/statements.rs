@@ -11,7 +11,7 @@ use invitd_core::{Invitation, Status};
 
 /// Inserts a pending invitation (with [`insert_args`]); returns its number,
 /// or no row when the address already has a pending one in the tenant.
-pub(super) const INSERT_INVITATION: &str = "INSERT INTO invitations (id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, created_at, status, token_hash, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) ON CONFLICT (tenant_id, email_normalized) WHERE status = 'pending' DO NOTHING RETURNING number";
+pub(super) const INSERT_INVITATION: &str = "INSERT INTO invitations (id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, created_at, status, token_hash, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at, redirect_url, accepted_email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30) ON CONFLICT (tenant_id, email_normalized) WHERE status = 'pending' DO NOTHING RETURNING number";
 
 pub(super) fn insert_args(inv: &Invitation) -> Vec<Arg> {
     let mut args = vec![
@@ -37,7 +37,7 @@ pub(super) fn insert_args(inv: &Invitation) -> Vec<Arg> {
 /// expires_at, last_sent_at, accepted_at, declined_at, revoked_at,
 /// accepted_by, resend_count, resend_window_start, resend_window_count,
 /// delivery_state, delivery_attempts, delivery_last_error,
-/// delivery_sent_at.
+/// delivery_sent_at, redirect_url, accepted_email.
 pub(super) fn state_args(inv: &Invitation) -> Vec<Arg> {
     vec![
         Arg::text(inv.status.as_str()),
@@ -55,12 +55,14 @@ pub(super) fn state_args(inv: &Invitation) -> Vec<Arg> {
         Arg::int(inv.delivery_attempts as i64),
         Arg::opt_text(inv.delivery_last_error.as_deref()),
         Arg::int(inv.delivery_sent_at.map(ms)),
+        Arg::opt_text(inv.redirect_url.as_deref()),
+        Arg::opt_text(inv.accepted_email.as_deref()),
     ]
 }
 
 /// Writes back every field a transition may change (with
 /// [`update_args`]), if the stored status is still the one read.
-pub(super) const UPDATE_INVITATION: &str = "UPDATE invitations SET status = $1, token_hash = $2, expires_at = $3, last_sent_at = $4, accepted_at = $5, declined_at = $6, revoked_at = $7, accepted_by = $8, resend_count = $9, resend_window_start = $10, resend_window_count = $11, delivery_state = $12, delivery_attempts = $13, delivery_last_error = $14, delivery_sent_at = $15 WHERE number = $16 AND status = $17";
+pub(super) const UPDATE_INVITATION: &str = "UPDATE invitations SET status = $1, token_hash = $2, expires_at = $3, last_sent_at = $4, accepted_at = $5, declined_at = $6, revoked_at = $7, accepted_by = $8, resend_count = $9, resend_window_start = $10, resend_window_count = $11, delivery_state = $12, delivery_attempts = $13, delivery_last_error = $14, delivery_sent_at = $15, redirect_url = $16, accepted_email = $17 WHERE number = $18 AND status = $19";
 
 pub(super) fn update_args(inv: &Invitation, was: Status) -> Vec<Arg> {
     let mut args = state_args(inv);
@@ -103,11 +105,13 @@ pub(super) fn applied(current: &Invitation, change: &Transition) -> Vec<(&'stati
         ));
     }
     statements.push((UPDATE_INVITATION, update_args(updated, current.status)));
-    if let Some(email) = &change.email {
+    if change.email.is_some() || !updated.token_hash.matches(&current.token_hash) {
         statements.push((
             "UPDATE outbox SET state = 'superseded', payload = NULL WHERE invitation_number = $1 AND state = 'pending'",
             vec![Arg::int(updated.number)],
         ));
+    }
+    if let Some(email) = &change.email {
         statements.push((INSERT_OUTBOX, outbox_args(updated, email, change.at)));
     }
     statements

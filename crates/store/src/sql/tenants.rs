@@ -21,12 +21,14 @@ impl Subject for Tenant {
             "max_resends": self.max_resends,
             "resend_window_secs": self.resend_window_secs,
             "accept_redirect_url": self.accept_redirect_url,
+            "allowed_redirect_origins": self.allowed_redirect_origins,
+            "require_matching_email": self.require_matching_email,
         });
         (&self.id, settings)
     }
 }
 
-const TENANT_COLUMNS: &str = "id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, logo_url, accent_color, ticket_secret, created_at, updated_at";
+const TENANT_COLUMNS: &str = "id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, logo_url, accent_color, ticket_secret, allowed_redirect_origins, require_matching_email, created_at, updated_at";
 
 /// A tenant as [`TENANT_COLUMNS`] reads it.
 fn tenant(row: &impl Cols) -> Result<Tenant, StoreError> {
@@ -42,6 +44,11 @@ fn tenant(row: &impl Cols) -> Result<Tenant, StoreError> {
         logo_url: row.col("logo_url")?,
         accent_color: row.col("accent_color")?,
         ticket_secret: row.col::<Option<String>>("ticket_secret")?.map(invitd_core::Secret::new),
+        allowed_redirect_origins: serde_json::from_str(
+            &row.col::<String>("allowed_redirect_origins")?,
+        )
+        .map_err(StoreError::corrupt)?,
+        require_matching_email: row.col::<i64>("require_matching_email")? != 0,
         created_at: rows::time(row, "created_at")?,
         updated_at: rows::time(row, "updated_at")?,
     })
@@ -74,7 +81,7 @@ impl TenantStore for SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let q = sqlx::query(
-            "INSERT INTO tenants (name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, updated_at, logo_url, accent_color, ticket_secret, id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            "INSERT INTO tenants (name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, updated_at, logo_url, accent_color, ticket_secret, allowed_redirect_origins, require_matching_email, id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         );
         bind_settings(q, t)
             .bind(t.id.as_str())
@@ -96,7 +103,7 @@ impl TenantStore for SqlStore {
     async fn update_tenant(&self, t: &Tenant, audit: &Audit) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let q = sqlx::query(
-            "UPDATE tenants SET name = $1, language = $2, lifetime_days = $3, resend_cooldown_secs = $4, max_resends = $5, resend_window_secs = $6, accept_redirect_url = $7, updated_at = $8, logo_url = $9, accent_color = $10, ticket_secret = $11 WHERE id = $12",
+            "UPDATE tenants SET name = $1, language = $2, lifetime_days = $3, resend_cooldown_secs = $4, max_resends = $5, resend_window_secs = $6, accept_redirect_url = $7, updated_at = $8, logo_url = $9, accent_color = $10, ticket_secret = $11, allowed_redirect_origins = $12, require_matching_email = $13 WHERE id = $14",
         );
         let done = bind_settings(q, t).bind(t.id.as_str()).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
@@ -157,7 +164,8 @@ async fn insert_role(
 
 /// Binds a tenant's settings, in this order: name, language,
 /// lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs,
-/// accept_redirect_url, updated_at, logo_url, accent_color, ticket_secret.
+/// accept_redirect_url, updated_at, logo_url, accent_color, ticket_secret,
+/// allowed_redirect_origins, require_matching_email.
 fn bind_settings<'q>(q: AnyQuery<'q>, t: &'q Tenant) -> AnyQuery<'q> {
     q.bind(&t.name)
         .bind(t.language.as_ref().map(|l| l.as_str()))
@@ -170,4 +178,6 @@ fn bind_settings<'q>(q: AnyQuery<'q>, t: &'q Tenant) -> AnyQuery<'q> {
         .bind(t.logo_url.as_deref())
         .bind(t.accent_color.as_deref())
         .bind(t.ticket_secret.as_ref().map(|s| s.expose()))
+        .bind(rows::to_json(&t.allowed_redirect_origins))
+        .bind(i64::from(t.require_matching_email))
 }

@@ -77,6 +77,8 @@ async fn tenant(store: &dyn Store, id: &str) -> TenantId {
         logo_url: None,
         accent_color: None,
         ticket_secret: Some(Secret::generate("ts_")),
+        allowed_redirect_origins: vec![],
+        require_matching_email: false,
         created_at: now(),
         updated_at: now(),
     };
@@ -103,7 +105,7 @@ fn new_invitation(tenant: &TenantId, email: &str, at: OffsetDateTime) -> (NewInv
     let invitation = Invitation::new_pending(&draft, &address, token.hash(), at);
     let email =
         OutboxEmail { kind: "invitation".into(), payload: serde_json::json!({"to": email}).into() };
-    (NewInvitation { invitation, email }, token)
+    (NewInvitation { invitation, email: Some(email) }, token)
 }
 
 async fn create_one(store: &dyn Store, tenant: &TenantId, email: &str) -> (Invitation, Secret) {
