@@ -23,6 +23,8 @@ pub enum EventType {
     InvitationRevoked,
     #[serde(rename = "invitation.expired")]
     InvitationExpired,
+    #[serde(rename = "invitation.updated")]
+    InvitationUpdated,
     #[serde(rename = "tenant.created")]
     TenantCreated,
     #[serde(rename = "tenant.updated")]
@@ -47,7 +49,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type, invitation events first in their lifecycle order.
-    pub const ALL: [EventType; 18] = [
+    pub const ALL: [EventType; 19] = [
         EventType::InvitationCreated,
         EventType::InvitationSent,
         EventType::InvitationDeliveryFailed,
@@ -56,6 +58,7 @@ impl EventType {
         EventType::InvitationDeclined,
         EventType::InvitationRevoked,
         EventType::InvitationExpired,
+        EventType::InvitationUpdated,
         EventType::TenantCreated,
         EventType::TenantUpdated,
         EventType::RoleCreated,
@@ -79,6 +82,7 @@ impl EventType {
             EventType::InvitationDeclined => "invitation.declined",
             EventType::InvitationRevoked => "invitation.revoked",
             EventType::InvitationExpired => "invitation.expired",
+            EventType::InvitationUpdated => "invitation.updated",
             EventType::TenantCreated => "tenant.created",
             EventType::TenantUpdated => "tenant.updated",
             EventType::RoleCreated => "role.created",
@@ -137,6 +141,7 @@ mod tests {
                 "invitation.declined",
                 "invitation.revoked",
                 "invitation.expired",
+                "invitation.updated",
             ]
         );
     }

@@ -196,3 +196,31 @@ fn delivery_attempts_are_counted_and_the_send_time_kept() {
     assert_eq!(DeliveryResult::Sent.event(), Some(EventType::InvitationSent));
     assert_eq!(DeliveryResult::WillRetry { error: "" }.event(), None);
 }
+
+#[test]
+fn change_sets_only_what_it_names_and_only_while_pending() {
+    let inv = invitation(Status::Pending);
+    let now = T0 + Duration::hours(1);
+    let c = Changes {
+        roles: Some(vec![RoleId::parse("admin").unwrap()]),
+        message: Some(Some("hi".into())),
+        ..Changes::default()
+    };
+    let changed = inv.change(now, &c).unwrap();
+    assert_eq!(changed.roles, vec![RoleId::parse("admin").unwrap()]);
+    assert_eq!(changed.message.as_deref(), Some("hi"));
+    assert_eq!((changed.metadata.clone(), changed.expires_at), (inv.metadata.clone(), inv.expires_at));
+    assert!(changed.token_hash.matches(&inv.token_hash));
+    let cleared = changed.change(now, &Changes { message: Some(None), ..Changes::default() });
+    assert_eq!(cleared.unwrap().message, None);
+    use LifecycleError::*;
+    for (stored, at, want) in [
+        (Status::Pending, T0 + Duration::days(8), Expired),
+        (Status::Expired, now, Expired),
+        (Status::Accepted, now, AlreadyAccepted),
+        (Status::Declined, now, AlreadyDeclined),
+        (Status::Revoked, now, Revoked),
+    ] {
+        assert_eq!(invitation(stored).change(at, &c), Err(want), "{stored:?}");
+    }
+}
