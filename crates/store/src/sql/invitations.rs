@@ -12,7 +12,7 @@ use super::statements::{
 use super::writer::{self, Writer};
 use super::{Dialect, SqlStore};
 use crate::{
-    Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, StoreError,
+    AddressFilter, Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, StoreError,
     Target, TokenMatch, Transition,
 };
 use invitd_core::{EventType, Invitation, SecretHash, Status, TenantId};
@@ -271,6 +271,31 @@ impl InvitationStore for SqlStore {
         record(&mut tx, Happened { inv: &updated, event, audit, at, data: &event_data }).await?;
         tx.commit().await?;
         Ok(updated)
+    }
+
+    async fn list_address_invitations(
+        &self,
+        filter: &AddressFilter,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Invitation>, StoreError> {
+        self.list_address_invitations_in(filter, now).await
+    }
+
+    async fn latest_by_addresses(
+        &self,
+        tenant: &TenantId,
+        emails_normalized: &[String],
+    ) -> Result<Vec<Invitation>, StoreError> {
+        self.latest_by_addresses_in(tenant, emails_normalized).await
+    }
+
+    async fn change_terms(
+        &self,
+        target: Target,
+        decide: Decide,
+        audit: &Audit,
+    ) -> Result<Invitation, StoreError> {
+        self.change_terms_in(target, decide, audit).await
     }
 
     /// Records pending invitations past their expiry as expired, each with

@@ -39,6 +39,7 @@ migrations!(
     4 "0004_branding_and_secrets",
     5 "0005_webhooks",
     6 "0006_readiness",
+    8 "0008_address_index",
 );
 
 /// The migrator for a dialect.
