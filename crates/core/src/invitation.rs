@@ -146,6 +146,10 @@ fn refuse_final(status: Status) -> LifecycleError {
     }
 }
 
+fn same_set(a: &[RoleId], b: &[RoleId]) -> bool {
+    a.len() == b.len() && a.iter().all(|r| b.contains(r))
+}
+
 fn secs_until(now: OffsetDateTime, at: OffsetDateTime) -> u64 {
     let secs = (at - now).as_seconds_f64().ceil();
     if secs < 1.0 { 1 } else { secs as u64 }
@@ -251,7 +255,12 @@ impl Invitation {
     pub fn change(&self, now: OffsetDateTime, c: &Changes) -> Result<Invitation, LifecycleError> {
         match self.status_at(now) {
             Status::Pending => Ok(Invitation {
-                roles: c.roles.clone().unwrap_or_else(|| self.roles.clone()),
+                // Roles are a set: the same ones in another order are no
+                // change.
+                roles: match &c.roles {
+                    Some(r) if !same_set(r, &self.roles) => r.clone(),
+                    _ => self.roles.clone(),
+                },
                 message: c.message.clone().unwrap_or_else(|| self.message.clone()),
                 metadata: c.metadata.clone().unwrap_or_else(|| self.metadata.clone()),
                 expires_at: c.expires_at.unwrap_or(self.expires_at),

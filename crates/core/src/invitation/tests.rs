@@ -209,7 +209,10 @@ fn change_sets_only_what_it_names_and_only_while_pending() {
     let changed = inv.change(now, &c).unwrap();
     assert_eq!(changed.roles, vec![RoleId::parse("admin").unwrap()]);
     assert_eq!(changed.message.as_deref(), Some("hi"));
-    assert_eq!((changed.metadata.clone(), changed.expires_at), (inv.metadata.clone(), inv.expires_at));
+    assert_eq!(
+        (changed.metadata.clone(), changed.expires_at),
+        (inv.metadata.clone(), inv.expires_at)
+    );
     assert!(changed.token_hash.matches(&inv.token_hash));
     let cleared = changed.change(now, &Changes { message: Some(None), ..Changes::default() });
     assert_eq!(cleared.unwrap().message, None);
@@ -223,4 +226,16 @@ fn change_sets_only_what_it_names_and_only_while_pending() {
     ] {
         assert_eq!(invitation(stored).change(at, &c), Err(want), "{stored:?}");
     }
+}
+
+#[test]
+fn the_same_roles_in_another_order_are_no_change() {
+    let role = |r: &str| RoleId::parse(r).unwrap();
+    let inv =
+        Invitation { roles: vec![role("editor"), role("admin")], ..invitation(Status::Pending) };
+    let now = T0 + Duration::hours(1);
+    let c = Changes { roles: Some(vec![role("admin"), role("editor")]), ..Changes::default() };
+    assert_eq!(inv.change(now, &c).unwrap(), inv);
+    let c = Changes { roles: Some(vec![role("admin")]), ..Changes::default() };
+    assert_eq!(inv.change(now, &c).unwrap().roles, vec![role("admin")]);
 }

@@ -8,6 +8,9 @@
 //! (for a caller already checked, the workers, or the operator at the
 //! command line).
 
+pub mod address;
+pub mod bulk;
+pub mod change;
 mod invitation_input;
 pub mod invitations;
 pub mod keys;

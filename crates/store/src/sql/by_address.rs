@@ -102,6 +102,10 @@ impl SqlStore {
             bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_optional(&mut *tx).await?;
         let current = rows::invitation(&row.ok_or(StoreError::NotFound)?)?;
         let Transition { updated, at, event, event_data, .. } = decide(&current)?;
+        if updated == current {
+            // Nothing changes: nothing is written, no event.
+            return Ok(current);
+        }
         // Read under the write lock (SQLite) or locked (PostgreSQL): the
         // status the decision saw holds.
         let args = [

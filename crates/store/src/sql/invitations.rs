@@ -12,8 +12,8 @@ use super::statements::{
 use super::writer::{self, Writer};
 use super::{Dialect, SqlStore};
 use crate::{
-    AddressFilter, Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, StoreError,
-    Target, TokenMatch, Transition,
+    AddressFilter, Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation,
+    StoreError, Target, TokenMatch, Transition,
 };
 use invitd_core::{EventType, Invitation, SecretHash, Status, TenantId};
 use sqlx::{AnyConnection, Row};
