@@ -18,8 +18,9 @@ pub const MAX_ACCEPT_ALL: u32 = 1_000;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AddressQuery {
-    /// The address, compared as normalized (case-insensitively).
-    pub email: String,
+    /// The address (required), compared as normalized (case-insensitively).
+    #[param(required = true)]
+    pub email: Option<String>,
     /// `pending`, `accepted`, `declined`, `revoked` or `expired` (as of now).
     #[param(pattern = "^(pending|accepted|declined|revoked|expired)$")]
     pub status: Option<String>,
@@ -59,7 +60,7 @@ impl Service {
         q: AddressQuery,
     ) -> Result<(Vec<Invitation>, Option<String>), Error> {
         caller.require(Scope::InvitesRead)?;
-        let email = address("email", Some(&q.email))?;
+        let email = address("email", q.email.as_deref())?;
         let limit = q.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
             return Err(Error::invalid("limit", "must be 1 to 200"));
