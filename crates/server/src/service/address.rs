@@ -109,8 +109,10 @@ impl Service {
         // Read outside the transaction; each accept reads its invitation
         // again under the write lock, so one accepted, revoked or expired
         // meanwhile is skipped. Every call takes the rows in the same order
-        // (newest first), so concurrent calls cannot deadlock.
-        let pending = self.state.store.list_address_invitations(&filter, self.now()).await?;
+        // (by id, descending: newest first), as bulk revoke and resend do,
+        // so concurrent calls wait for each other instead of deadlocking.
+        let mut pending = self.state.store.list_address_invitations(&filter, self.now()).await?;
+        pending.sort_by_key(|inv| std::cmp::Reverse(inv.id));
         let audit = Audit {
             actor: invitd_core::Actor::Invitee { account_id: Some(account_id.clone()) },
             ip: caller.client.ip.clone(),

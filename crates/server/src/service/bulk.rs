@@ -86,13 +86,21 @@ impl Service {
         let tenant = self.tenant_with(caller, Scope::InvitesWrite, tenant).await?;
         let selected = self.select(&tenant, selection).await?;
         let audit = caller.audit();
+        // The rows are taken in one order, the ids' (as accept-all does),
+        // whatever the order asked, so that concurrent calls naming the same
+        // invitations wait for each other instead of deadlocking; the
+        // answer keeps the order asked.
+        let mut order: Vec<usize> = (0..selected.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(selected[i].1.as_ref().ok().copied()));
         let work = async {
-            let mut out = BulkOutput { done: Vec::new(), failures: Vec::new() };
-            for (email, found) in selected {
+            let mut done = Vec::new();
+            let mut failures = Vec::new();
+            for i in order {
+                let (email, found) = &selected[i];
                 let id = match found {
-                    Ok(id) => id,
+                    Ok(id) => *id,
                     Err(failure) => {
-                        out.failures.push(failure);
+                        failures.push((i, failure.clone()));
                         continue;
                     }
                 };
@@ -106,11 +114,16 @@ impl Service {
                         .map(|(inv, token)| (inv, Some(token))),
                 };
                 match result {
-                    Ok(done) => out.done.push(done),
-                    Err(e) => out.failures.push(item_failure(email.as_deref(), id, e)?),
+                    Ok(item) => done.push((i, item)),
+                    Err(e) => failures.push((i, item_failure(email.as_deref(), id, e)?)),
                 }
             }
-            Ok(out)
+            done.sort_by_key(|(i, _)| *i);
+            failures.sort_by_key(|(i, _)| *i);
+            Ok(BulkOutput {
+                done: done.into_iter().map(|(_, item)| item).collect(),
+                failures: failures.into_iter().map(|(_, f)| f).collect(),
+            })
         };
         self.in_one_transaction(work).await
     }

@@ -161,3 +161,43 @@ async fn a_bulk_call_with_an_idempotency_key_is_replayed_not_redone() {
     assert_eq!(counts, [1, 1]);
 }
 both!(a_bulk_call_with_an_idempotency_key_is_replayed_not_redone);
+
+async fn concurrent_bulk_calls_in_opposite_orders_act_on_each_invitation_once() {
+    // Two servers on one database; calls naming the same invitations in
+    // opposite orders, and accept-all on the same addresses, all at once:
+    // each invitation ends revoked or accepted exactly once, and no call
+    // fails (none deadlocks on PostgreSQL).
+    let (a, b) = crate::multi::pair(None, false).await;
+    let emails: Vec<String> = (0..40).map(|i| format!("p{i}@example.com")).collect();
+    let refs: Vec<&str> = emails.iter().map(String::as_str).collect();
+    a.create("acme", viewers(&refs)).await.expect(201);
+    let reversed: Vec<&str> = refs.iter().rev().copied().collect();
+    let path = "/v1/tenants/acme/invitations/revoke";
+    let (forward, backward, accepting) = tokio::join!(
+        crate::multi::fire(&a, &b, 2, path, json!({"emails": refs}), &[]),
+        crate::multi::fire(&b, &a, 2, path, json!({"emails": reversed}), &[]),
+        crate::multi::fire(
+            &a,
+            &b,
+            2,
+            "/v1/invitations/accept-all",
+            json!({"email": "p7@example.com", "account_id": "u"}),
+            &[]
+        ),
+    );
+    let mut acted = std::collections::HashMap::new();
+    for (status, body) in forward.iter().chain(&backward).chain(&accepting) {
+        assert_eq!(*status, 200, "{body}");
+        for inv in body["invitations"].as_array().unwrap() {
+            *acted.entry(inv["email"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        }
+        for f in body["failures"].as_array().into_iter().flatten() {
+            assert_eq!(f["code"], "not_pending", "{f}");
+        }
+    }
+    assert_eq!(acted.len(), 40, "{acted:?}");
+    assert!(acted.values().all(|n| *n == 1), "{acted:?}");
+    let listed = a.get("/v1/tenants/acme/invitations?status=pending").await.expect(200);
+    assert_eq!(listed["invitations"], json!([]));
+}
+both!(concurrent_bulk_calls_in_opposite_orders_act_on_each_invitation_once);
