@@ -201,3 +201,53 @@ async fn concurrent_bulk_calls_in_opposite_orders_act_on_each_invitation_once() 
     assert_eq!(listed["invitations"], json!([]));
 }
 both!(concurrent_bulk_calls_in_opposite_orders_act_on_each_invitation_once);
+
+/// One transaction per call, seen from outside (PostgreSQL, where another
+/// connection can hold one row): while the call waits for the last row it
+/// takes, the rows it already revoked still read pending; once it can go
+/// on, all are revoked at once.
+#[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL skipped: set INVITD_TEST_DATABASE_URL to run it")]
+async fn a_bulk_call_is_one_transaction() {
+    on_postgres(async {
+        let app = spawn_app().await;
+        let created = app.invite(&["ann@example.com", "bob@example.com", "cy@example.com"]).await;
+        // Rows are taken by id, descending: the smallest id comes last.
+        let last = created.iter().map(|i| i["id"].as_str().unwrap()).min().unwrap().to_string();
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+        let mut holder = pool.begin().await.unwrap();
+        let bytes = uuid::Uuid::parse_str(&last).unwrap().as_bytes().to_vec();
+        sqlx::query("SELECT number FROM invitations WHERE id = $1 FOR UPDATE")
+            .bind(bytes)
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        let (client, url, key) = (app.client.clone(), app.base.clone(), app.key.clone());
+        let emails = json!({"emails": ["ann@example.com", "bob@example.com", "cy@example.com"]});
+        let call = tokio::spawn(async move {
+            let url = format!("{url}/v1/tenants/acme/invitations/revoke");
+            let resp = client.post(url).bearer_auth(key).json(&emails).send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        });
+        let waiting = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        let started = std::time::Instant::now();
+        loop {
+            let (n,): (i64,) = sqlx::query_as(waiting).fetch_one(&pool).await.unwrap();
+            if n > 0 {
+                break;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "the call never waited");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let pending = app.get("/v1/tenants/acme/invitations?status=pending").await.expect(200);
+        assert_eq!(pending["invitations"].as_array().unwrap().len(), 3, "nothing shows early");
+        holder.rollback().await.unwrap();
+        let (status, answer) = call.await.unwrap();
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["invitations"].as_array().unwrap().len(), 3, "{answer}");
+        let pending = app.get("/v1/tenants/acme/invitations?status=pending").await.expect(200);
+        assert_eq!(pending["invitations"], json!([]));
+    })
+    .await
+}
