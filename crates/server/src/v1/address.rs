@@ -46,7 +46,7 @@ pub async fn list(
 /// Each accepted invitation gets its own `invitation.accepted` event and
 /// webhooks. At most 1,000 (newest first) per call; of two concurrent
 /// calls each invitation is accepted once.
-#[utoipa::path(post, path = "/v1/invitations/accept-all", operation_id = "accept_all", tag = "tokens",
+#[utoipa::path(post, path = "/v1/invitations/accept-all", operation_id = "accept_all", tag = "invitations",
     request_body = AcceptAll,
     security(("bearer" = ["invites:write"])),
     responses(
