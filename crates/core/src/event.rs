@@ -27,6 +27,8 @@ pub enum EventType {
     /// account is not the invited address; audit only, no webhook.
     #[serde(rename = "invitation.accept_refused")]
     InvitationAcceptRefused,
+    #[serde(rename = "invitation.updated")]
+    InvitationUpdated,
     #[serde(rename = "tenant.created")]
     TenantCreated,
     #[serde(rename = "tenant.updated")]
@@ -51,7 +53,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type, invitation events first in their lifecycle order.
-    pub const ALL: [EventType; 19] = [
+    pub const ALL: [EventType; 20] = [
         EventType::InvitationCreated,
         EventType::InvitationSent,
         EventType::InvitationDeliveryFailed,
@@ -61,6 +63,7 @@ impl EventType {
         EventType::InvitationRevoked,
         EventType::InvitationExpired,
         EventType::InvitationAcceptRefused,
+        EventType::InvitationUpdated,
         EventType::TenantCreated,
         EventType::TenantUpdated,
         EventType::RoleCreated,
@@ -85,6 +88,7 @@ impl EventType {
             EventType::InvitationRevoked => "invitation.revoked",
             EventType::InvitationExpired => "invitation.expired",
             EventType::InvitationAcceptRefused => "invitation.accept_refused",
+            EventType::InvitationUpdated => "invitation.updated",
             EventType::TenantCreated => "tenant.created",
             EventType::TenantUpdated => "tenant.updated",
             EventType::RoleCreated => "role.created",
@@ -144,6 +148,7 @@ mod tests {
                 "invitation.declined",
                 "invitation.revoked",
                 "invitation.expired",
+                "invitation.updated",
             ]
         );
     }

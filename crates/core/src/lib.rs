@@ -14,6 +14,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use event::EventType;
 pub use ids::{EmailAddress, IdError, Language, RoleId, TenantId};
 pub use invitation::{
-    Actor, DeliveryResult, DeliveryState, Draft, Invitation, LifecycleError, ResendPolicy, Status,
+    Actor, Changes, DeliveryResult, DeliveryState, Draft, Invitation, LifecycleError, ResendPolicy,
+    Status,
 };
 pub use secret::{Hidden, Secret, SecretHash};

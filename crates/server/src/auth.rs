@@ -16,7 +16,8 @@ pub const KEY_PREFIX: &str = "ik_";
 pub enum Scope {
     /// Read invitations, their events, the tenant and its roles.
     InvitesRead,
-    /// Create, resend, revoke; accept and decline by token.
+    /// Create, change, resend, revoke (one or in bulk); accept and decline
+    /// by token; accept all of an address.
     InvitesWrite,
     /// Create and change tenants and roles.
     TenantsAdmin,

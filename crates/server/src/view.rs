@@ -33,6 +33,9 @@ pub struct DeliveryView {
 pub struct CapabilitiesView {
     pub can_resend: bool,
     pub can_revoke: bool,
+    /// It is pending and the caller may change it (`PATCH`: roles,
+    /// message, metadata, expiry).
+    pub can_change_roles: bool,
 }
 
 /// An invitation.
@@ -135,6 +138,7 @@ impl InvitationView {
             capabilities: CapabilitiesView {
                 can_resend: open && can_write,
                 can_revoke: open && can_write,
+                can_change_roles: status == Status::Pending && can_write,
             },
             accept_url,
         }

@@ -223,6 +223,30 @@ pub trait InvitationStore: Send + Sync {
     ) -> Result<Invitation, StoreError>;
     /// Records due expiries; how many.
     async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError>;
+    /// One address's invitations in the tenants named (or all), newest
+    /// first.
+    async fn list_address_invitations(
+        &self,
+        filter: &AddressFilter,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Invitation>, StoreError>;
+    /// The newest invitation of each of these normalized addresses in the
+    /// tenant (addresses without one are left out).
+    async fn latest_by_addresses(
+        &self,
+        tenant: &TenantId,
+        emails_normalized: &[String],
+    ) -> Result<Vec<Invitation>, StoreError>;
+    /// Changes the terms of an invitation (roles, message, metadata,
+    /// expiry) atomically: reads the target, runs `decide`, writes the
+    /// terms of its `updated` record and its event. Errors: `NotFound`,
+    /// `Lifecycle`.
+    async fn change_terms(
+        &self,
+        target: Target,
+        decide: Decide,
+        audit: &Audit,
+    ) -> Result<Invitation, StoreError>;
 }
 
 /// The email outbox and its delivery attempts.

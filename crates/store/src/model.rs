@@ -241,6 +241,19 @@ pub struct InvitationFilter {
     pub limit: u32,
 }
 
+/// Filters for listing one address's invitations across tenants, newest
+/// first. `status` is the effective status.
+#[derive(Debug, Clone, Default)]
+pub struct AddressFilter {
+    pub email_normalized: String,
+    /// The tenants to look in; `None`: every tenant.
+    pub tenants: Option<Vec<TenantId>>,
+    pub status: Option<invitd_core::Status>,
+    /// Only invitations with a number below this (the cursor).
+    pub before_number: Option<i64>,
+    pub limit: u32,
+}
+
 /// A leased outbox row. `Debug` leaves out the payload (it holds the
 /// accept link).
 #[derive(Clone, Debug)]

@@ -231,3 +231,46 @@ fn the_invited_address_matches_normalized_and_shows_masked() {
     assert!(!inv.is_for(&EmailAddress::parse("bob@example.com").unwrap()));
     assert_eq!(inv.masked_email(), "a***@example.com");
 }
+
+#[test]
+fn change_sets_only_what_it_names_and_only_while_pending() {
+    let inv = invitation(Status::Pending);
+    let now = T0 + Duration::hours(1);
+    let c = Changes {
+        roles: Some(vec![RoleId::parse("admin").unwrap()]),
+        message: Some(Some("hi".into())),
+        ..Changes::default()
+    };
+    let changed = inv.change(now, &c).unwrap();
+    assert_eq!(changed.roles, vec![RoleId::parse("admin").unwrap()]);
+    assert_eq!(changed.message.as_deref(), Some("hi"));
+    assert_eq!(
+        (changed.metadata.clone(), changed.expires_at),
+        (inv.metadata.clone(), inv.expires_at)
+    );
+    assert!(changed.token_hash.matches(&inv.token_hash));
+    let cleared = changed.change(now, &Changes { message: Some(None), ..Changes::default() });
+    assert_eq!(cleared.unwrap().message, None);
+    use LifecycleError::*;
+    for (stored, at, want) in [
+        (Status::Pending, T0 + Duration::days(8), Expired),
+        (Status::Expired, now, Expired),
+        (Status::Accepted, now, AlreadyAccepted),
+        (Status::Declined, now, AlreadyDeclined),
+        (Status::Revoked, now, Revoked),
+    ] {
+        assert_eq!(invitation(stored).change(at, &c), Err(want), "{stored:?}");
+    }
+}
+
+#[test]
+fn the_same_roles_in_another_order_are_no_change() {
+    let role = |r: &str| RoleId::parse(r).unwrap();
+    let inv =
+        Invitation { roles: vec![role("editor"), role("admin")], ..invitation(Status::Pending) };
+    let now = T0 + Duration::hours(1);
+    let c = Changes { roles: Some(vec![role("admin"), role("editor")]), ..Changes::default() };
+    assert_eq!(inv.change(now, &c).unwrap(), inv);
+    let c = Changes { roles: Some(vec![role("admin")]), ..Changes::default() };
+    assert_eq!(inv.change(now, &c).unwrap().roles, vec![role("admin")]);
+}

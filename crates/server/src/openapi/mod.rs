@@ -105,7 +105,10 @@ fn shape(path: &str, method: &str, op: &Operation) -> Shape {
         authenticated: op.security.as_ref().is_some_and(|s| !s.is_empty()),
         // Only liveness answers without asking the database.
         database: path != "/healthz",
-        token: path.starts_with("/v1/invitations/") && !path.contains('{'),
+        token: matches!(
+            path,
+            "/v1/invitations/lookup" | "/v1/invitations/accept" | "/v1/invitations/decline"
+        ),
     }
 }
 

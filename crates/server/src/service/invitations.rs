@@ -76,21 +76,7 @@ impl Service {
                 ));
             }
         };
-        let metadata = match req.metadata {
-            None | Some(serde_json::Value::Null) => serde_json::json!({}),
-            Some(v @ serde_json::Value::Object(_)) => {
-                if serde_json::to_vec(&v).map(|b| b.len()).unwrap_or(usize::MAX)
-                    > limits::MAX_METADATA_BYTES
-                {
-                    return Err(Error::invalid(
-                        "metadata",
-                        format!("must be at most {} bytes of JSON", limits::MAX_METADATA_BYTES),
-                    ));
-                }
-                v
-            }
-            Some(_) => return Err(Error::invalid("metadata", "must be a JSON object")),
-        };
+        let metadata = check_metadata(req.metadata)?;
         let inviter = req.inviter.unwrap_or_default();
         let inviter_account_id =
             check_text("inviter.account_id", inviter.account_id, limits::MAX_NAME_CHARS)?;
@@ -245,18 +231,7 @@ impl Service {
             return Err(Error::invalid("limit", "must be 1 to 200"));
         }
         let filter = InvitationFilter {
-            status: q
-                .status
-                .as_deref()
-                .map(|s| {
-                    Status::parse(s).ok_or_else(|| {
-                        Error::invalid(
-                            "status",
-                            "must be pending, accepted, declined, revoked or expired",
-                        )
-                    })
-                })
-                .transpose()?,
+            status: q.status.as_deref().map(parse_status).transpose()?,
             email_normalized: q.email.map(|e| e.trim().to_lowercase()),
             role: q
                 .role
@@ -286,15 +261,41 @@ impl Service {
     }
 }
 
-fn parse_cursor(s: &str) -> Result<i64, Error> {
+/// A `status` filter.
+pub(super) fn parse_status(s: &str) -> Result<Status, Error> {
+    Status::parse(s).ok_or_else(|| {
+        Error::invalid("status", "must be pending, accepted, declined, revoked or expired")
+    })
+}
+
+pub(super) fn parse_cursor(s: &str) -> Result<i64, Error> {
     s.strip_prefix('n')
         .and_then(|n| n.parse::<i64>().ok())
         .filter(|n| *n > 0)
         .ok_or_else(|| Error::invalid("cursor", "is not a cursor this API returned"))
 }
 
+/// Checks metadata: a JSON object of bounded size; absent or null is `{}`.
+pub(super) fn check_metadata(value: Option<serde_json::Value>) -> Result<serde_json::Value, Error> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(serde_json::json!({})),
+        Some(v @ serde_json::Value::Object(_)) => {
+            if serde_json::to_vec(&v).map(|b| b.len()).unwrap_or(usize::MAX)
+                > limits::MAX_METADATA_BYTES
+            {
+                return Err(Error::invalid(
+                    "metadata",
+                    format!("must be at most {} bytes of JSON", limits::MAX_METADATA_BYTES),
+                ));
+            }
+            Ok(v)
+        }
+        Some(_) => Err(Error::invalid("metadata", "must be a JSON object")),
+    }
+}
+
 /// Resolves role ids against the catalogue; any unknown one refuses all.
-fn resolve_roles(wanted: &[String], catalogue: &[Role]) -> Result<Vec<Role>, Error> {
+pub(super) fn resolve_roles(wanted: &[String], catalogue: &[Role]) -> Result<Vec<Role>, Error> {
     if wanted.is_empty() || wanted.len() > limits::MAX_ROLES_PER_INVITATION {
         return Err(Error::invalid(
             "roles",

@@ -173,7 +173,7 @@ impl Service {
 
     /// Applies a lifecycle decision to an invitation and counts it as
     /// `counted` in the metrics.
-    async fn transition(
+    pub(super) async fn transition(
         &self,
         target: Target,
         decide: Decide,

@@ -8,7 +8,10 @@
 //! (for a caller already checked, the workers, or the operator at the
 //! command line).
 
+pub mod address;
 mod answers;
+pub mod bulk;
+pub mod change;
 mod invitation_input;
 pub mod invitations;
 pub mod keys;

@@ -82,7 +82,7 @@ pub struct TenantPatch {
 }
 
 /// Tells an explicit `null` (Some(None)) from an absent field (None).
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(super) fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

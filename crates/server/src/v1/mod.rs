@@ -1,5 +1,7 @@
 //! The native `/v1` API.
 
+mod address;
+mod bulk;
 pub mod dto;
 mod invitations;
 mod keys;
@@ -18,11 +20,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tenants::get, tenants::update))
         .routes(routes!(tenants::list_roles, tenants::create_role))
         .routes(routes!(invitations::create, invitations::list))
-        .routes(routes!(invitations::get))
+        .routes(routes!(invitations::get, bulk::update))
+        .routes(routes!(bulk::revoke))
+        .routes(routes!(bulk::resend))
         .routes(routes!(invitations::resend))
         .routes(routes!(invitations::revoke))
         .routes(routes!(invitations::events))
         .routes(routes!(invitations::deliveries))
+        .routes(routes!(address::list))
+        .routes(routes!(address::accept_all))
         .routes(routes!(invitations::lookup))
         .routes(routes!(invitations::accept))
         .routes(routes!(invitations::decline))

@@ -47,7 +47,10 @@ async fn missing_scopes_are_403() {
         app.with_key(&reader).send(method, &path, body.as_ref()).await.problem(403, "forbidden");
     }
     let got = app.with_key(&reader).invitation("acme", &id).await.expect(200);
-    assert_eq!(got["capabilities"], json!({"can_resend": false, "can_revoke": false}));
+    assert_eq!(
+        got["capabilities"],
+        json!({"can_resend": false, "can_revoke": false, "can_change_roles": false})
+    );
     // Nothing changed.
     assert_eq!(app.invitation("acme", &id).await.expect(200)["status"], "pending");
 }

@@ -29,7 +29,10 @@ async fn create_returns_links_once_and_get_never_shows_them() {
     assert_eq!(ann["metadata"], json!({"team": "blue"}));
     assert_eq!(ann["inviter"], json!({"account_id": "u-7", "email": "lead@acme.test"}));
     assert_eq!(ann["delivery"]["state"], "queued");
-    assert_eq!(ann["capabilities"], json!({"can_resend": true, "can_revoke": true}));
+    assert_eq!(
+        ann["capabilities"],
+        json!({"can_resend": true, "can_revoke": true, "can_change_roles": true})
+    );
     assert!(ann["number"].as_i64().unwrap() >= 1);
     let created = time::OffsetDateTime::parse(
         ann["created_at"].as_str().unwrap(),

@@ -16,7 +16,10 @@ async fn accept_works_once_and_records_who() {
     assert_eq!(accepted["status"], "accepted");
     assert_eq!(accepted["accepted_by"], "acct-42");
     assert!(accepted["accepted_at"].is_string());
-    assert_eq!(accepted["capabilities"], json!({"can_resend": false, "can_revoke": false}));
+    assert_eq!(
+        accepted["capabilities"],
+        json!({"can_resend": false, "can_revoke": false, "can_change_roles": false})
+    );
     app.accept(&token).await.problem(409, "invitation_already_accepted");
     app.decline(&token).await.problem(409, "invitation_already_accepted");
     app.revoke("acme", &id).await.problem(409, "invitation_already_accepted");

@@ -7,8 +7,11 @@
 mod harness;
 
 mod accept_page;
+mod address;
 mod auth_and_errors;
 mod browser;
+mod bulk;
+mod change;
 mod compat_tenant_admin;
 mod compat_wix;
 mod compat_workspace;

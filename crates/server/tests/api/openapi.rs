@@ -15,10 +15,15 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/v1/tenants/{tenant}/invitations"),
     ("get", "/v1/tenants/{tenant}/invitations"),
     ("get", "/v1/tenants/{tenant}/invitations/{id}"),
+    ("patch", "/v1/tenants/{tenant}/invitations/{id}"),
+    ("post", "/v1/tenants/{tenant}/invitations/revoke"),
+    ("post", "/v1/tenants/{tenant}/invitations/resend"),
     ("post", "/v1/tenants/{tenant}/invitations/{id}/resend"),
     ("post", "/v1/tenants/{tenant}/invitations/{id}/revoke"),
     ("get", "/v1/tenants/{tenant}/invitations/{id}/events"),
     ("get", "/v1/tenants/{tenant}/invitations/{id}/deliveries"),
+    ("get", "/v1/invitations"),
+    ("post", "/v1/invitations/accept-all"),
     ("post", "/v1/invitations/lookup"),
     ("post", "/v1/invitations/accept"),
     ("post", "/v1/invitations/decline"),
@@ -117,6 +122,10 @@ fn valid_body(method: &str, path: &str) -> Option<serde_json::Value> {
             "/v1/invitations/lookup" | "/v1/invitations/accept" | "/v1/invitations/decline",
         ) => json!({"token": token}),
         ("post", "/v1/keys") => json!({"name": "scope-check", "scopes": ["keys:admin"]}),
+        ("patch", "/v1/tenants/{tenant}/invitations/{id}") => json!({"message": "Scope check"}),
+        ("post", "/v1/invitations/accept-all") => {
+            json!({"email": "scope@example.com", "account_id": "scope-check"})
+        }
         ("post", "/v1/tenants/{tenant}/webhooks") => {
             json!({"url": "https://hooks.example.com/in", "event_types": ["invitation.created"]})
         }

@@ -13,15 +13,15 @@ use signing::verify;
 /// A webhook receiver: records every request, answers with the next
 /// status of its script (then 200).
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     seen: Arc<Mutex<Vec<(axum::http::HeaderMap, Value)>>>,
     /// The bodies as they came over the wire, in the order of `seen`.
     raw: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 impl Receiver {
-    async fn start(script: Vec<u16>) -> Receiver {
+    pub(crate) async fn start(script: Vec<u16>) -> Receiver {
         let seen: Arc<Mutex<Vec<(axum::http::HeaderMap, Value)>>> = Arc::default();
         let raw: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let script = Arc::new(Mutex::new(script.into_iter()));
@@ -47,7 +47,7 @@ impl Receiver {
         Receiver { url: format!("http://{addr}/hook"), seen, raw }
     }
 
-    fn seen(&self) -> Vec<(axum::http::HeaderMap, Value)> {
+    pub(crate) fn seen(&self) -> Vec<(axum::http::HeaderMap, Value)> {
         self.seen.lock().unwrap().clone()
     }
 
@@ -60,11 +60,11 @@ impl Receiver {
     }
 }
 
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     spawn_app_with(Options { private_webhooks: true, ..Default::default() }).await
 }
 
-async fn subscribe(app: &TestApp, url: &str, types: Value) -> (String, String) {
+pub(crate) async fn subscribe(app: &TestApp, url: &str, types: Value) -> (String, String) {
     let created = app
         .post("/v1/tenants/acme/webhooks", json!({"url": url, "event_types": types}))
         .await
@@ -72,7 +72,7 @@ async fn subscribe(app: &TestApp, url: &str, types: Value) -> (String, String) {
     (created["id"].as_str().unwrap().to_string(), created["secret"].as_str().unwrap().to_string())
 }
 
-async fn pump(app: &TestApp) -> usize {
+pub(crate) async fn pump(app: &TestApp) -> usize {
     let mut total = 0;
     loop {
         match app.running.webhooks.run_once().await.unwrap() {

@@ -12,8 +12,8 @@ use super::statements::{
 };
 use super::{Dialect, SqlStore};
 use crate::{
-    Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, StoreError,
-    Target, TokenMatch, Transition,
+    AddressFilter, Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation,
+    StoreError, Target, TokenMatch, Transition,
 };
 use invitd_core::{EventType, Invitation, SecretHash, Status, TenantId};
 use time::OffsetDateTime;
@@ -220,6 +220,31 @@ impl InvitationStore for SqlStore {
         let updated = transition_in(&mut *tx, self.dialect, target, decide, audit).await?;
         tx.commit().await?;
         Ok(updated)
+    }
+
+    async fn list_address_invitations(
+        &self,
+        filter: &AddressFilter,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Invitation>, StoreError> {
+        self.list_address_invitations_in(filter, now).await
+    }
+
+    async fn latest_by_addresses(
+        &self,
+        tenant: &TenantId,
+        emails_normalized: &[String],
+    ) -> Result<Vec<Invitation>, StoreError> {
+        self.latest_by_addresses_in(tenant, emails_normalized).await
+    }
+
+    async fn change_terms(
+        &self,
+        target: Target,
+        decide: Decide,
+        audit: &Audit,
+    ) -> Result<Invitation, StoreError> {
+        self.change_terms_in(target, decide, audit).await
     }
 
     /// Records pending invitations past their expiry as expired, each with

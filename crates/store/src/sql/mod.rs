@@ -11,6 +11,7 @@
 //! are locked with `FOR UPDATE`, so the rules hold across processes.
 
 mod args;
+mod by_address;
 mod events;
 mod exec;
 mod expiry;

@@ -48,7 +48,7 @@ pub(crate) type SharedUnit = Arc<Mutex<Option<UnitState>>>;
 
 /// Whether the running task is inside a unit (a request with an
 /// `Idempotency-Key`), whose writes share the unit's transaction.
-pub(super) fn in_unit() -> bool {
+pub(crate) fn in_unit() -> bool {
     CURRENT.try_with(|_| ()).is_ok()
 }
 
@@ -56,6 +56,12 @@ impl Unit {
     /// A unit with nothing written yet.
     pub fn new() -> Self {
         Unit(SharedUnit::default())
+    }
+
+    /// Whether the running task is inside a unit's scope (its writes join
+    /// that unit's transaction).
+    pub fn in_scope() -> bool {
+        in_unit()
     }
 
     /// Runs `work` with every store write it makes joining this unit.
