@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+mod change;
 mod status;
+pub use change::Changes;
 pub use status::{DeliveryResult, DeliveryState, Status};
 
 /// Who did something.
@@ -113,18 +115,6 @@ pub struct ResendPolicy {
     pub lifetime: Duration,
 }
 
-/// What a change of a pending invitation sets; `None` leaves a field as
-/// it is (checked by the caller: known roles, bounded text, an expiry
-/// within the tenant's lifetime).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Changes {
-    pub roles: Option<Vec<RoleId>>,
-    /// `Some(None)` clears the message.
-    pub message: Option<Option<String>>,
-    pub metadata: Option<serde_json::Value>,
-    pub expires_at: Option<OffsetDateTime>,
-}
-
 /// Why a transition is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LifecycleError {
@@ -151,10 +141,6 @@ fn refuse_final(status: Status) -> LifecycleError {
         // Pending is never final; callers only pass final statuses.
         Status::Pending => LifecycleError::Expired,
     }
-}
-
-fn same_set(a: &[RoleId], b: &[RoleId]) -> bool {
-    a.len() == b.len() && a.iter().all(|r| b.contains(r))
 }
 
 fn secs_until(now: OffsetDateTime, at: OffsetDateTime) -> u64 {
@@ -275,26 +261,6 @@ impl Invitation {
             Status::Pending => {
                 Ok(Invitation { status: Status::Declined, declined_at: Some(now), ..self.clone() })
             }
-            other => Err(refuse_final(other)),
-        }
-    }
-
-    /// An admin changes the terms of a pending invitation; refused once it
-    /// expired, was answered or revoked (its link and token stay).
-    pub fn change(&self, now: OffsetDateTime, c: &Changes) -> Result<Invitation, LifecycleError> {
-        match self.status_at(now) {
-            Status::Pending => Ok(Invitation {
-                // Roles are a set: the same ones in another order are no
-                // change.
-                roles: match &c.roles {
-                    Some(r) if !same_set(r, &self.roles) => r.clone(),
-                    _ => self.roles.clone(),
-                },
-                message: c.message.clone().unwrap_or_else(|| self.message.clone()),
-                metadata: c.metadata.clone().unwrap_or_else(|| self.metadata.clone()),
-                expires_at: c.expires_at.unwrap_or(self.expires_at),
-                ..self.clone()
-            }),
             other => Err(refuse_final(other)),
         }
     }
