@@ -40,6 +40,7 @@ migrations!(
     5 "0005_webhooks",
     6 "0006_readiness",
     7 "0007_host_app_features",
+    9 "0009_quotas",
 );
 
 /// The migrator for a dialect.
