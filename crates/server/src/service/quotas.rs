@@ -60,6 +60,9 @@ impl Service {
         inviter: Option<String>,
     ) -> Result<(Tenant, Usage), Error> {
         let tenant = self.get_tenant(caller, id).await?;
+        if inviter.as_deref().is_some_and(|i| i.trim().is_empty()) {
+            return Err(Error::invalid("inviter_account_id", "must not be empty"));
+        }
         let inviter = super::check_text("inviter_account_id", inviter, limits::MAX_NAME_CHARS)?;
         let quota = self.quota_of(&tenant);
         let since = self.now() - Quota::WINDOW;

@@ -5,7 +5,7 @@
 use crate::harness::*;
 use serde_json::json;
 
-async fn pair(mail_url: Option<String>, run_worker: bool) -> (TestApp, TestApp) {
+pub(crate) async fn pair(mail_url: Option<String>, run_worker: bool) -> (TestApp, TestApp) {
     let a =
         spawn_app_with(Options { mail_url: mail_url.clone(), run_worker, ..Default::default() })
             .await;

@@ -13,8 +13,8 @@ use super::statements::{
 };
 use super::{Dialect, SqlStore};
 use crate::{
-    Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, Quota, StoreError,
-    Target, TokenMatch, Transition,
+    Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation, Quota,
+    StoreError, Target, TokenMatch, Transition,
 };
 use invitd_core::{EventType, Invitation, SecretHash, Status, TenantId};
 use time::OffsetDateTime;

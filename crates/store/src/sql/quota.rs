@@ -51,9 +51,10 @@ impl Counter {
     ) -> Result<Option<(QuotaLimit, OffsetDateTime)>, StoreError> {
         let tenant = inv.tenant_id.as_str();
         if dialect == Dialect::Postgres && !self.locked.iter().any(|t| t == tenant) {
-            conn.execute("SELECT id FROM tenants WHERE id = $1 FOR NO KEY UPDATE", &[Arg::text(
-                tenant,
-            )])
+            conn.execute(
+                "SELECT id FROM tenants WHERE id = $1 FOR NO KEY UPDATE",
+                &[Arg::text(tenant)],
+            )
             .await?;
             self.locked.push(tenant.to_string());
         }
@@ -77,9 +78,8 @@ impl Counter {
             let retry_at = match count.retry_at {
                 Some(at) => at,
                 None => {
-                    let at = next_place(conn, count, max, since)
-                        .await?
-                        .unwrap_or(now + Quota::WINDOW);
+                    let at =
+                        next_place(conn, count, max, since).await?.unwrap_or(now + Quota::WINDOW);
                     count.retry_at = Some(at);
                     at
                 }
@@ -152,7 +152,11 @@ async fn next_place(
 }
 
 /// The condition (and its arguments) of the invitations a count counts.
-pub(super) fn window(tenant: &str, inviter: Option<&str>, since: OffsetDateTime) -> (String, Vec<Arg>) {
+pub(super) fn window(
+    tenant: &str,
+    inviter: Option<&str>,
+    since: OffsetDateTime,
+) -> (String, Vec<Arg>) {
     let mut filter = "tenant_id = $1 AND created_at > $2".to_string();
     let mut args = vec![Arg::text(tenant), Arg::int(ms(since))];
     if let Some(inviter) = inviter {

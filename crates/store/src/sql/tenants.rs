@@ -191,7 +191,5 @@ fn bind_settings<'q>(q: AnyQuery<'q>, t: &'q Tenant) -> AnyQuery<'q> {
 
 /// A nullable limit column.
 fn limit(row: &impl Cols, col: &str) -> Result<Option<u32>, StoreError> {
-    row.col::<Option<i64>>(col)?
-        .map(|v| u32::try_from(v).map_err(StoreError::corrupt))
-        .transpose()
+    row.col::<Option<i64>>(col)?.map(|v| u32::try_from(v).map_err(StoreError::corrupt)).transpose()
 }
