@@ -221,3 +221,28 @@ async fn the_operator_defaults_hold_tenants_without_their_own() {
     app.create("acme", by(Some("u3"), &addresses("u3", 1))).await.problem(429, "quota_exceeded");
 }
 both!(the_operator_defaults_hold_tenants_without_their_own);
+
+async fn a_lowered_limit_waits_until_enough_invitations_leave_the_window() {
+    let app = spawn_app().await;
+    for hour in 0..3 {
+        app.create("acme", by(None, &addresses(&format!("h{hour}"), 1))).await.expect(201);
+        app.advance(time::Duration::hours(1));
+    }
+    // Three in the window, at 0 h, 1 h and 2 h; now 3 h. With room for one,
+    // the first two must leave, then the third: at 26 h.
+    app.patch("/v1/tenants/acme", json!({"invitations_per_day": 1})).await.expect(200);
+    assert_eq!(
+        usage(&app, None).await["invitations_per_day"],
+        json!({"limit": 1, "used": 3, "remaining": 0})
+    );
+    let refused = app.create("acme", by(None, &addresses("late", 1))).await;
+    assert_eq!(retry_after(&refused), 23 * 3600);
+    refused.problem(429, "quota_exceeded");
+    app.advance(time::Duration::hours(23) - time::Duration::milliseconds(1));
+    let refused = app.create("acme", by(None, &addresses("late", 1))).await;
+    assert_eq!(retry_after(&refused), 1, "rounded up");
+    refused.problem(429, "quota_exceeded");
+    app.advance(time::Duration::milliseconds(1));
+    app.create("acme", by(None, &addresses("late", 1))).await.expect(201);
+}
+both!(a_lowered_limit_waits_until_enough_invitations_leave_the_window);
