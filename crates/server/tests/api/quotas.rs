@@ -246,3 +246,26 @@ async fn a_lowered_limit_waits_until_enough_invitations_leave_the_window() {
     app.create("acme", by(None, &addresses("late", 1))).await.expect(201);
 }
 both!(a_lowered_limit_waits_until_enough_invitations_leave_the_window);
+
+async fn keyed_creates_replay_a_partial_answer_and_rerun_a_refusal() {
+    let app = spawn_app().await;
+    app.patch("/v1/tenants/acme", json!({"invitations_per_day": 1})).await.expect(200);
+    let body = by(None, &addresses("k", 2));
+    let keyed = |key: &'static str, body: Value| {
+        let app = &app;
+        async move { app.with_idempotency_key(key).create("acme", body).await }
+    };
+    let first = keyed("one", body.clone()).await.expect(201);
+    assert_eq!(codes(&first), ["quota_exceeded"]);
+    let again = keyed("one", body).await;
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.expect(201), first);
+    // A refusal is not stored: the same key runs again once there is room.
+    let late = by(None, &addresses("late", 1));
+    keyed("two", late.clone()).await.problem(429, "quota_exceeded");
+    app.patch("/v1/tenants/acme", json!({"invitations_per_day": 2})).await.expect(200);
+    let created = keyed("two", late).await;
+    assert!(created.headers.get("idempotent-replayed").is_none());
+    assert_eq!(created.expect(201)["invitations"][0]["email"], "late-0@example.com");
+}
+both!(keyed_creates_replay_a_partial_answer_and_rerun_a_refusal);
