@@ -106,6 +106,16 @@ pub(crate) struct ServeArgs {
     /// for installations with a bounded number of tenants).
     #[arg(long, env = "INVITD_METRICS_TENANT_LABEL", value_parser = clap::builder::BoolishValueParser::new())]
     metrics_tenant_label: bool,
+    /// New invitations a tenant may create per rolling 24 hours, for
+    /// tenants that set no `invitations_per_day` of their own (unset:
+    /// unlimited).
+    #[arg(long, env = "INVITD_DEFAULT_INVITATIONS_PER_DAY")]
+    default_invitations_per_day: Option<u32>,
+    /// New invitations one inviter (`inviter.account_id`) may create in a
+    /// tenant per rolling 24 hours, for tenants that set no
+    /// `invitations_per_inviter_per_day` (unset: unlimited).
+    #[arg(long, env = "INVITD_DEFAULT_INVITATIONS_PER_INVITER_PER_DAY")]
+    default_invitations_per_inviter_per_day: Option<u32>,
 }
 
 #[derive(clap::Args)]
@@ -162,6 +172,8 @@ pub(crate) async fn serve(database_url: String, args: ServeArgs) -> anyhow::Resu
             .filter(|t| !t.is_empty())
             .map(invitd_server::config::Hidden),
         metrics_tenant_label: args.metrics_tenant_label,
+        default_invitations_per_day: args.default_invitations_per_day,
+        default_invitations_per_inviter_per_day: args.default_invitations_per_inviter_per_day,
         ..Config::laptop_defaults()
     };
     // Before the listener opens: the connection cap is derived from it.

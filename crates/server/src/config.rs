@@ -101,6 +101,10 @@ pub struct Config {
     /// Count invitations per tenant too (a label per tenant: only for
     /// installations with a bounded number of tenants).
     pub metrics_tenant_label: bool,
+    /// The quota of tenants that set none: new invitations per rolling
+    /// 24 hours, in all and per inviter; none: unlimited.
+    pub default_invitations_per_day: Option<u32>,
+    pub default_invitations_per_inviter_per_day: Option<u32>,
 }
 
 /// A secret setting (a token): `Debug` shows `***`.
@@ -142,6 +146,8 @@ impl Config {
             metrics_bind: None,
             metrics_token: None,
             metrics_tenant_label: false,
+            default_invitations_per_day: None,
+            default_invitations_per_inviter_per_day: None,
         }
     }
 

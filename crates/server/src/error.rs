@@ -60,6 +60,10 @@ pub enum Error {
     /// client address.
     #[error("too many requests from this address; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// 429 `quota_exceeded`: nothing could be created, the tenant's (or
+    /// the inviter's) invitations per 24 hours being used up.
+    #[error("{message}")]
+    QuotaExceeded { retry_after_secs: u64, message: String },
     /// 408 `request_timeout`: the request (reading its body included) was
     /// not finished within the server's request timeout.
     #[error("the request was not completed within the server's time limit")]
@@ -100,7 +104,9 @@ impl Error {
             },
             Error::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::RateLimited { .. } | Error::QuotaExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -130,6 +136,7 @@ impl Error {
             Error::IdempotencyMismatch => "idempotency_key_reused",
             Error::RequestTimeout => "request_timeout",
             Error::RateLimited { .. } => "rate_limited",
+            Error::QuotaExceeded { .. } => "quota_exceeded",
             Error::Unavailable => "unavailable",
             Error::Internal(_) => "internal",
         }
@@ -142,7 +149,8 @@ impl Error {
                 LifecycleError::ResendCooldown { retry_after_secs }
                 | LifecycleError::ResendLimit { retry_after_secs },
             ) => Some(*retry_after_secs),
-            Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            Error::RateLimited { retry_after_secs }
+            | Error::QuotaExceeded { retry_after_secs, .. } => Some(*retry_after_secs),
             Error::Unavailable => Some(5),
             _ => None,
         }

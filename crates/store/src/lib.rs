@@ -160,13 +160,24 @@ pub trait InvitationStore: Send + Sync {
     /// Inserts invitations, each with its `created` event and its email in
     /// the outbox, in one transaction. An address with a live pending
     /// invitation in the tenant comes back as `AlreadyPending`; a pending
-    /// one past its expiry is first recorded as expired.
+    /// one past its expiry is first recorded as expired. Past a limit of
+    /// `quota`, an invitation comes back as `QuotaExceeded` (checked before
+    /// the insert, in the same transaction).
     async fn create_invitations(
         &self,
         items: Vec<NewInvitation>,
+        quota: Quota,
         now: OffsetDateTime,
         audit: &Audit,
     ) -> Result<Vec<CreateOutcome>, StoreError>;
+    /// Invitations created in the tenant (by `inviter`, when given) after
+    /// `since`.
+    async fn count_created(
+        &self,
+        tenant: &TenantId,
+        inviter: Option<&str>,
+        since: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
     async fn get_invitation(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError>;
     /// By the per-installation number; `tenant: None` looks in every tenant
     /// (the number is unique across them).

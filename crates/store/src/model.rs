@@ -33,6 +33,10 @@ pub struct Tenant {
     /// Whether an answer by token with an `account_email` other than the
     /// invited address is refused (else the address is only recorded).
     pub require_matching_email: bool,
+    /// New invitations per rolling 24 hours, in all and per inviter
+    /// (`inviter_account_id`); `None`: the operator's default, if any.
+    pub invitations_per_day: Option<u32>,
+    pub invitations_per_inviter_per_day: Option<u32>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -191,7 +195,45 @@ pub struct NewInvitation {
 #[derive(Debug, Clone)]
 pub enum CreateOutcome {
     Created(Box<Invitation>),
-    AlreadyPending { email: String },
+    AlreadyPending {
+        email: String,
+    },
+    /// Refused: `limit` already counts this many invitations created in
+    /// the last [`Quota::WINDOW`]; one more fits at `retry_at`.
+    QuotaExceeded {
+        email: String,
+        limit: QuotaLimit,
+        retry_at: OffsetDateTime,
+    },
+}
+
+/// The limits a create call is held to: invitations created in the
+/// tenant, and by one inviter (`inviter_account_id`) in it, in the last
+/// [`Quota::WINDOW`]. `None`: unlimited. Checked in the transaction of the
+/// inserts, so concurrent calls (in any process) never exceed them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Quota {
+    pub per_day: Option<u32>,
+    pub per_inviter_per_day: Option<u32>,
+}
+
+impl Quota {
+    /// The rolling window both limits count in.
+    pub const WINDOW: time::Duration = time::Duration::hours(24);
+
+    /// No limit at all: the create does not count.
+    pub fn is_unlimited(&self) -> bool {
+        self.per_day.is_none() && self.per_inviter_per_day.is_none()
+    }
+}
+
+/// Which limit of a [`Quota`] refused an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaLimit {
+    /// The tenant's `per_day`, this many.
+    Tenant(u32),
+    /// The inviter's `per_inviter_per_day`, this many.
+    Inviter(u32),
 }
 
 /// What a transition writes.

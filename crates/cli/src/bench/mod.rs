@@ -50,6 +50,10 @@ pub struct BenchArgs {
     /// (the server this command starts is measured without it).
     #[arg(long)]
     server_pid: Option<u32>,
+    /// After the operations, time how fast the server's email worker
+    /// empties the outbox they filled (read from its `/metrics`).
+    #[arg(long)]
+    drain: bool,
 }
 
 /// One measured operation.
@@ -73,6 +77,7 @@ enum Op {
 }
 
 mod client;
+mod drain;
 mod process;
 
 use client::{Made, Target, drive, print_table, spawn_server, tempdir};
@@ -195,6 +200,9 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
     }
 
     print_table(&samples, n);
+    if args.drain {
+        drain::measure(&target).await?;
+    }
     if let Some(pid) = server_pid
         && let Some(mem) = process::memory(pid)
     {

@@ -117,6 +117,9 @@ impl Api {
                         .min(30);
                     let body: Value = resp.json().await.unwrap_or(Value::Null);
                     match status {
+                        // A used-up quota comes back in hours, not seconds:
+                        // the rows are reported refused instead.
+                        429 if body["code"] == "quota_exceeded" => return Ok((status, body)),
                         429 | 503 => {
                             last = format!("the server answered {status}");
                             Duration::from_secs(retry_after)

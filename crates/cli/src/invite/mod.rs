@@ -17,8 +17,9 @@
 //!   without being sent.
 //! - 429 and 503 answers are waited out (their `Retry-After`, at most 30 s
 //!   each, eight tries), as are dropped connections; the key makes that
-//!   safe. A refused key, an unknown tenant or an unreachable server stops
-//!   the import (exit 1).
+//!   safe. Not 429 `quota_exceeded`: a quota frees up in hours, so the
+//!   batch's rows are reported with that code. A refused key, an unknown
+//!   tenant or an unreachable server stops the import (exit 1).
 
 mod api;
 mod input;

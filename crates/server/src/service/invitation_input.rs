@@ -86,9 +86,19 @@ pub struct Created {
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Failure {
     pub email: String,
-    /// `invalid_email`, `duplicate_in_request` or `already_pending`.
+    /// `invalid_email`, `duplicate_in_request`, `already_pending` or
+    /// `quota_exceeded`.
     pub code: String,
     pub message: String,
+    /// `quota_exceeded`: seconds until the quota has room for one more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
+}
+
+impl Failure {
+    pub fn new(email: String, code: &str, message: impl Into<String>) -> Self {
+        Failure { email, code: code.into(), message: message.into(), retry_after_seconds: None }
+    }
 }
 
 pub struct CreateOutput {

@@ -116,20 +116,16 @@ impl Service {
             let email = match EmailAddress::parse(&raw) {
                 Ok(e) => e,
                 Err(e) => {
-                    failures.push(Failure {
-                        email: raw,
-                        code: "invalid_email".into(),
-                        message: e.reason,
-                    });
+                    failures.push(Failure::new(raw, "invalid_email", e.reason));
                     continue;
                 }
             };
             if !seen.insert(email.normalized().to_string()) {
-                failures.push(Failure {
-                    email: raw,
-                    code: "duplicate_in_request".into(),
-                    message: "this address appears earlier in the request".into(),
-                });
+                failures.push(Failure::new(
+                    raw,
+                    "duplicate_in_request",
+                    "this address appears earlier in the request",
+                ));
                 continue;
             }
             let token = Secret::generate("");
@@ -154,24 +150,38 @@ impl Service {
             tokens.push(token);
         }
         let mut created = Vec::new();
+        let mut quota_refused = None;
         if !items.is_empty() {
-            let outcomes = self.state.store.create_invitations(items, now, audit).await?;
+            let quota = self.quota_of(&tenant);
+            let outcomes = self.state.store.create_invitations(items, quota, now, audit).await?;
             for (outcome, token) in outcomes.into_iter().zip(tokens) {
                 match outcome {
                     CreateOutcome::Created(invitation) => {
                         created.push(Created { invitation: *invitation, token })
                     }
-                    CreateOutcome::AlreadyPending { email } => failures.push(Failure {
+                    CreateOutcome::AlreadyPending { email } => failures.push(Failure::new(
                         email,
-                        code: "already_pending".into(),
-                        message: "this address already has a pending invitation to this tenant"
-                            .into(),
-                    }),
+                        "already_pending",
+                        "this address already has a pending invitation to this tenant",
+                    )),
+                    CreateOutcome::QuotaExceeded { email, limit, retry_at } => {
+                        let failure = super::quotas::refused(email, limit, retry_at, now);
+                        let secs = failure.retry_after_seconds.unwrap_or(1);
+                        if quota_refused.as_ref().is_none_or(|(earliest, _)| secs < *earliest) {
+                            quota_refused = Some((secs, failure.message.clone()));
+                        }
+                        failures.push(failure);
+                    }
                 }
             }
             if !created.is_empty() && send_email {
                 self.state.outbox_notify.notify_one();
             }
+        }
+        // Nothing created, and the quota is why (for some address at
+        // least): 429, so clients wait instead of reading a list.
+        if let (true, Some((retry_after_secs, message))) = (created.is_empty(), quota_refused) {
+            return Err(Error::QuotaExceeded { retry_after_secs, message });
         }
         crate::metrics::invitations("created", tenant.id.as_str(), created.len() as u64);
         Ok(CreateOutput { tenant, created, failures })

@@ -16,6 +16,7 @@ mod invitation_input;
 pub mod invitations;
 pub mod keys;
 pub mod lifecycle;
+pub mod quotas;
 pub mod redirects;
 mod tenant_input;
 pub mod tenants;

@@ -42,6 +42,15 @@ pub struct NewTenant {
     /// Refuse an answer by token whose `account_email` is not the invited
     /// address (409 `email_mismatch`); default false: only record it.
     pub require_matching_email: Option<bool>,
+    /// New invitations per rolling 24 hours (0–10000000); past it a create
+    /// answers `quota_exceeded`. Null: the operator's default (unlimited
+    /// unless set).
+    #[schema(minimum = 0, maximum = 10000000)]
+    pub invitations_per_day: Option<u32>,
+    /// New invitations per rolling 24 hours by one `inviter.account_id`
+    /// (0–10000000). Null: the operator's default (unlimited unless set).
+    #[schema(minimum = 0, maximum = 10000000)]
+    pub invitations_per_inviter_per_day: Option<u32>,
 }
 
 /// Changes to a tenant; absent fields stay, `null` clears the optional ones.
@@ -79,6 +88,14 @@ pub struct TenantPatch {
     pub allowed_redirect_origins: Option<Vec<String>>,
     /// Null: unchanged.
     pub require_matching_email: Option<bool>,
+    /// 0–10000000. Null: back to the operator's default.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(minimum = 0, maximum = 10000000)]
+    pub invitations_per_day: Option<Option<u32>>,
+    /// 0–10000000. Null: back to the operator's default.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(minimum = 0, maximum = 10000000)]
+    pub invitations_per_inviter_per_day: Option<Option<u32>>,
 }
 
 /// Tells an explicit `null` (Some(None)) from an absent field (None).

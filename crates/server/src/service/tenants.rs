@@ -1,6 +1,7 @@
 //! Tenants and their role catalogues.
 
 use super::Service;
+use super::quotas::check_quota;
 use super::redirects::check_origins;
 pub use super::tenant_input::{NewRole, NewTenant, TenantPatch, new_ticket_secret};
 use super::tenant_input::{
@@ -61,6 +62,11 @@ impl Service {
                 req.allowed_redirect_origins.unwrap_or_default(),
             )?,
             require_matching_email: req.require_matching_email.unwrap_or(false),
+            invitations_per_day: check_quota("invitations_per_day", req.invitations_per_day)?,
+            invitations_per_inviter_per_day: check_quota(
+                "invitations_per_inviter_per_day",
+                req.invitations_per_inviter_per_day,
+            )?,
             created_at: now,
             updated_at: now,
         };
@@ -161,6 +167,12 @@ impl Service {
         }
         if let Some(v) = patch.require_matching_email {
             t.require_matching_email = v;
+        }
+        if let Some(v) = patch.invitations_per_day {
+            t.invitations_per_day = check_quota("invitations_per_day", v)?;
+        }
+        if let Some(v) = patch.invitations_per_inviter_per_day {
+            t.invitations_per_inviter_per_day = check_quota("invitations_per_inviter_per_day", v)?;
         }
         check_settings(&t)?;
         t.updated_at = self.now();

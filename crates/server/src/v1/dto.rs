@@ -65,6 +65,12 @@ pub struct TenantView {
     /// Whether an answer by token with another `account_email` than the
     /// invited address is refused.
     pub require_matching_email: bool,
+    /// The tenant's own quota of new invitations per rolling 24 hours;
+    /// null: the operator's default (unlimited unless set). `usage` on
+    /// `GET /v1/tenants/{tenant}` shows the limit in force.
+    pub invitations_per_day: Option<u32>,
+    /// The same, per `inviter.account_id`.
+    pub invitations_per_inviter_per_day: Option<u32>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -86,10 +92,85 @@ impl From<&Tenant> for TenantView {
             accent_color: t.accent_color.clone(),
             allowed_redirect_origins: t.allowed_redirect_origins.clone(),
             require_matching_email: t.require_matching_email,
+            invitations_per_day: t.invitations_per_day,
+            invitations_per_inviter_per_day: t.invitations_per_inviter_per_day,
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
     }
+}
+
+/// A tenant, with how much of its quotas the last 24 hours used.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantWithUsage {
+    #[serde(flatten)]
+    pub tenant: TenantView,
+    pub usage: UsageView,
+}
+
+/// The quotas in force (the tenant's own, else the operator's defaults)
+/// and what is left of them: invitations created in the last
+/// `window_seconds` count, whatever became of them since.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageView {
+    /// 86400: the rolling window both limits count in.
+    pub window_seconds: i64,
+    pub invitations_per_day: AllowanceView,
+    /// The limit; the use is shown for the inviter named by the query's
+    /// `inviter_account_id` (else null).
+    pub invitations_per_inviter_per_day: InviterAllowanceView,
+}
+
+/// One limit and its use.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AllowanceView {
+    /// Null: unlimited.
+    pub limit: Option<u32>,
+    /// Invitations created in the window.
+    pub used: u64,
+    /// How many more may be created now; null when unlimited.
+    pub remaining: Option<u64>,
+}
+
+/// The per-inviter limit, and one inviter's use of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviterAllowanceView {
+    /// Null: unlimited.
+    pub limit: Option<u32>,
+    /// The inviter asked about; null when none was.
+    pub account_id: Option<String>,
+    pub used: Option<u64>,
+    pub remaining: Option<u64>,
+}
+
+impl From<&crate::service::quotas::Usage> for UsageView {
+    fn from(u: &crate::service::quotas::Usage) -> Self {
+        let inviter = u.inviter.as_ref();
+        Self {
+            window_seconds: invitd_store::Quota::WINDOW.whole_seconds(),
+            invitations_per_day: AllowanceView {
+                limit: u.tenant.limit,
+                used: u.tenant.used,
+                remaining: u.tenant.remaining,
+            },
+            invitations_per_inviter_per_day: InviterAllowanceView {
+                limit: u.inviter_limit,
+                account_id: inviter.map(|(id, _)| id.clone()),
+                used: inviter.map(|(_, a)| a.used),
+                remaining: inviter.and_then(|(_, a)| a.remaining),
+            },
+        }
+    }
+}
+
+/// `GET /v1/tenants/{tenant}`'s query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TenantQuery {
+    /// Show this inviter's use of the per-inviter quota in `usage`.
+    #[param(min_length = 1, max_length = 200)]
+    pub inviter_account_id: Option<String>,
 }
 
 /// A role of a tenant.

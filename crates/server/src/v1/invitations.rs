@@ -14,9 +14,11 @@ use uuid::Uuid;
 ///
 /// Unknown roles or an invalid common field refuse the whole call; each
 /// address that cannot be invited is listed in `failures` with a code
-/// (`invalid_email`, `duplicate_in_request`, `already_pending`). Answers 201
-/// when at least one invitation was created, 200 when none was. Each created
-/// invitation carries its `accept_url`, shown this once.
+/// (`invalid_email`, `duplicate_in_request`, `already_pending`,
+/// `quota_exceeded` with `retry_after_seconds`). Answers 201 when at least
+/// one invitation was created, 200 when none was, and 429 `quota_exceeded`
+/// when none was because the tenant's quota (or the inviter's) is used up.
+/// Each created invitation carries its `accept_url`, shown this once.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/invitations", operation_id = "create_invitations", tag = "invitations",
     params(("tenant" = String, Path)),
     request_body = CreateInvitations,
@@ -24,7 +26,8 @@ use uuid::Uuid;
     responses(
         (status = 201, body = CreateInvitationsResponse, description = "At least one invitation created; each carries its `accept_url`, shown this once"),
         (status = 200, body = CreateInvitationsResponse, description = "None created; `failures` says why for each address"),
-        (status = 400, body = Problem, description = "`unknown_role`: `roles` names a role the tenant does not have.")))]
+        (status = 400, body = Problem, description = "`unknown_role`: `roles` names a role the tenant does not have."),
+        (status = 429, body = Problem, description = "`quota_exceeded`: nothing was created, the tenant's (or the inviter's) new invitations per 24 hours being used up; `Retry-After` says when one more fits.")))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,

@@ -3,7 +3,7 @@
 use super::dto::*;
 use crate::auth::Caller;
 use crate::error::{Error, Problem};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use crate::service::tenants::{NewRole, NewTenant, TenantPatch};
 use crate::state::AppState;
 use axum::extract::State;
@@ -46,18 +46,20 @@ pub async fn rotate_ticket_secret(
     Ok(axum::Json(TicketSecret { ticket_secret: secret.expose().to_string() }))
 }
 
-/// A tenant and its settings.
-#[utoipa::path(get, path = "/v1/tenants/{tenant}", operation_id = "get_tenant", tag = "tenants", params(("tenant" = String, Path)),
+/// A tenant, its settings, and `usage`: the quotas in force and what is
+/// left of them (with `inviter_account_id`, that inviter's too).
+#[utoipa::path(get, path = "/v1/tenants/{tenant}", operation_id = "get_tenant", tag = "tenants", params(("tenant" = String, Path), TenantQuery),
     security(("bearer" = ["invites:read"]), ("bearer" = ["tenants:admin"])),
     responses(
-        (status = 200, body = TenantView, description = "The tenant")))]
+        (status = 200, body = TenantWithUsage, description = "The tenant")))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(tenant): Path<String>,
-) -> Result<axum::Json<TenantView>, Error> {
-    let t = state.service().get_tenant(&caller, &tenant).await?;
-    Ok(axum::Json(TenantView::from(&t)))
+    Query(q): Query<TenantQuery>,
+) -> Result<axum::Json<TenantWithUsage>, Error> {
+    let (t, usage) = state.service().tenant_usage(&caller, &tenant, q.inviter_account_id).await?;
+    Ok(axum::Json(TenantWithUsage { tenant: TenantView::from(&t), usage: UsageView::from(&usage) }))
 }
 
 /// Change a tenant's settings; absent fields stay, `null` clears.

@@ -25,6 +25,7 @@ mod multi;
 mod openapi;
 mod ops;
 mod outbox;
+mod quotas;
 mod rate_limits;
 mod request_ids;
 mod slow_clients;

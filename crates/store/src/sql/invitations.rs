@@ -6,6 +6,7 @@ use super::events::{Happened, record};
 use super::exec::{Exec, Number, OnThread, ready};
 use super::expiry::{expire_locked, expire_pending_holder};
 use super::outbox::{INSERT_OUTBOX, outbox_args};
+use super::quota::{Counter, window};
 use super::rows::{self, INVITATION_COLUMNS, ms};
 use super::statements::{
     INSERT_INVITATION, UPDATE_INVITATION, applied, insert_args, target_query, update_args,
@@ -13,7 +14,7 @@ use super::statements::{
 use super::{Dialect, SqlStore};
 use crate::{
     AddressFilter, Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation,
-    StoreError, Target, TokenMatch, Transition,
+    Quota, StoreError, Target, TokenMatch, Transition,
 };
 use invitd_core::{EventType, Invitation, SecretHash, Status, TenantId};
 use time::OffsetDateTime;
@@ -30,16 +31,24 @@ pub(super) async fn update_invitation(
 }
 
 /// Creates invitations, each with its event and first email, in the
-/// caller's transaction.
+/// caller's transaction, as far as `quota` allows.
 async fn create_in(
     conn: &mut impl Exec,
     dialect: Dialect,
     items: Vec<NewInvitation>,
+    quota: Quota,
     now: OffsetDateTime,
     audit: &Audit,
 ) -> Result<Vec<CreateOutcome>, StoreError> {
     let mut out = Vec::with_capacity(items.len());
+    let mut counter = Counter::new(quota, now);
     for NewInvitation { mut invitation, email } in items {
+        if let Some(counter) = &mut counter
+            && let Some((limit, retry_at)) = counter.refusal(conn, dialect, &invitation).await?
+        {
+            out.push(CreateOutcome::QuotaExceeded { email: invitation.email, limit, retry_at });
+            continue;
+        }
         // The partial unique index decides whether the address already
         // has a pending invitation, without aborting the batch (and
         // across processes). Only on a conflict is the holder looked at:
@@ -59,6 +68,9 @@ async fn create_in(
         record(conn, Happened { inv: &invitation, event, audit, at: now, data: &data }).await?;
         if let Some(email) = &email {
             conn.execute(INSERT_OUTBOX, &outbox_args(&invitation, email, now)).await?;
+        }
+        if let Some(counter) = &mut counter {
+            counter.created(&invitation);
         }
         out.push(CreateOutcome::Created(Box::new(invitation)));
     }
@@ -96,6 +108,7 @@ impl InvitationStore for SqlStore {
     async fn create_invitations(
         &self,
         items: Vec<NewInvitation>,
+        quota: Quota,
         now: OffsetDateTime,
         audit: &Audit,
     ) -> Result<Vec<CreateOutcome>, StoreError> {
@@ -103,14 +116,27 @@ impl InvitationStore for SqlStore {
             let audit = audit.clone();
             return writer
                 .run(items.len(), move |conn| {
-                    ready(create_in(&mut OnThread(conn), Dialect::Sqlite, items, now, &audit))
+                    let conn = &mut OnThread(conn);
+                    ready(create_in(conn, Dialect::Sqlite, items, quota, now, &audit))
                 })
                 .await;
         }
         let mut tx = self.write().await?;
-        let out = create_in(&mut *tx, self.dialect, items, now, audit).await?;
+        let out = create_in(&mut *tx, self.dialect, items, quota, now, audit).await?;
         tx.commit().await?;
         Ok(out)
+    }
+
+    async fn count_created(
+        &self,
+        tenant: &TenantId,
+        inviter: Option<&str>,
+        since: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let (filter, args) = window(tenant.as_str(), inviter, since);
+        let sql = format!("SELECT COUNT(*) FROM invitations WHERE {filter}");
+        let count: Option<Number> = self.read_opt(&sql, &args).await?;
+        Ok(count.map_or(0, |Number(n)| n.max(0) as u64))
     }
 
     async fn get_invitation(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError> {

@@ -41,6 +41,7 @@ migrations!(
     6 "0006_readiness",
     7 "0007_host_app_features",
     8 "0008_address_index",
+    9 "0009_quotas",
 );
 
 /// The migrator for a dialect.

@@ -21,6 +21,7 @@ mod invitations;
 mod keys;
 mod migrate;
 mod outbox;
+mod quota;
 mod readers;
 mod rows;
 mod statements;

@@ -23,12 +23,14 @@ impl Subject for Tenant {
             "accept_redirect_url": self.accept_redirect_url,
             "allowed_redirect_origins": self.allowed_redirect_origins,
             "require_matching_email": self.require_matching_email,
+            "invitations_per_day": self.invitations_per_day,
+            "invitations_per_inviter_per_day": self.invitations_per_inviter_per_day,
         });
         (&self.id, settings)
     }
 }
 
-const TENANT_COLUMNS: &str = "id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, logo_url, accent_color, ticket_secret, allowed_redirect_origins, require_matching_email, created_at, updated_at";
+const TENANT_COLUMNS: &str = "id, name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, logo_url, accent_color, ticket_secret, allowed_redirect_origins, require_matching_email, invitations_per_day, invitations_per_inviter_per_day, created_at, updated_at";
 
 /// A tenant as [`TENANT_COLUMNS`] reads it.
 fn tenant(row: &impl Cols) -> Result<Tenant, StoreError> {
@@ -49,6 +51,8 @@ fn tenant(row: &impl Cols) -> Result<Tenant, StoreError> {
         )
         .map_err(StoreError::corrupt)?,
         require_matching_email: row.col::<i64>("require_matching_email")? != 0,
+        invitations_per_day: limit(row, "invitations_per_day")?,
+        invitations_per_inviter_per_day: limit(row, "invitations_per_inviter_per_day")?,
         created_at: rows::time(row, "created_at")?,
         updated_at: rows::time(row, "updated_at")?,
     })
@@ -81,7 +85,7 @@ impl TenantStore for SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let q = sqlx::query(
-            "INSERT INTO tenants (name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, updated_at, logo_url, accent_color, ticket_secret, allowed_redirect_origins, require_matching_email, id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            "INSERT INTO tenants (name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, updated_at, logo_url, accent_color, ticket_secret, allowed_redirect_origins, require_matching_email, invitations_per_day, invitations_per_inviter_per_day, id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         );
         bind_settings(q, t)
             .bind(t.id.as_str())
@@ -103,7 +107,7 @@ impl TenantStore for SqlStore {
     async fn update_tenant(&self, t: &Tenant, audit: &Audit) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let q = sqlx::query(
-            "UPDATE tenants SET name = $1, language = $2, lifetime_days = $3, resend_cooldown_secs = $4, max_resends = $5, resend_window_secs = $6, accept_redirect_url = $7, updated_at = $8, logo_url = $9, accent_color = $10, ticket_secret = $11, allowed_redirect_origins = $12, require_matching_email = $13 WHERE id = $14",
+            "UPDATE tenants SET name = $1, language = $2, lifetime_days = $3, resend_cooldown_secs = $4, max_resends = $5, resend_window_secs = $6, accept_redirect_url = $7, updated_at = $8, logo_url = $9, accent_color = $10, ticket_secret = $11, allowed_redirect_origins = $12, require_matching_email = $13, invitations_per_day = $14, invitations_per_inviter_per_day = $15 WHERE id = $16",
         );
         let done = bind_settings(q, t).bind(t.id.as_str()).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
@@ -165,7 +169,8 @@ async fn insert_role(
 /// Binds a tenant's settings, in this order: name, language,
 /// lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs,
 /// accept_redirect_url, updated_at, logo_url, accent_color, ticket_secret,
-/// allowed_redirect_origins, require_matching_email.
+/// allowed_redirect_origins, require_matching_email, invitations_per_day,
+/// invitations_per_inviter_per_day.
 fn bind_settings<'q>(q: AnyQuery<'q>, t: &'q Tenant) -> AnyQuery<'q> {
     q.bind(&t.name)
         .bind(t.language.as_ref().map(|l| l.as_str()))
@@ -180,4 +185,11 @@ fn bind_settings<'q>(q: AnyQuery<'q>, t: &'q Tenant) -> AnyQuery<'q> {
         .bind(t.ticket_secret.as_ref().map(|s| s.expose()))
         .bind(rows::to_json(&t.allowed_redirect_origins))
         .bind(i64::from(t.require_matching_email))
+        .bind(t.invitations_per_day.map(i64::from))
+        .bind(t.invitations_per_inviter_per_day.map(i64::from))
+}
+
+/// A nullable limit column.
+fn limit(row: &impl Cols, col: &str) -> Result<Option<u32>, StoreError> {
+    row.col::<Option<i64>>(col)?.map(|v| u32::try_from(v).map_err(StoreError::corrupt)).transpose()
 }

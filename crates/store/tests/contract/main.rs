@@ -10,8 +10,8 @@ use invitd_core::{
 };
 use invitd_store::{
     Audit, CreateOutcome, DeliveryOutcome, IdempotentAnswer, InvitationFilter, NewInvitation,
-    OpenOptions, OutboxEmail, Role, Store, StoreError, StoredAnswer, Target, Tenant, TokenMatch,
-    Transition, UnitOutcome,
+    OpenOptions, OutboxEmail, Quota, Role, Store, StoreError, StoredAnswer, Target, Tenant,
+    TokenMatch, Transition, UnitOutcome,
 };
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -79,6 +79,8 @@ async fn tenant(store: &dyn Store, id: &str) -> TenantId {
         ticket_secret: Some(Secret::generate("ts_")),
         allowed_redirect_origins: vec![],
         require_matching_email: false,
+        invitations_per_day: None,
+        invitations_per_inviter_per_day: None,
         created_at: now(),
         updated_at: now(),
     };
@@ -110,7 +112,12 @@ fn new_invitation(tenant: &TenantId, email: &str, at: OffsetDateTime) -> (NewInv
 
 async fn create_one(store: &dyn Store, tenant: &TenantId, email: &str) -> (Invitation, Secret) {
     let (item, token) = new_invitation(tenant, email, now());
-    match store.create_invitations(vec![item], now(), &operator()).await.unwrap().remove(0) {
+    match store
+        .create_invitations(vec![item], Quota::default(), now(), &operator())
+        .await
+        .unwrap()
+        .remove(0)
+    {
         CreateOutcome::Created(inv) => (*inv, token),
         other => panic!("not created: {other:?}"),
     }

@@ -42,7 +42,7 @@ contract! {
             let t = t.clone();
             tasks.push(tokio::spawn(async move {
                 let (item, _) = new_invitation(&t, "race@example.com", now());
-                store.create_invitations(vec![item], now(), &operator()).await.unwrap().remove(0)
+                store.create_invitations(vec![item], Quota::default(), now(), &operator()).await.unwrap().remove(0)
             }));
         }
         let mut created = 0;
@@ -54,9 +54,9 @@ contract! {
         assert_eq!(created, 1);
         // A pending invitation past its expiry gives its place up.
         let (old, _) = new_invitation(&t, "old@example.com", now() - Duration::days(8));
-        a.create_invitations(vec![old], now() - Duration::days(8), &operator()).await.unwrap();
+        a.create_invitations(vec![old], Quota::default(), now() - Duration::days(8), &operator()).await.unwrap();
         let (again, _) = new_invitation(&t, "old@example.com", now());
-        assert!(matches!(a.create_invitations(vec![again], now(), &operator()).await.unwrap().remove(0), CreateOutcome::Created(_)));
+        assert!(matches!(a.create_invitations(vec![again], Quota::default(), now(), &operator()).await.unwrap().remove(0), CreateOutcome::Created(_)));
         let expired = InvitationFilter { status: Some(Status::Expired), limit: 10, ..Default::default() };
         assert_eq!(b.list_invitations(&t, &expired, now()).await.unwrap().len(), 1);
     }

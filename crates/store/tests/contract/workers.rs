@@ -7,7 +7,7 @@ contract! {
     async fn the_outbox_hands_each_email_to_one_worker(pg) {
         let (_db, a, b, t) = two_processes(pg).await;
         let items: Vec<NewInvitation> = (0..50).map(|i| new_invitation(&t, &format!("u{i}@example.com"), now()).0).collect();
-        a.create_invitations(items, now(), &operator()).await.unwrap();
+        a.create_invitations(items, Quota::default(), now(), &operator()).await.unwrap();
         let at = now();
         let mut tasks = Vec::new();
         for store in [a.clone(), b.clone(), a.clone(), b.clone()] {
