@@ -2,6 +2,11 @@
 //! tenants and keys from the command line, prints the OpenAPI document, and
 //! runs the load benchmark.
 
+/// mimalloc instead of glibc's malloc: measured faster on the request path
+/// and returns the memory of a burst to the system sooner.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench;
 mod config_cmd;
 mod config_file;
