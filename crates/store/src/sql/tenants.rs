@@ -60,7 +60,9 @@ fn tenant(row: &impl Cols) -> Result<Tenant, StoreError> {
 
 impl FromCols for Tenant {
     fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
-        tenant(row)
+        static COLUMNS: std::sync::LazyLock<Vec<&str>> =
+            std::sync::LazyLock::new(|| rows::names(TENANT_COLUMNS));
+        tenant(&rows::Listed { row, columns: &COLUMNS })
     }
 }
 
