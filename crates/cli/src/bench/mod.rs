@@ -50,8 +50,9 @@ pub struct BenchArgs {
     /// (the server this command starts is measured without it).
     #[arg(long)]
     server_pid: Option<u32>,
-    /// After the operations, time how fast the server's email worker
-    /// empties the outbox they filled (read from its `/metrics`).
+    /// After the operations (and after `--scale`'s preload, before the
+    /// operations), time how fast the server's email worker empties the
+    /// outbox (read from its `/metrics`).
     #[arg(long)]
     drain: bool,
 }
@@ -111,6 +112,10 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
     let made = Arc::new(Made::default());
     if args.scale > 0 {
         preload(&target, &made, args.scale).await?;
+        if args.drain {
+            // Measured on a quiet server, after the preload's emails.
+            drain::measure(&target).await?;
+        }
     }
     let duration = Duration::from_secs(args.seconds);
     let n = args.connections;
