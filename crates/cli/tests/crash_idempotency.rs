@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{acme_and_key, invitd, run_ok, start_ready};
+use common::{acme_on_sqlite, start_ready};
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -67,13 +67,7 @@ fn assert_complete(call: &Call, status: u16, body: &serde_json::Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyed_creates_retried_after_kill_9_get_their_full_answer() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("invitd.db").display());
-    let mail = format!("file://{}", dir.path().join("mail").display());
-    run_ok(invitd(&db).arg("migrate"));
-    let key = acme_and_key(&db);
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let (_dir, db, mail, key, client) = acme_on_sqlite();
 
     let mut total_calls = 0;
     let mut unanswered_total = 0;

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{acme_and_key, invitd, run_ok, start_ready};
+use common::{acme_on_sqlite, start_ready};
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
@@ -18,13 +18,7 @@ const ROUNDS: usize = 3;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answered_creates_survive_kill_9_of_the_writer() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("invitd.db").display());
-    let mail = format!("file://{}", dir.path().join("mail").display());
-    run_ok(invitd(&db).arg("migrate"));
-    let key = acme_and_key(&db);
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let (_dir, db, mail, key, client) = acme_on_sqlite();
 
     let (mut answered_total, mut stored_before) = (0, 0);
     for round in 0..ROUNDS {

@@ -146,3 +146,18 @@ pub async fn count_invitations(client: &reqwest::Client, base: &str, key: &str) 
         }
     }
 }
+
+/// A fresh SQLite database in a temporary folder, migrated, with the
+/// tenant `acme` and a key; its URL, the mail folder's URL, the key, and an
+/// HTTP client with a 30 s timeout.
+pub fn acme_on_sqlite() -> (tempfile::TempDir, String, String, String, reqwest::Client) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("invitd.db").display());
+    let mail = format!("file://{}", dir.path().join("mail").display());
+    run_ok(invitd(&db).arg("migrate"));
+    let key = acme_and_key(&db);
+    let client =
+        reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap();
+    (dir, db, mail, key, client)
+}

@@ -72,14 +72,8 @@ impl Service {
             before_number: q.cursor.as_deref().map(super::invitations::parse_cursor).transpose()?,
             limit: limit + 1,
         };
-        let mut page = self.state.store.list_address_invitations(&filter, self.now()).await?;
-        let next = if page.len() > limit as usize {
-            page.truncate(limit as usize);
-            page.last().map(|i| format!("n{}", i.number))
-        } else {
-            None
-        };
-        Ok((page, next))
+        let page = self.state.store.list_address_invitations(&filter, self.now()).await?;
+        Ok(super::invitations::cut_page(page, limit))
     }
 
     /// Accepts every pending, unexpired invitation of the address in the

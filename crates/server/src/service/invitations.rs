@@ -260,14 +260,8 @@ impl Service {
             before_number: q.cursor.as_deref().map(parse_cursor).transpose()?,
             limit: limit + 1,
         };
-        let mut page = self.state.store.list_invitations(&tenant.id, &filter, self.now()).await?;
-        let next = if page.len() > limit as usize {
-            page.truncate(limit as usize);
-            page.last().map(|i| format!("n{}", i.number))
-        } else {
-            None
-        };
-        Ok((page, next))
+        let page = self.state.store.list_invitations(&tenant.id, &filter, self.now()).await?;
+        Ok(cut_page(page, limit))
     }
 }
 
@@ -342,4 +336,15 @@ pub fn role_labels(ids: &[RoleId], catalogue: &[Role], lang: &str) -> Vec<String
             None => id.to_string(),
         })
         .collect()
+}
+
+/// A page read with one row more than `limit`: the first `limit` rows, and
+/// the cursor of the next page when that extra row was there.
+pub(super) fn cut_page(mut page: Vec<Invitation>, limit: u32) -> (Vec<Invitation>, Option<String>) {
+    if page.len() <= limit as usize {
+        return (page, None);
+    }
+    page.truncate(limit as usize);
+    let next = page.last().map(|i| format!("n{}", i.number));
+    (page, next)
 }
