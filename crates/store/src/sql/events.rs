@@ -112,11 +112,45 @@ impl Happened<'_> {
 /// queues one webhook delivery per enabled endpoint of the tenant that
 /// subscribes to the event's type, in the caller's transaction.
 pub(super) async fn record(conn: &mut impl Exec, h: Happened<'_>) -> Result<(), StoreError> {
+    record_for(conn, h, Listening::Ask).await
+}
+
+/// Whether the tenant of an event has an enabled webhook endpoint.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Listening {
+    /// Unknown: the fan-out statement finds out.
+    Ask,
+    /// None has (read in this transaction): no fan-out statement.
+    Nobody,
+}
+
+/// Whether `tenant` has an enabled webhook endpoint, read in the caller's
+/// transaction, for writes that record many events: a tenant without one
+/// skips a fan-out statement per event.
+pub(super) async fn listening(
+    conn: &mut impl Exec,
+    tenant: &TenantId,
+) -> Result<Listening, StoreError> {
+    let sql = "SELECT 1 FROM webhook_endpoints WHERE tenant_id = $1 AND enabled = 1 LIMIT 1";
+    Ok(match conn.first::<Number>(sql, &[Arg::text(tenant.as_str())]).await? {
+        Some(_) => Listening::Ask,
+        None => Listening::Nobody,
+    })
+}
+
+/// [`record`], skipping the fan-out when nobody listens.
+pub(super) async fn record_for(
+    conn: &mut impl Exec,
+    h: Happened<'_>,
+    listening: Listening,
+) -> Result<(), StoreError> {
     let event = h.event_args(&to_json(h.inv));
     let Some(Number(event_id)) = conn.first(INSERT_EVENT, &event).await? else {
         return Err(StoreError::corrupt("an event insert returned no id"));
     };
-    conn.execute(FAN_OUT, &h.fan_out_args(event_id)).await?;
+    if listening == Listening::Ask {
+        conn.execute(FAN_OUT, &h.fan_out_args(event_id)).await?;
+    }
     Ok(())
 }
 

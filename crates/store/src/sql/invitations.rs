@@ -2,7 +2,7 @@
 //! lookups, lifecycle transitions and the expiry sweep.
 
 use super::args::Arg;
-use super::events::{Happened, record};
+use super::events::{Happened, Listening, listening, record, record_for};
 use super::exec::{Exec, Number, OnThread, ready};
 use super::expiry::{expire_locked, expire_pending_holder};
 use super::outbox::{INSERT_OUTBOX, outbox_args};
@@ -42,6 +42,16 @@ async fn create_in(
 ) -> Result<Vec<CreateOutcome>, StoreError> {
     let mut out = Vec::with_capacity(items.len());
     let mut counter = Counter::new(quota, now);
+    // One question per call instead of a fan-out statement per invitation,
+    // when the call's invitations share their tenant (they do from the
+    // service).
+    let tenant = items.first().map(|i| i.invitation.tenant_id.clone());
+    let listening = match tenant {
+        Some(t) if items.len() > 1 && items.iter().all(|i| i.invitation.tenant_id == t) => {
+            listening(conn, &t).await?
+        }
+        _ => Listening::Ask,
+    };
     for NewInvitation { mut invitation, email } in items {
         if let Some(counter) = &mut counter
             && let Some((limit, retry_at)) = counter.refusal(conn, dialect, &invitation).await?
@@ -65,7 +75,8 @@ async fn create_in(
         invitation.number = number;
         let data = invitation_event_data(&invitation, email.is_some());
         let event = EventType::InvitationCreated;
-        record(conn, Happened { inv: &invitation, event, audit, at: now, data: &data }).await?;
+        let h = Happened { inv: &invitation, event, audit, at: now, data: &data };
+        record_for(conn, h, listening).await?;
         if let Some(email) = &email {
             conn.execute(INSERT_OUTBOX, &outbox_args(&invitation, email, now)).await?;
         }
