@@ -242,3 +242,32 @@ pub fn event(row: &AnyRow) -> Result<Event, StoreError> {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::{Cols, Listed};
+
+    /// A query that selected the listed columns first is read by position;
+    /// one that did not (other columns first, or a column missing from the
+    /// list) still reads each column by its name.
+    #[test]
+    fn listed_columns_are_read_by_position_only_where_the_names_agree() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let columns = ["a", "b", "c"];
+        for (sql, want) in [
+            ("SELECT 1 AS a, 2 AS b, 3 AS c", (1, 2, 3)),
+            ("SELECT 3 AS c, 1 AS a, 2 AS b", (1, 2, 3)),
+            ("SELECT 9 AS x, 1 AS a, 2 AS b, 3 AS c", (1, 2, 3)),
+        ] {
+            let got = conn
+                .query_row(sql, [], |row| {
+                    let listed = Listed { row, columns: &columns };
+                    let read = |name: &str| listed.col::<i64>(name).unwrap();
+                    Ok((read("a"), read("b"), read("c")))
+                })
+                .unwrap();
+            assert_eq!(got, want, "{sql}");
+        }
+    }
+}
