@@ -144,23 +144,31 @@ impl SqlStore {
                 StoreError::Config(format!("cannot create {}: {e}", parent.display()))
             })?;
         }
-        let with_pragmas = |pool: AnyPoolOptions| {
-            pool.after_connect(|conn, _| {
+        // `then` follows the common settings: the sqlx readers serve only
+        // the reads off every request's path (see `readers.rs`), so they
+        // keep a small page cache; the writers keep a large one.
+        let with_pragmas = |pool: AnyPoolOptions, then: &'static str| {
+            pool.after_connect(move |conn, _| {
                 Box::pin(async move {
                     conn.execute(SQLITE_PRAGMAS).await?;
+                    if !then.is_empty() {
+                        conn.execute(then).await?;
+                    }
                     Ok(())
                 })
             })
         };
-        let writer = with_pragmas(AnyPoolOptions::new().max_connections(1).min_connections(1))
+        let writer = with_pragmas(AnyPoolOptions::new().max_connections(1).min_connections(1), "")
             .acquire_timeout(Duration::from_secs(30))
             .connect(&format!("sqlite://{path}?mode=rwc"))
             .await?;
-        let reader =
-            with_pragmas(AnyPoolOptions::new().max_connections(options.read_connections.max(1)))
-                .acquire_timeout(Duration::from_secs(30))
-                .connect(&format!("sqlite://{path}?mode=ro"))
-                .await?;
+        let reader = with_pragmas(
+            AnyPoolOptions::new().max_connections(options.read_connections.max(1)),
+            "PRAGMA cache_size = -2000;",
+        )
+        .acquire_timeout(Duration::from_secs(30))
+        .connect(&format!("sqlite://{path}?mode=ro"))
+        .await?;
         let write_turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
         let sqlite_writer = Some(writer::Writer::start(&path, SQLITE_PRAGMAS, write_turn.clone())?);
         Ok(Self {
