@@ -2,12 +2,11 @@
 //! webhook deliveries an invitation event queues) and the event log.
 
 use super::SqlStore;
-use super::args::{Arg, bind_all};
+use super::args::Arg;
 use super::exec::{Exec, Number};
 use super::rows::{self, ms, to_json};
 use crate::{Audit, Event, EventFilter, EventStore, StoreError};
 use invitd_core::{EventType, Invitation, TenantId};
-use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -64,13 +63,11 @@ fn event_args(e: &NewEvent<'_>) -> Vec<Arg> {
 const FAN_OUT: &str = "INSERT INTO webhook_deliveries (endpoint_id, event_id, invitation_number, state, next_attempt_at, created_at) SELECT id, $1, $2, 'pending', $3, $3 FROM webhook_endpoints WHERE tenant_id = $4 AND enabled = 1 AND (event_types = ',*,' OR event_types LIKE $5)";
 
 /// Appends one audit event; its id.
-pub(super) async fn insert_event(
-    conn: &mut AnyConnection,
-    e: NewEvent<'_>,
-) -> Result<i64, StoreError> {
-    let args = event_args(&e);
-    let row = bind_all(sqlx::query(INSERT_EVENT), &args).fetch_one(conn).await?;
-    Ok(sqlx::Row::try_get::<i64, _>(&row, "id")?)
+pub(super) async fn insert_event(conn: &mut impl Exec, e: NewEvent<'_>) -> Result<i64, StoreError> {
+    match conn.first::<Number>(INSERT_EVENT, &event_args(&e)).await? {
+        Some(Number(id)) => Ok(id),
+        None => Err(StoreError::corrupt("an event insert returned no id")),
+    }
 }
 
 /// What happened to an invitation, to record as its event.
@@ -249,7 +246,7 @@ impl EventStore for SqlStore {
             data,
             snapshot: Some(&snapshot),
         };
-        insert_event(&mut tx, event).await?;
+        insert_event(&mut *tx, event).await?;
         tx.commit().await
     }
 }

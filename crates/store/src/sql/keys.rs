@@ -76,7 +76,7 @@ impl KeyStore for SqlStore {
             .ok_or(StoreError::NotFound)?;
         let key = rows::api_key(&row)?;
         insert_event(
-            &mut tx,
+            &mut *tx,
             NewEvent::admin(
                 None,
                 EventType::ApiKeyRevoked,

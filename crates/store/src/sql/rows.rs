@@ -202,6 +202,12 @@ impl super::readers::FromCols for Invitation {
     }
 }
 
+impl super::readers::FromCols for Event {
+    fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
+        event(row)
+    }
+}
+
 impl super::readers::FromCols for ApiKey {
     fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
         api_key(row)
@@ -220,23 +226,23 @@ pub(super) fn api_key(row: &impl Cols) -> Result<ApiKey, StoreError> {
     })
 }
 
-pub fn event(row: &AnyRow) -> Result<Event, StoreError> {
+pub(super) fn event(row: &impl Cols) -> Result<Event, StoreError> {
     let actor: Actor = json(row, "actor")?;
-    let invitation_id: Option<Vec<u8>> = row.try_get("invitation_id")?;
+    let invitation_id: Option<Vec<u8>> = row.col("invitation_id")?;
     Ok(Event {
-        id: row.try_get("id")?,
+        id: row.col("id")?,
         tenant_id: opt_parsed(row, "tenant_id", TenantId::parse)?,
         invitation_id: invitation_id
             .map(|b| Uuid::from_slice(&b))
             .transpose()
             .map_err(StoreError::corrupt)?,
-        event_type: row.try_get("type")?,
+        event_type: row.col("type")?,
         actor,
-        ip: row.try_get("ip")?,
-        user_agent: row.try_get("user_agent")?,
+        ip: row.col("ip")?,
+        user_agent: row.col("user_agent")?,
         at: time(row, "at")?,
         data: json(row, "data")?,
-        snapshot: match row.try_get::<Option<String>, _>("snapshot") {
+        snapshot: match row.col::<Option<String>>("snapshot") {
             Ok(Some(text)) => serde_json::from_str(&text).ok(),
             _ => None,
         },

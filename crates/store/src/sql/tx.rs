@@ -92,7 +92,7 @@ impl WriteTx {
         mut self,
         event: super::events::NewEvent<'_>,
     ) -> Result<(), StoreError> {
-        super::events::insert_event(&mut self, event).await?;
+        super::events::insert_event(&mut *self, event).await?;
         self.commit().await
     }
 

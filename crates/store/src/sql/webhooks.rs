@@ -1,9 +1,12 @@
 //! Webhook endpoints, and the deliveries queued for them: leasing due
 //! deliveries, recording attempts, disabling an endpoint that only fails.
 
-use super::SqlStore;
+use super::args::Arg;
 use super::events::{NewEvent, Subject, insert_event};
-use super::rows::{self, AnyQuery, ms};
+use super::exec::{Exec, OnThread, ready};
+use super::readers::FromCols;
+use super::rows::{self, AnyQuery, Cols, ms};
+use super::{Dialect, SqlStore};
 use crate::{
     Audit, StoreError, WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome, WebhookStore,
 };
@@ -23,20 +26,154 @@ fn types_of(column: &str) -> Vec<String> {
 
 const ENDPOINT_COLUMNS: &str = "id, tenant_id, url, secret, event_types, enabled, disabled_reason, failing_since, created_at, updated_at";
 
-fn endpoint(row: &sqlx::any::AnyRow) -> Result<WebhookEndpoint, StoreError> {
-    let types: String = row.try_get("event_types")?;
+fn endpoint(row: &impl Cols) -> Result<WebhookEndpoint, StoreError> {
+    let types: String = row.col("event_types")?;
     Ok(WebhookEndpoint {
         id: rows::uuid(row, "id")?,
         tenant_id: rows::tenant_id(row, "tenant_id")?,
-        url: row.try_get("url")?,
-        secret: Secret::new(row.try_get::<String, _>("secret")?),
+        url: row.col("url")?,
+        secret: Secret::new(row.col::<String>("secret")?),
         event_types: types_of(&types),
-        enabled: row.try_get::<i64, _>("enabled")? == 1,
-        disabled_reason: row.try_get("disabled_reason")?,
+        enabled: row.col::<i64>("enabled")? == 1,
+        disabled_reason: row.col("disabled_reason")?,
         failing_since: rows::opt_time(row, "failing_since")?,
         created_at: rows::time(row, "created_at")?,
         updated_at: rows::time(row, "updated_at")?,
     })
+}
+
+impl FromCols for WebhookEndpoint {
+    fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
+        endpoint(row)
+    }
+}
+
+/// A due delivery, before the per-endpoint cap.
+struct Candidate {
+    id: i64,
+    endpoint_id: Vec<u8>,
+    attempts: i64,
+}
+
+impl FromCols for Candidate {
+    fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
+        Ok(Candidate {
+            id: row.col("id")?,
+            endpoint_id: row.col("endpoint_id")?,
+            attempts: row.col("attempts")?,
+        })
+    }
+}
+
+/// An endpoint's standing before an attempt is recorded.
+struct Standing {
+    failing_since: Option<i64>,
+    enabled: i64,
+}
+
+impl FromCols for Standing {
+    fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
+        Ok(Standing { failing_since: row.col("failing_since")?, enabled: row.col("enabled")? })
+    }
+}
+
+/// Leases due deliveries (see [`WebhookStore::claim_webhooks`]).
+async fn claim_in(
+    conn: &mut impl Exec,
+    dialect: Dialect,
+    now: OffsetDateTime,
+    lease: time::Duration,
+    limit: u32,
+    per_endpoint: usize,
+) -> Result<Vec<WebhookJob>, StoreError> {
+    let sql = format!(
+        "SELECT d.id, d.endpoint_id, d.attempts FROM webhook_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until <= $1) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.invitation_number = d.invitation_number AND e.state = 'pending' AND e.id < d.id) ORDER BY d.id LIMIT $2{}",
+        dialect.skip_locked()
+    );
+    let candidates: Vec<Candidate> =
+        conn.all(&sql, &[Arg::int(ms(now)), Arg::int(i64::from(limit))]).await?;
+    let mut taken: Vec<Candidate> = Vec::new();
+    for c in candidates {
+        if taken.iter().filter(|t| t.endpoint_id == c.endpoint_id).count() < per_endpoint {
+            taken.push(c);
+        }
+    }
+    let endpoint_sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1");
+    let event_sql = "SELECT ev.id, ev.tenant_id, i.id AS invitation_id, ev.type, ev.actor, ev.ip, ev.user_agent, ev.at, ev.data, ev.snapshot FROM webhook_deliveries d JOIN events ev ON ev.id = d.event_id LEFT JOIN invitations i ON i.number = ev.invitation_number WHERE d.id = $1";
+    let mut jobs = Vec::with_capacity(taken.len());
+    for Candidate { id, endpoint_id, attempts } in taken {
+        let lease_args = [Arg::int(ms(now + lease)), Arg::int(id)];
+        conn.execute("UPDATE webhook_deliveries SET claimed_until = $1 WHERE id = $2", &lease_args)
+            .await?;
+        let gone = || StoreError::corrupt("a webhook delivery without its endpoint or event");
+        let endpoint =
+            conn.first(&endpoint_sql, &[Arg::blob(endpoint_id)]).await?.ok_or_else(gone)?;
+        let event = conn.first(event_sql, &[Arg::int(id)]).await?.ok_or_else(gone)?;
+        jobs.push(WebhookJob { delivery_id: id, attempts: attempts as u32, endpoint, event });
+    }
+    Ok(jobs)
+}
+
+/// Records an attempt (see [`WebhookStore::finish_webhook`]).
+async fn finish_in(
+    conn: &mut impl Exec,
+    dialect: Dialect,
+    job: &WebhookJob,
+    attempt: &WebhookAttempt,
+    outcome: &WebhookOutcome,
+    disable_after: time::Duration,
+) -> Result<(), StoreError> {
+    let now = attempt.attempted_at;
+    let id = rows::id(job.endpoint.id);
+    let recorded = [
+        Arg::int(job.delivery_id),
+        Arg::blob(id.clone()),
+        Arg::int(ms(now)),
+        Arg::int(attempt.status_code.map(i64::from)),
+        Arg::int(attempt.duration_ms as i64),
+        Arg::opt_text(attempt.error.as_deref()),
+    ];
+    conn.execute("INSERT INTO webhook_attempts (delivery_id, endpoint_id, attempted_at, status_code, duration_ms, error) VALUES ($1, $2, $3, $4, $5, $6)", &recorded).await?;
+    let (state, next) = match outcome {
+        WebhookOutcome::Delivered => ("delivered", None),
+        WebhookOutcome::Retry { at } => ("pending", Some(*at)),
+        WebhookOutcome::Failed => ("failed", None),
+    };
+    let delivery =
+        [Arg::text(state), Arg::int(next.map(ms)), Arg::int(ms(now)), Arg::int(job.delivery_id)];
+    conn.execute("UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, claimed_until = NULL, next_attempt_at = COALESCE($2, next_attempt_at), delivered_at = CASE WHEN $1 = 'delivered' THEN $3 ELSE delivered_at END WHERE id = $4 AND state = 'pending'", &delivery).await?;
+    let sql = format!(
+        "SELECT failing_since, enabled FROM webhook_endpoints WHERE id = $1{}",
+        dialect.for_update()
+    );
+    let Some(standing) = conn.first::<Standing>(&sql, &[Arg::blob(id.clone())]).await? else {
+        return Ok(());
+    };
+    let health = invitd_core::webhook::after_attempt(
+        matches!(outcome, WebhookOutcome::Delivered),
+        standing.failing_since.map(rows::from_ms).transpose()?,
+        standing.enabled == 1,
+        disable_after,
+        now,
+    );
+    let failing = [Arg::int(health.failing_since.map(ms)), Arg::blob(id.clone())];
+    conn.execute("UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2", &failing).await?;
+    if let Some(reason) = health.disable {
+        let off = [Arg::text(&reason), Arg::int(ms(now)), Arg::blob(id.clone())];
+        conn.execute("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1, updated_at = $2 WHERE id = $3", &off).await?;
+        conn.execute("UPDATE webhook_deliveries SET state = 'abandoned', claimed_until = NULL WHERE endpoint_id = $1 AND state = 'pending'", &[Arg::blob(id)]).await?;
+        let data = serde_json::json!({"webhook_id": job.endpoint.id, "url": job.endpoint.url, "reason": reason});
+        let system = Audit::system();
+        let event = NewEvent::admin(
+            Some(&job.endpoint.tenant_id),
+            EventType::WebhookDisabled,
+            &system,
+            now,
+            &data,
+        );
+        insert_event(conn, event).await?;
+    }
+    Ok(())
 }
 
 /// Binds an endpoint's changeable fields, in this order: url, secret,
@@ -159,48 +296,22 @@ impl WebhookStore for SqlStore {
         limit: u32,
         per_endpoint: usize,
     ) -> Result<Vec<WebhookJob>, StoreError> {
+        if let Some(writer) = self.thread_writer() {
+            return writer
+                .run(limit as usize, move |conn| {
+                    ready(claim_in(
+                        &mut OnThread(conn),
+                        Dialect::Sqlite,
+                        now,
+                        lease,
+                        limit,
+                        per_endpoint,
+                    ))
+                })
+                .await;
+        }
         let mut tx = self.write().await?;
-        let candidates = self.claim_due(
-            &mut tx,
-            "SELECT d.id, d.endpoint_id, d.attempts FROM webhook_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until <= $1) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.invitation_number = d.invitation_number AND e.state = 'pending' AND e.id < d.id) ORDER BY d.id LIMIT $2",
-            now,
-            limit,
-        )
-        .await?;
-        let mut taken: Vec<(i64, Vec<u8>, i64)> = Vec::new();
-        for row in &candidates {
-            let endpoint_id: Vec<u8> = row.try_get("endpoint_id")?;
-            if taken.iter().filter(|(_, e, _)| *e == endpoint_id).count() < per_endpoint {
-                taken.push((row.try_get("id")?, endpoint_id, row.try_get("attempts")?));
-            }
-        }
-        let mut jobs = Vec::with_capacity(taken.len());
-        for (id, endpoint_id, attempts) in taken {
-            sqlx::query("UPDATE webhook_deliveries SET claimed_until = $1 WHERE id = $2")
-                .bind(ms(now + lease))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1");
-            let e = endpoint(
-                &sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(&endpoint_id)
-                    .fetch_one(&mut *tx)
-                    .await?,
-            )?;
-            let row = sqlx::query(
-                "SELECT ev.id, ev.tenant_id, i.id AS invitation_id, ev.type, ev.actor, ev.ip, ev.user_agent, ev.at, ev.data, ev.snapshot FROM webhook_deliveries d JOIN events ev ON ev.id = d.event_id LEFT JOIN invitations i ON i.number = ev.invitation_number WHERE d.id = $1",
-            )
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-            jobs.push(WebhookJob {
-                delivery_id: id,
-                attempts: attempts as u32,
-                endpoint: e,
-                event: rows::event(&row)?,
-            });
-        }
+        let jobs = claim_in(&mut *tx, self.dialect, now, lease, limit, per_endpoint).await?;
         tx.commit().await?;
         Ok(jobs)
     }
@@ -216,68 +327,18 @@ impl WebhookStore for SqlStore {
         outcome: &WebhookOutcome,
         disable_after: time::Duration,
     ) -> Result<(), StoreError> {
-        let now = attempt.attempted_at;
-        let mut tx = self.write().await?;
-        sqlx::query("INSERT INTO webhook_attempts (delivery_id, endpoint_id, attempted_at, status_code, duration_ms, error) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(job.delivery_id)
-            .bind(rows::id(job.endpoint.id))
-            .bind(ms(now))
-            .bind(attempt.status_code.map(i64::from))
-            .bind(attempt.duration_ms as i64)
-            .bind(attempt.error.as_deref())
-            .execute(&mut *tx)
-            .await?;
-        let (state, next) = match outcome {
-            WebhookOutcome::Delivered => ("delivered", None),
-            WebhookOutcome::Retry { at } => ("pending", Some(*at)),
-            WebhookOutcome::Failed => ("failed", None),
-        };
-        sqlx::query("UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, claimed_until = NULL, next_attempt_at = COALESCE($2, next_attempt_at), delivered_at = CASE WHEN $1 = 'delivered' THEN $3 ELSE delivered_at END WHERE id = $4 AND state = 'pending'")
-            .bind(state)
-            .bind(next.map(ms))
-            .bind(ms(now))
-            .bind(job.delivery_id)
-            .execute(&mut *tx)
-            .await?;
-        let id = rows::id(job.endpoint.id);
-        let sql = format!(
-            "SELECT failing_since, enabled FROM webhook_endpoints WHERE id = $1{}",
-            self.dialect.for_update()
-        );
-        let standing: Option<(Option<i64>, i64)> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&id).fetch_optional(&mut *tx).await?;
-        if let Some((failing_since, enabled)) = standing {
-            let health = invitd_core::webhook::after_attempt(
-                matches!(outcome, WebhookOutcome::Delivered),
-                failing_since.map(rows::from_ms).transpose()?,
-                enabled == 1,
-                disable_after,
-                now,
-            );
-            sqlx::query("UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2")
-                .bind(health.failing_since.map(ms))
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-            if let Some(reason) = health.disable {
-                sqlx::query("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1, updated_at = $2 WHERE id = $3").bind(&reason).bind(ms(now)).bind(&id).execute(&mut *tx).await?;
-                sqlx::query("UPDATE webhook_deliveries SET state = 'abandoned', claimed_until = NULL WHERE endpoint_id = $1 AND state = 'pending'").bind(&id).execute(&mut *tx).await?;
-                let data = serde_json::json!({"webhook_id": job.endpoint.id, "url": job.endpoint.url, "reason": reason});
-                insert_event(
-                    &mut tx,
-                    NewEvent::admin(
-                        Some(&job.endpoint.tenant_id),
-                        EventType::WebhookDisabled,
-                        &Audit::system(),
-                        now,
-                        &data,
-                    ),
-                )
-                .await?;
-            }
+        if let Some(writer) = self.thread_writer() {
+            let (job, attempt, outcome) = (job.clone(), attempt.clone(), outcome.clone());
+            return writer
+                .run(1, move |conn| {
+                    let conn = &mut OnThread(conn);
+                    ready(finish_in(conn, Dialect::Sqlite, &job, &attempt, &outcome, disable_after))
+                })
+                .await;
         }
-        tx.commit().await?;
-        Ok(())
+        let mut tx = self.write().await?;
+        finish_in(&mut *tx, self.dialect, job, attempt, outcome, disable_after).await?;
+        tx.commit().await
     }
 
     async fn list_webhook_attempts(
