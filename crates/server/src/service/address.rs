@@ -48,7 +48,7 @@ pub struct AcceptAll {
 /// A required address parameter, normalized; 400 naming `field` otherwise.
 fn address(field: &str, value: Option<&str>) -> Result<EmailAddress, Error> {
     let value = value.ok_or_else(|| Error::invalid(field, "is required"))?;
-    EmailAddress::parse(value.trim()).map_err(|e| Error::invalid(field, e.reason))
+    super::email_field(field, value.trim())
 }
 
 impl Service {

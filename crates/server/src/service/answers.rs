@@ -6,7 +6,7 @@
 use super::{Service, check_text};
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
-use invitd_core::{EmailAddress, EventType, Invitation, Status, limits};
+use invitd_core::{EventType, Invitation, Status, limits};
 use invitd_store::Audit;
 
 impl Service {
@@ -27,11 +27,8 @@ impl Service {
         caller.require(Scope::InvitesWrite)?;
         let inv = self.lookup_token(caller, token).await?;
         let account_id = check_text("account_id", account_id, limits::MAX_NAME_CHARS)?;
-        let account_email = account_email
-            .map(|e| {
-                EmailAddress::parse(&e).map_err(|err| Error::invalid("account_email", err.reason))
-            })
-            .transpose()?;
+        let account_email =
+            account_email.map(|e| super::email_field("account_email", &e)).transpose()?;
         let audit = Audit {
             actor: invitd_core::Actor::Invitee { account_id: account_id.clone() },
             ip: caller.client.ip.clone(),

@@ -4,7 +4,7 @@
 use super::Service;
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
-use invitd_core::{EmailAddress, Invitation, LifecycleError, Secret, limits};
+use invitd_core::{Invitation, LifecycleError, Secret, limits};
 use invitd_store::{Tenant, Unit, UnitOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -159,16 +159,15 @@ impl Service {
         tenant: &Tenant,
         emails: Vec<String>,
     ) -> Result<Vec<Selected>, Error> {
-        let mut seen = HashSet::new();
-        let mut parsed = Vec::with_capacity(emails.len());
-        for raw in emails {
-            let item = match EmailAddress::parse(&raw) {
-                Err(e) => Err(BulkFailure::new(Some(&raw), None, "invalid_email", &e.reason)),
-                Ok(a) if !seen.insert(a.normalized().to_string()) => Err(duplicate(Some(&raw))),
-                Ok(a) => Ok(a.normalized().to_string()),
-            };
-            parsed.push((raw, item));
-        }
+        let parsed: Vec<(String, Result<String, BulkFailure>)> = super::each_address(emails)
+            .into_iter()
+            .map(|(raw, parsed)| {
+                let item = parsed
+                    .map(|a| a.normalized().to_string())
+                    .map_err(|(code, message)| BulkFailure::new(Some(&raw), None, code, &message));
+                (raw, item)
+            })
+            .collect();
         let wanted: Vec<String> = parsed.iter().filter_map(|(_, p)| p.clone().ok()).collect();
         let latest: HashMap<String, Uuid> = self
             .state
@@ -227,27 +226,17 @@ fn select_by_id(ids: Vec<String>) -> Vec<Selected> {
                     "not_found",
                     "no invitation of this tenant has this id",
                 )),
-                Ok(id) if !seen.insert(id) => Err(duplicate(None).with_id(raw)),
+                Ok(id) if !seen.insert(id) => Err(BulkFailure::new(
+                    None,
+                    Some(raw),
+                    "duplicate_in_request",
+                    "this id appears earlier in the request",
+                )),
                 Ok(id) => Ok(id),
             };
             (None, found)
         })
         .collect()
-}
-
-fn duplicate(email: Option<&str>) -> BulkFailure {
-    BulkFailure::new(
-        email,
-        None,
-        "duplicate_in_request",
-        "this item appears earlier in the request",
-    )
-}
-
-impl BulkFailure {
-    fn with_id(self, id: String) -> Self {
-        Self { id: Some(id), ..self }
-    }
 }
 
 /// The answer for one item the lifecycle refused; any other error fails

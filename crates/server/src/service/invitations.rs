@@ -8,12 +8,11 @@ use super::{Service, check_text, not_found_as, parse_time};
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
 use invitd_core::{Draft, RoleId};
-use invitd_core::{EmailAddress, Invitation, Language, Secret, Status, limits};
+use invitd_core::{Invitation, Language, Secret, Status, limits};
 use invitd_mail::InvitationEmail;
 use invitd_store::{
     Audit, CreateOutcome, InvitationFilter, NewInvitation, OutboxEmail, Role, Tenant,
 };
-use std::collections::HashSet;
 use uuid::Uuid;
 
 /// The accept link for a token.
@@ -82,11 +81,7 @@ impl Service {
             check_text("inviter.account_id", inviter.account_id, limits::MAX_NAME_CHARS)?;
         let inviter_email = inviter
             .email
-            .map(|e| {
-                EmailAddress::parse(&e)
-                    .map(|e| e.as_given().to_string())
-                    .map_err(|err| Error::invalid("inviter.email", err.reason))
-            })
+            .map(|e| super::email_field("inviter.email", &e).map(|e| e.as_given().to_string()))
             .transpose()?;
 
         let send_email = req.send_email.unwrap_or(true);
@@ -109,25 +104,16 @@ impl Service {
             lifetime: time::Duration::days(lifetime_days),
         };
         let mut failures = Vec::new();
-        let mut seen = HashSet::new();
         let mut items = Vec::new();
         let mut tokens = Vec::new();
-        for raw in req.emails {
-            let email = match EmailAddress::parse(&raw) {
-                Ok(e) => e,
-                Err(e) => {
-                    failures.push(Failure::new(raw, "invalid_email", e.reason));
+        for (raw, parsed) in super::each_address(req.emails) {
+            let email = match parsed {
+                Ok(email) => email,
+                Err((code, message)) => {
+                    failures.push(Failure::new(raw, code, message));
                     continue;
                 }
             };
-            if !seen.insert(email.normalized().to_string()) {
-                failures.push(Failure::new(
-                    raw,
-                    "duplicate_in_request",
-                    "this address appears earlier in the request",
-                ));
-                continue;
-            }
             let token = Secret::generate("");
             let mut invitation = Invitation::new_pending(&draft, &email, token.hash(), now);
             invitation.redirect_url = redirect_url.clone();

@@ -60,6 +60,41 @@ pub(crate) fn check_text(
     Ok(if value.trim().is_empty() { None } else { Some(value) })
 }
 
+/// An address in a request's field, or 400 naming the field.
+pub(crate) fn email_field(
+    field: &str,
+    value: &str,
+) -> Result<invitd_core::EmailAddress, crate::error::Error> {
+    invitd_core::EmailAddress::parse(value)
+        .map_err(|e| crate::error::Error::invalid(field, e.reason))
+}
+
+/// Why an item of a request's address list is refused: a code and a
+/// message.
+pub(crate) type Refusal = (&'static str, String);
+
+/// A request's list of addresses, each in its place: parsed, or the code
+/// and message of why not (`invalid_email`, or `duplicate_in_request` for
+/// one an earlier item already named, compared normalized).
+pub(crate) fn each_address(
+    raw: Vec<String>,
+) -> Vec<(String, Result<invitd_core::EmailAddress, Refusal>)> {
+    let mut seen = std::collections::HashSet::new();
+    raw.into_iter()
+        .map(|raw| {
+            let parsed = match invitd_core::EmailAddress::parse(&raw) {
+                Err(e) => Err(("invalid_email", e.reason)),
+                Ok(a) if !seen.insert(a.normalized().to_string()) => Err((
+                    "duplicate_in_request",
+                    "this address appears earlier in the request".to_string(),
+                )),
+                Ok(a) => Ok(a),
+            };
+            (raw, parsed)
+        })
+        .collect()
+}
+
 /// A date-time parameter in RFC 3339, or 400 naming the field.
 pub(crate) fn parse_time(
     field: &str,

@@ -64,12 +64,19 @@ async fn claim_in(
     Ok(items)
 }
 
+/// Which outbox row an outcome is about: its id and kind (not its payload,
+/// which the outcome does not need).
+struct Sent<'a> {
+    id: i64,
+    kind: &'a str,
+}
+
 /// Records how sending `item` went: the outbox row, the attempt, and the
 /// invitation's delivery state with its event.
 async fn finish_in(
     conn: &mut impl Exec,
     dialect: Dialect,
-    item: &OutboxItem,
+    item: Sent<'_>,
     outcome: &DeliveryOutcome,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
@@ -159,15 +166,17 @@ impl OutboxStore for SqlStore {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         if let Some(writer) = self.thread_writer() {
-            let (item, outcome) = (item.clone(), outcome.clone());
+            let (id, kind, outcome) = (item.id, item.kind.clone(), outcome.clone());
             return writer
                 .run(1, move |conn| {
-                    ready(finish_in(&mut OnThread(conn), Dialect::Sqlite, &item, &outcome, now))
+                    let item = Sent { id, kind: &kind };
+                    ready(finish_in(&mut OnThread(conn), Dialect::Sqlite, item, &outcome, now))
                 })
                 .await;
         }
         let mut tx = self.write().await?;
-        finish_in(&mut *tx, self.dialect, item, outcome, now).await?;
+        let sent = Sent { id: item.id, kind: &item.kind };
+        finish_in(&mut *tx, self.dialect, sent, outcome, now).await?;
         tx.commit().await
     }
 

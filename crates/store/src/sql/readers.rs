@@ -104,3 +104,53 @@ impl SqlStore {
         rows.iter().map(T::from_cols).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::super::SqlStore;
+    use super::super::exec::Number;
+    use crate::OpenOptions;
+    use std::sync::Arc;
+
+    /// The rule "reads never wait for the writer": while the writer
+    /// thread holds SQLite's write lock in the middle of a transaction, a
+    /// read answers at once (it does not hit its busy timeout, which would
+    /// be `Unavailable`) and sees only what is committed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_answer_while_the_writer_holds_its_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("r.db").display());
+        let store = Arc::new(SqlStore::open(&url, &OpenOptions::default()).await.unwrap());
+        let (held, is_held) = tokio::sync::oneshot::channel::<()>();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let writing = store.clone();
+        let write = tokio::spawn(async move {
+            let writer = writing.sqlite_writer.as_ref().unwrap();
+            writer
+                .run(1, move |conn| {
+                    conn.execute_batch(
+                        "CREATE TABLE scratch (x INTEGER); INSERT INTO scratch VALUES (1);",
+                    )
+                    .map_err(super::from_rusqlite)?;
+                    let _ = held.send(());
+                    let _ = wait.recv();
+                    Ok(())
+                })
+                .await
+        });
+        is_held.await.unwrap();
+        let sql = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'scratch'";
+        // Longer than a reader's busy timeout (1 s): a read that waited for
+        // the lock would have failed by now.
+        for _ in 0..3 {
+            let Number(seen) = store.read_opt::<Number>(sql, &[]).await.unwrap().unwrap();
+            assert_eq!(seen, 0, "the uncommitted table is not seen");
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        drop(release);
+        write.await.unwrap().unwrap();
+        let Number(seen) = store.read_opt::<Number>(sql, &[]).await.unwrap().unwrap();
+        assert_eq!(seen, 1, "committed: seen");
+    }
+}

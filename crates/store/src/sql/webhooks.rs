@@ -118,15 +118,15 @@ async fn claim_in(
 async fn finish_in(
     conn: &mut impl Exec,
     dialect: Dialect,
-    job: &WebhookJob,
+    (delivery_id, endpoint): (i64, &WebhookEndpoint),
     attempt: &WebhookAttempt,
     outcome: &WebhookOutcome,
     disable_after: time::Duration,
 ) -> Result<(), StoreError> {
     let now = attempt.attempted_at;
-    let id = rows::id(job.endpoint.id);
+    let id = rows::id(endpoint.id);
     let recorded = [
-        Arg::int(job.delivery_id),
+        Arg::int(delivery_id),
         Arg::blob(id.clone()),
         Arg::int(ms(now)),
         Arg::int(attempt.status_code.map(i64::from)),
@@ -140,7 +140,7 @@ async fn finish_in(
         WebhookOutcome::Failed => ("failed", None),
     };
     let delivery =
-        [Arg::text(state), Arg::int(next.map(ms)), Arg::int(ms(now)), Arg::int(job.delivery_id)];
+        [Arg::text(state), Arg::int(next.map(ms)), Arg::int(ms(now)), Arg::int(delivery_id)];
     conn.execute("UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, claimed_until = NULL, next_attempt_at = COALESCE($2, next_attempt_at), delivered_at = CASE WHEN $1 = 'delivered' THEN $3 ELSE delivered_at END WHERE id = $4 AND state = 'pending'", &delivery).await?;
     let sql = format!(
         "SELECT failing_since, enabled FROM webhook_endpoints WHERE id = $1{}",
@@ -162,10 +162,11 @@ async fn finish_in(
         let off = [Arg::text(&reason), Arg::int(ms(now)), Arg::blob(id.clone())];
         conn.execute("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1, updated_at = $2 WHERE id = $3", &off).await?;
         conn.execute("UPDATE webhook_deliveries SET state = 'abandoned', claimed_until = NULL WHERE endpoint_id = $1 AND state = 'pending'", &[Arg::blob(id)]).await?;
-        let data = serde_json::json!({"webhook_id": job.endpoint.id, "url": job.endpoint.url, "reason": reason});
+        let data =
+            serde_json::json!({"webhook_id": endpoint.id, "url": endpoint.url, "reason": reason});
         let system = Audit::system();
         let event = NewEvent::admin(
-            Some(&job.endpoint.tenant_id),
+            Some(&endpoint.tenant_id),
             EventType::WebhookDisabled,
             &system,
             now,
@@ -328,16 +329,27 @@ impl WebhookStore for SqlStore {
         disable_after: time::Duration,
     ) -> Result<(), StoreError> {
         if let Some(writer) = self.thread_writer() {
-            let (job, attempt, outcome) = (job.clone(), attempt.clone(), outcome.clone());
+            // The delivery and its endpoint, not the event (the job's
+            // largest part), go to the thread.
+            let (id, endpoint) = (job.delivery_id, job.endpoint.clone());
+            let (attempt, outcome) = (attempt.clone(), outcome.clone());
             return writer
                 .run(1, move |conn| {
-                    let conn = &mut OnThread(conn);
-                    ready(finish_in(conn, Dialect::Sqlite, &job, &attempt, &outcome, disable_after))
+                    let (conn, about) = (&mut OnThread(conn), (id, &endpoint));
+                    ready(finish_in(
+                        conn,
+                        Dialect::Sqlite,
+                        about,
+                        &attempt,
+                        &outcome,
+                        disable_after,
+                    ))
                 })
                 .await;
         }
         let mut tx = self.write().await?;
-        finish_in(&mut *tx, self.dialect, job, attempt, outcome, disable_after).await?;
+        let about = (job.delivery_id, &job.endpoint);
+        finish_in(&mut *tx, self.dialect, about, attempt, outcome, disable_after).await?;
         tx.commit().await
     }
 
