@@ -13,6 +13,7 @@ pub mod accept;
 pub mod auth;
 pub mod compat;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod extract;
 mod health;
@@ -74,6 +75,7 @@ impl AppState {
             keys: Arc::new(KeyCache::default()),
             form_key: Arc::new(form_key.into_bytes()),
             write_health: Default::default(),
+            sign_in_limiter: Arc::new(console::sign_in_limiter()),
         })
     }
 }
@@ -127,6 +129,7 @@ pub fn app(state: AppState) -> Router {
         if metrics_here { api.route("/metrics", axum::routing::get(metrics::scrape)) } else { api };
     api.method_not_allowed_fallback(|| async { error::Error::MethodNotAllowed })
         .merge(accept::router())
+        .merge(console::router())
         .merge(compat::router())
         .fallback(|| async { error::Error::NotFound("route") })
         .with_state(state)

@@ -58,10 +58,16 @@ impl RateLimiter {
     /// Takes one request from `ip`'s bucket; when it is empty, how long
     /// until it holds one again.
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
-        self.check_at(ip, Instant::now())
+        self.check_at(ip, Instant::now(), true)
     }
 
-    fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+    /// Like [`RateLimiter::check`] without taking anything: for limits
+    /// that count only failures (take one with `check` when one happens).
+    pub fn peek(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.check_at(ip, Instant::now(), false)
+    }
+
+    fn check_at(&self, ip: IpAddr, now: Instant, take: bool) -> Result<(), Duration> {
         if !self.enabled() {
             return Ok(());
         }
@@ -85,7 +91,9 @@ impl RateLimiter {
         bucket.tokens = (bucket.tokens + refill).min(self.burst);
         bucket.updated = now;
         if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+            if take {
+                bucket.tokens -= 1.0;
+            }
             Ok(())
         } else {
             Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_second))
@@ -254,26 +262,26 @@ mod tests {
         let ip: IpAddr = "203.0.113.7".parse().unwrap();
         let t = Instant::now();
         for _ in 0..3 {
-            assert!(limiter.check_at(ip, t).is_ok());
+            assert!(limiter.check_at(ip, t, true).is_ok());
         }
-        let wait = limiter.check_at(ip, t).unwrap_err();
+        let wait = limiter.check_at(ip, t, true).unwrap_err();
         assert!(wait <= Duration::from_secs(1) && wait > Duration::from_millis(900));
         // Another address has its own bucket.
-        assert!(limiter.check_at("203.0.113.8".parse().unwrap(), t).is_ok());
+        assert!(limiter.check_at("203.0.113.8".parse().unwrap(), t, true).is_ok());
         // One a second comes back.
-        assert!(limiter.check_at(ip, t + Duration::from_secs(1)).is_ok());
-        assert!(limiter.check_at(ip, t + Duration::from_secs(1)).is_err());
+        assert!(limiter.check_at(ip, t + Duration::from_secs(1), true).is_ok());
+        assert!(limiter.check_at(ip, t + Duration::from_secs(1), true).is_err());
     }
 
     #[test]
     fn ipv6_clients_count_per_64_and_mapped_ipv4_as_ipv4() {
         let limiter = RateLimiter::new(60, 1);
         let t = Instant::now();
-        assert!(limiter.check_at("2001:db8:1:2::1".parse().unwrap(), t).is_ok());
-        assert!(limiter.check_at("2001:db8:1:2::ffff".parse().unwrap(), t).is_err());
-        assert!(limiter.check_at("2001:db8:1:3::1".parse().unwrap(), t).is_ok());
-        assert!(limiter.check_at("198.51.100.1".parse().unwrap(), t).is_ok());
-        assert!(limiter.check_at("::ffff:198.51.100.1".parse().unwrap(), t).is_err());
+        assert!(limiter.check_at("2001:db8:1:2::1".parse().unwrap(), t, true).is_ok());
+        assert!(limiter.check_at("2001:db8:1:2::ffff".parse().unwrap(), t, true).is_err());
+        assert!(limiter.check_at("2001:db8:1:3::1".parse().unwrap(), t, true).is_ok());
+        assert!(limiter.check_at("198.51.100.1".parse().unwrap(), t, true).is_ok());
+        assert!(limiter.check_at("::ffff:198.51.100.1".parse().unwrap(), t, true).is_err());
     }
 
     #[test]
@@ -282,12 +290,12 @@ mod tests {
         let t = Instant::now();
         for i in 0..(PRUNE_ABOVE as u32 + 10) {
             let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
-            assert!(limiter.check_at(ip, t).is_ok());
+            assert!(limiter.check_at(ip, t, true).is_ok());
         }
         assert!(limiter.tracked() > PRUNE_ABOVE);
         // Two seconds later every bucket has refilled: all but the new one go.
         let later = t + Duration::from_secs(2);
-        assert!(limiter.check_at("192.0.2.1".parse().unwrap(), later).is_ok());
+        assert!(limiter.check_at("192.0.2.1".parse().unwrap(), later, true).is_ok());
         assert_eq!(limiter.tracked(), 1);
     }
 

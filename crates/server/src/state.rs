@@ -21,6 +21,8 @@ pub struct AppState {
     pub form_key: Arc<Vec<u8>>,
     /// Whether writes have been failing for want of the database.
     pub write_health: Arc<WriteHealth>,
+    /// Counts the console's refused sign-ins per client address.
+    pub sign_in_limiter: Arc<crate::ratelimit::RateLimiter>,
 }
 
 /// Remembers a request refused because the database was unavailable

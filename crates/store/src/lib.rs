@@ -21,7 +21,7 @@ mod stats;
 pub mod prelude {
     pub use crate::{
         EventStore, IdempotencyStore, InstallationStore, InvitationStore, KeyStore, OutboxStore,
-        Store, TenantStore, WebhookStore,
+        SessionStore, Store, TenantStore, WebhookStore,
     };
 }
 pub mod sql;
@@ -329,6 +329,31 @@ pub trait EventStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Sessions of the admin console, by the hash of their id.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session for the key with hash `key_hash`, and forgets
+    /// every session not used since `idle_since`.
+    async fn create_session(
+        &self,
+        id_hash: &SecretHash,
+        key_hash: &SecretHash,
+        now: OffsetDateTime,
+        idle_since: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The session, if it was used since `idle_since` (its last use moves
+    /// to `now`, written back at most once a minute); an idle one is
+    /// deleted and not returned.
+    async fn use_session(
+        &self,
+        id_hash: &SecretHash,
+        now: OffsetDateTime,
+        idle_since: OffsetDateTime,
+    ) -> Result<Option<ConsoleSession>, StoreError>;
+    /// Ends a session (signing out); ending an unknown one is not an error.
+    async fn end_session(&self, id_hash: &SecretHash) -> Result<(), StoreError>;
+}
+
 /// Units of work and the idempotent answers they store.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
@@ -374,6 +399,7 @@ sum_trait! {
         + OutboxStore
         + WebhookStore
         + EventStore
+        + SessionStore
         + IdempotencyStore
 }
 

@@ -60,6 +60,16 @@ pub struct Role {
     pub rank: i32,
 }
 
+/// A console session: the key it acts as (by the hash of its secret, as
+/// `api_keys` keeps it) and its times. The session's own id is never
+/// stored, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub key_hash: invitd_core::SecretHash,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+}
+
 /// An API key, without its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {

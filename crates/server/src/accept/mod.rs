@@ -4,7 +4,7 @@
 //! Pages are rendered on the server, in the invitation's language, and work
 //! without JavaScript.
 
-mod page;
+pub(crate) mod page;
 mod signing;
 
 pub use signing::{check_form_nonce, form_nonce, ticket, with_ticket};
@@ -130,7 +130,7 @@ struct AnswerForm {
 /// `Sec-Fetch-Site` must not say another site, and an `Origin` other than
 /// `null` (what browsers send under `Referrer-Policy: no-referrer`) must be
 /// ours.
-fn same_site(headers: &HeaderMap, public_url: &str) -> bool {
+pub(crate) fn same_site(headers: &HeaderMap, public_url: &str) -> bool {
     let fetch_site_ok = headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())

@@ -121,6 +121,18 @@ impl Service {
         Ok(self.state.store.list_tenants().await?)
     }
 
+    /// The tenants the caller reaches (with `invites:read` or
+    /// `tenants:admin`), by name.
+    pub async fn list_tenants(&self, caller: &Caller) -> Result<Vec<Tenant>, Error> {
+        if !caller.has(Scope::TenantsAdmin) {
+            caller.require(Scope::InvitesRead)?;
+        }
+        let mut tenants = self.state.store.list_tenants().await?;
+        tenants.retain(|t| caller.reaches(&t.id));
+        tenants.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        Ok(tenants)
+    }
+
     pub async fn get_tenant(&self, caller: &Caller, id: &str) -> Result<Tenant, Error> {
         if !caller.has(Scope::TenantsAdmin) {
             caller.require(Scope::InvitesRead)?;

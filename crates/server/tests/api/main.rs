@@ -15,6 +15,7 @@ mod change;
 mod compat_tenant_admin;
 mod compat_wix;
 mod compat_workspace;
+mod console;
 mod create_and_list;
 mod faults;
 mod host_app;

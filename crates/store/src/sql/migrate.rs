@@ -42,6 +42,7 @@ migrations!(
     7 "0007_host_app_features",
     8 "0008_address_index",
     9 "0009_quotas",
+    10 "0010_console_sessions",
 );
 
 /// The migrator for a dialect.

@@ -24,6 +24,7 @@ mod outbox;
 mod quota;
 mod readers;
 mod rows;
+mod sessions;
 mod statements;
 mod tenants;
 pub(crate) mod tx;

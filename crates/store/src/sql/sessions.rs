@@ -1,0 +1,86 @@
+//! Sessions of the admin console, kept by the hash of their id.
+
+use super::SqlStore;
+use super::rows::ms;
+use crate::{ConsoleSession, SessionStore, StoreError};
+use invitd_core::SecretHash;
+use sqlx::Row;
+use time::OffsetDateTime;
+
+/// A session's last use is written back at most this often, so browsing
+/// the console is not a write per page.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+#[async_trait::async_trait]
+impl SessionStore for SqlStore {
+    async fn create_session(
+        &self,
+        id_hash: &SecretHash,
+        key_hash: &SecretHash,
+        now: OffsetDateTime,
+        idle_since: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        // Sessions nobody used within the idle limit are gone for good.
+        sqlx::query("DELETE FROM console_sessions WHERE last_seen_at < $1")
+            .bind(ms(idle_since))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO console_sessions (id_hash, key_hash, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",
+        )
+        .bind(id_hash.as_bytes().to_vec())
+        .bind(key_hash.as_bytes().to_vec())
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+
+    async fn use_session(
+        &self,
+        id_hash: &SecretHash,
+        now: OffsetDateTime,
+        idle_since: OffsetDateTime,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        let row = sqlx::query(
+            "SELECT key_hash, created_at, last_seen_at FROM console_sessions WHERE id_hash = $1",
+        )
+        .bind(id_hash.as_bytes().to_vec())
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let last_seen: i64 = row.try_get("last_seen_at")?;
+        if last_seen < ms(idle_since) {
+            self.end_session(id_hash).await?;
+            return Ok(None);
+        }
+        let touched = ms(now) - last_seen >= TOUCH_EVERY_MS;
+        if touched {
+            let mut tx = self.write().await?;
+            sqlx::query("UPDATE console_sessions SET last_seen_at = $1 WHERE id_hash = $2")
+                .bind(ms(now))
+                .bind(id_hash.as_bytes().to_vec())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        let key: Vec<u8> = row.try_get("key_hash")?;
+        let key_hash = SecretHash::from_slice(&key)
+            .ok_or_else(|| StoreError::corrupt("a session's key hash is not 32 bytes"))?;
+        Ok(Some(ConsoleSession {
+            key_hash,
+            created_at: super::rows::from_ms(row.try_get("created_at")?)?,
+            last_seen_at: if touched { now } else { super::rows::from_ms(last_seen)? },
+        }))
+    }
+
+    async fn end_session(&self, id_hash: &SecretHash) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM console_sessions WHERE id_hash = $1")
+            .bind(id_hash.as_bytes().to_vec())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+}
