@@ -129,7 +129,7 @@ impl Service {
         }
         let mut tenants = self.state.store.list_tenants().await?;
         tenants.retain(|t| caller.reaches(&t.id));
-        tenants.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        tenants.sort_by_cached_key(|t| t.name.to_lowercase());
         Ok(tenants)
     }
 
