@@ -7,12 +7,20 @@
 //! - [`session`]: signing in and out, the session cookie, CSRF;
 //! - [`render`]: templates, the shared frame, styles, security headers;
 //! - [`strings`]: every word the console shows;
-//! - one module per area: [`tenants`].
+//! - one module per area: `tenants` (the list), `tenant` (one tenant's
+//!   settings and counts), `invitations` (the table and the form for new
+//!   ones), `invitation` (one invitation and its actions), `webhooks`,
+//!   `keys`.
 
+mod invitation;
+mod invitations;
+mod keys;
 pub mod render;
 pub mod session;
 pub mod strings;
+mod tenant;
 mod tenants;
+mod webhooks;
 
 pub use session::sign_in_limiter;
 
@@ -30,6 +38,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/assets/console.css", get(render::css))
         .route("/admin/assets/console.js", get(render::js))
         .merge(tenants::routes())
+        .merge(tenant::routes())
+        .merge(invitations::routes())
+        .merge(invitation::routes())
+        .merge(webhooks::routes())
+        .merge(keys::routes())
 }
 
 /// `/admin`: the tenants, once signed in.

@@ -1,7 +1,12 @@
 //! The admin console over HTTP: a small client that keeps the session
 //! cookie and posts forms with their CSRF token, and the tests of each area.
 
+mod invitation;
+mod invitations;
+mod keys;
 mod sessions;
+mod tenant;
+mod webhooks;
 
 use crate::harness::TestApp;
 use reqwest::StatusCode;
