@@ -12,14 +12,15 @@ use minijinja::{Environment, Value, context};
 use std::sync::LazyLock;
 use time::OffsetDateTime;
 
-/// The templates, by name, embedded in the binary.
-macro_rules! templates {
-    ($($name:literal,)*) => {
-        const TEMPLATES: &[(&str, &str)] = &[$(($name, include_str!(concat!("templates/", $name))),)*];
-    };
-}
-
-templates!("base.html", "sign_in.html", "message.html", "tenants.html",);
+/// The templates, by name, embedded in the binary (one line each).
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("templates/base.html")),
+    ("sign_in.html", include_str!("templates/sign_in.html")),
+    ("message.html", include_str!("templates/message.html")),
+    ("tenants.html", include_str!("templates/tenants.html")),
+    ("find_form.html", include_str!("templates/find_form.html")),
+    ("find.html", include_str!("templates/find.html")),
+];
 
 static ENV: LazyLock<Result<Environment<'static>, minijinja::Error>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -159,15 +160,20 @@ impl Page {
                 .and_then(|tpl| tpl.render(context! { ..frame, ..self.values })),
             Err(e) => Err(minijinja::Error::new(e.kind(), "the console templates did not parse")),
         };
-        let html = html.unwrap_or_else(|e| {
-            tracing::error!(error = %e, template = self.template, "console template");
-            String::from(
-                "<!DOCTYPE html><html lang=\"en\"><title>Error</title><p>Something went wrong.</p></html>",
-            )
-        });
+        let (status, html) = match html {
+            Ok(html) => (self.status, html),
+            Err(e) => {
+                tracing::error!(error = %e, template = self.template, "console template");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    String::from(
+                        "<!DOCTYPE html><html lang=\"en\"><title>Error</title><p>Something went wrong.</p></html>",
+                    ),
+                )
+            }
+        };
         let mut response =
-            (self.status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html)
-                .into_response();
+            (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
         let csp = format!(
             "default-src 'none'; style-src 'self' 'nonce-{style_nonce}'; script-src 'self'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         );
@@ -240,4 +246,27 @@ pub fn error_page(error: &Error, session: Option<&Session>) -> Response {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every template parses, and renders with nothing in its context.
+    #[test]
+    fn every_template_parses_and_renders_empty() {
+        let env = match &*ENV {
+            Ok(env) => env,
+            Err(e) => panic!("templates: {e:#}"),
+        };
+        for (name, _) in TEMPLATES {
+            let rendered =
+                env.get_template(name).and_then(|t| t.render(context! { t => STRINGS.clone() }));
+            assert!(
+                rendered.is_ok(),
+                "{name}: {:#}",
+                rendered.err().map(|e| format!("{e:#}")).unwrap_or_default()
+            );
+        }
+    }
 }

@@ -61,6 +61,23 @@ pub const EN: &[(&str, &str)] = &[
     ("tenant_language", "Language"),
     ("tenant_created", "Created"),
     ("no_tenants", "This key reaches no tenants."),
+    // Finding a person across tenants.
+    ("find_title", "A person's invitations"),
+    ("find_label", "Find a person's invitations by email address"),
+    ("find_hint", "The whole address, in any tenant this key reaches."),
+    ("find", "Find"),
+    ("find_none", "No invitations to this address in the tenants this key reaches."),
+    ("col_tenant", "Tenant"),
+    ("col_email", "Email"),
+    ("col_status", "Status"),
+    ("col_delivery", "Email"),
+    ("col_created", "Created"),
+    ("col_last_sent", "Last sent"),
+    // Delivery states, as words.
+    ("delivery_queued", "Queued"),
+    ("delivery_sent", "Sent"),
+    ("delivery_failed", "Failed"),
+    ("delivery_not_sent", "Not sent (the host app delivers the link)"),
     // Invitations.
     ("invitations_title", "Invitations"),
     // One invitation.

@@ -142,3 +142,75 @@ async fn an_invitee_accepts_declines_and_meets_an_expired_link_in_chromium() {
     assert!(!chloe["text"].as_str().unwrap().contains("chloe@example.com"));
     inbox.stop();
 }
+
+/// Runs `browser/console.mjs` with `spec` (plus the artifacts folder).
+async fn drive_console(mut spec: Value) -> Value {
+    spec["dir"] = json!(artifacts());
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../browser/console.mjs");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node").arg(script).arg(spec.to_string()).output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "browser run failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A support person's walk through the admin console: sign in, invite
+/// through the form, find one by address, resend it (a new delivery
+/// attempt appears), revoke another, see the tenant, webhook and key
+/// pages, sign out; a read-only key sees no buttons and is refused when it
+/// posts anyway.
+#[tokio::test]
+#[cfg_attr(
+    not(browser_tests),
+    ignore = "browser test skipped: run `bash browser/run.sh` (needs chromium and node)"
+)]
+async fn a_support_person_finds_resends_and_revokes_in_the_console() {
+    let port = smtp_port();
+    let inbox = Inbox::start(port).await;
+    let app = spawn_app_with(Options {
+        mail_url: Some(format!("smtp://127.0.0.1:{port}")),
+        run_worker: true,
+        real_links: true,
+        ..Default::default()
+    })
+    .await;
+    // A support person resends right after creating, in this test.
+    app.patch("/v1/tenants/acme", json!({"resend_cooldown_seconds": 0})).await.expect(200);
+    let readonly = app.key_with(&["invites:read"], None).await;
+    let emails = ["mia@example.com", "noah@example.com", "olivia@example.com"];
+    let out = drive_console(json!({
+        "base": app.base, "key": app.key, "readonlyKey": readonly,
+        "tenant": "acme", "tenantName": "Acme Inc",
+        "emails": emails, "find": "mia@example.com", "revoke": "noah@example.com",
+    }))
+    .await;
+    let text = |field: &str| out[field].as_str().unwrap_or_default().to_string();
+    assert!(text("wrongKey").contains("That key was not accepted"), "{out}");
+    assert!(text("tenantsText").contains("Acme Inc"), "{out}");
+    assert!(text("created").contains("mia@example.com"), "{out}");
+    assert!(text("created").contains("not-an-address"), "{out}");
+    assert_eq!(out["searchRows"], 1, "{out}");
+    assert!(text("afterRevoke").contains("Revoked"), "{out}");
+    assert!(text("signedOut").contains("You are signed out."), "{out}");
+    assert!(text("afterSignOutUrl").contains("/admin/sign-in"), "{out}");
+    assert_eq!(out["readonlyButtons"], 0, "{out}");
+    assert_eq!(out["readonlyPostStatus"], 403, "{out}");
+    for step in out["steps"].as_array().unwrap() {
+        assert_eq!(step["overflow"], false, "page wider than a phone: {step}");
+    }
+    // What the API sees afterwards.
+    let mia = app.get("/v1/tenants/acme/invitations?email=mia@example.com").await.expect(200);
+    let mia = &mia["invitations"][0];
+    let id = mia["id"].as_str().unwrap();
+    let deliveries =
+        app.get(&format!("/v1/tenants/acme/invitations/{id}/deliveries")).await.expect(200);
+    let attempts = deliveries["deliveries"].as_array().map(Vec::len).unwrap_or(0);
+    assert!(attempts >= 2, "the resend made a second delivery attempt: {deliveries}");
+    let noah = app.get("/v1/tenants/acme/invitations?email=noah@example.com").await.expect(200);
+    assert_eq!(noah["invitations"][0]["status"], "revoked");
+    let events = app.get(&format!("/v1/tenants/acme/invitations/{id}/events")).await.expect(200);
+    assert!(events.to_string().contains("test-admin"), "the console acted as the key: {events}");
+    inbox.stop();
+}

@@ -1,6 +1,7 @@
 //! The admin console over HTTP: a small client that keeps the session
 //! cookie and posts forms with their CSRF token, and the tests of each area.
 
+mod find;
 mod invitation;
 mod invitations;
 mod keys;
