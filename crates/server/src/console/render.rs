@@ -19,7 +19,14 @@ macro_rules! templates {
     };
 }
 
-templates!("base.html", "sign_in.html", "message.html", "tenants.html",);
+templates!(
+    "base.html",
+    "sign_in.html",
+    "message.html",
+    "tenants.html",
+    "invitation.html",
+    "invitation_confirm.html",
+);
 
 static ENV: LazyLock<Result<Environment<'static>, minijinja::Error>> = LazyLock::new(|| {
     let mut env = Environment::new();
