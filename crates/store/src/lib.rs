@@ -298,6 +298,14 @@ pub trait WebhookStore: Send + Sync {
         outcome: &WebhookOutcome,
         disable_after: time::Duration,
     ) -> Result<(), StoreError>;
+    /// The deliveries of one invitation's events to every endpoint, oldest
+    /// first, each with its latest attempt (none for an unknown
+    /// invitation).
+    async fn list_invitation_webhook_deliveries(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Vec<InvitationWebhookDelivery>, StoreError>;
     /// An endpoint's attempts, newest first.
     async fn list_webhook_attempts(
         &self,

@@ -176,6 +176,23 @@ pub struct WebhookAttempt {
     pub error: Option<String>,
 }
 
+/// One webhook delivery of an invitation's event, with its latest attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvitationWebhookDelivery {
+    pub delivery_id: i64,
+    pub endpoint_id: Uuid,
+    pub endpoint_url: String,
+    pub event_id: i64,
+    pub event_type: String,
+    /// `pending`, `delivered`, `failed` or `abandoned`.
+    pub state: String,
+    pub attempts: u32,
+    pub created_at: OffsetDateTime,
+    pub delivered_at: Option<OffsetDateTime>,
+    /// The most recent attempt, once one was made.
+    pub last_attempt: Option<WebhookAttempt>,
+}
+
 /// What becomes of a delivery after an attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WebhookOutcome {

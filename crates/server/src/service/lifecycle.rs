@@ -287,6 +287,7 @@ impl Service {
             .await
             .map_err(not_found_as("invitation"))
     }
+
     pub async fn delivery_attempts(
         &self,
         caller: &Caller,
@@ -301,6 +302,23 @@ impl Service {
             .await
             .map_err(not_found_as("invitation"))?;
         Ok(self.state.store.list_delivery_attempts(&tenant.id, id).await?)
+    }
+
+    /// The webhook deliveries of the invitation's events, oldest first,
+    /// each with its latest attempt (404 for an unknown invitation).
+    pub async fn invitation_webhook_deliveries(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<Vec<invitd_store::InvitationWebhookDelivery>, Error> {
+        let tenant = self.tenant_with(caller, Scope::InvitesRead, tenant).await?;
+        self.state
+            .store
+            .get_invitation(&tenant.id, id)
+            .await
+            .map_err(not_found_as("invitation"))?;
+        Ok(self.state.store.list_invitation_webhook_deliveries(&tenant.id, id).await?)
     }
 }
 

@@ -43,6 +43,7 @@ migrations!(
     8 "0008_address_index",
     9 "0009_quotas",
     10 "0010_console_sessions",
+    11 "0011_invitation_webhooks_index",
 );
 
 /// The migrator for a dialect.

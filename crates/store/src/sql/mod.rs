@@ -17,6 +17,7 @@ mod exec;
 mod expiry;
 mod idempotency;
 mod installation;
+mod invitation_webhooks;
 mod invitations;
 mod keys;
 mod migrate;

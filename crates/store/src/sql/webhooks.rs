@@ -353,6 +353,14 @@ impl WebhookStore for SqlStore {
         tx.commit().await
     }
 
+    async fn list_invitation_webhook_deliveries(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Vec<crate::InvitationWebhookDelivery>, StoreError> {
+        super::invitation_webhooks::list(self, tenant, id).await
+    }
+
     async fn list_webhook_attempts(
         &self,
         tenant: &TenantId,

@@ -1,0 +1,56 @@
+//! The webhook deliveries of one invitation's events, for the console's
+//! page of that invitation: where each went, its state and its latest
+//! attempt.
+
+use super::SqlStore;
+use super::rows;
+use crate::{InvitationWebhookDelivery, StoreError, WebhookAttempt};
+use invitd_core::TenantId;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+/// Deliveries found through the invitation's number (indexed by
+/// `webhook_deliveries_invitation`), each joined to its latest attempt
+/// (indexed by `webhook_attempts_delivery`).
+const SQL: &str = "SELECT d.id, d.endpoint_id, w.url, d.event_id, ev.type, d.state, d.attempts, d.created_at, d.delivered_at, a.attempted_at, a.status_code, a.duration_ms, a.error FROM invitations i JOIN webhook_deliveries d ON d.invitation_number = i.number JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.tenant_id = i.tenant_id JOIN events ev ON ev.id = d.event_id LEFT JOIN webhook_attempts a ON a.id = (SELECT MAX(x.id) FROM webhook_attempts x WHERE x.delivery_id = d.id) WHERE i.id = $1 AND i.tenant_id = $2 ORDER BY d.id";
+
+fn delivery(r: &AnyRow) -> Result<InvitationWebhookDelivery, StoreError> {
+    let delivery_id: i64 = r.try_get("id")?;
+    let event_id: i64 = r.try_get("event_id")?;
+    let event_type: String = r.try_get("type")?;
+    let last_attempt = match r.try_get::<Option<i64>, _>("attempted_at")? {
+        None => None,
+        Some(at) => Some(WebhookAttempt {
+            delivery_id,
+            event_id,
+            event_type: event_type.clone(),
+            attempted_at: rows::from_ms(at)?,
+            status_code: r.try_get::<Option<i64>, _>("status_code")?.map(|c| c as u16),
+            duration_ms: r.try_get::<Option<i64>, _>("duration_ms")?.unwrap_or(0).max(0) as u64,
+            error: r.try_get("error")?,
+        }),
+    };
+    Ok(InvitationWebhookDelivery {
+        delivery_id,
+        endpoint_id: rows::uuid(r, "endpoint_id")?,
+        endpoint_url: r.try_get("url")?,
+        event_id,
+        event_type,
+        state: r.try_get("state")?,
+        attempts: r.try_get::<i64, _>("attempts")?.max(0) as u32,
+        created_at: rows::time(r, "created_at")?,
+        delivered_at: rows::opt_time(r, "delivered_at")?,
+        last_attempt,
+    })
+}
+
+/// See [`crate::WebhookStore::list_invitation_webhook_deliveries`].
+pub(super) async fn list(
+    store: &SqlStore,
+    tenant: &TenantId,
+    id: Uuid,
+) -> Result<Vec<InvitationWebhookDelivery>, StoreError> {
+    let found = rows::in_tenant(SQL, id, tenant).fetch_all(&store.reader).await?;
+    found.iter().map(delivery).collect()
+}
