@@ -19,7 +19,15 @@ macro_rules! templates {
     };
 }
 
-templates!("base.html", "sign_in.html", "message.html", "tenants.html",);
+templates!(
+    "base.html",
+    "sign_in.html",
+    "message.html",
+    "tenants.html",
+    "invitations.html",
+    "invitations_new.html",
+    "invitations_sent.html",
+);
 
 static ENV: LazyLock<Result<Environment<'static>, minijinja::Error>> = LazyLock::new(|| {
     let mut env = Environment::new();
