@@ -22,6 +22,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("find.html", include_str!("templates/find.html")),
     ("invitation.html", include_str!("templates/invitation.html")),
     ("invitation_confirm.html", include_str!("templates/invitation_confirm.html")),
+    ("invitations.html", include_str!("templates/invitations.html")),
+    ("invitations_new.html", include_str!("templates/invitations_new.html")),
+    ("invitations_sent.html", include_str!("templates/invitations_sent.html")),
 ];
 
 static ENV: LazyLock<Result<Environment<'static>, minijinja::Error>> = LazyLock::new(|| {
@@ -273,6 +276,34 @@ mod tests {
                     TemplateNotFound | SyntaxError | UnknownFilter | UnknownTest | UnknownFunction
                 );
                 assert!(!broken, "{name}: {e:#}");
+            }
+        }
+    }
+
+    /// Each string is named once, and every `t.<name>` a template uses is
+    /// one of them.
+    #[test]
+    fn strings_are_unique_and_every_one_a_template_uses_exists() {
+        let mut seen = std::collections::HashSet::new();
+        for (key, _) in strings::EN {
+            assert!(seen.insert(*key), "the string {key} is defined twice");
+        }
+        for (name, source) in TEMPLATES {
+            for (at, _) in source.match_indices("t.") {
+                let before = source[..at].chars().last();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                    continue;
+                }
+                let key: String = source[at + 2..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !key.is_empty() {
+                    assert!(
+                        seen.contains(key.as_str()),
+                        "{name} uses t.{key}, which is not defined"
+                    );
+                }
             }
         }
     }
