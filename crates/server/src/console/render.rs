@@ -19,7 +19,16 @@ macro_rules! templates {
     };
 }
 
-templates!("base.html", "sign_in.html", "message.html", "tenants.html",);
+templates!(
+    "base.html",
+    "sign_in.html",
+    "message.html",
+    "tenants.html",
+    "webhooks.html",
+    "webhook.html",
+    "webhook_confirm.html",
+    "webhook_secret.html",
+);
 
 static ENV: LazyLock<Result<Environment<'static>, minijinja::Error>> = LazyLock::new(|| {
     let mut env = Environment::new();

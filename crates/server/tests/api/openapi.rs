@@ -36,6 +36,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("patch", "/v1/tenants/{tenant}/webhooks/{id}"),
     ("delete", "/v1/tenants/{tenant}/webhooks/{id}"),
     ("post", "/v1/tenants/{tenant}/webhooks/{id}/rotate-secret"),
+    ("post", "/v1/tenants/{tenant}/webhooks/{id}/test"),
     ("get", "/v1/tenants/{tenant}/webhooks/{id}/attempts"),
     ("get", "/v1/tenants/{tenant}/events"),
     ("get", "/v1/events"),

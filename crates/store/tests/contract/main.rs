@@ -158,4 +158,5 @@ macro_rules! contract {
 
 mod migrations;
 mod records;
+mod webhooks;
 mod workers;
