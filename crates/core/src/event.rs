@@ -45,6 +45,10 @@ pub enum EventType {
     WebhookDeleted,
     #[serde(rename = "webhook.disabled")]
     WebhookDisabled,
+    /// A test delivery asked for by an administrator; sent to that one
+    /// endpoint only, whatever it subscribes to.
+    #[serde(rename = "webhook.test")]
+    WebhookTest,
     #[serde(rename = "api_key.created")]
     ApiKeyCreated,
     #[serde(rename = "api_key.revoked")]
@@ -53,7 +57,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type, invitation events first in their lifecycle order.
-    pub const ALL: [EventType; 20] = [
+    pub const ALL: [EventType; 21] = [
         EventType::InvitationCreated,
         EventType::InvitationSent,
         EventType::InvitationDeliveryFailed,
@@ -72,6 +76,7 @@ impl EventType {
         EventType::WebhookSecretRotated,
         EventType::WebhookDeleted,
         EventType::WebhookDisabled,
+        EventType::WebhookTest,
         EventType::ApiKeyCreated,
         EventType::ApiKeyRevoked,
     ];
@@ -97,6 +102,7 @@ impl EventType {
             EventType::WebhookSecretRotated => "webhook.secret_rotated",
             EventType::WebhookDeleted => "webhook.deleted",
             EventType::WebhookDisabled => "webhook.disabled",
+            EventType::WebhookTest => "webhook.test",
             EventType::ApiKeyCreated => "api_key.created",
             EventType::ApiKeyRevoked => "api_key.revoked",
         }
@@ -136,6 +142,8 @@ mod tests {
             assert_eq!(serde_json::to_value(t).unwrap(), serde_json::json!(t.as_str()));
         }
         assert_eq!(EventType::parse("invitation.nope"), None);
+        assert_eq!(EventType::parse("webhook.test"), Some(EventType::WebhookTest));
+        assert!(!EventType::WebhookTest.is_invitation(), "a test event is never subscribed to");
         let names: Vec<&str> = EventType::subscribable().map(EventType::as_str).collect();
         assert_eq!(
             names,

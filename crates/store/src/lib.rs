@@ -306,6 +306,18 @@ pub trait WebhookStore: Send + Sync {
         tenant: &TenantId,
         id: Uuid,
     ) -> Result<Vec<InvitationWebhookDelivery>, StoreError>;
+
+    /// Records a `webhook.test` event about `endpoint` (its id, URL and
+    /// tenant as data, `audit` as actor) and queues one delivery of it, due
+    /// at `at`, to that endpoint alone (enabled or not, whatever it
+    /// subscribes to), in one transaction; `NotFound` if the endpoint is
+    /// gone from its tenant.
+    async fn queue_webhook_test(
+        &self,
+        endpoint: &WebhookEndpoint,
+        at: OffsetDateTime,
+        audit: &Audit,
+    ) -> Result<QueuedTest, StoreError>;
     /// An endpoint's attempts, newest first.
     async fn list_webhook_attempts(
         &self,

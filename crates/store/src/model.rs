@@ -193,6 +193,15 @@ pub struct InvitationWebhookDelivery {
     pub last_attempt: Option<WebhookAttempt>,
 }
 
+/// A test event queued for one endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueuedTest {
+    /// The `webhook.test` event (its `webhook-id` is `evt_<id>`).
+    pub event_id: i64,
+    /// Its one delivery, to the endpoint asked for.
+    pub delivery_id: i64,
+}
+
 /// What becomes of a delivery after an attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WebhookOutcome {

@@ -25,6 +25,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("invitations.html", include_str!("templates/invitations.html")),
     ("invitations_new.html", include_str!("templates/invitations_new.html")),
     ("invitations_sent.html", include_str!("templates/invitations_sent.html")),
+    ("webhooks.html", include_str!("templates/webhooks.html")),
+    ("webhook.html", include_str!("templates/webhook.html")),
+    ("webhook_confirm.html", include_str!("templates/webhook_confirm.html")),
+    ("webhook_secret.html", include_str!("templates/webhook_secret.html")),
 ];
 
 static ENV: LazyLock<Result<Environment<'static>, minijinja::Error>> = LazyLock::new(|| {

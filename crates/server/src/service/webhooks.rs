@@ -4,7 +4,7 @@ use super::{Service, not_found_as, parse_time};
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
 use invitd_core::EventType;
-use invitd_store::{Event, EventFilter, StoreError, WebhookAttempt, WebhookEndpoint};
+use invitd_store::{Event, EventFilter, QueuedTest, StoreError, WebhookAttempt, WebhookEndpoint};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -197,6 +197,23 @@ impl Service {
         self.state
             .store
             .delete_webhook(&e.tenant_id, id, self.now(), &caller.audit())
+            .await
+            .map_err(not_found)
+    }
+
+    /// Queues a signed `webhook.test` event for this endpoint alone (enabled
+    /// or not, whatever it subscribes to); the webhook worker delivers it
+    /// like any other, so it shows among the endpoint's attempts.
+    pub async fn send_webhook_test(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<QueuedTest, Error> {
+        let e = self.webhook(caller, tenant, id).await?;
+        self.state
+            .store
+            .queue_webhook_test(&e, self.now(), &caller.audit())
             .await
             .map_err(not_found)
     }

@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::create, webhooks::list))
         .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
         .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::send_test))
         .routes(routes!(webhooks::attempts))
         .routes(routes!(webhooks::tenant_events))
         .routes(routes!(webhooks::installation_events))

@@ -210,6 +210,41 @@ pub async fn rotate_secret(
     Ok(axum::Json(secret_view(&state.service().rotate_webhook_secret(&caller, &tenant, id).await?)))
 }
 
+/// A test event queued for one endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestQueued {
+    /// `evt_<n>`: the `webhook-id` the receiver will see.
+    pub event_id: String,
+    /// `webhook.test`.
+    pub event_type: String,
+    /// The delivery, as `…/attempts` lists it once tried.
+    pub delivery_id: i64,
+}
+
+/// Send a signed `webhook.test` event to this endpoint alone (enabled or
+/// not, whatever it subscribes to). The webhook worker delivers it like any
+/// other (same signature, address checks and retries); its attempts show
+/// in `…/attempts`.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/webhooks/{id}/test", operation_id = "send_webhook_test", tag = "webhooks", params(("tenant" = String, Path), ("id" = Uuid, Path)),
+    security(("bearer" = ["tenants:admin"])),
+    responses(
+        (status = 202, body = TestQueued, description = "Queued for delivery")))]
+pub async fn send_test(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((tenant, id)): Path<(String, Uuid)>,
+) -> Result<(StatusCode, axum::Json<TestQueued>), Error> {
+    let queued = state.service().send_webhook_test(&caller, &tenant, id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(TestQueued {
+            event_id: format!("evt_{}", queued.event_id),
+            event_type: invitd_core::EventType::WebhookTest.as_str().to_string(),
+            delivery_id: queued.delivery_id,
+        }),
+    ))
+}
+
 /// Every delivery attempt to this endpoint, newest first: status code,
 /// duration, error.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/webhooks/{id}/attempts", operation_id = "list_webhook_attempts", tag = "webhooks", params(("tenant" = String, Path), ("id" = Uuid, Path), AttemptQuery),

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
 mod signing;
-use signing::verify;
+pub(crate) use signing::verify;
 
 /// A webhook receiver: records every request, answers with the next
 /// status of its script (then 200).
@@ -51,7 +51,7 @@ impl Receiver {
         self.seen.lock().unwrap().clone()
     }
 
-    fn raw(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn raw(&self) -> Vec<Vec<u8>> {
         self.raw.lock().unwrap().clone()
     }
 

@@ -28,6 +28,7 @@ mod rows;
 mod sessions;
 mod statements;
 mod tenants;
+mod test_event;
 pub(crate) mod tx;
 mod webhooks;
 mod writer;

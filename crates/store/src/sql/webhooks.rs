@@ -6,9 +6,10 @@ use super::events::{NewEvent, Subject, insert_event};
 use super::exec::{Exec, OnThread, ready};
 use super::readers::FromCols;
 use super::rows::{self, AnyQuery, Cols, ms};
-use super::{Dialect, SqlStore};
+use super::{Dialect, SqlStore, test_event};
 use crate::{
-    Audit, StoreError, WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome, WebhookStore,
+    Audit, QueuedTest, StoreError, WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome,
+    WebhookStore,
 };
 use invitd_core::{EventType, Secret, TenantId};
 use sqlx::Row;
@@ -359,6 +360,18 @@ impl WebhookStore for SqlStore {
         id: Uuid,
     ) -> Result<Vec<crate::InvitationWebhookDelivery>, StoreError> {
         super::invitation_webhooks::list(self, tenant, id).await
+    }
+
+    async fn queue_webhook_test(
+        &self,
+        endpoint: &WebhookEndpoint,
+        at: OffsetDateTime,
+        audit: &Audit,
+    ) -> Result<QueuedTest, StoreError> {
+        let mut tx = self.write().await?;
+        let queued = test_event::queue_in(&mut *tx, self.dialect, endpoint, at, audit).await?;
+        tx.commit().await?;
+        Ok(queued)
     }
 
     async fn list_webhook_attempts(

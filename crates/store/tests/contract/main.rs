@@ -159,4 +159,5 @@ macro_rules! contract {
 mod invitation_webhooks;
 mod migrations;
 mod records;
+mod webhooks;
 mod workers;

@@ -30,7 +30,7 @@ fn standard_signature(secret: &str, id: &str, timestamp: &str, body: &[u8]) -> S
 
 /// Verifies a delivery as the Standard Webhooks specification says, over
 /// the body bytes the receiver got (not a re-serialisation of them).
-pub(super) fn verify(headers: &axum::http::HeaderMap, raw_body: &[u8], secret: &str) {
+pub(crate) fn verify(headers: &axum::http::HeaderMap, raw_body: &[u8], secret: &str) {
     let id = headers["webhook-id"].to_str().unwrap();
     let timestamp = headers["webhook-timestamp"].to_str().unwrap();
     let signatures = headers["webhook-signature"].to_str().unwrap();
