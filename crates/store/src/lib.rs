@@ -178,6 +178,13 @@ pub trait InvitationStore: Send + Sync {
         inviter: Option<&str>,
         since: OffsetDateTime,
     ) -> Result<u64, StoreError>;
+    /// How many of the tenant's invitations are in each effective status
+    /// at `now` (one grouped query).
+    async fn count_by_status(
+        &self,
+        tenant: &TenantId,
+        now: OffsetDateTime,
+    ) -> Result<StatusCounts, StoreError>;
     async fn get_invitation(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError>;
     /// By the per-installation number; `tenant: None` looks in every tenant
     /// (the number is unique across them).

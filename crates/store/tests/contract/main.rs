@@ -156,6 +156,7 @@ macro_rules! contract {
     };
 }
 
+mod counts;
 mod migrations;
 mod records;
 mod workers;
