@@ -29,7 +29,7 @@ pub mod testing;
 
 pub use error::StoreError;
 pub use model::*;
-pub use stats::{Backlog, PoolStats};
+pub use stats::{Backlog, PoolStats, StatusCounts};
 
 use async_trait::async_trait;
 use invitd_core::{EventType, Invitation, SecretHash, TenantId};

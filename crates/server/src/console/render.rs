@@ -19,7 +19,15 @@ macro_rules! templates {
     };
 }
 
-templates!("base.html", "sign_in.html", "message.html", "tenants.html",);
+templates!(
+    "base.html",
+    "sign_in.html",
+    "message.html",
+    "tenants.html",
+    "tenant.html",
+    "keys.html",
+    "key_revoke.html",
+);
 
 static ENV: LazyLock<Result<Environment<'static>, minijinja::Error>> = LazyLock::new(|| {
     let mut env = Environment::new();
