@@ -29,7 +29,7 @@ pub mod testing;
 
 pub use error::StoreError;
 pub use model::*;
-pub use stats::{Backlog, PoolStats};
+pub use stats::{Backlog, PoolStats, StatusCounts};
 
 use async_trait::async_trait;
 use invitd_core::{EventType, Invitation, SecretHash, TenantId};
@@ -178,6 +178,13 @@ pub trait InvitationStore: Send + Sync {
         inviter: Option<&str>,
         since: OffsetDateTime,
     ) -> Result<u64, StoreError>;
+    /// How many of the tenant's invitations are in each effective status
+    /// at `now` (one grouped query).
+    async fn count_by_status(
+        &self,
+        tenant: &TenantId,
+        now: OffsetDateTime,
+    ) -> Result<StatusCounts, StoreError>;
     async fn get_invitation(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError>;
     /// By the per-installation number; `tenant: None` looks in every tenant
     /// (the number is unique across them).

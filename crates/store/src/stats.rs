@@ -1,5 +1,6 @@
-//! What the store reports for `/metrics`: the work waiting and this
-//! process's connections.
+//! What the store reports for `/metrics` (the work waiting and this
+//! process's connections) and the console (a tenant's invitations counted
+//! by status).
 
 use time::OffsetDateTime;
 
@@ -31,4 +32,34 @@ pub struct PoolStats {
     /// the writes they carried: their ratio is the mean group size.
     pub writer_batches: u64,
     pub writer_jobs: u64,
+}
+
+/// How many of a tenant's invitations are in each effective status (a
+/// pending invitation past its expiry counts as expired).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub pending: u64,
+    pub accepted: u64,
+    pub declined: u64,
+    pub revoked: u64,
+    pub expired: u64,
+}
+
+impl StatusCounts {
+    /// Each status with its count, in the lifecycle's order.
+    pub fn by_status(&self) -> [(invitd_core::Status, u64); 5] {
+        use invitd_core::Status;
+        [
+            (Status::Pending, self.pending),
+            (Status::Accepted, self.accepted),
+            (Status::Declined, self.declined),
+            (Status::Revoked, self.revoked),
+            (Status::Expired, self.expired),
+        ]
+    }
+
+    /// All of them.
+    pub fn total(&self) -> u64 {
+        self.by_status().iter().map(|(_, n)| n).sum()
+    }
 }

@@ -29,6 +29,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("webhook.html", include_str!("templates/webhook.html")),
     ("webhook_confirm.html", include_str!("templates/webhook_confirm.html")),
     ("webhook_secret.html", include_str!("templates/webhook_secret.html")),
+    ("tenant.html", include_str!("templates/tenant.html")),
+    ("keys.html", include_str!("templates/keys.html")),
+    ("key_revoke.html", include_str!("templates/key_revoke.html")),
 ];
 
 static ENV: LazyLock<Result<Environment<'static>, minijinja::Error>> = LazyLock::new(|| {

@@ -10,7 +10,7 @@ use super::tenant_input::{
 use crate::auth::{Caller, Scope};
 use crate::error::Error;
 use invitd_core::{RoleId, TenantId, limits};
-use invitd_store::{Audit, Role, StoreError, Tenant};
+use invitd_store::{Audit, Role, StatusCounts, StoreError, Tenant};
 
 /// Default least time between two sends of one invitation.
 pub const DEFAULT_RESEND_COOLDOWN_SECS: i64 = 60;
@@ -138,6 +138,18 @@ impl Service {
             caller.require(Scope::InvitesRead)?;
         }
         self.tenant_for(caller, id).await
+    }
+
+    /// How many of the tenant's invitations are in each effective status
+    /// now (a pending one past its expiry counts as expired); with
+    /// `invites:read` or `tenants:admin`.
+    pub async fn count_invitations(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+    ) -> Result<StatusCounts, Error> {
+        let t = self.get_tenant(caller, tenant).await?;
+        Ok(self.state.store.count_by_status(&t.id, self.now()).await?)
     }
 
     pub async fn update_tenant(

@@ -150,6 +150,14 @@ impl InvitationStore for SqlStore {
         Ok(count.map_or(0, |Number(n)| n.max(0) as u64))
     }
 
+    async fn count_by_status(
+        &self,
+        tenant: &TenantId,
+        now: OffsetDateTime,
+    ) -> Result<crate::StatusCounts, StoreError> {
+        self.count_by_status_in(tenant, now).await
+    }
+
     async fn get_invitation(&self, tenant: &TenantId, id: Uuid) -> Result<Invitation, StoreError> {
         let sql = format!(
             "SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = $1 AND tenant_id = $2"

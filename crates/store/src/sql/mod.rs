@@ -12,6 +12,7 @@
 
 mod args;
 mod by_address;
+mod counts;
 mod events;
 mod exec;
 mod expiry;

@@ -156,6 +156,7 @@ macro_rules! contract {
     };
 }
 
+mod counts;
 mod invitation_webhooks;
 mod migrations;
 mod records;
