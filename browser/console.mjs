@@ -62,7 +62,7 @@ try {
 
   await page.goto(`${spec.base}/admin/tenants/${spec.tenant}/invitations`);
   await page.getByLabel("Search by address").fill(spec.find);
-  await click(page, "button", "Search");
+  await click(page, "button", "Apply");
   out.searchRows = await page.locator("tbody tr").count();
   await shot(page, "06-search");
   await click(page, "link", spec.find);

@@ -192,6 +192,10 @@ async fn a_support_person_finds_resends_and_revokes_in_the_console() {
     assert!(text("created").contains("mia@example.com"), "{out}");
     assert!(text("created").contains("not-an-address"), "{out}");
     assert_eq!(out["searchRows"], 1, "{out}");
+    // The page itself shows the resend's email among the deliveries.
+    let page = text("afterResendText");
+    let deliveries = page.split("Email deliveries").nth(1).unwrap_or_default();
+    assert!(deliveries.contains("Resend"), "no resend delivery on the page: {page}");
     assert!(text("afterRevoke").contains("Revoked"), "{out}");
     assert!(text("signedOut").contains("You are signed out."), "{out}");
     assert!(text("afterSignOutUrl").contains("/admin/sign-in"), "{out}");
@@ -206,7 +210,7 @@ async fn a_support_person_finds_resends_and_revokes_in_the_console() {
     let id = mia["id"].as_str().unwrap();
     let deliveries =
         app.get(&format!("/v1/tenants/acme/invitations/{id}/deliveries")).await.expect(200);
-    let attempts = deliveries["deliveries"].as_array().map(Vec::len).unwrap_or(0);
+    let attempts = deliveries["attempts"].as_array().map(Vec::len).unwrap_or(0);
     assert!(attempts >= 2, "the resend made a second delivery attempt: {deliveries}");
     let noah = app.get("/v1/tenants/acme/invitations?email=noah@example.com").await.expect(200);
     assert_eq!(noah["invitations"][0]["status"], "revoked");
