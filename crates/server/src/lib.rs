@@ -76,6 +76,7 @@ impl AppState {
             form_key: Arc::new(form_key.into_bytes()),
             write_health: Default::default(),
             sign_in_limiter: Arc::new(console::sign_in_limiter()),
+            session_touch: Default::default(),
         })
     }
 }

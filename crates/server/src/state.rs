@@ -23,6 +23,9 @@ pub struct AppState {
     pub write_health: Arc<WriteHealth>,
     /// Counts the console's refused sign-ins per client address.
     pub sign_in_limiter: Arc<crate::ratelimit::RateLimiter>,
+    /// Whether a console session's last use is being written now (one at a
+    /// time, so a database refusing writes is not queued a pile of them).
+    pub session_touch: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Remembers a request refused because the database was unavailable

@@ -368,15 +368,17 @@ pub trait SessionStore: Send + Sync {
         now: OffsetDateTime,
         idle_since: OffsetDateTime,
     ) -> Result<(), StoreError>;
-    /// The session, if it was used since `idle_since` (its last use moves
-    /// to `now`, written back at most once a minute); an idle one is
-    /// deleted and not returned.
-    async fn use_session(
+    /// The session with this id hash, idle or not.
+    async fn find_session(
+        &self,
+        id_hash: &SecretHash,
+    ) -> Result<Option<ConsoleSession>, StoreError>;
+    /// Records a use of the session at `now`.
+    async fn touch_session(
         &self,
         id_hash: &SecretHash,
         now: OffsetDateTime,
-        idle_since: OffsetDateTime,
-    ) -> Result<Option<ConsoleSession>, StoreError>;
+    ) -> Result<(), StoreError>;
     /// Ends a session (signing out); ending an unknown one is not an error.
     async fn end_session(&self, id_hash: &SecretHash) -> Result<(), StoreError>;
 }

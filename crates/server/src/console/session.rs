@@ -30,11 +30,17 @@ use minijinja::context;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
+use std::sync::atomic::Ordering;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "invitd_console";
 /// A session unused this long is over.
 pub const IDLE: time::Duration = time::Duration::hours(8);
+/// A session's last use is written back at most this often, so browsing
+/// the console is not a write per page.
+const TOUCH_EVERY: time::Duration = time::Duration::minutes(1);
+/// How long a page waits for its session's bookkeeping write.
+const SESSION_WRITE_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 /// Refused sign-ins allowed per client address: this many at once, then
 /// this many a minute.
 const SIGN_IN_FAILURES_PER_MINUTE: u32 = 10;
@@ -99,10 +105,29 @@ impl FromRequestParts<AppState> for Session {
         let now = state.clock.now();
         let session = state
             .store
-            .use_session(&id_hash, now, now - IDLE)
+            .find_session(&id_hash)
             .await
             .map_err(|e| render::error_page(&Error::from(e), None))?;
         let Some(session) = session else { return Err(to_sign_in(parts)) };
+        // The session's own writes run beside the request, which waits for
+        // them only briefly: a page still reads while the database refuses
+        // writes (a full disk, a held lock).
+        let store = state.store.clone();
+        if session.last_seen_at <= now - IDLE {
+            let ending = tokio::spawn(async move { store.end_session(&id_hash).await });
+            let _ = tokio::time::timeout(SESSION_WRITE_WAIT, ending).await;
+            return Err(to_sign_in(parts));
+        }
+        let due = now - session.last_seen_at >= TOUCH_EVERY;
+        let busy = &state.session_touch;
+        if due && !state.write_health.failing() && !busy.swap(true, Ordering::AcqRel) {
+            let busy = busy.clone();
+            let touch = tokio::spawn(async move {
+                let _ = store.touch_session(&id_hash, now).await;
+                busy.store(false, Ordering::Release);
+            });
+            let _ = tokio::time::timeout(SESSION_WRITE_WAIT, touch).await;
+        }
         let key = state
             .keys
             .find(&*state.store, &session.key_hash)
@@ -221,13 +246,16 @@ pub(super) struct SignIn {
     next: Option<String>,
 }
 
-/// The client address sign-in failures are counted under.
-fn client_ip(parts_client: &ClientInfo) -> std::net::IpAddr {
-    parts_client
+/// The client address sign-in failures are counted under: the peer, or
+/// behind a trusted proxy the address it forwarded (as the rate limit of
+/// the accept page counts).
+fn client_ip(state: &AppState, client: &ClientInfo, headers: &HeaderMap) -> std::net::IpAddr {
+    let peer = client
         .ip
         .as_deref()
         .and_then(|ip| ip.parse().ok())
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    crate::ratelimit::client_address(peer, headers, &state.config.trusted_proxies)
 }
 
 /// `POST /admin/sign-in`: checks the key and opens a session. A refused
@@ -239,7 +267,7 @@ pub(super) async fn sign_in(
     client: ClientInfo,
     form: Result<axum::Form<SignIn>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let ip = client_ip(&client);
+    let ip = client_ip(&state, &client, &headers);
     if let Err(wait) = state.sign_in_limiter.peek(ip) {
         let mut response =
             sign_in_page(StatusCode::TOO_MANY_REQUESTS, None, Some(text("too_many_attempts")));

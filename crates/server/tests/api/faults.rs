@@ -204,3 +204,36 @@ async fn a_write_lock_held_by_another_process_answers_503_then_recovers() {
     let list = app.get("/v1/tenants/acme/invitations").await.expect(200);
     assert_eq!(list["invitations"].as_array().unwrap().len(), 2);
 }
+
+/// The admin console under the same fault: pages that only read still
+/// answer (a session's last use is recorded when it can be), a form that
+/// writes answers 503 with `Retry-After` and a page that says so, and the
+/// same form succeeds once the lock is released.
+#[tokio::test]
+async fn the_console_reads_through_a_held_write_lock_and_its_writes_answer_503() {
+    use crate::console::Console;
+    let app = spawn_app().await;
+    let db = app.dir.path().join("test.db");
+    let console = Console::signed_in(&app, &app.key).await;
+    let lock = match HeldLock::take(&db) {
+        Ok(lock) => lock,
+        Err(why) => return skip(&why),
+    };
+    // Past the minute after which a page records the session's use.
+    app.advance(time::Duration::minutes(2));
+    console.get("/admin/tenants/acme/invitations").await.expect(200);
+    let form = [("emails", "locked@example.com"), ("roles", "viewer")];
+    let refused = console
+        .post("/admin/tenants/acme/invitations/new", "/admin/tenants/acme/invitations/new", &form)
+        .await;
+    assert_eq!(refused.status.as_u16(), 503, "{}", refused.html);
+    assert!(refused.headers.get("retry-after").is_some());
+    assert!(refused.html.contains("Try again in a moment"), "{}", refused.html);
+    lock.release();
+    console
+        .post("/admin/tenants/acme/invitations/new", "/admin/tenants/acme/invitations/new", &form)
+        .await
+        .expect(200);
+    let list = app.get("/v1/tenants/acme/invitations").await.expect(200);
+    assert_eq!(list["invitations"][0]["email"], "locked@example.com");
+}

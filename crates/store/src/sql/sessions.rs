@@ -1,15 +1,11 @@
 //! Sessions of the admin console, kept by the hash of their id.
 
 use super::SqlStore;
-use super::rows::ms;
+use super::rows::{from_ms, ms};
 use crate::{ConsoleSession, SessionStore, StoreError};
 use invitd_core::SecretHash;
 use sqlx::Row;
 use time::OffsetDateTime;
-
-/// A session's last use is written back at most this often, so browsing
-/// the console is not a write per page.
-const TOUCH_EVERY_MS: i64 = 60_000;
 
 #[async_trait::async_trait]
 impl SessionStore for SqlStore {
@@ -37,11 +33,9 @@ impl SessionStore for SqlStore {
         tx.commit().await
     }
 
-    async fn use_session(
+    async fn find_session(
         &self,
         id_hash: &SecretHash,
-        now: OffsetDateTime,
-        idle_since: OffsetDateTime,
     ) -> Result<Option<ConsoleSession>, StoreError> {
         let row = sqlx::query(
             "SELECT key_hash, created_at, last_seen_at FROM console_sessions WHERE id_hash = $1",
@@ -50,29 +44,28 @@ impl SessionStore for SqlStore {
         .fetch_optional(&self.reader)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let last_seen: i64 = row.try_get("last_seen_at")?;
-        if last_seen < ms(idle_since) {
-            self.end_session(id_hash).await?;
-            return Ok(None);
-        }
-        let touched = ms(now) - last_seen >= TOUCH_EVERY_MS;
-        if touched {
-            let mut tx = self.write().await?;
-            sqlx::query("UPDATE console_sessions SET last_seen_at = $1 WHERE id_hash = $2")
-                .bind(ms(now))
-                .bind(id_hash.as_bytes().to_vec())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        }
         let key: Vec<u8> = row.try_get("key_hash")?;
         let key_hash = SecretHash::from_slice(&key)
             .ok_or_else(|| StoreError::corrupt("a session's key hash is not 32 bytes"))?;
         Ok(Some(ConsoleSession {
             key_hash,
-            created_at: super::rows::from_ms(row.try_get("created_at")?)?,
-            last_seen_at: if touched { now } else { super::rows::from_ms(last_seen)? },
+            created_at: from_ms(row.try_get("created_at")?)?,
+            last_seen_at: from_ms(row.try_get("last_seen_at")?)?,
         }))
+    }
+
+    async fn touch_session(
+        &self,
+        id_hash: &SecretHash,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE console_sessions SET last_seen_at = $1 WHERE id_hash = $2")
+            .bind(ms(now))
+            .bind(id_hash.as_bytes().to_vec())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
     }
 
     async fn end_session(&self, id_hash: &SecretHash) -> Result<(), StoreError> {
