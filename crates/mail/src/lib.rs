@@ -6,7 +6,9 @@ mod render;
 mod smtp;
 
 pub use file::FileMailer;
-pub use render::{InvitationEmail, LANGUAGES, Templates, format_expiry, pick_language, translate};
+pub use render::{
+    InvitationEmail, LANGUAGES, Templates, escape_html, format_expiry, pick_language, translate,
+};
 pub use smtp::{SmtpMailer, diagnose};
 
 use async_trait::async_trait;

@@ -138,8 +138,8 @@ fn t(state: &State, key: &str, kwargs: Kwargs) -> Result<String, minijinja::Erro
 }
 
 /// Escapes text for an HTML attribute or text node, leaving `/` alone so
-/// links stay readable.
-fn escape_html(s: &str) -> String {
+/// links stay readable (the emails, the accept page and the console use it).
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

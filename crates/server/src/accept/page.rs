@@ -72,7 +72,7 @@ impl Page {
                 tpl.render(context! {
                     lang => self.lang,
                     tenant => tenant.map(|t| t.name.clone()),
-                    logo => tenant.and_then(|t| t.logo_url.as_deref()).map(|u| minijinja::Value::from_safe_string(escape_attr(u))),
+                    logo => tenant.and_then(|t| t.logo_url.as_deref()).map(|u| minijinja::Value::from_safe_string(invitd_mail::escape_html(u))),
                     accent => tenant.and_then(|t| t.accent_color.clone()),
                     style_nonce => &style_nonce,
                     heading => &self.heading,
@@ -117,15 +117,6 @@ impl Page {
         security_headers(headers);
         response
     }
-}
-
-/// Escapes a URL for an HTML attribute, leaving `/` readable.
-fn escape_attr(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\'', "&#39;")
 }
 
 /// Headers every page (and the redirect after accepting) carries.

@@ -8,6 +8,7 @@ use crate::error::Error;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use invitd_core::Secret;
+use invitd_mail::escape_html;
 use minijinja::{Environment, Value, context};
 use std::sync::LazyLock;
 use time::OffsetDateTime;
@@ -92,8 +93,8 @@ fn at(value: Option<String>) -> Value {
     );
     Value::from_safe_string(format!(
         "<time datetime=\"{}\">{}</time>",
-        escape(&value),
-        escape(&shown)
+        escape_html(&value),
+        escape_html(&shown)
     ))
 }
 
@@ -104,25 +105,9 @@ fn status_badge(status: String) -> Value {
     let word = if word == "?" { status.as_str() } else { word };
     Value::from_safe_string(format!(
         "<span class=\"badge badge-{}\">{}</span>",
-        escape(&status),
-        escape(word)
+        escape_html(&status),
+        escape_html(word)
     ))
-}
-
-/// Escapes text for HTML (also inside attributes).
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A page to render: its template, its title and what it shows.

@@ -294,14 +294,8 @@ impl Service {
         tenant: &str,
         id: Uuid,
     ) -> Result<Vec<invitd_store::DeliveryAttempt>, Error> {
-        let tenant = self.tenant_with(caller, Scope::InvitesRead, tenant).await?;
-        // 404 for an unknown invitation rather than an empty list.
-        self.state
-            .store
-            .get_invitation(&tenant.id, id)
-            .await
-            .map_err(not_found_as("invitation"))?;
-        Ok(self.state.store.list_delivery_attempts(&tenant.id, id).await?)
+        let tenant = self.readable_invitation(caller, tenant, id).await?;
+        Ok(self.state.store.list_delivery_attempts(&tenant, id).await?)
     }
 
     /// The webhook deliveries of the invitation's events, oldest first,
@@ -312,13 +306,26 @@ impl Service {
         tenant: &str,
         id: Uuid,
     ) -> Result<Vec<invitd_store::InvitationWebhookDelivery>, Error> {
+        let tenant = self.readable_invitation(caller, tenant, id).await?;
+        Ok(self.state.store.list_invitation_webhook_deliveries(&tenant, id).await?)
+    }
+
+    /// The tenant of an invitation the caller may read: 403 without
+    /// `invites:read`, 404 for a tenant it does not reach or an unknown
+    /// invitation (rather than an empty list of its records).
+    async fn readable_invitation(
+        &self,
+        caller: &Caller,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<invitd_core::TenantId, Error> {
         let tenant = self.tenant_with(caller, Scope::InvitesRead, tenant).await?;
         self.state
             .store
             .get_invitation(&tenant.id, id)
             .await
             .map_err(not_found_as("invitation"))?;
-        Ok(self.state.store.list_invitation_webhook_deliveries(&tenant.id, id).await?)
+        Ok(tenant.id)
     }
 }
 

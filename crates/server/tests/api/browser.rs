@@ -42,6 +42,21 @@ fn link_for(messages: &[Value], to: &str) -> String {
     text[start..].split_whitespace().next().unwrap().to_string()
 }
 
+/// A server whose links a browser can open, sending its emails to a real
+/// SMTP server (the inbox) from its background worker.
+async fn mailing_app() -> (TestApp, Inbox) {
+    let port = smtp_port();
+    let inbox = Inbox::start(port).await;
+    let app = spawn_app_with(Options {
+        mail_url: Some(format!("smtp://127.0.0.1:{port}")),
+        run_worker: true,
+        real_links: true,
+        ..Default::default()
+    })
+    .await;
+    (app, inbox)
+}
+
 /// A host app's landing page that the accept redirect goes to.
 async fn host_app() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -64,15 +79,7 @@ async fn host_app() -> String {
     ignore = "browser test skipped: run `bash browser/run.sh` (needs chromium and node)"
 )]
 async fn an_invitee_accepts_declines_and_meets_an_expired_link_in_chromium() {
-    let port = smtp_port();
-    let inbox = Inbox::start(port).await;
-    let app = spawn_app_with(Options {
-        mail_url: Some(format!("smtp://127.0.0.1:{port}")),
-        run_worker: true,
-        real_links: true,
-        ..Default::default()
-    })
-    .await;
+    let (app, inbox) = mailing_app().await;
     let welcome = host_app().await;
     let tenant = app
         .post("/v1/tenants", json!({"id": "studio", "name": "Studio Nord", "language": "de", "accent_color": "#0a7d5a", "accept_redirect_url": welcome}))
@@ -167,15 +174,7 @@ async fn drive_console(mut spec: Value) -> Value {
     ignore = "browser test skipped: run `bash browser/run.sh` (needs chromium and node)"
 )]
 async fn a_support_person_finds_resends_and_revokes_in_the_console() {
-    let port = smtp_port();
-    let inbox = Inbox::start(port).await;
-    let app = spawn_app_with(Options {
-        mail_url: Some(format!("smtp://127.0.0.1:{port}")),
-        run_worker: true,
-        real_links: true,
-        ..Default::default()
-    })
-    .await;
+    let (app, inbox) = mailing_app().await;
     // A support person resends right after creating, in this test.
     app.patch("/v1/tenants/acme", json!({"resend_cooldown_seconds": 0})).await.expect(200);
     let readonly = app.key_with(&["invites:read"], None).await;
