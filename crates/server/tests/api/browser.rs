@@ -20,8 +20,14 @@ fn artifacts() -> PathBuf {
 
 /// Runs `browser/drive.mjs` on one link.
 async fn drive(url: &str, click: Option<&str>, name: &str) -> Value {
-    let spec = json!({"url": url, "click": click, "name": name, "dir": artifacts()});
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../browser/drive.mjs");
+    run_script("drive.mjs", json!({"url": url, "click": click, "name": name})).await
+}
+
+/// Runs a script of `browser/` with `spec` (plus the artifacts folder) and
+/// reads the JSON it prints.
+async fn run_script(name: &str, mut spec: Value) -> Value {
+    spec["dir"] = json!(artifacts());
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../browser").join(name);
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node").arg(script).arg(spec.to_string()).output().unwrap()
     })
@@ -150,19 +156,6 @@ async fn an_invitee_accepts_declines_and_meets_an_expired_link_in_chromium() {
     inbox.stop();
 }
 
-/// Runs `browser/console.mjs` with `spec` (plus the artifacts folder).
-async fn drive_console(mut spec: Value) -> Value {
-    spec["dir"] = json!(artifacts());
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../browser/console.mjs");
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node").arg(script).arg(spec.to_string()).output().unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(out.status.success(), "browser run failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// A support person's walk through the admin console: sign in, invite
 /// through the form, find one by address, resend it (a new delivery
 /// attempt appears), revoke another, see the tenant, webhook and key
@@ -179,11 +172,14 @@ async fn a_support_person_finds_resends_and_revokes_in_the_console() {
     app.patch("/v1/tenants/acme", json!({"resend_cooldown_seconds": 0})).await.expect(200);
     let readonly = app.key_with(&["invites:read"], None).await;
     let emails = ["mia@example.com", "noah@example.com", "olivia@example.com"];
-    let out = drive_console(json!({
-        "base": app.base, "key": app.key, "readonlyKey": readonly,
-        "tenant": "acme", "tenantName": "Acme Inc",
-        "emails": emails, "find": "mia@example.com", "revoke": "noah@example.com",
-    }))
+    let out = run_script(
+        "console.mjs",
+        json!({
+            "base": app.base, "key": app.key, "readonlyKey": readonly,
+            "tenant": "acme", "tenantName": "Acme Inc",
+            "emails": emails, "find": "mia@example.com", "revoke": "noah@example.com",
+        }),
+    )
     .await;
     let text = |field: &str| out[field].as_str().unwrap_or_default().to_string();
     assert!(text("wrongKey").contains("That key was not accepted"), "{out}");
