@@ -72,6 +72,24 @@ impl<'a> Console<'a> {
     /// Posts the sign-in form; keeps the cookie it sets.
     pub async fn sign_in(&mut self, key: &str) -> Got {
         let got = self.post_raw("/admin/sign-in", &[("api_key", key)]).await;
+        self.keep_cookie(got)
+    }
+
+    /// Posts the sign-in form from a page of `origin`; keeps the cookie.
+    pub async fn sign_in_from(&mut self, key: &str, origin: &str) -> Got {
+        let body = serde_urlencoded::to_string([("api_key", key)]).expect("form");
+        let req = self
+            .client
+            .post(format!("{}/admin/sign-in", self.app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", origin)
+            .header("sec-fetch-site", "same-origin")
+            .body(body);
+        let got = read(req.send().await.expect("request")).await;
+        self.keep_cookie(got)
+    }
+
+    fn keep_cookie(&mut self, got: Got) -> Got {
         if let Some(set) = got.headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
             self.cookie = set.split(';').next().map(str::to_string);
         }

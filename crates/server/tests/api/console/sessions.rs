@@ -143,3 +143,18 @@ async fn revoking_the_key_ends_its_sessions() {
     console.get("/admin/tenants").await.expect(303);
 }
 both!(revoking_the_key_ends_its_sessions);
+
+async fn behind_https_the_cookie_is_secure() {
+    let app = spawn_app_with(Options {
+        configure: Some(Box::new(|c| c.public_url = "https://invitd.example".into())),
+        ..Default::default()
+    })
+    .await;
+    let mut console = Console::new(&app);
+    // The browser's Origin is the public https address.
+    let signed = console.sign_in_from(&app.key, "https://invitd.example").await.expect(303);
+    let cookie = signed.headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+}
+both!(behind_https_the_cookie_is_secure);
