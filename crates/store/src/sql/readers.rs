@@ -18,6 +18,11 @@ use std::sync::Mutex;
 /// A record read from a row of either kind.
 pub(super) trait FromCols: Sized {
     fn from_cols(row: &impl Cols) -> Result<Self, StoreError>;
+    /// The `…_COLUMNS` list its reader finds columns in by position, if
+    /// any (see [`super::rows::Listed`]).
+    fn listed_columns() -> Option<&'static [&'static str]> {
+        None
+    }
 }
 
 /// Settings of a reader connection. The busy timeout is short: a read

@@ -285,10 +285,16 @@ pub(super) fn query_all<T: super::readers::FromCols>(
     args: &[super::args::Arg],
 ) -> Result<Vec<T>, StoreError> {
     let mut statement = conn.prepare_cached(sql).map_err(from_rusqlite)?;
+    // Checked once here rather than for every column of every row.
+    let verified = T::listed_columns().is_some_and(|c| super::rows::selects_first(&statement, c));
     let mut rows = statement.query(rusqlite::params_from_iter(args)).map_err(from_rusqlite)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(from_rusqlite)? {
-        out.push(T::from_cols(row)?);
+        out.push(if verified {
+            T::from_cols(&super::rows::Verified(row))?
+        } else {
+            T::from_cols(row)?
+        });
     }
     Ok(out)
 }
