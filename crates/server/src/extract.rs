@@ -26,6 +26,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// A JSON answer. Written into one buffer of its own (4 KiB to start,
+/// grown as a `Vec`), which is cheaper than axum's `Json` writing piece by
+/// piece into a `BytesMut`: for a page of 50 invitations that was a tenth
+/// of the request's CPU.
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        let mut body = Vec::with_capacity(4096);
+        match serde_json::to_writer(&mut body, &self.0) {
+            Ok(()) => (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response(),
+            Err(e) => Error::Internal(e.into()).into_response(),
+        }
+    }
+}
+
 /// A JSON body that may be left out: an empty body (or `null`) reads as
 /// `T::default()`, so a call that used to take no body keeps working; any
 /// other body is read as [`Json`] reads it.

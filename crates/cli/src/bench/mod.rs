@@ -152,13 +152,12 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
                 drive("get", 1, n, duration, None, server_pid, move |i| {
                     let (t, ids) = (t.clone(), ids.clone());
                     async move {
-                        t.get(&format!(
+                        t.fetch(&format!(
                             "/v1/tenants/{}/invitations/{}",
                             t.tenant,
                             ids[i % ids.len()]
                         ))
                         .await
-                        .map(drop)
                     }
                 })
                 .await
@@ -167,12 +166,11 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
                 drive("list-50", 1, n, duration, None, server_pid, move |_| {
                     let t = t.clone();
                     async move {
-                        t.get(&format!(
+                        t.fetch(&format!(
                             "/v1/tenants/{}/invitations?limit=50&status=pending",
                             t.tenant
                         ))
                         .await
-                        .map(drop)
                     }
                 })
                 .await

@@ -30,10 +30,10 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<AddressQuery>,
-) -> Result<axum::Json<InvitationPage>, Error> {
+) -> Result<crate::extract::Json<InvitationPage>, Error> {
     let (page, next_cursor) = state.service().address_invitations(&caller, q).await?;
     let now = state.clock.now();
-    Ok(axum::Json(InvitationPage {
+    Ok(crate::extract::Json(InvitationPage {
         invitations: page.iter().map(|i| InvitationView::new(i, &caller, now, None)).collect(),
         next_cursor,
     }))
@@ -55,10 +55,10 @@ pub async fn accept_all(
     State(state): State<AppState>,
     caller: Caller,
     Json(req): Json<AcceptAll>,
-) -> Result<axum::Json<AcceptedList>, Error> {
+) -> Result<crate::extract::Json<AcceptedList>, Error> {
     let accepted = state.service().accept_all(&caller, req).await?;
     let now = state.clock.now();
-    Ok(axum::Json(AcceptedList {
+    Ok(crate::extract::Json(AcceptedList {
         invitations: accepted.iter().map(|i| InvitationView::new(i, &caller, now, None)).collect(),
     }))
 }

@@ -41,7 +41,7 @@ pub async fn revoke(
     caller: Caller,
     Path(tenant): Path<String>,
     Json(req): Json<BulkSelection>,
-) -> Result<axum::Json<BulkResponse>, Error> {
+) -> Result<crate::extract::Json<BulkResponse>, Error> {
     bulk(state, caller, tenant, BulkAction::Revoke, req).await
 }
 
@@ -64,7 +64,7 @@ pub async fn resend(
     caller: Caller,
     Path(tenant): Path<String>,
     Json(req): Json<BulkSelection>,
-) -> Result<axum::Json<BulkResponse>, Error> {
+) -> Result<crate::extract::Json<BulkResponse>, Error> {
     bulk(state, caller, tenant, BulkAction::Resend, req).await
 }
 
@@ -74,7 +74,7 @@ async fn bulk(
     tenant: String,
     action: BulkAction,
     req: BulkSelection,
-) -> Result<axum::Json<BulkResponse>, Error> {
+) -> Result<crate::extract::Json<BulkResponse>, Error> {
     let out = state.service().bulk(&caller, &tenant, action, req).await?;
     let now = state.clock.now();
     let public_url = &state.config.public_url;
@@ -86,7 +86,7 @@ async fn bulk(
             InvitationView::new(inv, &caller, now, url)
         })
         .collect();
-    Ok(axum::Json(BulkResponse { invitations, failures: out.failures }))
+    Ok(crate::extract::Json(BulkResponse { invitations, failures: out.failures }))
 }
 
 /// Change a pending invitation: its roles, message, metadata or expiry.
@@ -109,7 +109,7 @@ pub async fn update(
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
     Json(req): Json<InvitationPatch>,
-) -> Result<axum::Json<InvitationView>, Error> {
+) -> Result<crate::extract::Json<InvitationView>, Error> {
     let inv = state.service().change_invitation(&caller, &tenant, id, req).await?;
-    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+    Ok(crate::extract::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
 }

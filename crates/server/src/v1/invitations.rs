@@ -33,7 +33,7 @@ pub async fn create(
     caller: Caller,
     Path(tenant): Path<String>,
     Json(req): Json<CreateInvitations>,
-) -> Result<(StatusCode, axum::Json<CreateInvitationsResponse>), Error> {
+) -> Result<(StatusCode, crate::extract::Json<CreateInvitationsResponse>), Error> {
     let out = state.service().create_invitations(&caller, &tenant, req).await?;
     let now = state.clock.now();
     let invitations: Vec<InvitationView> = out
@@ -41,7 +41,10 @@ pub async fn create(
         .map(|(inv, url)| InvitationView::new(inv, &caller, now, Some(url)))
         .collect();
     let status = if invitations.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, axum::Json(CreateInvitationsResponse { invitations, failures: out.failures })))
+    Ok((
+        status,
+        crate::extract::Json(CreateInvitationsResponse { invitations, failures: out.failures }),
+    ))
 }
 
 /// List invitations, newest first, with filters and cursor pagination.
@@ -55,10 +58,10 @@ pub async fn list(
     caller: Caller,
     Path(tenant): Path<String>,
     Query(q): Query<ListQuery>,
-) -> Result<axum::Json<InvitationPage>, Error> {
+) -> Result<crate::extract::Json<InvitationPage>, Error> {
     let (page, next_cursor) = state.service().list_invitations(&caller, &tenant, q).await?;
     let now = state.clock.now();
-    Ok(axum::Json(InvitationPage {
+    Ok(crate::extract::Json(InvitationPage {
         invitations: page.iter().map(|i| InvitationView::new(i, &caller, now, None)).collect(),
         next_cursor,
     }))
@@ -74,9 +77,9 @@ pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
-) -> Result<axum::Json<InvitationView>, Error> {
+) -> Result<crate::extract::Json<InvitationView>, Error> {
     let inv = state.service().get_invitation(&caller, &tenant, id).await?;
-    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+    Ok(crate::extract::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
 }
 
 /// Resend: a new token (the old link stops working), the expiry extended by
@@ -101,10 +104,10 @@ pub async fn resend(
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
     OptionalJson(options): OptionalJson<ResendOptions>,
-) -> Result<axum::Json<InvitationView>, Error> {
+) -> Result<crate::extract::Json<InvitationView>, Error> {
     let (inv, token) = state.service().resend_with_options(&caller, &tenant, id, options).await?;
     let url = accept_url(&state.config.public_url, &token);
-    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), Some(url))))
+    Ok(crate::extract::Json(InvitationView::new(&inv, &caller, state.clock.now(), Some(url))))
 }
 
 /// Revoke a pending or expired invitation; the record is kept.
@@ -118,9 +121,9 @@ pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
-) -> Result<axum::Json<InvitationView>, Error> {
+) -> Result<crate::extract::Json<InvitationView>, Error> {
     let inv = state.service().revoke(&caller, &tenant, id).await?;
-    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+    Ok(crate::extract::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
 }
 
 /// The audit trail of one invitation, oldest first.
@@ -133,9 +136,9 @@ pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
-) -> Result<axum::Json<EventList>, Error> {
+) -> Result<crate::extract::Json<EventList>, Error> {
     let events = state.service().invitation_events(&caller, &tenant, id).await?;
-    Ok(axum::Json(EventList { events: events.iter().map(EventView::from).collect() }))
+    Ok(crate::extract::Json(EventList { events: events.iter().map(EventView::from).collect() }))
 }
 
 /// Every attempt to deliver the invitation's emails: when, how it went,
@@ -149,9 +152,9 @@ pub async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
-) -> Result<axum::Json<DeliveryAttemptList>, Error> {
+) -> Result<crate::extract::Json<DeliveryAttemptList>, Error> {
     let attempts = state.service().delivery_attempts(&caller, &tenant, id).await?;
-    Ok(axum::Json(DeliveryAttemptList {
+    Ok(crate::extract::Json(DeliveryAttemptList {
         attempts: attempts.iter().map(DeliveryAttemptView::from).collect(),
     }))
 }
@@ -169,9 +172,9 @@ pub async fn lookup(
     State(state): State<AppState>,
     caller: Caller,
     Json(req): Json<TokenRequest>,
-) -> Result<axum::Json<InvitationView>, Error> {
+) -> Result<crate::extract::Json<InvitationView>, Error> {
     let inv = state.service().lookup_token(&caller, &req.token).await?;
-    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+    Ok(crate::extract::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
 }
 
 /// Accept by token, once. 410 when expired, 409 when already answered or
@@ -191,7 +194,7 @@ pub async fn accept(
     State(state): State<AppState>,
     caller: Caller,
     Json(req): Json<AnswerRequest>,
-) -> Result<axum::Json<InvitationView>, Error> {
+) -> Result<crate::extract::Json<InvitationView>, Error> {
     answer(state, caller, req, true).await
 }
 
@@ -209,7 +212,7 @@ pub async fn decline(
     State(state): State<AppState>,
     caller: Caller,
     Json(req): Json<AnswerRequest>,
-) -> Result<axum::Json<InvitationView>, Error> {
+) -> Result<crate::extract::Json<InvitationView>, Error> {
     answer(state, caller, req, false).await
 }
 
@@ -219,10 +222,10 @@ async fn answer(
     caller: Caller,
     req: AnswerRequest,
     accept: bool,
-) -> Result<axum::Json<InvitationView>, Error> {
+) -> Result<crate::extract::Json<InvitationView>, Error> {
     let AnswerRequest { token, account_id, account_email } = req;
     let service = state.service();
     let inv =
         service.answer_by_token_as(&caller, &token, accept, account_id, account_email).await?;
-    Ok(axum::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
+    Ok(crate::extract::Json(InvitationView::new(&inv, &caller, state.clock.now(), None)))
 }

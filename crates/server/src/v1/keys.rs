@@ -22,11 +22,14 @@ pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Json(req): Json<NewKey>,
-) -> Result<(StatusCode, axum::Json<CreatedKey>), Error> {
+) -> Result<(StatusCode, crate::extract::Json<CreatedKey>), Error> {
     let (key, secret): (_, Secret) = state.service().create_key(&caller, req).await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(CreatedKey { key: KeyView::from(&key), secret: secret.expose().to_string() }),
+        crate::extract::Json(CreatedKey {
+            key: KeyView::from(&key),
+            secret: secret.expose().to_string(),
+        }),
     ))
 }
 
@@ -38,9 +41,9 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<axum::Json<KeyList>, Error> {
+) -> Result<crate::extract::Json<KeyList>, Error> {
     let keys = state.service().list_keys(&caller).await?;
-    Ok(axum::Json(KeyList { keys: keys.iter().map(KeyView::from).collect() }))
+    Ok(crate::extract::Json(KeyList { keys: keys.iter().map(KeyView::from).collect() }))
 }
 
 /// Revoke a key; it stops working at once in this process and within two
@@ -53,7 +56,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
-) -> Result<axum::Json<KeyView>, Error> {
+) -> Result<crate::extract::Json<KeyView>, Error> {
     let key = state.service().revoke_key(&caller, id).await?;
-    Ok(axum::Json(KeyView::from(&key)))
+    Ok(crate::extract::Json(KeyView::from(&key)))
 }

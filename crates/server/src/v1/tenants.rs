@@ -21,13 +21,13 @@ pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Json(req): Json<NewTenant>,
-) -> Result<(StatusCode, axum::Json<CreatedTenant>), Error> {
+) -> Result<(StatusCode, crate::extract::Json<CreatedTenant>), Error> {
     let t = state.service().create_tenant(&caller, req).await?;
     let ticket_secret =
         t.ticket_secret.as_ref().map(|s| s.expose().to_string()).unwrap_or_default();
     Ok((
         StatusCode::CREATED,
-        axum::Json(CreatedTenant { tenant: TenantView::from(&t), ticket_secret }),
+        crate::extract::Json(CreatedTenant { tenant: TenantView::from(&t), ticket_secret }),
     ))
 }
 
@@ -41,9 +41,9 @@ pub async fn rotate_ticket_secret(
     State(state): State<AppState>,
     caller: Caller,
     Path(tenant): Path<String>,
-) -> Result<axum::Json<TicketSecret>, Error> {
+) -> Result<crate::extract::Json<TicketSecret>, Error> {
     let secret = state.service().rotate_ticket_secret(&caller, &tenant).await?;
-    Ok(axum::Json(TicketSecret { ticket_secret: secret.expose().to_string() }))
+    Ok(crate::extract::Json(TicketSecret { ticket_secret: secret.expose().to_string() }))
 }
 
 /// A tenant, its settings, and `usage`: the quotas in force and what is
@@ -57,9 +57,12 @@ pub async fn get(
     caller: Caller,
     Path(tenant): Path<String>,
     Query(q): Query<TenantQuery>,
-) -> Result<axum::Json<TenantWithUsage>, Error> {
+) -> Result<crate::extract::Json<TenantWithUsage>, Error> {
     let (t, usage) = state.service().tenant_usage(&caller, &tenant, q.inviter_account_id).await?;
-    Ok(axum::Json(TenantWithUsage { tenant: TenantView::from(&t), usage: UsageView::from(&usage) }))
+    Ok(crate::extract::Json(TenantWithUsage {
+        tenant: TenantView::from(&t),
+        usage: UsageView::from(&usage),
+    }))
 }
 
 /// Change a tenant's settings; absent fields stay, `null` clears.
@@ -72,9 +75,9 @@ pub async fn update(
     caller: Caller,
     Path(tenant): Path<String>,
     Json(patch): Json<TenantPatch>,
-) -> Result<axum::Json<TenantView>, Error> {
+) -> Result<crate::extract::Json<TenantView>, Error> {
     let t = state.service().update_tenant(&caller, &tenant, patch).await?;
-    Ok(axum::Json(TenantView::from(&t)))
+    Ok(crate::extract::Json(TenantView::from(&t)))
 }
 
 /// The tenant's role catalogue, by rank.
@@ -86,9 +89,9 @@ pub async fn list_roles(
     State(state): State<AppState>,
     caller: Caller,
     Path(tenant): Path<String>,
-) -> Result<axum::Json<RoleList>, Error> {
+) -> Result<crate::extract::Json<RoleList>, Error> {
     let roles = state.service().list_roles(&caller, &tenant).await?;
-    Ok(axum::Json(RoleList { roles: roles.iter().map(RoleView::from).collect() }))
+    Ok(crate::extract::Json(RoleList { roles: roles.iter().map(RoleView::from).collect() }))
 }
 
 /// Add a role to the catalogue.
@@ -102,7 +105,7 @@ pub async fn create_role(
     caller: Caller,
     Path(tenant): Path<String>,
     Json(req): Json<NewRole>,
-) -> Result<(StatusCode, axum::Json<RoleView>), Error> {
+) -> Result<(StatusCode, crate::extract::Json<RoleView>), Error> {
     let role = state.service().create_role(&caller, &tenant, req).await?;
-    Ok((StatusCode::CREATED, axum::Json(RoleView::from(&role))))
+    Ok((StatusCode::CREATED, crate::extract::Json(RoleView::from(&role))))
 }

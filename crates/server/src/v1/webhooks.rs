@@ -134,9 +134,9 @@ pub async fn create(
     caller: Caller,
     Path(tenant): Path<String>,
     Json(req): Json<NewWebhook>,
-) -> Result<(StatusCode, axum::Json<WebhookWithSecret>), Error> {
+) -> Result<(StatusCode, crate::extract::Json<WebhookWithSecret>), Error> {
     let e = state.service().create_webhook(&caller, &tenant, req).await?;
-    Ok((StatusCode::CREATED, axum::Json(secret_view(&e))))
+    Ok((StatusCode::CREATED, crate::extract::Json(secret_view(&e))))
 }
 
 /// The tenant's webhook endpoints.
@@ -148,9 +148,9 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Path(tenant): Path<String>,
-) -> Result<axum::Json<WebhookList>, Error> {
+) -> Result<crate::extract::Json<WebhookList>, Error> {
     let list = state.service().list_webhooks(&caller, &tenant).await?;
-    Ok(axum::Json(WebhookList { webhooks: list.iter().map(WebhookView::from).collect() }))
+    Ok(crate::extract::Json(WebhookList { webhooks: list.iter().map(WebhookView::from).collect() }))
 }
 
 /// One endpoint.
@@ -162,8 +162,10 @@ pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
-) -> Result<axum::Json<WebhookView>, Error> {
-    Ok(axum::Json(WebhookView::from(&state.service().webhook(&caller, &tenant, id).await?)))
+) -> Result<crate::extract::Json<WebhookView>, Error> {
+    Ok(crate::extract::Json(WebhookView::from(
+        &state.service().webhook(&caller, &tenant, id).await?,
+    )))
 }
 
 /// Change the URL, the event types, or enable/disable; enabling clears a
@@ -177,8 +179,8 @@ pub async fn update(
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
     Json(patch): Json<WebhookPatch>,
-) -> Result<axum::Json<WebhookView>, Error> {
-    Ok(axum::Json(WebhookView::from(
+) -> Result<crate::extract::Json<WebhookView>, Error> {
+    Ok(crate::extract::Json(WebhookView::from(
         &state.service().update_webhook(&caller, &tenant, id, patch).await?,
     )))
 }
@@ -206,8 +208,10 @@ pub async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
-) -> Result<axum::Json<WebhookWithSecret>, Error> {
-    Ok(axum::Json(secret_view(&state.service().rotate_webhook_secret(&caller, &tenant, id).await?)))
+) -> Result<crate::extract::Json<WebhookWithSecret>, Error> {
+    Ok(crate::extract::Json(secret_view(
+        &state.service().rotate_webhook_secret(&caller, &tenant, id).await?,
+    )))
 }
 
 /// A test event queued for one endpoint.
@@ -233,11 +237,11 @@ pub async fn send_test(
     State(state): State<AppState>,
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
-) -> Result<(StatusCode, axum::Json<TestQueued>), Error> {
+) -> Result<(StatusCode, crate::extract::Json<TestQueued>), Error> {
     let queued = state.service().send_webhook_test(&caller, &tenant, id).await?;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(TestQueued {
+        crate::extract::Json(TestQueued {
             event_id: format!("evt_{}", queued.event_id),
             event_type: invitd_core::EventType::WebhookTest.as_str().to_string(),
             delivery_id: queued.delivery_id,
@@ -256,9 +260,9 @@ pub async fn attempts(
     caller: Caller,
     Path((tenant, id)): Path<(String, Uuid)>,
     Query(q): Query<AttemptQuery>,
-) -> Result<axum::Json<AttemptList>, Error> {
+) -> Result<crate::extract::Json<AttemptList>, Error> {
     let list = state.service().webhook_attempts(&caller, &tenant, id, q.limit).await?;
-    Ok(axum::Json(AttemptList { attempts: list.iter().map(AttemptView::from).collect() }))
+    Ok(crate::extract::Json(AttemptList { attempts: list.iter().map(AttemptView::from).collect() }))
 }
 
 fn event_page(events: Vec<invitd_store::Event>, next_cursor: Option<String>) -> EventPage {
@@ -290,9 +294,9 @@ pub async fn tenant_events(
     caller: Caller,
     Path(tenant): Path<String>,
     Query(q): Query<EventQuery>,
-) -> Result<axum::Json<EventPage>, Error> {
+) -> Result<crate::extract::Json<EventPage>, Error> {
     let (events, next) = state.service().events(&caller, Some(&tenant), q).await?;
-    Ok(axum::Json(event_page(events, next)))
+    Ok(crate::extract::Json(event_page(events, next)))
 }
 
 /// The installation's own audit trail (API keys created and revoked),
@@ -306,7 +310,7 @@ pub async fn installation_events(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<EventQuery>,
-) -> Result<axum::Json<EventPage>, Error> {
+) -> Result<crate::extract::Json<EventPage>, Error> {
     let (events, next) = state.service().events(&caller, None, q).await?;
-    Ok(axum::Json(event_page(events, next)))
+    Ok(crate::extract::Json(event_page(events, next)))
 }
