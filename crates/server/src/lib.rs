@@ -67,7 +67,7 @@ impl AppState {
             .installation_secret(invitd_core::Secret::generate("").expose())
             .await
             .context("installation secret")?;
-        Ok(AppState {
+        Ok(AppState::new(state::Shared {
             store,
             clock,
             config: Arc::new(config),
@@ -77,7 +77,7 @@ impl AppState {
             write_health: Default::default(),
             sign_in_limiter: Arc::new(console::sign_in_limiter()),
             session_touch: Default::default(),
-        })
+        }))
     }
 }
 
