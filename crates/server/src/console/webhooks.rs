@@ -245,17 +245,18 @@ async fn confirm(
     crumbs.push(context! { label => text(&format!("webhook_{what}")) });
     let title = text(&format!("webhook_{what}_confirm_title"));
     Page::new(
-        "webhook_confirm.html",
+        "confirm.html",
         title,
         context! {
             section => "tenants",
             crumbs => crumbs,
             heading => title,
-            line => text(&format!("webhook_{what}_confirm")),
+            subject => &endpoint.url,
+            question => text(&format!("webhook_{what}_confirm")),
             button => text(&format!("webhook_{what}")),
-            endpoint => endpoint_view(&endpoint),
+            danger => true,
             action => format!("{href}/{path}"),
-            cancel => href,
+            back => href,
         },
     )
     .render(Some(session))

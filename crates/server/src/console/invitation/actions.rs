@@ -100,7 +100,7 @@ fn confirm_page(session: &Session, tenant: &Tenant, inv: &Invitation, action: Ac
     let mut trail = crumbs(tenant, inv, true);
     trail.push(context! { label => text(&format!("inv_{name}")) });
     Page::new(
-        "invitation_confirm.html",
+        "confirm.html",
         key("_title"),
         context! {
             section => "tenants",
