@@ -47,6 +47,7 @@ try {
   await click(page, "button", "Sign in");
   await shot(page, "02-tenants");
   out.tenantsText = await page.innerText("main");
+  out.footer = await page.innerText("footer");
   out.localTime = await page.locator("time").first().innerText().catch(() => null);
 
   await click(page, "link", spec.tenantName);

@@ -67,7 +67,7 @@ async fn load(
     let service = state.service();
     let tenant = service.tenant_with(&session.caller, Scope::InvitesRead, tenant).await?;
     let id = Uuid::parse_str(id).map_err(|_| Error::NotFound("invitation"))?;
-    let inv = service.get_invitation(&session.caller, tenant.id.as_str(), id).await?;
+    let inv = service.get_invitation_in(&tenant.id, id).await?;
     Ok((tenant, inv))
 }
 
@@ -143,18 +143,18 @@ async fn page(
     said: Said,
 ) -> Response {
     let service = state.service();
-    let (caller, t) = (&session.caller, tenant.id.as_str());
-    let read = async {
-        let catalogue = service.catalogue(tenant).await?;
-        let events = service.invitation_events(caller, t, inv.id).await?;
-        let emails = service.delivery_attempts(caller, t, inv.id).await?;
-        let hooks = service.invitation_webhook_deliveries(caller, t, inv.id).await?;
-        Ok::<_, Error>((catalogue, events, emails, hooks))
-    };
-    let (catalogue, events, emails, hooks) = match read.await {
+    let caller = &session.caller;
+    // `load` checked the key and read the invitation: the rest is read at
+    // once, without checking again.
+    let read = tokio::try_join!(
+        service.catalogue(tenant),
+        service.invitation_records_in(&tenant.id, inv.id)
+    );
+    let (catalogue, records) = match read {
         Ok(read) => read,
         Err(e) => return error_page(&e, Some(session)),
     };
+    let (events, emails, hooks) = (records.events, records.emails, records.webhooks);
     let view = InvitationView::new(inv, caller, state.clock.now(), None);
     let values = context! {
         section => "tenants",
@@ -239,11 +239,7 @@ fn actor(actor: &Actor) -> String {
 
 /// A word for a code, from the strings under `prefix`, else the code.
 fn word(prefix: &str, code: &str) -> String {
-    let key = format!("{prefix}{code}");
-    match super::strings::EN.iter().find(|(k, _)| *k == key) {
-        Some((_, v)) => (*v).to_string(),
-        None => code.to_string(),
-    }
+    super::strings::text_or(&format!("{prefix}{code}"), code).to_string()
 }
 
 fn event(e: &Event) -> Value {

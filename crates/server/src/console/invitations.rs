@@ -132,7 +132,7 @@ impl Filters {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let at = |d: Date, shift: Duration| rfc3339(d.midnight().assume_utc() + shift);
+        let at = |d: Date, shift: Duration| when(d.midnight().assume_utc() + shift);
         let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
         Ok(ListQuery {
             status: some(&self.status),
@@ -172,10 +172,6 @@ fn parse_day(value: &str) -> Option<Date> {
     }
     let month = Month::try_from(m.parse::<u8>().ok()?).ok()?;
     Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// A service's complaint about a filter, in the page's words.

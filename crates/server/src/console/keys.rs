@@ -3,7 +3,7 @@
 //! and revoking one through a confirmation page.
 
 use super::render::{Page, error_page, see_other, when};
-use super::session::{Posted, Session};
+use super::session::{Empty, Posted, Session};
 use super::strings::text;
 use crate::auth::Scope;
 use crate::error::{Error, FieldError};
@@ -236,14 +236,11 @@ async fn confirm_revoke(
     .render(Some(&session))
 }
 
-#[derive(Deserialize)]
-struct NoFields {}
-
 /// `POST /admin/keys/{id}/revoke`: revokes, then back to the list.
 async fn revoke(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    posted: Posted<NoFields>,
+    posted: Posted<Empty>,
 ) -> Response {
     let session = posted.session;
     let Ok(id) = Uuid::parse_str(&id) else {

@@ -100,8 +100,7 @@ fn at(value: Option<String>) -> Value {
 /// `{{ status|status }}`: a status as a word in a coloured badge (the
 /// colour only repeats the word).
 fn status_badge(status: String) -> Value {
-    let word = strings::text(&format!("status_{status}"));
-    let word = if word == "?" { status.as_str() } else { word };
+    let word = strings::text_or(&format!("status_{status}"), &status);
     Value::from_safe_string(format!(
         "<span class=\"badge badge-{}\">{}</span>",
         escape_html(&status),

@@ -313,7 +313,7 @@ pub(super) async fn sign_in(
 }
 
 #[derive(Deserialize)]
-pub(super) struct Empty {}
+pub struct Empty {}
 
 /// `POST /admin/sign-out`: ends the session here and in the database.
 pub(super) async fn sign_out(State(state): State<AppState>, posted: Posted<Empty>) -> Response {

@@ -294,38 +294,36 @@ impl Service {
         tenant: &str,
         id: Uuid,
     ) -> Result<Vec<invitd_store::DeliveryAttempt>, Error> {
-        let tenant = self.readable_invitation(caller, tenant, id).await?;
-        Ok(self.state.store.list_delivery_attempts(&tenant, id).await?)
-    }
-
-    /// The webhook deliveries of the invitation's events, oldest first,
-    /// each with its latest attempt (404 for an unknown invitation).
-    pub async fn invitation_webhook_deliveries(
-        &self,
-        caller: &Caller,
-        tenant: &str,
-        id: Uuid,
-    ) -> Result<Vec<invitd_store::InvitationWebhookDelivery>, Error> {
-        let tenant = self.readable_invitation(caller, tenant, id).await?;
-        Ok(self.state.store.list_invitation_webhook_deliveries(&tenant, id).await?)
-    }
-
-    /// The tenant of an invitation the caller may read: 403 without
-    /// `invites:read`, 404 for a tenant it does not reach or an unknown
-    /// invitation (rather than an empty list of its records).
-    async fn readable_invitation(
-        &self,
-        caller: &Caller,
-        tenant: &str,
-        id: Uuid,
-    ) -> Result<invitd_core::TenantId, Error> {
         let tenant = self.tenant_with(caller, Scope::InvitesRead, tenant).await?;
-        self.state
-            .store
-            .get_invitation(&tenant.id, id)
-            .await
-            .map_err(not_found_as("invitation"))?;
-        Ok(tenant.id)
+        // 404 for an unknown invitation rather than an empty list.
+        self.get_invitation_in(&tenant.id, id).await?;
+        Ok(self.state.store.list_delivery_attempts(&tenant.id, id).await?)
+    }
+
+    /// An invitation's audit events, email attempts and webhook
+    /// deliveries, read together, for a caller already checked (one that
+    /// has read the invitation in `tenant`, as the console's page does).
+    pub async fn invitation_records_in(
+        &self,
+        tenant: &invitd_core::TenantId,
+        id: Uuid,
+    ) -> Result<InvitationRecords, Error> {
+        let store = &self.state.store;
+        let (events, emails, webhooks) = tokio::try_join!(
+            store.list_invitation_events(tenant, id),
+            store.list_delivery_attempts(tenant, id),
+            store.list_invitation_webhook_deliveries(tenant, id),
+        )?;
+        Ok(InvitationRecords { events, emails, webhooks })
+    }
+
+    /// One invitation of a tenant the caller was already checked for.
+    pub async fn get_invitation_in(
+        &self,
+        tenant: &invitd_core::TenantId,
+        id: Uuid,
+    ) -> Result<invitd_core::Invitation, Error> {
+        self.state.store.get_invitation(tenant, id).await.map_err(not_found_as("invitation"))
     }
 }
 
@@ -339,4 +337,11 @@ fn token_answer(found: TokenMatch) -> Result<Invitation, Error> {
         }),
         TokenMatch::Unknown => Err(Error::NotFound("invitation")),
     }
+}
+
+/// What is recorded about one invitation besides itself.
+pub struct InvitationRecords {
+    pub events: Vec<Event>,
+    pub emails: Vec<invitd_store::DeliveryAttempt>,
+    pub webhooks: Vec<invitd_store::InvitationWebhookDelivery>,
 }

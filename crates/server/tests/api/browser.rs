@@ -184,6 +184,11 @@ async fn a_support_person_finds_resends_and_revokes_in_the_console() {
     let text = |field: &str| out[field].as_str().unwrap_or_default().to_string();
     assert!(text("wrongKey").contains("That key was not accepted"), "{out}");
     assert!(text("tenantsText").contains("Acme Inc"), "{out}");
+    // With JavaScript on, times are in the browser's zone (Berlin here),
+    // and the footer says which.
+    assert!(text("footer").contains("Times are in Europe/Berlin."), "{out}");
+    let local = text("localTime");
+    assert!(!local.is_empty() && !local.ends_with("UTC"), "not shown in local time: {out}");
     assert!(text("created").contains("mia@example.com"), "{out}");
     assert!(text("created").contains("not-an-address"), "{out}");
     assert_eq!(out["searchRows"], 1, "{out}");

@@ -4,7 +4,7 @@
 
 use super::SqlStore;
 use super::rows;
-use crate::{InvitationWebhookDelivery, StoreError, WebhookAttempt};
+use crate::{InvitationWebhookDelivery, StoreError};
 use invitd_core::TenantId;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -19,17 +19,10 @@ fn delivery(r: &AnyRow) -> Result<InvitationWebhookDelivery, StoreError> {
     let delivery_id: i64 = r.try_get("id")?;
     let event_id: i64 = r.try_get("event_id")?;
     let event_type: String = r.try_get("type")?;
+    // The latest attempt's columns are NULL when none was made yet.
     let last_attempt = match r.try_get::<Option<i64>, _>("attempted_at")? {
         None => None,
-        Some(at) => Some(WebhookAttempt {
-            delivery_id,
-            event_id,
-            event_type: event_type.clone(),
-            attempted_at: rows::from_ms(at)?,
-            status_code: r.try_get::<Option<i64>, _>("status_code")?.map(|c| c as u16),
-            duration_ms: r.try_get::<Option<i64>, _>("duration_ms")?.unwrap_or(0).max(0) as u64,
-            error: r.try_get("error")?,
-        }),
+        Some(_) => Some(super::webhooks::attempt(r, delivery_id, event_id, event_type.clone())?),
     };
     Ok(InvitationWebhookDelivery {
         delivery_id,

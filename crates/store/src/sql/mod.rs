@@ -31,6 +31,7 @@ mod statements;
 mod tenants;
 mod test_event;
 pub(crate) mod tx;
+mod webhook_jobs;
 mod webhooks;
 mod writer;
 

@@ -1,7 +1,7 @@
 //! Sessions of the admin console, kept by the hash of their id.
 
 use super::SqlStore;
-use super::rows::{from_ms, ms};
+use super::rows::{self, ms};
 use crate::{ConsoleSession, SessionStore, StoreError};
 use invitd_core::SecretHash;
 use sqlx::Row;
@@ -49,8 +49,8 @@ impl SessionStore for SqlStore {
             .ok_or_else(|| StoreError::corrupt("a session's key hash is not 32 bytes"))?;
         Ok(Some(ConsoleSession {
             key_hash,
-            created_at: from_ms(row.try_get("created_at")?)?,
-            last_seen_at: from_ms(row.try_get("last_seen_at")?)?,
+            created_at: rows::time(&row, "created_at")?,
+            last_seen_at: rows::time(&row, "last_seen_at")?,
         }))
     }
 

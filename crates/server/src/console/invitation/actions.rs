@@ -130,11 +130,12 @@ async fn act(
     let done = async {
         // The write scope first: a key without it learns nothing more.
         caller.require(Scope::InvitesWrite)?;
+        // `load` checked the tenant; the write scope is checked above.
         let (tenant, inv) = load(state, session, tenant, id).await?;
-        let t = tenant.id.as_str();
+        let audit = caller.audit();
         let result = match action {
-            Action::Resend => service.resend(caller, t, inv.id).await.map(|_| ()),
-            Action::Revoke => service.revoke(caller, t, inv.id).await.map(|_| ()),
+            Action::Resend => service.resend_in(&tenant, inv.id, None, &audit).await.map(|_| ()),
+            Action::Revoke => service.revoke_in(&tenant.id, inv.id, &audit).await.map(|_| ()),
         };
         Ok::<_, Error>((tenant, inv, result))
     };

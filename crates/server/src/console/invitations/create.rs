@@ -9,7 +9,7 @@ use super::{Problem, crumbs, role_name};
 use crate::auth::Scope;
 use crate::console::render::{Page, error_page, when};
 use crate::console::session::{Posted, Session};
-use crate::console::strings::text;
+use crate::console::strings::{text, text_or};
 use crate::error::Error;
 use crate::service::invitations::{CreateInvitations, CreateOutput, Failure};
 use crate::state::AppState;
@@ -154,7 +154,9 @@ pub(super) async fn submit(
     let refused = |problems: Vec<Problem>, status| {
         form_page(&tenant, &catalogue, &draft, &problems, status, &session)
     };
-    match state.service().create_invitations(&session.caller, tenant.id.as_str(), request).await {
+    // `load` read the tenant with the write scope checked: no second read.
+    let audit = session.caller.audit();
+    match state.service().create_invitations_in(tenant.clone(), request, &audit).await {
         Ok(output) => sent_page(&output, &addresses, &catalogue, &session),
         Err(Error::Invalid(fields)) => refused(
             fields
@@ -229,12 +231,10 @@ fn form_page(
     let languages: Vec<Value> = invitd_mail::LANGUAGES
         .iter()
         .map(|l| {
-            let name = text(&format!("inv_lang_{l}"));
-            context! { id => *l, name => if name == "?" { *l } else { name } }
+            context! { id => *l, name => text_or(&format!("inv_lang_{l}"), l) }
         })
         .collect();
-    let bad =
-        Value::from_iter(problems.iter().filter(|p| !p.field.is_empty()).map(|p| (p.field, true)));
+    let bad = super::marked(problems);
     let id = tenant.id.as_str();
     Page::new(
         "invitations_new.html",
@@ -311,10 +311,10 @@ fn sent_page(
                 expires_at => when(inv.expires_at),
             },
             Outcome::Refused(failure) => {
-                let reason = text(&format!("inv_failure_{}", failure.code));
+                let reason = text_or(&format!("inv_failure_{}", failure.code), &failure.code);
                 context! {
                     email => email,
-                    reason => if reason == "?" { failure.code.as_str() } else { reason },
+                    reason => reason,
                     message => &failure.message,
                 }
             }

@@ -26,6 +26,9 @@ async fn signs_in_and_shows_the_tenants_the_key_reaches() {
     assert!(!cookie.contains(&key));
     let page = console.get("/admin/tenants").await.expect(200);
     assert!(page.html.contains("Globex"), "{}", page.html);
+    // Without JavaScript, times are in UTC and the page says so.
+    assert!(page.html.contains(" UTC</time>"), "{}", page.html);
+    assert!(page.html.contains("Times are in UTC."));
     assert!(!page.html.contains("Acme Inc"), "the key does not reach acme");
     assert!(!page.html.contains(&key), "the key is never shown back");
     let headers = &page.headers;

@@ -1,6 +1,4 @@
-//! Every word the console shows, in one place, so a translation is one
-//! file. Templates read them as `t.<key>`; handlers through [`text`].
-//! Sections belong to the pages that use them.
+//! The console's words in English.
 
 /// English, the console's only language for now.
 pub const EN: &[(&str, &str)] = &[
@@ -391,12 +389,3 @@ pub const EN: &[(&str, &str)] = &[
     ("scope_tenants_admin", "Change tenants, roles and webhooks"),
     ("scope_keys_admin", "Create, list and revoke API keys"),
 ];
-
-/// The text of `key` (the key itself if it is missing, so a gap shows on
-/// the page instead of breaking it).
-pub fn text(key: &str) -> &'static str {
-    EN.iter().find(|(k, _)| *k == key).map(|(_, v)| *v).unwrap_or_else(|| {
-        tracing::warn!(key, "console string missing");
-        "?"
-    })
-}
