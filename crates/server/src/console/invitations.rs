@@ -189,11 +189,8 @@ async fn list(
     Path(tenant): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(e) = session.caller.require(Scope::InvitesRead) {
-        return error_page(&e, Some(&session));
-    }
     let service = state.service();
-    let tenant = match service.get_tenant(&session.caller, &tenant).await {
+    let tenant = match service.tenant_with(&session.caller, Scope::InvitesRead, &tenant).await {
         Ok(tenant) => tenant,
         Err(e) => return error_page(&e, Some(&session)),
     };
@@ -204,13 +201,11 @@ async fn list(
     let filters = Filters::from_query(raw.as_deref());
     let listed = match filters.list_query(&catalogue) {
         Err(problems) => Err(problems),
-        Ok(query) => {
-            match service.list_invitations(&session.caller, tenant.id.as_str(), query).await {
-                Ok(page) => Ok(page),
-                Err(Error::Invalid(fields)) => Err(fields.into_iter().map(from_service).collect()),
-                Err(e) => return error_page(&e, Some(&session)),
-            }
-        }
+        Ok(query) => match service.list_invitations_in(&tenant, query).await {
+            Ok(page) => Ok(page),
+            Err(Error::Invalid(fields)) => Err(fields.into_iter().map(from_service).collect()),
+            Err(e) => return error_page(&e, Some(&session)),
+        },
     };
     let now = state.clock.now();
     let (rows, next, problems) = match listed {

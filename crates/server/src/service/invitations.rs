@@ -222,6 +222,15 @@ impl Service {
         q: ListQuery,
     ) -> Result<(Vec<Invitation>, Option<String>), Error> {
         let tenant = self.tenant_with(caller, Scope::InvitesRead, tenant).await?;
+        self.list_invitations_in(&tenant, q).await
+    }
+
+    /// A page of a tenant's invitations, for a caller already checked.
+    pub async fn list_invitations_in(
+        &self,
+        tenant: &Tenant,
+        q: ListQuery,
+    ) -> Result<(Vec<Invitation>, Option<String>), Error> {
         let limit = q.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
             return Err(Error::invalid("limit", "must be 1 to 200"));
