@@ -22,15 +22,17 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let bound = std::time::Duration::from_secs(3);
     let check = async {
         if state.write_health.failing() {
-            return Err(invitd_store::StoreError::Unavailable(sqlx::Error::Protocol(
+            return Err(invitd_store::StoreError::Unavailable(
                 "a request was refused for want of the database, and no write succeeded since"
                     .into(),
-            )));
+            ));
         }
         state.store.ping().await?;
         match tokio::time::timeout(bound, state.store.probe_write(state.clock.now())).await {
             Ok(result) => result,
-            Err(_) => Err(invitd_store::StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
+            Err(_) => Err(invitd_store::StoreError::Unavailable(
+                "no write was taken within 3 s".into(),
+            )),
         }
     };
     match check.await {

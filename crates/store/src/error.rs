@@ -22,50 +22,73 @@ pub enum StoreError {
     Corrupt(String),
     /// The database cannot take the request now, for reasons outside
     /// invitd: down or unreachable, a full disk, a read-only or locked file,
-    /// an I/O error. Clients should retry later.
+    /// an I/O error, or a keyed request that held the SQLite writer past
+    /// its bound. Clients should retry later.
     #[error("database unavailable: {0}")]
-    Unavailable(sqlx::Error),
+    Unavailable(String),
     /// The database failed.
     #[error("database: {0}")]
-    Database(sqlx::Error),
+    Database(String),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
 impl StoreError {
+    /// A `Conflict` said in the store's words (`what`); any other error
+    /// through.
+    pub fn conflict_as(self, what: &str) -> Self {
+        match self {
+            StoreError::Conflict(_) => StoreError::Conflict(what.into()),
+            other => other,
+        }
+    }
+
     pub fn corrupt(what: impl std::fmt::Display) -> Self {
         StoreError::Corrupt(what.to_string())
     }
 }
 
+/// The one classification of PostgreSQL's errors (sqlx): a fault outside
+/// invitd is `Unavailable`, a unique index refusing a row `Conflict`, as
+/// [`classify_sqlite`] does for SQLite.
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if unavailable(&e) { StoreError::Unavailable(e) } else { StoreError::Database(e) }
+        let text = e.to_string();
+        match &e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::BeginFailed => StoreError::Unavailable(text),
+            sqlx::Error::Database(db) if db.is_unique_violation() => unique_violation(),
+            sqlx::Error::Database(db) if postgres_unavailable(db.code().as_deref()) => {
+                StoreError::Unavailable(text)
+            }
+            _ => StoreError::Database(text),
+        }
     }
 }
 
-/// Whether a database error is a fault outside invitd that clears by
-/// itself, rather than a bug.
-fn unavailable(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        // The writer connection was left inside a failed transaction; the
-        // next write replaces it.
-        | sqlx::Error::InvalidSavePointStatement
-        | sqlx::Error::BeginFailed => true,
-        sqlx::Error::Database(db) => {
-            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-                sqlite_unavailable(db.code().as_deref())
-            } else {
-                postgres_unavailable(db.code().as_deref())
-            }
-        }
-        _ => false,
+/// A unique index refused a row: the same error, with the same words, on
+/// both databases (callers that know what the row was say so with
+/// [`StoreError::conflict_as`]).
+fn unique_violation() -> StoreError {
+    StoreError::Conflict("a record with this key exists".into())
+}
+
+/// The one classification of SQLite's errors (rusqlite), by extended
+/// result code: a fault outside invitd is `Unavailable`, a unique index
+/// (or primary key) refusing a row `Conflict`.
+pub(crate) fn classify_sqlite(extended_code: i32, text: String) -> StoreError {
+    if sqlite_unavailable(Some(&extended_code.to_string())) {
+        StoreError::Unavailable(text)
+    } else if matches!(extended_code, 1555 | 2067) {
+        // SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE
+        unique_violation()
+    } else {
+        StoreError::Database(text)
     }
 }
 

@@ -4,9 +4,8 @@
 //! defined in `aggregates.rs` and summed here by a blanket impl), the records it reads and writes, and its one
 //! implementation for SQLite and PostgreSQL ([`sql::SqlStore`]), which
 //! implements each aggregate's trait in the `sql` file of its name.
-//! Migrations run at [`open`] through sqlx's migrator (`sql::migrate`; its
-//! failures are [`StoreError::Migrate`]); [`testing`] gives tests a fresh
-//! PostgreSQL database.
+//! Migrations run at [`open`] (`sql::migrate`); [`testing`] gives tests a
+//! fresh PostgreSQL database.
 //!
 //! The traits speak in whole domain operations ("apply this lifecycle
 //! decision atomically", "insert these invitations with their emails"), not
@@ -61,8 +60,13 @@ pub fn redact_url(url: &str) -> String {
 /// How to open a store.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
-    /// SQLite: connections for reads (writes always go through one).
+    /// SQLite: connections kept for reads (every write goes through the
+    /// one writer thread).
     pub read_connections: u32,
+    /// SQLite: the longest a unit of work (a request with an
+    /// `Idempotency-Key`, a bulk call) may leave the writer thread waiting
+    /// for its next write, in all, before it is rolled back.
+    pub unit_bound: std::time::Duration,
     /// PostgreSQL: connections in the pool.
     pub pool_size: u32,
     /// PostgreSQL: longest a statement may run.
@@ -75,6 +79,7 @@ impl Default for OpenOptions {
     fn default() -> Self {
         Self {
             read_connections: 8,
+            unit_bound: std::time::Duration::from_secs(3),
             pool_size: 16,
             statement_timeout: std::time::Duration::from_secs(10),
             migrate: true,

@@ -4,9 +4,10 @@
 //! invitation's terms.
 
 use super::SqlStore;
-use super::args::Arg;
+use super::tx::write;
+use super::conn::Arg;
 use super::events::{Happened, record};
-use super::exec::Exec;
+use super::conn::Exec;
 use super::rows::{INVITATION_COLUMNS, ms, to_json};
 use super::statements::target_query;
 use crate::{AddressFilter, Audit, Decide, StoreError, Target, Transition};
@@ -90,28 +91,37 @@ impl SqlStore {
         decide: Decide,
         audit: &Audit,
     ) -> Result<Invitation, StoreError> {
-        let mut tx = self.write().await?;
-        let (sql, args) = target_query(&target, self.dialect);
-        let current: Invitation = tx.first(&sql, &args).await?.ok_or(StoreError::NotFound)?;
-        let Transition { updated, at, event, event_data, .. } = decide(&current)?;
-        if updated == current {
-            // Nothing changes: nothing is written, no event.
-            return Ok(current);
-        }
-        // Read under the write lock (SQLite) or locked (PostgreSQL): the
-        // status the decision saw holds.
-        let args = [
-            Arg::text(to_json(&updated.roles)),
-            Arg::opt_text(updated.message.as_deref()),
-            Arg::text(to_json(&updated.metadata)),
-            Arg::int(ms(updated.expires_at)),
-            Arg::int(updated.number),
-            Arg::text(current.status.as_str()),
-        ];
-        let sql = "UPDATE invitations SET roles = $1, message = $2, metadata = $3, expires_at = $4 WHERE number = $5 AND status = $6";
-        tx.execute(sql, &args).await?;
-        record(&mut *tx, Happened { inv: &updated, event, audit, at, data: &event_data }).await?;
-        tx.commit().await?;
-        Ok(updated)
+        let audit = audit.clone();
+        write!(self, 1, |conn| change_terms(conn, target, decide, &audit).await)
     }
+}
+
+/// Changes a pending invitation's terms as `decide` says, with its event.
+async fn change_terms(
+    conn: &mut impl Exec,
+    target: Target,
+    decide: Decide,
+    audit: &Audit,
+) -> Result<Invitation, StoreError> {
+    let (sql, args) = target_query(&target, conn.dialect());
+    let current: Invitation = conn.first(&sql, &args).await?.ok_or(StoreError::NotFound)?;
+    let Transition { updated, at, event, event_data, .. } = decide(&current)?;
+    if updated == current {
+        // Nothing changes: nothing is written, no event.
+        return Ok(current);
+    }
+    // Read under the write lock (SQLite) or locked (PostgreSQL): the
+    // status the decision saw holds.
+    let args = [
+        Arg::text(to_json(&updated.roles)),
+        Arg::opt_text(updated.message.as_deref()),
+        Arg::text(to_json(&updated.metadata)),
+        Arg::int(ms(updated.expires_at)),
+        Arg::int(updated.number),
+        Arg::text(current.status.as_str()),
+    ];
+    let sql = "UPDATE invitations SET roles = $1, message = $2, metadata = $3, expires_at = $4 WHERE number = $5 AND status = $6";
+    conn.execute(sql, &args).await?;
+    record(conn, Happened { inv: &updated, event, audit, at, data: &event_data }).await?;
+    Ok(updated)
 }

@@ -2,17 +2,17 @@
 //! tenant page.
 
 use super::SqlStore;
-use super::args::Arg;
-use super::readers::FromCols;
-use super::rows::{Cols, ms};
+use super::conn::Arg;
+use super::conn::FromCols;
+use super::conn::Cols;
+use super::rows::ms;
 use crate::{StatusCounts, StoreError};
 use invitd_core::{Status, TenantId};
 use time::OffsetDateTime;
 
 /// Per stored status: how many, and how many of those are past their
-/// expiry (only pending ones matter: they count as expired). The
-/// parameters are numbered in the order they appear, as SQLite binds
-/// them: `$1` is now, `$2` the tenant.
+/// expiry (only pending ones matter: they count as expired). `$1` is now,
+/// `$2` the tenant.
 const COUNT_BY_STATUS: &str = "SELECT status, COUNT(*), \
      SUM(CASE WHEN status = 'pending' AND expires_at <= $1 THEN 1 ELSE 0 END) \
      FROM invitations WHERE tenant_id = $2 GROUP BY status";
@@ -42,8 +42,8 @@ impl SqlStore {
         tenant: &TenantId,
         now: OffsetDateTime,
     ) -> Result<StatusCounts, StoreError> {
-        let args = [Arg::int(ms(now)), Arg::text(tenant.as_str())];
-        let groups: Vec<Group> = self.read_all(COUNT_BY_STATUS, &args).await?;
+        let args = vec![Arg::int(ms(now)), Arg::text(tenant.as_str())];
+        let groups: Vec<Group> = self.scan_all(COUNT_BY_STATUS.into(), args).await?;
         let mut counts = StatusCounts::default();
         for g in groups {
             let (count, past) = (g.count.max(0) as u64, g.past_expiry.max(0) as u64);

@@ -2,8 +2,9 @@
 //! webhook deliveries an invitation event queues) and the event log.
 
 use super::SqlStore;
-use super::args::Arg;
-use super::exec::{Exec, Number};
+use super::tx::write;
+use super::conn::Arg;
+use super::conn::{Exec, Number};
 use super::rows::{self, ms, to_json};
 use crate::{Audit, Event, EventFilter, EventStore, StoreError};
 use invitd_core::{EventType, Invitation, TenantId};
@@ -39,6 +40,18 @@ impl<'a> NewEvent<'a> {
 /// the tenant they belong to, and the data describing the record.
 pub(super) trait Subject {
     fn event_subject(&self) -> (&TenantId, serde_json::Value);
+}
+
+/// Appends the admin event `change` about `subject`, at `at`.
+pub(super) async fn insert_about(
+    conn: &mut impl Exec,
+    subject: &impl Subject,
+    change: EventType,
+    audit: &Audit,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let (tenant, data) = subject.event_subject();
+    insert_event(conn, NewEvent::admin(Some(tenant), change, audit, at, &data)).await.map(drop)
 }
 
 /// Appends one audit event (with [`event_args`]), returning its id.
@@ -183,27 +196,28 @@ impl EventStore for SqlStore {
             sql.push_str(&format!(" AND e.id < ${}", next()));
         }
         sql.push_str(&format!(" ORDER BY e.id DESC LIMIT ${}", next()));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut args = Vec::with_capacity(7);
         if let Some(t) = &f.tenant {
-            q = q.bind(t.as_str());
+            args.push(Arg::text(t.as_str()));
         }
         if let Some(t) = &f.event_type {
-            q = q.bind(t.as_str());
+            args.push(Arg::text(t.as_str()));
         }
         if let Some(id) = f.invitation {
-            q = q.bind(rows::id(id));
+            args.push(Arg::blob(rows::id(id)));
         }
         if let Some(t) = f.after {
-            q = q.bind(ms(t));
+            args.push(Arg::int(ms(t)));
         }
         if let Some(t) = f.before {
-            q = q.bind(ms(t));
+            args.push(Arg::int(ms(t)));
         }
         if let Some(id) = f.before_id {
-            q = q.bind(id);
+            args.push(Arg::int(id));
         }
-        let rows = q.bind(i64::from(f.limit)).fetch_all(&self.reader).await?;
-        rows.iter().map(rows::event).collect()
+        args.push(Arg::int(i64::from(f.limit)));
+        // Filters by type or time are not all indexed: a scan.
+        self.scan_all(sql, args).await
     }
 
     async fn list_invitation_events(
@@ -211,20 +225,11 @@ impl EventStore for SqlStore {
         tenant: &TenantId,
         id: Uuid,
     ) -> Result<Vec<Event>, StoreError> {
-        let number: Option<(i64,)> =
-            sqlx::query_as("SELECT number FROM invitations WHERE id = $1 AND tenant_id = $2")
-                .bind(rows::id(id))
-                .bind(tenant.as_str())
-                .fetch_optional(&self.reader)
-                .await?;
-        let (number,) = number.ok_or(StoreError::NotFound)?;
-        let rows = sqlx::query(
-            "SELECT e.id, e.tenant_id, i.id AS invitation_id, e.type, e.actor, e.ip, e.user_agent, e.at, e.data FROM events e JOIN invitations i ON i.number = e.invitation_number WHERE e.invitation_number = $1 ORDER BY e.id",
-        )
-        .bind(number)
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(rows::event).collect()
+        let sql = "SELECT number FROM invitations WHERE id = $1 AND tenant_id = $2";
+        let Number(number) =
+            self.read_opt(sql, &rows::in_tenant(id, tenant)).await?.ok_or(StoreError::NotFound)?;
+        let sql = "SELECT e.id, e.tenant_id, i.id AS invitation_id, e.type, e.actor, e.ip, e.user_agent, e.at, e.data FROM events e JOIN invitations i ON i.number = e.invitation_number WHERE e.invitation_number = $1 ORDER BY e.id";
+        self.read_all(sql, &[Arg::int(number)]).await
     }
 
     async fn record_invitation_event(
@@ -235,9 +240,8 @@ impl EventStore for SqlStore {
         at: OffsetDateTime,
         data: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
         let snapshot = to_json(inv);
-        let event = NewEvent {
+        let args = event_args(&NewEvent {
             tenant: Some(&inv.tenant_id),
             invitation_number: Some(inv.number),
             event_type,
@@ -245,8 +249,7 @@ impl EventStore for SqlStore {
             at,
             data,
             snapshot: Some(&snapshot),
-        };
-        insert_event(&mut *tx, event).await?;
-        tx.commit().await
+        });
+        write!(self, 1, |conn| conn.execute(INSERT_EVENT, &args).await.map(drop))
     }
 }

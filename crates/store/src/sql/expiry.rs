@@ -3,11 +3,10 @@
 //! written with its event. The sweep (`expire_due`) and a create that finds
 //! the address held by an expired invitation both go through here.
 
-use super::Dialect;
-use super::args::Arg;
+use super::conn::Arg;
 use super::events::{Happened, record};
-use super::exec::Exec;
-use super::invitations::update_invitation;
+use super::conn::Exec;
+use super::statements::update_invitation;
 use super::rows::INVITATION_COLUMNS;
 use crate::{Audit, StoreError};
 use invitd_core::{EventType, Invitation};
@@ -37,13 +36,12 @@ pub(super) async fn expire_locked(
 /// its expiry has passed; whether it did.
 pub(super) async fn expire_pending_holder(
     tx: &mut impl Exec,
-    dialect: Dialect,
     inv: &Invitation,
     now: OffsetDateTime,
 ) -> Result<bool, StoreError> {
     let sql = format!(
         "SELECT {INVITATION_COLUMNS} FROM invitations WHERE tenant_id = $1 AND email_normalized = $2 AND status = 'pending'{}",
-        dialect.for_update()
+        tx.dialect().for_update()
     );
     let args = [Arg::text(inv.tenant_id.as_str()), Arg::text(&inv.email_normalized)];
     let Some(holder) = tx.first::<Invitation>(&sql, &args).await? else {

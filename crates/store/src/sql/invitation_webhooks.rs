@@ -3,11 +3,11 @@
 //! attempt.
 
 use super::SqlStore;
+use super::conn::{Cols, FromCols};
 use super::rows;
+use super::webhook_rows::attempt;
 use crate::{InvitationWebhookDelivery, StoreError};
 use invitd_core::TenantId;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 /// Deliveries found through the invitation's number (indexed by
@@ -15,27 +15,29 @@ use uuid::Uuid;
 /// (indexed by `webhook_attempts_delivery`).
 const SQL: &str = "SELECT d.id, d.endpoint_id, w.url, d.event_id, ev.type, d.state, d.attempts, d.created_at, d.delivered_at, a.attempted_at, a.status_code, a.duration_ms, a.error FROM invitations i JOIN webhook_deliveries d ON d.invitation_number = i.number JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.tenant_id = i.tenant_id JOIN events ev ON ev.id = d.event_id LEFT JOIN webhook_attempts a ON a.id = (SELECT MAX(x.id) FROM webhook_attempts x WHERE x.delivery_id = d.id) WHERE i.id = $1 AND i.tenant_id = $2 ORDER BY d.id";
 
-fn delivery(r: &AnyRow) -> Result<InvitationWebhookDelivery, StoreError> {
-    let delivery_id: i64 = r.try_get("id")?;
-    let event_id: i64 = r.try_get("event_id")?;
-    let event_type: String = r.try_get("type")?;
-    // The latest attempt's columns are NULL when none was made yet.
-    let last_attempt = match r.try_get::<Option<i64>, _>("attempted_at")? {
-        None => None,
-        Some(_) => Some(super::webhooks::attempt(r, delivery_id, event_id, event_type.clone())?),
-    };
-    Ok(InvitationWebhookDelivery {
-        delivery_id,
-        endpoint_id: rows::uuid(r, "endpoint_id")?,
-        endpoint_url: r.try_get("url")?,
-        event_id,
-        event_type,
-        state: r.try_get("state")?,
-        attempts: r.try_get::<i64, _>("attempts")?.max(0) as u32,
-        created_at: rows::time(r, "created_at")?,
-        delivered_at: rows::opt_time(r, "delivered_at")?,
-        last_attempt,
-    })
+impl FromCols for InvitationWebhookDelivery {
+    fn from_cols(r: &impl Cols) -> Result<Self, StoreError> {
+        let delivery_id: i64 = r.col("id")?;
+        let event_id: i64 = r.col("event_id")?;
+        let event_type: String = r.col("type")?;
+        // The latest attempt's columns are NULL when none was made yet.
+        let last_attempt = match r.col::<Option<i64>>("attempted_at")? {
+            None => None,
+            Some(_) => Some(attempt(r, delivery_id, event_id, event_type.clone())?),
+        };
+        Ok(InvitationWebhookDelivery {
+            delivery_id,
+            endpoint_id: rows::uuid(r, "endpoint_id")?,
+            endpoint_url: r.col("url")?,
+            event_id,
+            event_type,
+            state: r.col("state")?,
+            attempts: r.col::<i64>("attempts")?.max(0) as u32,
+            created_at: rows::time(r, "created_at")?,
+            delivered_at: rows::opt_time(r, "delivered_at")?,
+            last_attempt,
+        })
+    }
 }
 
 /// See [`crate::WebhookStore::list_invitation_webhook_deliveries`].
@@ -44,6 +46,5 @@ pub(super) async fn list(
     tenant: &TenantId,
     id: Uuid,
 ) -> Result<Vec<InvitationWebhookDelivery>, StoreError> {
-    let found = rows::in_tenant(SQL, id, tenant).fetch_all(&store.reader).await?;
-    found.iter().map(delivery).collect()
+    store.read_all(SQL, &rows::in_tenant(id, tenant)).await
 }

@@ -1,17 +1,16 @@
 //! Invitations: creation with their first email, reads, lists, token
 //! lookups, lifecycle transitions and the expiry sweep.
 
-use super::args::Arg;
+use super::SqlStore;
+use super::conn::{Arg, Exec, Number};
 use super::events::{Happened, Listening, listening, record, record_for};
-use super::exec::{Exec, Number, OnThread, ready};
 use super::expiry::{expire_locked, expire_pending_holder};
-use super::outbox::{INSERT_OUTBOX, outbox_args};
 use super::quota::{Counter, window};
 use super::rows::{self, INVITATION_COLUMNS, ms};
 use super::statements::{
-    INSERT_INVITATION, UPDATE_INVITATION, applied, insert_args, target_query, update_args,
+    INSERT_INVITATION, INSERT_OUTBOX, applied, insert_args, outbox_args, target_query,
 };
-use super::{Dialect, SqlStore};
+use super::tx::write;
 use crate::{
     AddressFilter, Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation,
     Quota, StoreError, Target, TokenMatch, Transition,
@@ -20,21 +19,10 @@ use invitd_core::{EventType, Invitation, SecretHash, Status, TenantId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Writes back every field a transition may change, if the stored status
-/// is still `was`; whether it was.
-pub(super) async fn update_invitation(
-    conn: &mut impl Exec,
-    inv: &Invitation,
-    was: Status,
-) -> Result<bool, StoreError> {
-    Ok(conn.execute(UPDATE_INVITATION, &update_args(inv, was)).await? == 1)
-}
-
 /// Creates invitations, each with its event and first email, in the
 /// caller's transaction, as far as `quota` allows.
 async fn create_in(
     conn: &mut impl Exec,
-    dialect: Dialect,
     items: Vec<NewInvitation>,
     quota: Quota,
     now: OffsetDateTime,
@@ -54,7 +42,7 @@ async fn create_in(
     };
     for NewInvitation { mut invitation, email } in items {
         if let Some(counter) = &mut counter
-            && let Some((limit, retry_at)) = counter.refusal(conn, dialect, &invitation).await?
+            && let Some((limit, retry_at)) = counter.refusal(conn, &invitation).await?
         {
             out.push(CreateOutcome::QuotaExceeded { email: invitation.email, limit, retry_at });
             continue;
@@ -65,7 +53,7 @@ async fn create_in(
         // one past its expiry is recorded as expired and gives way.
         let args = insert_args(&invitation);
         let mut number = conn.first::<Number>(INSERT_INVITATION, &args).await?;
-        if number.is_none() && expire_pending_holder(conn, dialect, &invitation, now).await? {
+        if number.is_none() && expire_pending_holder(conn, &invitation, now).await? {
             number = conn.first(INSERT_INVITATION, &args).await?;
         }
         let Some(Number(number)) = number else {
@@ -92,12 +80,11 @@ async fn create_in(
 /// names, with its event, in the caller's transaction.
 async fn transition_in(
     conn: &mut impl Exec,
-    dialect: Dialect,
     target: Target,
     decide: Decide,
     audit: &Audit,
 ) -> Result<Invitation, StoreError> {
-    let (sql, args) = target_query(&target, dialect);
+    let (sql, args) = target_query(&target, conn.dialect());
     let current: Invitation = conn.first(&sql, &args).await?.ok_or(StoreError::NotFound)?;
     let change = decide(&current)?;
     for (sql, args) in applied(&current, &change) {
@@ -106,6 +93,29 @@ async fn transition_in(
     let Transition { updated, at, event, event_data, .. } = change;
     record(conn, Happened { inv: &updated, event, audit, at, data: &event_data }).await?;
     Ok(updated)
+}
+
+/// Records up to `limit` pending invitations past their expiry as
+/// expired (see [`InvitationStore::expire_due`]).
+async fn expire_due_in(
+    conn: &mut impl Exec,
+    now: OffsetDateTime,
+    limit: u32,
+) -> Result<usize, StoreError> {
+    let select = format!(
+        "SELECT {INVITATION_COLUMNS} FROM invitations WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2{}",
+        conn.dialect().skip_locked()
+    );
+    let due: Vec<Invitation> =
+        conn.all(&select, &[Arg::int(ms(now)), Arg::int(i64::from(limit))]).await?;
+    let mut count = 0;
+    for current in &due {
+        let data = serde_json::json!({"expired_at": current.expires_at.unix_timestamp()});
+        if expire_locked(conn, current, now, data).await? {
+            count += 1;
+        }
+    }
+    Ok(count)
 }
 
 /// What `invitation.created` says: the address, the roles, the status, and
@@ -123,19 +133,8 @@ impl InvitationStore for SqlStore {
         now: OffsetDateTime,
         audit: &Audit,
     ) -> Result<Vec<CreateOutcome>, StoreError> {
-        if let Some(writer) = self.thread_writer() {
-            let audit = audit.clone();
-            return writer
-                .run(items.len(), move |conn| {
-                    let conn = &mut OnThread(conn);
-                    ready(create_in(conn, Dialect::Sqlite, items, quota, now, &audit))
-                })
-                .await;
-        }
-        let mut tx = self.write().await?;
-        let out = create_in(&mut *tx, self.dialect, items, quota, now, audit).await?;
-        tx.commit().await?;
-        Ok(out)
+        let audit = audit.clone();
+        write!(self, items.len(), |conn| create_in(conn, items, quota, now, &audit).await)
     }
 
     async fn count_created(
@@ -223,6 +222,10 @@ impl InvitationStore for SqlStore {
         }
         sql.push_str(&format!(" ORDER BY number DESC LIMIT ${}", args.len() + 1));
         args.push(Arg::int(f.limit as i64));
+        if f.role.is_some() {
+            // The role is inside a JSON column: no index finds it.
+            return self.scan_all(sql, args).await;
+        }
         self.read_all(&sql, &args).await
     }
 
@@ -247,24 +250,8 @@ impl InvitationStore for SqlStore {
         decide: Decide,
         audit: &Audit,
     ) -> Result<Invitation, StoreError> {
-        if let Some(writer) = self.thread_writer() {
-            let audit = audit.clone();
-            return writer
-                .run(1, move |conn| {
-                    ready(transition_in(
-                        &mut OnThread(conn),
-                        Dialect::Sqlite,
-                        target,
-                        decide,
-                        &audit,
-                    ))
-                })
-                .await;
-        }
-        let mut tx = self.write().await?;
-        let updated = transition_in(&mut *tx, self.dialect, target, decide, audit).await?;
-        tx.commit().await?;
-        Ok(updated)
+        let audit = audit.clone();
+        write!(self, 1, |conn| transition_in(conn, target, decide, &audit).await)
     }
 
     async fn list_address_invitations(
@@ -297,20 +284,7 @@ impl InvitationStore for SqlStore {
     /// they are read and concurrent sweeps skip each other's, and a write
     /// only lands on a row still pending, so each expiry is recorded once.
     async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError> {
-        let mut tx = self.write().await?;
-        let select = format!(
-            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
-        );
-        let due = self.claim_due(&mut tx, &select, now, limit).await?;
-        let mut count = 0;
-        for row in &due {
-            let current = rows::invitation(row)?;
-            let data = serde_json::json!({"expired_at": current.expires_at.unix_timestamp()});
-            if expire_locked(&mut *tx, &current, now, data).await? {
-                count += 1;
-            }
-        }
-        tx.commit().await?;
-        Ok(count)
+        write!(self, limit as usize, |conn| expire_due_in(conn, now, limit).await)
+
     }
 }

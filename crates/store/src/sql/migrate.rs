@@ -13,10 +13,10 @@
 //! recorded in `_sqlx_migrations` with the checksums of the same files, and
 //! the old table is dropped.
 
-use super::{Dialect, SqlStore};
+use super::{Db, Dialect, SqlStore};
 use crate::StoreError;
 use sqlx::migrate::{Migrate, Migration, MigrationType, Migrator};
-use sqlx::{AnyConnection, Executor, Row, SqlSafeStr};
+use sqlx::{AnyConnection, Connection, Executor, Row, SqlSafeStr};
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -79,12 +79,17 @@ impl SqlStore {
         // refused and tries again, finding it applied.
         let mut attempt = 0;
         loop {
-            let mut conn = self.writer.acquire().await?;
+            sqlx::any::install_default_drivers();
+            let url = match &self.db {
+                Db::Sqlite(lite) => format!("sqlite://{}?mode=rwc", lite.path),
+                Db::Postgres(pg) => pg.url.clone(),
+            };
+            let mut conn = AnyConnection::connect(&url).await?;
             let result = async {
                 bridge_old_runner(&mut conn, self.dialect, &migrator).await?;
                 // `run_direct` is `run` without its `Acquire` bound, which async
                 // trait methods cannot prove.
-                migrator.run_direct(None, &mut *conn, false).await?;
+                migrator.run_direct(None, &mut conn, false).await?;
                 Ok::<_, StoreError>(())
             }
             .await;
@@ -93,7 +98,7 @@ impl SqlStore {
             };
             // A failed migration may leave its connection inside a
             // transaction: close it rather than hand it back to the pool.
-            let _ = sqlx::Connection::close_hard(conn.detach()).await;
+            let _ = conn.close_hard().await;
             if self.dialect != Dialect::Sqlite || attempt >= 3 {
                 return Err(e);
             }

@@ -1,20 +1,20 @@
 //! The one SQL store, for SQLite and PostgreSQL alike: the same queries
-//! (numbered `$N` parameters, which both accept) through sqlx's `Any`
-//! driver, with the few differences spelled out in [`Dialect`].
+//! (numbered `$N` parameters) on each database's own driver, with the few
+//! differences spelled out in [`Dialect`]. `conn.rs` is the only file that
+//! speaks to a driver.
 //!
-//! On SQLite every write goes through one writer connection with
-//! `BEGIN IMMEDIATE` (SQLite allows one writer at a time; queuing in-process
-//! is cheaper than busy-waiting on the file lock), reads through a pool in
-//! WAL mode. The hottest write, creating invitations outside an idempotent
-//! request, runs on a writer thread of its own with group commit
-//! (`writer.rs`), with the same statements and arguments (`args.rs`). On PostgreSQL one pool serves both, and rows a write depends on
-//! are locked with `FOR UPDATE`, so the rules hold across processes.
+//! SQLite runs on rusqlite alone: every write on the writer thread
+//! (`writer.rs`: group commit, and a session per unit of work), every read
+//! on a small pool of read-only connections (`readers.rs`; WAL mode, so a
+//! read never waits for the writer). PostgreSQL runs on sqlx's PostgreSQL
+//! driver, one pool for both, and rows a write depends on are locked with
+//! `FOR UPDATE`, so the rules hold across processes. Which road a write
+//! takes is decided in one place (`tx.rs`).
 
-mod args;
 mod by_address;
+mod conn;
 mod counts;
 mod events;
-mod exec;
 mod expiry;
 mod idempotency;
 mod installation;
@@ -32,75 +32,50 @@ mod tenants;
 mod test_event;
 pub(crate) mod tx;
 mod webhook_jobs;
+mod webhook_rows;
 mod webhooks;
 mod writer;
 
+pub use conn::Dialect;
+
 use crate::{OpenOptions, StoreError};
-use sqlx::AnyPool;
 use sqlx::Executor;
-use sqlx::any::AnyPoolOptions;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use std::time::Duration;
 
-/// What differs between the two databases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
-
-impl Dialect {
-    /// Starts a write transaction. SQLite takes the write lock at once, so a
-    /// read-then-write inside it cannot be overtaken (also by another
-    /// process on the same file, such as the CLI).
-    fn begin(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "BEGIN IMMEDIATE",
-            Dialect::Postgres => "BEGIN",
-        }
-    }
-
-    /// Locks the rows a write depends on (SQLite's write lock already
-    /// covers the whole database).
-    fn for_update(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "",
-            Dialect::Postgres => " FOR UPDATE",
-        }
-    }
-
-    /// Locks rows to claim, passing over those another process holds.
-    fn skip_locked(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "",
-            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-        }
-    }
-
-    /// A condition: the JSON array in `invitations.roles` holds `$n`.
-    fn has_role(self, n: usize) -> String {
-        match self {
-            Dialect::Sqlite => format!(
-                "EXISTS (SELECT 1 FROM json_each(invitations.roles) WHERE json_each.value = ${n})"
-            ),
-            Dialect::Postgres => format!(
-                "EXISTS (SELECT 1 FROM jsonb_array_elements_text(invitations.roles::jsonb) AS r(role) WHERE r.role = ${n})"
-            ),
-        }
-    }
-}
-
 pub struct SqlStore {
-    writer: AnyPool,
-    reader: AnyPool,
+    db: Db,
     dialect: Dialect,
-    /// Writes waiting to begin, for metrics.
-    writes_waiting: std::sync::atomic::AtomicU64,
-    /// SQLite: the thread that runs the hot writes with group commit.
-    sqlite_writer: Option<writer::Writer>,
-    /// SQLite: connections for the reads on every request's path.
-    sqlite_readers: Option<readers::Readers>,
-    /// SQLite: whose turn it is to write, the sqlx writer's or the thread's.
-    write_turn: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// The connections of one database.
+enum Db {
+    Sqlite(Lite),
+    Postgres(Pg),
+}
+
+/// PostgreSQL: one pool, and the turns for write transactions. Writes
+/// wait for a turn (in the order they asked) rather than for a
+/// connection, so a burst of bulk calls queues in the process instead of
+/// failing on the pool's acquire timeout, and a few connections stay free
+/// for reads.
+struct Pg {
+    url: String,
+    pool: PgPool,
+    writes: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Writes waiting for a turn now, for metrics.
+    waiting: std::sync::atomic::AtomicU64,
+}
+
+/// Connections of the PostgreSQL pool kept out of write transactions.
+const PG_READ_RESERVE: u32 = 2;
+
+/// SQLite: the writer thread for every write, read-only connections for
+/// every read.
+struct Lite {
+    path: String,
+    writer: writer::Writer,
+    readers: std::sync::Arc<readers::Readers>,
 }
 
 /// SQLite settings applied to every connection.
@@ -110,7 +85,6 @@ impl SqlStore {
     /// Opens the database at `url` (`sqlite://…`, created if missing, or
     /// `postgres://…`).
     pub async fn open(url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
         let store = if url.starts_with("sqlite:") {
             Self::open_sqlite(url, options).await?
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -149,41 +123,11 @@ impl SqlStore {
                 StoreError::Config(format!("cannot create {}: {e}", parent.display()))
             })?;
         }
-        // `then` follows the common settings: the sqlx readers serve only
-        // the reads off every request's path (see `readers.rs`), so they
-        // keep a small page cache; the writers keep a large one.
-        let with_pragmas = |pool: AnyPoolOptions, then: &'static str| {
-            pool.after_connect(move |conn, _| {
-                Box::pin(async move {
-                    conn.execute(SQLITE_PRAGMAS).await?;
-                    if !then.is_empty() {
-                        conn.execute(then).await?;
-                    }
-                    Ok(())
-                })
-            })
-        };
-        let writer = with_pragmas(AnyPoolOptions::new().max_connections(1).min_connections(1), "")
-            .acquire_timeout(Duration::from_secs(30))
-            .connect(&format!("sqlite://{path}?mode=rwc"))
-            .await?;
-        let reader = with_pragmas(
-            AnyPoolOptions::new().max_connections(options.read_connections.max(1)),
-            "PRAGMA cache_size = -2000;",
-        )
-        .acquire_timeout(Duration::from_secs(30))
-        .connect(&format!("sqlite://{path}?mode=ro"))
-        .await?;
-        let write_turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
-        let sqlite_writer = Some(writer::Writer::start(&path, SQLITE_PRAGMAS, write_turn.clone())?);
+        let writer = writer::Writer::start(&path, SQLITE_PRAGMAS, options.unit_bound)?;
+        let readers = readers::Readers::new(&path, options.read_connections as usize);
         Ok(Self {
-            writer,
-            reader,
+            db: Db::Sqlite(Lite { path, writer, readers: std::sync::Arc::new(readers) }),
             dialect: Dialect::Sqlite,
-            writes_waiting: Default::default(),
-            sqlite_writer,
-            sqlite_readers: Some(readers::Readers::new(&path, options.read_connections as usize)),
-            write_turn: Some(write_turn),
         })
     }
 
@@ -192,7 +136,7 @@ impl SqlStore {
         // a missing database is reported as such, not as a pool timeout.
         let probe = tokio::time::timeout(
             Duration::from_secs(10),
-            <sqlx::AnyConnection as sqlx::Connection>::connect(url),
+            <PgConnection as sqlx::Connection>::connect(url),
         )
         .await
         .map_err(|_| {
@@ -200,7 +144,7 @@ impl SqlStore {
         })??;
         sqlx::Connection::close(probe).await?;
         let timeout_ms = options.statement_timeout.as_millis();
-        let pool = AnyPoolOptions::new()
+        let pool = PgPoolOptions::new()
             .max_connections(options.pool_size.max(1))
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(move |conn, _| {
@@ -214,50 +158,10 @@ impl SqlStore {
             })
             .connect(url)
             .await?;
-        Ok(Self {
-            writer: pool.clone(),
-            reader: pool,
-            dialect: Dialect::Postgres,
-            writes_waiting: Default::default(),
-            sqlite_writer: None,
-            sqlite_readers: None,
-            write_turn: None,
-        })
+        let turns = options.pool_size.saturating_sub(PG_READ_RESERVE).max(1) as usize;
+        let writes = std::sync::Arc::new(tokio::sync::Semaphore::new(turns));
+        let pg = Pg { url: url.to_string(), pool, writes, waiting: Default::default() };
+        Ok(Self { db: Db::Postgres(pg), dialect: Dialect::Postgres })
     }
 }
 
-impl SqlStore {
-    /// The SQLite writer thread, for a write that does not belong to an
-    /// idempotent unit (whose writes share the unit's sqlx transaction).
-    fn thread_writer(&self) -> Option<&writer::Writer> {
-        self.sqlite_writer.as_ref().filter(|_| !tx::in_unit())
-    }
-
-    /// Claims for `tx` the due rows that `select` finds (its `$1` is `now`,
-    /// its `$2` the most rows to take), passing over rows another process
-    /// has locked and locking the rest (PostgreSQL; on SQLite the write
-    /// lock covers them).
-    async fn claim_due(
-        &self,
-        tx: &mut sqlx::AnyConnection,
-        select: &str,
-        now: time::OffsetDateTime,
-        limit: u32,
-    ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
-        let sql = format!("{select}{}", self.dialect.skip_locked());
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(rows::ms(now))
-            .bind(i64::from(limit))
-            .fetch_all(tx)
-            .await?;
-        Ok(rows)
-    }
-}
-
-/// Maps a unique-constraint violation to `Conflict`, anything else through.
-fn conflict_on_unique(e: sqlx::Error, what: &str) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what.into()),
-        _ => e.into(),
-    }
-}

@@ -1,35 +1,17 @@
 //! The email outbox: claiming due emails, recording how each send went,
 //! and the attempts of an invitation's emails.
 
-use super::args::Arg;
+use super::SqlStore;
+use super::conn::{Arg, Cols, Exec, FromCols, Number};
 use super::events::{Happened, record};
-use super::exec::{Exec, Number, OnThread, ready};
-use super::invitations::update_invitation;
-use super::readers::FromCols;
-use super::rows::{self, Cols, from_ms, ms, to_json};
-use super::{Dialect, SqlStore};
-use crate::{
-    Audit, DeliveryAttempt, DeliveryOutcome, OutboxEmail, OutboxItem, OutboxStore, StoreError,
-};
+use super::rows::{self, ms};
+use super::statements::update_invitation;
+use super::tx::write;
+use crate::{Audit, DeliveryAttempt, DeliveryOutcome, OutboxItem, OutboxStore, StoreError};
 use invitd_core::Invitation;
 use invitd_core::TenantId;
-use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-/// Queues an email of an invitation (with [`outbox_args`]).
-pub(super) const INSERT_OUTBOX: &str = "INSERT INTO outbox (invitation_number, tenant_id, kind, state, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6)";
-
-pub(super) fn outbox_args(inv: &Invitation, email: &OutboxEmail, now: OffsetDateTime) -> Vec<Arg> {
-    vec![
-        Arg::int(inv.number),
-        Arg::text(inv.tenant_id.as_str()),
-        Arg::text(&email.kind),
-        Arg::text(to_json(&email.payload)),
-        Arg::int(ms(now)),
-        Arg::int(ms(now)),
-    ]
-}
 
 impl FromCols for OutboxItem {
     fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
@@ -49,14 +31,13 @@ impl FromCols for OutboxItem {
 /// Leases up to `limit` due emails until `now + lease`.
 async fn claim_in(
     conn: &mut impl Exec,
-    dialect: Dialect,
     now: OffsetDateTime,
     lease: time::Duration,
     limit: u32,
 ) -> Result<Vec<OutboxItem>, StoreError> {
     let sql = format!(
         "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at, id LIMIT $3{}) RETURNING id, invitation_number, tenant_id, kind, attempts, payload, (SELECT id FROM invitations WHERE number = outbox.invitation_number) AS invitation_id",
-        dialect.skip_locked()
+        conn.dialect().skip_locked()
     );
     let args = [Arg::int(ms(now + lease)), Arg::int(ms(now)), Arg::int(i64::from(limit))];
     let mut items: Vec<OutboxItem> = conn.all(&sql, &args).await?;
@@ -75,7 +56,6 @@ struct Sent<'a> {
 /// invitation's delivery state with its event.
 async fn finish_in(
     conn: &mut impl Exec,
-    dialect: Dialect,
     item: Sent<'_>,
     outcome: &DeliveryOutcome,
     now: OffsetDateTime,
@@ -114,7 +94,7 @@ async fn finish_in(
     let sql = format!(
         "SELECT {} FROM invitations WHERE number = $1{}",
         rows::INVITATION_COLUMNS,
-        dialect.for_update()
+        conn.dialect().for_update()
     );
     let current: Invitation = conn
         .first(&sql, &[Arg::int(number)])
@@ -146,17 +126,7 @@ impl OutboxStore for SqlStore {
         lease: time::Duration,
         limit: u32,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        if let Some(writer) = self.thread_writer() {
-            return writer
-                .run(limit as usize, move |conn| {
-                    ready(claim_in(&mut OnThread(conn), Dialect::Sqlite, now, lease, limit))
-                })
-                .await;
-        }
-        let mut tx = self.write().await?;
-        let items = claim_in(&mut *tx, self.dialect, now, lease, limit).await?;
-        tx.commit().await?;
-        Ok(items)
+        write!(self, limit as usize, |conn| claim_in(conn, now, lease, limit).await)
     }
 
     async fn finish_outbox(
@@ -165,19 +135,9 @@ impl OutboxStore for SqlStore {
         outcome: &DeliveryOutcome,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        if let Some(writer) = self.thread_writer() {
-            let (id, kind, outcome) = (item.id, item.kind.clone(), outcome.clone());
-            return writer
-                .run(1, move |conn| {
-                    let item = Sent { id, kind: &kind };
-                    ready(finish_in(&mut OnThread(conn), Dialect::Sqlite, item, &outcome, now))
-                })
-                .await;
-        }
-        let mut tx = self.write().await?;
-        let sent = Sent { id: item.id, kind: &item.kind };
-        finish_in(&mut *tx, self.dialect, sent, outcome, now).await?;
-        tx.commit().await
+        // The row's id and kind, not its payload, go to the write.
+        let (id, kind, outcome) = (item.id, item.kind.clone(), outcome.clone());
+        write!(self, 1, |conn| finish_in(conn, Sent { id, kind: &kind }, &outcome, now).await)
     }
 
     async fn list_delivery_attempts(
@@ -185,23 +145,19 @@ impl OutboxStore for SqlStore {
         tenant: &TenantId,
         id: Uuid,
     ) -> Result<Vec<DeliveryAttempt>, StoreError> {
-        let rows = rows::in_tenant(
-            "SELECT a.outbox_id, o.kind, a.attempted_at, a.outcome, a.detail FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id JOIN invitations i ON i.number = a.invitation_number WHERE i.id = $1 AND i.tenant_id = $2 ORDER BY a.id",
-            id,
-            tenant,
-        )
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DeliveryAttempt {
-                    outbox_id: row.try_get("outbox_id")?,
-                    kind: row.try_get("kind")?,
-                    attempted_at: from_ms(row.try_get("attempted_at")?)?,
-                    outcome: row.try_get("outcome")?,
-                    detail: row.try_get("detail")?,
-                })
-            })
-            .collect()
+        let sql = "SELECT a.outbox_id, o.kind, a.attempted_at, a.outcome, a.detail FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id JOIN invitations i ON i.number = a.invitation_number WHERE i.id = $1 AND i.tenant_id = $2 ORDER BY a.id";
+        self.read_all(sql, &rows::in_tenant(id, tenant)).await
+    }
+}
+
+impl FromCols for DeliveryAttempt {
+    fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
+        Ok(DeliveryAttempt {
+            outbox_id: row.col("outbox_id")?,
+            kind: row.col("kind")?,
+            attempted_at: rows::time(row, "attempted_at")?,
+            outcome: row.col("outcome")?,
+            detail: row.col("detail")?,
+        })
     }
 }

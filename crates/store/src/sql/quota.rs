@@ -7,8 +7,8 @@
 //! quota runs none of this.
 
 use super::Dialect;
-use super::args::Arg;
-use super::exec::{Exec, Number};
+use super::conn::Arg;
+use super::conn::{Exec, Number};
 use super::rows::{from_ms, ms};
 use crate::{Quota, QuotaLimit, StoreError};
 use invitd_core::Invitation;
@@ -46,11 +46,10 @@ impl Counter {
     pub(super) async fn refusal(
         &mut self,
         conn: &mut impl Exec,
-        dialect: Dialect,
         inv: &Invitation,
     ) -> Result<Option<(QuotaLimit, OffsetDateTime)>, StoreError> {
         let tenant = inv.tenant_id.as_str();
-        if dialect == Dialect::Postgres && !self.locked.iter().any(|t| t == tenant) {
+        if conn.dialect() == Dialect::Postgres && !self.locked.iter().any(|t| t == tenant) {
             conn.execute(
                 "SELECT id FROM tenants WHERE id = $1 FOR NO KEY UPDATE",
                 &[Arg::text(tenant)],

@@ -1,29 +1,15 @@
-//! Point reads without a thread hop.
-//!
-//! sqlx's SQLite driver sends every statement to a worker thread and back.
-//! For the reads on every request's path (the API key, the tenant and its
-//! roles, an invitation by id or token, a page of the list) that round
-//! trip costs more than the read: in WAL mode a reader never waits for the
-//! writer, and an indexed lookup takes microseconds. On SQLite these reads
-//! run synchronously on the calling task's thread, on a small pool of
-//! read-only rusqlite connections; on PostgreSQL they go through sqlx.
+//! Reads. On SQLite they run on a small pool of read-only rusqlite
+//! connections: a point read (the API key, the tenant and its roles, an
+//! invitation by id or token, a page of the list) synchronously on the
+//! calling task's thread, since an indexed lookup takes microseconds and
+//! in WAL mode a reader never waits for the writer; a scan (counts, lists
+//! filtered by role, the event log) on a blocking thread, off the async
+//! workers. On PostgreSQL every read goes through the pool.
 
-use super::SqlStore;
-use super::args::{Arg, bind_all};
-use super::rows::Cols;
-use super::writer::{self, from_rusqlite};
+use super::conn::{Arg, FromCols, lite_all, lite_first, pg_query};
+use super::{Db, SqlStore};
 use crate::StoreError;
 use std::sync::Mutex;
-
-/// A record read from a row of either kind.
-pub(super) trait FromCols: Sized {
-    fn from_cols(row: &impl Cols) -> Result<Self, StoreError>;
-    /// The `…_COLUMNS` list its reader finds columns in by position, if
-    /// any (see [`super::rows::Listed`]).
-    fn listed_columns() -> Option<&'static [&'static str]> {
-        None
-    }
-}
 
 /// Settings of a reader connection. The busy timeout is short: a read
 /// waits only while SQLite recovers a WAL file, and it holds a runtime
@@ -40,21 +26,35 @@ pub(crate) struct Readers {
     path: String,
     keep: usize,
     idle: Mutex<Vec<rusqlite::Connection>>,
+    /// Connections open now, idle or reading.
+    open: std::sync::atomic::AtomicUsize,
 }
 
 impl Readers {
     pub(super) fn new(path: &str, keep: usize) -> Self {
-        Readers { path: path.to_string(), keep: keep.max(1), idle: Mutex::default() }
+        Readers {
+            path: path.to_string(),
+            keep: keep.max(1),
+            idle: Mutex::default(),
+            open: Default::default(),
+        }
     }
 
     fn open(&self) -> Result<rusqlite::Connection, StoreError> {
         use rusqlite::OpenFlags;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            rusqlite::Connection::open_with_flags(&self.path, flags).map_err(from_rusqlite)?;
-        conn.execute_batch(READER_PRAGMAS).map_err(from_rusqlite)?;
+        let conn = rusqlite::Connection::open_with_flags(&self.path, flags)
+            .map_err(super::conn::from_rusqlite)?;
+        conn.execute_batch(READER_PRAGMAS).map_err(super::conn::from_rusqlite)?;
         conn.set_prepared_statement_cache_capacity(64);
+        self.open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(conn)
+    }
+
+    /// Connections open now, and how many of them are idle.
+    pub(super) fn counts(&self) -> (usize, usize) {
+        let idle = self.idle.lock().map(|idle| idle.len()).unwrap_or(0);
+        (self.open.load(std::sync::atomic::Ordering::Relaxed), idle)
     }
 
     /// Runs `read` on an idle connection (or a new one), then keeps the
@@ -74,6 +74,8 @@ impl Readers {
             && idle.len() < self.keep
         {
             idle.push(conn);
+        } else {
+            self.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
         out
     }
@@ -86,13 +88,13 @@ impl SqlStore {
         sql: &str,
         args: &[Arg],
     ) -> Result<Option<T>, StoreError> {
-        if let Some(readers) = &self.sqlite_readers {
-            return readers.with(|conn| writer::query_row(conn, sql, args, |r| T::from_cols(r)));
+        match &self.db {
+            Db::Sqlite(lite) => lite.readers.with(|conn| lite_first(conn, sql, args)),
+            Db::Postgres(pg) => {
+                let row = pg_query(sql, args).fetch_optional(&pg.pool).await?;
+                row.as_ref().map(T::from_cols).transpose()
+            }
         }
-        let row = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(T::from_cols).transpose()
     }
 
     /// Every row `sql` finds with `args`.
@@ -101,20 +103,41 @@ impl SqlStore {
         sql: &str,
         args: &[Arg],
     ) -> Result<Vec<T>, StoreError> {
-        if let Some(readers) = &self.sqlite_readers {
-            return readers.with(|conn| writer::query_all(conn, sql, args));
+        match &self.db {
+            Db::Sqlite(lite) => lite.readers.with(|conn| lite_all(conn, sql, args)),
+            Db::Postgres(pg) => {
+                let rows = pg_query(sql, args).fetch_all(&pg.pool).await?;
+                rows.iter().map(T::from_cols).collect()
+            }
         }
-        let rows =
-            bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args).fetch_all(&self.reader).await?;
-        rows.iter().map(T::from_cols).collect()
+    }
+
+    /// [`Self::read_all`] for a read that may scan many rows: on SQLite it
+    /// runs on a blocking thread, so it does not hold an async worker.
+    pub(super) async fn scan_all<T: FromCols + Send + 'static>(
+        &self,
+        sql: String,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, StoreError> {
+        match &self.db {
+            Db::Sqlite(lite) => {
+                let readers = lite.readers.clone();
+                tokio::task::spawn_blocking(move || {
+                    readers.with(|conn| lite_all(conn, &sql, &args))
+                })
+                .await
+                .map_err(|e| StoreError::Database(format!("a read failed: {e}")))?
+            }
+            Db::Postgres(_) => self.read_all(&sql, &args).await,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::super::SqlStore;
-    use super::super::exec::Number;
+    use super::super::conn::{Number, from_rusqlite};
+    use super::super::{Db, SqlStore};
     use crate::OpenOptions;
     use std::sync::Arc;
 
@@ -131,13 +154,13 @@ mod tests {
         let (release, wait) = std::sync::mpsc::channel::<()>();
         let writing = store.clone();
         let write = tokio::spawn(async move {
-            let writer = writing.sqlite_writer.as_ref().unwrap();
-            writer
+            let Db::Sqlite(lite) = &writing.db else { unreachable!() };
+            lite.writer
                 .run(1, move |conn| {
                     conn.execute_batch(
                         "CREATE TABLE scratch (x INTEGER); INSERT INTO scratch VALUES (1);",
                     )
-                    .map_err(super::from_rusqlite)?;
+                    .map_err(from_rusqlite)?;
                     let _ = held.send(());
                     let _ = wait.recv();
                     Ok(())

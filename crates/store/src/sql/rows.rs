@@ -3,15 +3,10 @@
 
 use crate::{ApiKey, Event, StoreError};
 use invitd_core::{Actor, DeliveryState, Invitation, RoleId, SecretHash, Status, TenantId};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+pub(super) use super::conn::Listed;
+use super::conn::{Cols, FromCols};
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-/// A runtime query on the `Any` driver, for helpers that bind a group of
-/// parameters in a fixed order.
-pub(super) type AnyQuery<'q> =
-    sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
 
 pub fn ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
@@ -26,113 +21,10 @@ pub fn id(u: Uuid) -> Vec<u8> {
     u.as_bytes().to_vec()
 }
 
-/// `sql` with its `$1` bound to a record's id and its `$2` to the tenant the
-/// record must belong to.
-pub(super) fn in_tenant<'q>(
-    sql: impl sqlx::SqlSafeStr,
-    record: Uuid,
-    tenant: &'q TenantId,
-) -> AnyQuery<'q> {
-    sqlx::query(sql).bind(id(record)).bind(tenant.as_str())
-}
-
-/// A value a column can be read as, by sqlx and by rusqlite alike.
-pub(super) trait Column:
-    for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + rusqlite::types::FromSql
-{
-}
-
-impl<T> Column for T where
-    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + rusqlite::types::FromSql
-{
-}
-
-/// A result row, from sqlx or from the SQLite writer thread, so one reader
-/// per record serves both.
-pub(super) trait Cols {
-    fn col<T: Column>(&self, name: &str) -> Result<T, StoreError>;
-    /// The column at `index` (0 is the first).
-    fn col_at<T: Column>(&self, index: usize) -> Result<T, StoreError>;
-    /// Where `name` is, if this row kind is faster read by position and
-    /// the query selected `columns` first.
-    fn listed(&self, _columns: &[&str], _name: &str) -> Option<usize> {
-        None
-    }
-}
-
-impl Cols for AnyRow {
-    fn col<T: Column>(&self, name: &str) -> Result<T, StoreError> {
-        Ok(self.try_get(name)?)
-    }
-    fn col_at<T: Column>(&self, index: usize) -> Result<T, StoreError> {
-        Ok(self.try_get(index)?)
-    }
-}
-
-impl Cols for rusqlite::Row<'_> {
-    fn col<T: Column>(&self, name: &str) -> Result<T, StoreError> {
-        self.get(name).map_err(super::writer::from_rusqlite)
-    }
-    fn col_at<T: Column>(&self, index: usize) -> Result<T, StoreError> {
-        self.get(index).map_err(super::writer::from_rusqlite)
-    }
-    fn listed(&self, columns: &[&str], name: &str) -> Option<usize> {
-        // rusqlite finds a column by name by comparing it with every
-        // column's name (through SQLite's C API): for a row of 31 columns
-        // that was 5 % of a read. The position in the list the query
-        // selected, checked against that one column's name, is one call.
-        let at = columns.iter().position(|c| *c == name)?;
-        (self.as_ref().column_name(at).ok()? == name).then_some(at)
-    }
-}
-
-/// A row of a query that selected `columns` (a `…_COLUMNS` list) first:
-/// columns are found by their position in the list.
-pub(super) struct Listed<'r, R> {
-    pub row: &'r R,
-    pub columns: &'r [&'static str],
-}
-
-impl<R: Cols> Cols for Listed<'_, R> {
-    fn col<T: Column>(&self, name: &str) -> Result<T, StoreError> {
-        match self.row.listed(self.columns, name) {
-            Some(at) => self.row.col_at(at),
-            None => self.row.col(name),
-        }
-    }
-    fn col_at<T: Column>(&self, index: usize) -> Result<T, StoreError> {
-        self.row.col_at(index)
-    }
-}
-
-/// A row of a statement whose first columns were checked, once for the
-/// statement, to be the `…_COLUMNS` list its reader names: each column is
-/// read by its position in the list without asking SQLite its name again
-/// (for a page of 50 invitations of 31 columns, that asking was 1,550 C
-/// calls with a string comparison each).
-pub(super) struct Verified<'r, 's>(pub &'r rusqlite::Row<'s>);
-
-impl Cols for Verified<'_, '_> {
-    fn col<T: Column>(&self, name: &str) -> Result<T, StoreError> {
-        self.0.col(name)
-    }
-    fn col_at<T: Column>(&self, index: usize) -> Result<T, StoreError> {
-        self.0.col_at(index)
-    }
-    fn listed(&self, columns: &[&str], name: &str) -> Option<usize> {
-        columns.iter().position(|c| *c == name)
-    }
-}
-
-/// Whether a statement selected `columns` first, in that order.
-pub(super) fn selects_first(statement: &rusqlite::Statement<'_>, columns: &[&str]) -> bool {
-    let names = statement.column_names();
-    names.len() >= columns.len() && columns.iter().zip(&names).all(|(a, b)| a == b)
-}
-
-/// The names of a `…_COLUMNS` list.
-pub(super) fn names(columns: &'static str) -> Vec<&'static str> {
-    columns.split(", ").collect()
+/// The arguments `$1` (a record's id) and `$2` (the tenant the record
+/// must belong to).
+pub(super) fn in_tenant(record: Uuid, tenant: &TenantId) -> [super::conn::Arg; 2] {
+    [super::conn::Arg::blob(id(record)), super::conn::Arg::text(tenant.as_str())]
 }
 
 pub(super) fn uuid(row: &impl Cols, col: &str) -> Result<Uuid, StoreError> {
@@ -172,6 +64,11 @@ pub(super) fn opt_parsed<T, E: std::fmt::Display>(
 
 pub(super) fn count(row: &impl Cols, col: &str) -> Result<u32, StoreError> {
     Ok(row.col::<i64>(col)? as u32)
+}
+
+/// The names of a `…_COLUMNS` list.
+pub(super) fn names(columns: &'static str) -> Vec<&'static str> {
+    columns.split(", ").collect()
 }
 
 pub const INVITATION_COLUMNS: &str = "number, id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, status, token_hash, created_at, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at, redirect_url, accepted_email";
@@ -222,7 +119,7 @@ pub const KEY_COLUMNS: &str = "id, name, hint, scopes, tenants, created_at, revo
 static INVITATION_NAMES: std::sync::LazyLock<Vec<&str>> =
     std::sync::LazyLock::new(|| names(INVITATION_COLUMNS));
 
-impl super::readers::FromCols for Invitation {
+impl FromCols for Invitation {
     fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
         invitation(&Listed { row, columns: &INVITATION_NAMES })
     }
@@ -231,13 +128,13 @@ impl super::readers::FromCols for Invitation {
     }
 }
 
-impl super::readers::FromCols for Event {
+impl FromCols for Event {
     fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
         event(row)
     }
 }
 
-impl super::readers::FromCols for ApiKey {
+impl FromCols for ApiKey {
     fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
         api_key(row)
     }
@@ -276,68 +173,4 @@ pub(super) fn event(row: &impl Cols) -> Result<Event, StoreError> {
             _ => None,
         },
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::{Cols, Listed};
-
-    /// A query that selected the listed columns first is read by position;
-    /// one that did not (other columns first, or a column missing from the
-    /// list) still reads each column by its name.
-    #[test]
-    fn listed_columns_are_read_by_position_only_where_the_names_agree() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        let columns = ["a", "b", "c"];
-        for (sql, want) in [
-            ("SELECT 1 AS a, 2 AS b, 3 AS c", (1, 2, 3)),
-            ("SELECT 3 AS c, 1 AS a, 2 AS b", (1, 2, 3)),
-            ("SELECT 9 AS x, 1 AS a, 2 AS b, 3 AS c", (1, 2, 3)),
-        ] {
-            let got = conn
-                .query_row(sql, [], |row| {
-                    let listed = Listed { row, columns: &columns };
-                    let read = |name: &str| listed.col::<i64>(name).unwrap();
-                    Ok((read("a"), read("b"), read("c")))
-                })
-                .unwrap();
-            assert_eq!(got, want, "{sql}");
-        }
-    }
-
-    /// Three columns read through [`super::Listed`], named by a list.
-    #[derive(Debug, PartialEq)]
-    struct Abc(i64, i64, i64);
-
-    impl crate::sql::readers::FromCols for Abc {
-        fn from_cols(row: &impl Cols) -> Result<Self, crate::StoreError> {
-            let listed = Listed { row, columns: &["a", "b", "c"] };
-            Ok(Abc(listed.col("a")?, listed.col("b")?, listed.col("c")?))
-        }
-        fn listed_columns() -> Option<&'static [&'static str]> {
-            Some(&["a", "b", "c"])
-        }
-    }
-
-    /// A whole result is read by position only when its statement selected
-    /// the list first; otherwise by name, and the values are the same.
-    #[test]
-    fn a_statement_checked_once_reads_every_row_right() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE t (a INTEGER, b INTEGER, c INTEGER); \
-             INSERT INTO t VALUES (1, 2, 3), (4, 5, 6);",
-        )
-        .unwrap();
-        for sql in [
-            "SELECT a, b, c FROM t ORDER BY a",
-            "SELECT c, a, b FROM t ORDER BY a",
-            "SELECT a, c, b FROM t ORDER BY a",
-            "SELECT 0 AS x, a, b, c FROM t ORDER BY a",
-        ] {
-            let got: Vec<Abc> = crate::sql::writer::query_all(&conn, sql, &[]).unwrap();
-            assert_eq!(got, vec![Abc(1, 2, 3), Abc(4, 5, 6)], "{sql}");
-        }
-    }
 }

@@ -1,13 +1,37 @@
-//! The statements of invitation writes and their arguments, one of each,
-//! for both ways a write runs: through sqlx (PostgreSQL, and SQLite inside
-//! an idempotent request) and on the SQLite writer thread.
+//! The statements that write invitations and queue their emails, with
+//! their arguments: one home for the family, shared by every write body
+//! that creates, changes or expires an invitation.
 
 use super::Dialect;
-use super::args::Arg;
-use super::outbox::{INSERT_OUTBOX, outbox_args};
+use super::conn::{Arg, Exec};
 use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
-use crate::{Target, Transition};
+use crate::{OutboxEmail, StoreError, Target, Transition};
 use invitd_core::{Invitation, Status};
+use time::OffsetDateTime;
+
+/// Queues an email of an invitation (with [`outbox_args`]).
+pub(super) const INSERT_OUTBOX: &str = "INSERT INTO outbox (invitation_number, tenant_id, kind, state, payload, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6)";
+
+pub(super) fn outbox_args(inv: &Invitation, email: &OutboxEmail, now: OffsetDateTime) -> Vec<Arg> {
+    vec![
+        Arg::int(inv.number),
+        Arg::text(inv.tenant_id.as_str()),
+        Arg::text(&email.kind),
+        Arg::text(to_json(&email.payload)),
+        Arg::int(ms(now)),
+        Arg::int(ms(now)),
+    ]
+}
+
+/// Writes back every field a transition may change, if the stored status
+/// is still `was`; whether it was.
+pub(super) async fn update_invitation(
+    conn: &mut impl Exec,
+    inv: &Invitation,
+    was: Status,
+) -> Result<bool, StoreError> {
+    Ok(conn.execute(UPDATE_INVITATION, &update_args(inv, was)).await? == 1)
+}
 
 /// Inserts a pending invitation (with [`insert_args`]); returns its number,
 /// or no row when the address already has a pending one in the tenant.

@@ -1,13 +1,12 @@
 //! Tenants and their role catalogues.
 
-use super::args::Arg;
-use super::events::{NewEvent, Subject};
-use super::readers::FromCols;
-use super::rows::{self, AnyQuery, Cols, ms};
-use super::{SqlStore, conflict_on_unique};
+use super::SqlStore;
+use super::conn::{Arg, Cols, Exec, FromCols, Number};
+use super::events::{NewEvent, Subject, insert_about, insert_event};
+use super::rows::{self, ms};
+use super::tx::write;
 use crate::{Audit, Role, StoreError, Tenant, TenantStore};
 use invitd_core::{EventType, TenantId};
-use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
 /// A tenant's events carry its settings.
@@ -85,20 +84,19 @@ impl TenantStore for SqlStore {
         roles: &[Role],
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        let q = sqlx::query(
-            "INSERT INTO tenants (name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, updated_at, logo_url, accent_color, ticket_secret, allowed_redirect_origins, require_matching_email, invitations_per_day, invitations_per_inviter_per_day, id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        );
-        bind_settings(q, t)
-            .bind(t.id.as_str())
-            .bind(ms(t.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| conflict_on_unique(e, "a tenant with this id exists"))?;
-        for role in roles {
-            insert_role(&mut tx, &t.id, role).await?;
-        }
-        tx.commit_about(t, EventType::TenantCreated, audit, t.created_at).await
+        let (t, roles, audit) = (t.clone(), roles.to_vec(), audit.clone());
+        write!(self, 1 + roles.len(), |conn| {
+            let sql = "INSERT INTO tenants (name, language, lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs, accept_redirect_url, updated_at, logo_url, accent_color, ticket_secret, allowed_redirect_origins, require_matching_email, invitations_per_day, invitations_per_inviter_per_day, id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+            let mut args = settings_args(&t);
+            args.extend([Arg::text(t.id.as_str()), Arg::int(ms(t.created_at))]);
+            conn.execute(sql, &args)
+                .await
+                .map_err(|e| e.conflict_as("a tenant with this id exists"))?;
+            for role in &roles {
+                insert_role(conn, &t.id, role).await?;
+            }
+            insert_about(conn, &t, EventType::TenantCreated, &audit, t.created_at).await
+        })
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Tenant, StoreError> {
@@ -107,21 +105,21 @@ impl TenantStore for SqlStore {
     }
 
     async fn update_tenant(&self, t: &Tenant, audit: &Audit) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        let q = sqlx::query(
-            "UPDATE tenants SET name = $1, language = $2, lifetime_days = $3, resend_cooldown_secs = $4, max_resends = $5, resend_window_secs = $6, accept_redirect_url = $7, updated_at = $8, logo_url = $9, accent_color = $10, ticket_secret = $11, allowed_redirect_origins = $12, require_matching_email = $13, invitations_per_day = $14, invitations_per_inviter_per_day = $15 WHERE id = $16",
-        );
-        let done = bind_settings(q, t).bind(t.id.as_str()).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit_about(t, EventType::TenantUpdated, audit, t.updated_at).await
+        let (t, audit) = (t.clone(), audit.clone());
+        write!(self, 1, |conn| {
+            let sql = "UPDATE tenants SET name = $1, language = $2, lifetime_days = $3, resend_cooldown_secs = $4, max_resends = $5, resend_window_secs = $6, accept_redirect_url = $7, updated_at = $8, logo_url = $9, accent_color = $10, ticket_secret = $11, allowed_redirect_origins = $12, require_matching_email = $13, invitations_per_day = $14, invitations_per_inviter_per_day = $15 WHERE id = $16";
+            let mut args = settings_args(&t);
+            args.push(Arg::text(t.id.as_str()));
+            if conn.execute(sql, &args).await? == 0 {
+                return Err(StoreError::NotFound);
+            }
+            insert_about(conn, &t, EventType::TenantUpdated, &audit, t.updated_at).await
+        })
     }
 
     async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         let sql = format!("SELECT {} FROM tenants ORDER BY id", TENANT_COLUMNS);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.reader).await?;
-        rows.iter().map(tenant).collect()
+        self.read_all(&sql, &[]).await
     }
 
     async fn list_roles(&self, tenant: &TenantId) -> Result<Vec<Role>, StoreError> {
@@ -136,59 +134,61 @@ impl TenantStore for SqlStore {
         at: OffsetDateTime,
         audit: &Audit,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write().await?;
-        let exists: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM tenants WHERE id = $1")
-            .bind(tenant.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        insert_role(&mut tx, tenant, role).await?;
-        let data =
-            serde_json::json!({"role": role.id.as_str(), "name": role.name, "rank": role.rank});
-        tx.commit_with(NewEvent::admin(Some(tenant), EventType::RoleCreated, audit, at, &data))
-            .await
+        let (tenant, role, audit) = (tenant.clone(), role.clone(), audit.clone());
+        write!(self, 2, |conn| {
+            let exists = "SELECT 1 FROM tenants WHERE id = $1";
+            if conn.first::<Number>(exists, &[Arg::text(tenant.as_str())]).await?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            insert_role(conn, &tenant, &role).await?;
+            let data =
+                serde_json::json!({"role": role.id.as_str(), "name": role.name, "rank": role.rank});
+            let event = NewEvent::admin(Some(&tenant), EventType::RoleCreated, &audit, at, &data);
+            insert_event(conn, event).await.map(drop)
+        })
     }
 }
 
 async fn insert_role(
-    conn: &mut AnyConnection,
+    conn: &mut impl Exec,
     tenant: &TenantId,
     role: &Role,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO roles (tenant_id, id, name, rank) VALUES ($1, $2, $3, $4)")
-        .bind(tenant.as_str())
-        .bind(role.id.as_str())
-        .bind(&role.name)
-        .bind(role.rank)
-        .execute(conn)
+    let args = [
+        Arg::text(tenant.as_str()),
+        Arg::text(role.id.as_str()),
+        Arg::text(&role.name),
+        Arg::int(i64::from(role.rank)),
+    ];
+    conn.execute("INSERT INTO roles (tenant_id, id, name, rank) VALUES ($1, $2, $3, $4)", &args)
         .await
-        .map_err(|e| conflict_on_unique(e, "a role with this id exists"))?;
+        .map_err(|e| e.conflict_as("a role with this id exists"))?;
     Ok(())
 }
 
-/// Binds a tenant's settings, in this order: name, language,
-/// lifetime_days, resend_cooldown_secs, max_resends, resend_window_secs,
+/// A tenant's settings, in this order: name, language, lifetime_days,
+/// resend_cooldown_secs, max_resends, resend_window_secs,
 /// accept_redirect_url, updated_at, logo_url, accent_color, ticket_secret,
 /// allowed_redirect_origins, require_matching_email, invitations_per_day,
 /// invitations_per_inviter_per_day.
-fn bind_settings<'q>(q: AnyQuery<'q>, t: &'q Tenant) -> AnyQuery<'q> {
-    q.bind(&t.name)
-        .bind(t.language.as_ref().map(|l| l.as_str()))
-        .bind(t.lifetime_days)
-        .bind(t.resend_cooldown_secs)
-        .bind(t.max_resends as i64)
-        .bind(t.resend_window_secs)
-        .bind(t.accept_redirect_url.as_deref())
-        .bind(ms(t.updated_at))
-        .bind(t.logo_url.as_deref())
-        .bind(t.accent_color.as_deref())
-        .bind(t.ticket_secret.as_ref().map(|s| s.expose()))
-        .bind(rows::to_json(&t.allowed_redirect_origins))
-        .bind(i64::from(t.require_matching_email))
-        .bind(t.invitations_per_day.map(i64::from))
-        .bind(t.invitations_per_inviter_per_day.map(i64::from))
+fn settings_args(t: &Tenant) -> Vec<Arg> {
+    vec![
+        Arg::text(&t.name),
+        Arg::opt_text(t.language.as_ref().map(|l| l.as_str())),
+        Arg::int(t.lifetime_days),
+        Arg::int(t.resend_cooldown_secs),
+        Arg::int(i64::from(t.max_resends)),
+        Arg::int(t.resend_window_secs),
+        Arg::opt_text(t.accept_redirect_url.as_deref()),
+        Arg::int(ms(t.updated_at)),
+        Arg::opt_text(t.logo_url.as_deref()),
+        Arg::opt_text(t.accent_color.as_deref()),
+        Arg::opt_text(t.ticket_secret.as_ref().map(|s| s.expose())),
+        Arg::text(rows::to_json(&t.allowed_redirect_origins)),
+        Arg::int(i64::from(t.require_matching_email)),
+        Arg::int(t.invitations_per_day.map(i64::from)),
+        Arg::int(t.invitations_per_inviter_per_day.map(i64::from)),
+    ]
 }
 
 /// A nullable limit column.

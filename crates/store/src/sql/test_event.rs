@@ -2,10 +2,9 @@
 //! audit trail with one delivery, to that endpoint alone, which the webhook
 //! worker sends like any other (same signing, address checks, retries).
 
-use super::Dialect;
-use super::args::Arg;
+use super::conn::Arg;
 use super::events::{NewEvent, insert_event};
-use super::exec::{Exec, Number};
+use super::conn::{Exec, Number};
 use super::rows::{self, ms};
 use crate::{Audit, QueuedTest, StoreError, WebhookEndpoint};
 use invitd_core::EventType;
@@ -15,7 +14,6 @@ use time::OffsetDateTime;
 /// in the caller's transaction.
 pub(super) async fn queue_in(
     conn: &mut impl Exec,
-    dialect: Dialect,
     endpoint: &WebhookEndpoint,
     at: OffsetDateTime,
     audit: &Audit,
@@ -25,7 +23,7 @@ pub(super) async fn queue_in(
     // endpoint.
     let sql = format!(
         "SELECT 1 FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2{}",
-        dialect.for_update()
+        conn.dialect().for_update()
     );
     let here = [Arg::blob(id.clone()), Arg::text(endpoint.tenant_id.as_str())];
     if conn.first::<Number>(&sql, &here).await?.is_none() {

@@ -1,56 +1,77 @@
-//! Write transactions and units of work.
+//! The road of every write, decided in one place ([`SqlStore::road`]), and
+//! units of work.
 //!
-//! Every write goes through [`SqlStore::write`]. Outside a unit it is a
-//! transaction of its own. Inside [`Unit::scope`] (one HTTP request with an
-//! `Idempotency-Key`) every write joins the unit's one transaction as a
-//! savepoint, and `commit_unit` (in `idempotency.rs`) stores the request's
-//! answer in that same transaction before committing: after a crash a retry
-//! finds either nothing (nothing happened) or the answer (everything
-//! happened).
+//! A write is a body written once, generic over [`Exec`](super::conn::Exec), and run with
+//! [`write!`](crate::sql::write), which asks `road` where it goes:
 //!
-//! A write that fails inside SQLite (a full disk, an I/O error) can leave
-//! the connection in a state sqlx no longer tracks (SQLite rolled the
-//! transaction back itself, sqlx still counts it as open, and every later
-//! `BEGIN` is refused). The writer then drops that connection and opens a
-//! fresh one, so the first write after the fault clears succeeds.
+//! | | outside a unit | inside [`Unit::scope`] |
+//! |---|---|---|
+//! | SQLite | a job of the writer thread, group-committed with the jobs waiting beside it | a step of the unit's session on the writer thread |
+//! | PostgreSQL | a transaction of its own on the pool | a savepoint in the unit's transaction |
+//!
+//! A unit (a request with an `Idempotency-Key`, or one bulk call) puts all
+//! its writes in one transaction, which [`SqlStore::end_unit`] commits
+//! together with the request's stored answer (`idempotency.rs`): after a
+//! crash a retry finds either nothing (nothing happened) or the answer
+//! (everything happened). This file is the only reader of the unit's
+//! task-local.
 
-use super::SqlStore;
+use super::writer::{Session, Writer};
+use super::{Db, Pg, SqlStore};
 use crate::{StoreError, Unit};
-use sqlx::{Any, AnyConnection, Executor, Transaction};
-use std::ops::{Deref, DerefMut};
+use sqlx::{Executor, PgConnection, Postgres, Transaction};
 use std::sync::Arc;
-use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
-/// The savepoint each write of a unit runs in.
+/// The savepoint each write of a PostgreSQL unit runs in.
 const STEP: &str = "invitd_step";
 
 tokio::task_local! {
     static CURRENT: Unit;
 }
 
-/// SQLite's one write lock, taken in process: the sqlx writer connection
-/// and the writer thread (`writer.rs`) take turns through it in the order
-/// they asked, instead of polling the file lock with SQLite's busy handler
-/// (which sleeps up to 100 ms between tries).
-pub(crate) type Turn = tokio::sync::OwnedMutexGuard<()>;
-
 /// What a unit holds once its first write began.
-pub struct UnitState {
-    pub(super) tx: Transaction<'static, Any>,
-    /// Held until the unit's transaction ends (SQLite).
-    pub(super) _turn: Option<Turn>,
-    /// A step was dropped without finishing: roll back to its savepoint
-    /// before the next statement.
-    pub(super) unfinished_step: bool,
+#[derive(Default)]
+pub(crate) enum UnitState {
+    /// Nothing written yet.
+    #[default]
+    Idle,
+    /// SQLite: its session on the writer thread.
+    Lite(Session),
+    /// PostgreSQL: its transaction, and whether a step was dropped without
+    /// finishing (rolled back to its savepoint before the next statement).
+    /// It holds its write turn until it ends.
+    Pg {
+        tx: Transaction<'static, Postgres>,
+        unfinished_step: bool,
+        _turn: tokio::sync::OwnedSemaphorePermit,
+    },
 }
 
-pub(crate) type SharedUnit = Arc<Mutex<Option<UnitState>>>;
+/// The longest a PostgreSQL write waits for its turn before it is refused
+/// as unavailable (503).
+const PG_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Whether the running task is inside a unit (a request with an
-/// `Idempotency-Key`), whose writes share the unit's transaction.
-pub(crate) fn in_unit() -> bool {
-    CURRENT.try_with(|_| ()).is_ok()
+impl Pg {
+    /// A write turn and a transaction begun in it.
+    async fn begin(
+        &self,
+    ) -> Result<(Transaction<'static, Postgres>, tokio::sync::OwnedSemaphorePermit), StoreError>
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.waiting.fetch_add(1, Relaxed);
+        let turn = tokio::time::timeout(PG_TURN_WAIT, self.writes.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Relaxed);
+        let turn = turn
+            .map_err(|_| {
+                StoreError::Unavailable("no database write turn came free within 60 s".into())
+            })?
+            .map_err(|_| StoreError::Unavailable("the store is closing".into()))?;
+        Ok((self.pool.begin().await?, turn))
+    }
 }
+
+pub(crate) type SharedUnit = Arc<Mutex<UnitState>>;
 
 impl Unit {
     /// A unit with nothing written yet.
@@ -61,7 +82,7 @@ impl Unit {
     /// Whether the running task is inside a unit's scope (its writes join
     /// that unit's transaction).
     pub fn in_scope() -> bool {
-        in_unit()
+        CURRENT.try_with(|_| ()).is_ok()
     }
 
     /// Runs `work` with every store write it makes joining this unit.
@@ -76,168 +97,144 @@ impl Default for Unit {
     }
 }
 
-/// A write in progress: a transaction of its own, or a step of a unit.
-pub(super) struct WriteTx {
-    inner: Option<Inner>,
-}
-
-enum Inner {
-    Own(Transaction<'static, Any>, Option<Turn>),
-    Step(OwnedMappedMutexGuard<Option<UnitState>, UnitState>),
-}
-
-impl WriteTx {
-    /// Records the event that says what the write did, and commits both.
-    pub(super) async fn commit_with(
-        mut self,
-        event: super::events::NewEvent<'_>,
-    ) -> Result<(), StoreError> {
-        super::events::insert_event(&mut *self, event).await?;
-        self.commit().await
+impl Pg {
+    /// Writes waiting for a turn now.
+    pub(super) fn waiting(&self) -> u64 {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
     }
+}
 
-    /// Commits with the admin event `change` about `subject`, at `at`.
-    pub(super) async fn commit_about(
+/// Where one write runs; see the table at the top.
+pub(super) enum Road<'s> {
+    Lite(LiteRoad<'s>),
+    Pg(PgRoad<'s>),
+}
+
+/// SQLite: the writer thread, directly or through a unit's session.
+pub(super) enum LiteRoad<'s> {
+    Thread(&'s Writer),
+    Session(OwnedMutexGuard<UnitState>),
+}
+
+impl LiteRoad<'_> {
+    /// Runs `work` on the writer thread's connection.
+    pub(super) async fn run<T, F>(self, weight: usize, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        match self {
+            LiteRoad::Thread(writer) => writer.run(weight, work).await,
+            LiteRoad::Session(unit) => match &*unit {
+                UnitState::Lite(session) => session.run(work).await,
+                _ => Err(StoreError::corrupt("a SQLite unit without its session")),
+            },
+        }
+    }
+}
+
+/// PostgreSQL: a transaction of the write's own, or a step of a unit's.
+pub(super) enum PgRoad<'s> {
+    Own(&'s Pg),
+    Step(OwnedMutexGuard<UnitState>),
+}
+
+impl PgRoad<'_> {
+    /// Runs `body` on the road's connection: commits its own transaction
+    /// when the body succeeds, or keeps the unit's step (rolled back to
+    /// its savepoint when the body fails).
+    pub(super) async fn run<T>(
         self,
-        subject: &impl super::events::Subject,
-        change: invitd_core::EventType,
-        audit: &crate::Audit,
-        at: time::OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let (tenant, data) = subject.event_subject();
-        self.commit_with(super::events::NewEvent::admin(Some(tenant), change, audit, at, &data))
-            .await
-    }
-
-    /// Makes the write durable (or, in a unit, part of the unit).
-    pub(super) async fn commit(mut self) -> Result<(), StoreError> {
-        match self.inner.take() {
-            Some(Inner::Own(tx, _turn)) => tx.commit().await?,
-            Some(Inner::Step(mut unit)) => {
-                // Still unfinished if releasing fails: the drop below rolls
-                // it back.
-                let released = (&mut *unit.tx)
-                    .execute(sqlx::AssertSqlSafe(format!("RELEASE SAVEPOINT {STEP}")))
-                    .await;
-                if released.is_err() {
-                    unit.unfinished_step = true;
-                }
-                released?;
+        body: impl AsyncFnOnce(&mut PgConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match self {
+            PgRoad::Own(pg) => {
+                let (mut tx, _turn) = pg.begin().await?;
+                let out = body(&mut tx).await?;
+                tx.commit().await?;
+                Ok(out)
             }
-            None => {}
-        }
-        Ok(())
-    }
-}
-
-impl Drop for WriteTx {
-    fn drop(&mut self) {
-        // A transaction of its own rolls back as sqlx drops it; a step is
-        // rolled back to its savepoint before the unit's next statement.
-        if let Some(Inner::Step(unit)) = &mut self.inner {
-            unit.unfinished_step = true;
-        }
-    }
-}
-
-impl Deref for WriteTx {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        match &self.inner {
-            Some(Inner::Own(tx, _)) => tx,
-            Some(Inner::Step(unit)) => &unit.tx,
-            None => unreachable!("a finished write is not used again"),
+            PgRoad::Step(mut unit) => {
+                let UnitState::Pg { tx, unfinished_step, .. } = &mut *unit else {
+                    return Err(StoreError::corrupt("a PostgreSQL unit without its transaction"));
+                };
+                roll_back_unfinished(tx, unfinished_step).await?;
+                tx.execute(sqlx::AssertSqlSafe(format!("SAVEPOINT {STEP}"))).await?;
+                // Until released: a body dropped half-way is rolled back
+                // before the unit's next statement.
+                *unfinished_step = true;
+                let out = body(tx).await;
+                if out.is_ok() {
+                    tx.execute(sqlx::AssertSqlSafe(format!("RELEASE SAVEPOINT {STEP}"))).await?;
+                    *unfinished_step = false;
+                } else {
+                    roll_back_unfinished(tx, unfinished_step).await?;
+                }
+                out
+            }
         }
     }
 }
 
-impl DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        match &mut self.inner {
-            Some(Inner::Own(tx, _)) => tx,
-            Some(Inner::Step(unit)) => &mut unit.tx,
-            None => unreachable!("a finished write is not used again"),
-        }
-    }
-}
-
-/// Whether a failed `BEGIN` means the writer connection is stuck (sqlx
-/// counts a transaction SQLite already ended, or the reverse), as opposed
-/// to the database being busy or away.
-fn stuck_connection(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::InvalidSavePointStatement | sqlx::Error::BeginFailed => true,
-        sqlx::Error::Database(db) => {
-            db.message().contains("cannot start a transaction within a transaction")
-        }
-        _ => false,
-    }
-}
-
-pub(super) async fn roll_back_unfinished(state: &mut UnitState) -> Result<(), StoreError> {
-    if state.unfinished_step {
-        (&mut *state.tx)
-            .execute(sqlx::AssertSqlSafe(format!(
-                "ROLLBACK TO SAVEPOINT {STEP}; RELEASE SAVEPOINT {STEP}"
-            )))
-            .await?;
-        state.unfinished_step = false;
+pub(super) async fn roll_back_unfinished(
+    tx: &mut Transaction<'static, Postgres>,
+    unfinished_step: &mut bool,
+) -> Result<(), StoreError> {
+    if *unfinished_step {
+        let sql = format!("ROLLBACK TO SAVEPOINT {STEP}; RELEASE SAVEPOINT {STEP}");
+        tx.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await?;
+        *unfinished_step = false;
     }
     Ok(())
 }
 
-impl SqlStore {
-    /// Begins a write: a step of the current unit if there is one, else a
-    /// transaction of its own.
-    pub(super) async fn write(&self) -> Result<WriteTx, StoreError> {
-        let Ok(unit) = CURRENT.try_with(|u| u.0.clone()) else {
-            let (tx, turn) = self.begin().await?;
-            return Ok(WriteTx { inner: Some(Inner::Own(tx, turn)) });
-        };
-        let mut guard = unit.lock_owned().await;
-        if guard.is_none() {
-            *guard = Some(self.begin_unit().await?);
-        }
-        let mut step = OwnedMutexGuard::try_map(guard, Option::as_mut)
-            .map_err(|_| StoreError::Config("unit without a transaction".into()))?;
-        roll_back_unfinished(&mut step).await?;
-        (&mut *step.tx).execute(sqlx::AssertSqlSafe(format!("SAVEPOINT {STEP}"))).await?;
-        Ok(WriteTx { inner: Some(Inner::Step(step)) })
-    }
-
-    /// Begins the transaction of a unit.
-    pub(super) async fn begin_unit(&self) -> Result<UnitState, StoreError> {
-        let (tx, turn) = self.begin().await?;
-        Ok(UnitState { tx, _turn: turn, unfinished_step: false })
-    }
-
-    /// Begins a transaction on the writer, replacing a stuck connection;
-    /// on SQLite, with the write turn it holds until the transaction ends.
-    pub(super) async fn begin(
-        &self,
-    ) -> Result<(Transaction<'static, Any>, Option<Turn>), StoreError> {
-        use std::sync::atomic::Ordering;
-        self.writes_waiting.fetch_add(1, Ordering::Relaxed);
-        let turn = match &self.write_turn {
-            Some(turn) => Some(turn.clone().lock_owned().await),
-            None => None,
-        };
-        let begun = self.begin_on_writer().await;
-        self.writes_waiting.fetch_sub(1, Ordering::Relaxed);
-        Ok((begun?, turn))
-    }
-
-    async fn begin_on_writer(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        let begun = self.writer.begin_with(self.dialect.begin()).await;
-        match begun {
-            Err(e) if stuck_connection(&e) => {
-                tracing::warn!(error = %e, "the database writer connection was left inside a failed transaction; replacing it");
-                let conn = self.writer.acquire().await?;
-                // Closing ends whatever SQLite still holds open.
-                let _ = sqlx::Connection::close_hard(conn.detach()).await;
-                Ok(self.writer.begin_with(self.dialect.begin()).await?)
+/// Runs a write body on the road [`SqlStore::road`] picks: `write!(store,
+/// weight, |conn| body)`, where `body` is an expression of type
+/// `Result<T, StoreError>` that may `.await` statements on `conn` (a
+/// `&mut impl Exec`) and `weight` is about how many rows it writes. The
+/// body is compiled twice, once per driver: on SQLite it runs on the
+/// writer thread, so what it uses must be owned (`'static`).
+macro_rules! write {
+    ($store:expr, $weight:expr, |$conn:ident| $body:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::sql::conn::Exec as _;
+        match $store.road().await? {
+            $crate::sql::tx::Road::Lite(road) => {
+                road.run($weight, move |c| {
+                    let $conn = &mut $crate::sql::conn::Lite(c);
+                    $crate::sql::writer::ready(async move { $body })
+                })
+                .await
             }
-            other => Ok(other?),
+            $crate::sql::tx::Road::Pg(road) => road.run(async |$conn| $body).await,
         }
+    }};
+}
+pub(crate) use write;
+
+impl SqlStore {
+    /// Where the next write goes: the one decision, made from the database
+    /// and whether the running task is inside a unit.
+    pub(super) async fn road(&self) -> Result<Road<'_>, StoreError> {
+        let unit = CURRENT.try_with(|u| u.0.clone()).ok();
+        Ok(match (&self.db, unit) {
+            (Db::Sqlite(lite), None) => Road::Lite(LiteRoad::Thread(&lite.writer)),
+            (Db::Postgres(pg), None) => Road::Pg(PgRoad::Own(pg)),
+            (Db::Sqlite(lite), Some(unit)) => {
+                let mut state = unit.lock_owned().await;
+                if matches!(*state, UnitState::Idle) {
+                    *state = UnitState::Lite(lite.writer.open_session()?);
+                }
+                Road::Lite(LiteRoad::Session(state))
+            }
+            (Db::Postgres(pg), Some(unit)) => {
+                let mut state = unit.lock_owned().await;
+                if matches!(*state, UnitState::Idle) {
+                    let (tx, _turn) = pg.begin().await?;
+                    *state = UnitState::Pg { tx, unfinished_step: false, _turn };
+                }
+                Road::Pg(PgRoad::Step(state))
+            }
+        })
     }
 }

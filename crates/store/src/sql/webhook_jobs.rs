@@ -1,15 +1,12 @@
-//! The webhook worker's bookkeeping, one body over [`Exec`] for the SQLite
-//! writer thread and for sqlx: leasing due deliveries (a cap per endpoint,
+//! The webhook worker's bookkeeping, one body over [`Exec`] for both
+//! databases: leasing due deliveries (a cap per endpoint,
 //! one invitation's events in order) and recording an attempt (disabling an
 //! endpoint that only fails).
 
-use super::Dialect;
-use super::args::Arg;
+use super::conn::{Arg, Cols, Exec, FromCols};
 use super::events::{NewEvent, insert_event};
-use super::exec::Exec;
-use super::readers::FromCols;
-use super::rows::{self, Cols, ms};
-use super::webhooks::ENDPOINT_COLUMNS;
+use super::rows::{self, ms};
+use super::webhook_rows::ENDPOINT_COLUMNS;
 use crate::{Audit, StoreError, WebhookAttempt, WebhookEndpoint, WebhookJob, WebhookOutcome};
 use invitd_core::EventType;
 use time::OffsetDateTime;
@@ -46,7 +43,6 @@ impl FromCols for Standing {
 /// Leases due deliveries (see [`WebhookStore::claim_webhooks`]).
 pub(super) async fn claim_in(
     conn: &mut impl Exec,
-    dialect: Dialect,
     now: OffsetDateTime,
     lease: time::Duration,
     limit: u32,
@@ -54,7 +50,7 @@ pub(super) async fn claim_in(
 ) -> Result<Vec<WebhookJob>, StoreError> {
     let sql = format!(
         "SELECT d.id, d.endpoint_id, d.attempts FROM webhook_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until <= $1) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint_id = d.endpoint_id AND e.invitation_number = d.invitation_number AND e.state = 'pending' AND e.id < d.id) ORDER BY d.id LIMIT $2{}",
-        dialect.skip_locked()
+        conn.dialect().skip_locked()
     );
     let candidates: Vec<Candidate> =
         conn.all(&sql, &[Arg::int(ms(now)), Arg::int(i64::from(limit))]).await?;
@@ -83,7 +79,6 @@ pub(super) async fn claim_in(
 /// Records an attempt (see [`WebhookStore::finish_webhook`]).
 pub(super) async fn finish_in(
     conn: &mut impl Exec,
-    dialect: Dialect,
     (delivery_id, endpoint): (i64, &WebhookEndpoint),
     attempt: &WebhookAttempt,
     outcome: &WebhookOutcome,
@@ -110,7 +105,7 @@ pub(super) async fn finish_in(
     conn.execute("UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, claimed_until = NULL, next_attempt_at = COALESCE($2, next_attempt_at), delivered_at = CASE WHEN $1 = 'delivered' THEN $3 ELSE delivered_at END WHERE id = $4 AND state = 'pending'", &delivery).await?;
     let sql = format!(
         "SELECT failing_since, enabled FROM webhook_endpoints WHERE id = $1{}",
-        dialect.for_update()
+        conn.dialect().for_update()
     );
     let Some(standing) = conn.first::<Standing>(&sql, &[Arg::blob(id.clone())]).await? else {
         return Ok(());

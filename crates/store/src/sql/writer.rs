@@ -1,27 +1,40 @@
-//! The SQLite writer thread: group commit without a thread hop per
-//! statement.
-//!
-//! sqlx's SQLite driver runs every statement on its own worker thread and
-//! hands the result back, so a write of eight statements pays eight
-//! round trips between threads while it holds SQLite's one write lock. The
-//! hot writes (creating invitations outside an idempotent request) instead
-//! go to this thread, which owns a connection of its own (rusqlite) and
-//! runs each job synchronously, start to end.
+//! The SQLite writer thread: every write to a SQLite database runs here,
+//! on one rusqlite connection, synchronously from start to end (no thread
+//! hop per statement).
 //!
 //! Group commit: the thread takes every job waiting in its queue (up to
-//! [`MAX_BATCH`]), runs them in one transaction, each inside its own
-//! `SAVEPOINT` so a job that fails is rolled back alone, commits once, and
-//! only then answers each job. No job is answered before its batch is
-//! durable; a crash loses only jobs whose callers have no answer yet. Jobs
-//! run in the order they were queued, so two writes to one invitation keep
-//! their order. When the commit itself fails (a full disk), or a savepoint
-//! cannot be taken or released, every job of the batch gets that error and
-//! nothing of the batch stays; the next batch starts afresh.
+//! [`MAX_BATCH`] jobs and [`MAX_BATCH_WEIGHT`] rows), runs them in one
+//! transaction, each inside its own `SAVEPOINT` so a job that fails is
+//! rolled back alone, commits once, and only then answers each job. No job
+//! is answered before its batch is durable; a crash loses only jobs whose
+//! callers have no answer yet. Jobs run in the order they were queued, so
+//! two writes to one invitation keep their order. When the commit itself
+//! fails (a full disk), or a savepoint cannot be taken or released, every
+//! job of the batch gets that error and nothing of the batch stays; the
+//! next batch starts afresh.
+//!
+//! Sessions: a unit of work (a request with an `Idempotency-Key`, or a
+//! bulk call) needs its writes and its stored answer in one transaction,
+//! with its own code running between them. It queues a session in the
+//! same queue as the jobs; when the thread reaches it, it commits the batch
+//! before it, begins a transaction for the session alone and runs the
+//! session's steps as they come, each in a savepoint and answered at once,
+//! until the session commits (with its answer) or is dropped (rolled
+//! back). Jobs queued meanwhile wait and form the next batch, so the email
+//! and webhook workers get their turn between two sessions. A session
+//! that leaves the thread waiting for its next step longer than its bound
+//! in all is rolled back and hears `Unavailable` (503): a stalled request
+//! never holds the writer for long, and a write made outside the session
+//! while it is open (which would otherwise wait for the session forever)
+//! runs once the bound has passed.
 
+use super::conn::from_rusqlite;
 use crate::StoreError;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, mpsc};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 /// Most jobs in one transaction.
 pub(super) const MAX_BATCH: usize = 256;
@@ -78,8 +91,30 @@ where
 
 /// The handle to the writer thread; dropping the last one ends it.
 pub(crate) struct Writer {
-    queue: mpsc::Sender<Box<dyn Job>>,
+    queue: mpsc::Sender<Msg>,
     counts: Arc<Counts>,
+}
+
+/// What the thread's queue carries.
+enum Msg {
+    Job(Box<dyn Job>),
+    /// A session, whose steps come on their own channel.
+    Session(mpsc::Receiver<Step>),
+}
+
+/// A step of a session.
+enum Step {
+    /// A write, answered as soon as it ran (its savepoint released or
+    /// rolled back).
+    Write(Box<dyn Job>),
+    /// The last write (a unit's stored answer): `true` commits the
+    /// session, `false` rolls it back.
+    Finish(Finish),
+}
+
+struct Finish {
+    work: Box<dyn FnOnce(&rusqlite::Connection) -> Result<bool, StoreError> + Send>,
+    reply: tokio::sync::oneshot::Sender<Result<bool, StoreError>>,
 }
 
 /// What the thread has done, for `/metrics`.
@@ -89,6 +124,7 @@ struct Counts {
     queued: AtomicU64,
     batches: AtomicU64,
     jobs: AtomicU64,
+    sessions: AtomicU64,
 }
 
 /// A reading of [`Counts`].
@@ -97,33 +133,39 @@ pub(crate) struct WriterStats {
     pub queued: u64,
     pub batches: u64,
     pub jobs: u64,
+    pub sessions: u64,
 }
-
-type WriteTurn = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 impl Writer {
     /// Opens a connection to the database at `path` with `pragmas` and
-    /// starts the thread.
-    /// Batches take `turn` (shared with the sqlx writer) while they write.
-    pub(super) fn start(path: &str, pragmas: &str, turn: WriteTurn) -> Result<Self, StoreError> {
+    /// starts the thread; a session may leave it waiting `session_bound`
+    /// in all.
+    pub(super) fn start(
+        path: &str,
+        pragmas: &str,
+        session_bound: Duration,
+    ) -> Result<Self, StoreError> {
         let conn = rusqlite::Connection::open(path).map_err(from_rusqlite)?;
         conn.execute_batch(pragmas).map_err(from_rusqlite)?;
-        let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
+        conn.set_prepared_statement_cache_capacity(128);
+        let (queue, jobs) = mpsc::channel::<Msg>();
         let counts = Arc::new(Counts::default());
         let thread_counts = counts.clone();
         std::thread::Builder::new()
             .name("invitd-sqlite-writer".into())
-            .spawn(move || run(conn, jobs, turn, &thread_counts))
+            .spawn(move || run(conn, jobs, session_bound, &thread_counts))
             .map_err(|e| StoreError::Config(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Writer { queue, counts })
     }
 
-    /// How many jobs wait or run now, and how many batches and jobs ran.
+    /// How many jobs wait or run now, and how many batches, jobs and
+    /// sessions ran.
     pub(crate) fn stats(&self) -> WriterStats {
         WriterStats {
             queued: self.counts.queued.load(Relaxed),
             batches: self.counts.batches.load(Relaxed),
             jobs: self.counts.jobs.load(Relaxed),
+            sessions: self.counts.sessions.load(Relaxed),
         }
     }
 
@@ -134,55 +176,116 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let job = Typed { weight, work: Some(work), outcome: None, reply };
-        self.queue.send(Box::new(job)).map_err(|_| gone())?;
+        let (job, answer) = typed(weight, work);
+        self.queue.send(Msg::Job(job)).map_err(|_| gone())?;
         self.counts.queued.fetch_add(1, Relaxed);
         let answered = answer.await;
         self.counts.queued.fetch_sub(1, Relaxed);
         answered.map_err(|_| gone())?
     }
+
+    /// Queues a session; its steps run once the thread reaches it.
+    pub(super) fn open_session(&self) -> Result<Session, StoreError> {
+        let (steps, receiver) = mpsc::channel();
+        self.queue.send(Msg::Session(receiver)).map_err(|_| gone())?;
+        Ok(Session { steps })
+    }
+}
+
+/// A job for `work` and where its answer will come.
+fn typed<T, F>(
+    weight: usize,
+    work: F,
+) -> (Box<dyn Job>, tokio::sync::oneshot::Receiver<Result<T, StoreError>>)
+where
+    T: Send + 'static,
+    F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+{
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    (Box::new(Typed { weight, work: Some(work), outcome: None, reply }), answer)
+}
+
+/// A unit's transaction on the writer thread. Dropped without
+/// [`Session::finish`], it is rolled back.
+pub(crate) struct Session {
+    steps: mpsc::Sender<Step>,
+}
+
+impl Session {
+    /// Runs `work` in the session; its outcome as soon as it ran (it is
+    /// durable only once the session commits).
+    pub(super) async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (job, answer) = typed(1, work);
+        self.steps.send(Step::Write(job)).map_err(|_| rolled_back())?;
+        answer.await.map_err(|_| rolled_back())?
+    }
+
+    /// Runs `work` last: when it answers `true` the session commits, when
+    /// `false` (or an error) it is rolled back; that answer once it is.
+    pub(super) async fn finish(
+        self,
+        work: impl FnOnce(&rusqlite::Connection) -> Result<bool, StoreError> + Send + 'static,
+    ) -> Result<bool, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let finish = Finish { work: Box::new(work), reply };
+        self.steps.send(Step::Finish(finish)).map_err(|_| rolled_back())?;
+        answer.await.map_err(|_| rolled_back())?
+    }
 }
 
 fn gone() -> StoreError {
-    StoreError::Unavailable(sqlx::Error::WorkerCrashed)
+    StoreError::Unavailable("the SQLite writer thread stopped".into())
 }
 
-/// The thread: a batch at a time, until every handle is dropped.
-fn run(
-    conn: rusqlite::Connection,
-    jobs: mpsc::Receiver<Box<dyn Job>>,
-    turn: WriteTurn,
-    counts: &Counts,
-) {
-    // A job taken from the queue that did not fit the last batch.
-    let mut next: Option<Box<dyn Job>> = None;
+fn rolled_back() -> StoreError {
+    StoreError::Unavailable(
+        "this request's writes were rolled back: it held the database writer past its bound"
+            .into(),
+    )
+}
+
+/// The thread: a batch or a session at a time, until every handle is
+/// dropped.
+fn run(conn: rusqlite::Connection, queue: mpsc::Receiver<Msg>, bound: Duration, counts: &Counts) {
+    // A message taken from the queue that did not fit the last batch.
+    let mut next: Option<Msg> = None;
     loop {
         let first = match next.take() {
-            Some(job) => job,
-            None => match jobs.recv() {
-                Ok(job) => job,
+            Some(msg) => msg,
+            None => match queue.recv() {
+                Ok(msg) => msg,
                 Err(_) => return,
             },
+        };
+        let first = match first {
+            Msg::Job(job) => job,
+            Msg::Session(steps) => {
+                counts.sessions.fetch_add(1, Relaxed);
+                run_session(&conn, &steps, bound, counts);
+                continue;
+            }
         };
         let mut weight = first.weight();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH && weight < MAX_BATCH_WEIGHT {
-            match jobs.try_recv() {
-                Ok(job) if weight + job.weight() > MAX_BATCH_WEIGHT => {
-                    next = Some(job);
-                    break;
-                }
-                Ok(job) => {
+            match queue.try_recv() {
+                Ok(Msg::Job(job)) if weight + job.weight() <= MAX_BATCH_WEIGHT => {
                     weight += job.weight();
                     batch.push(job);
+                }
+                Ok(other) => {
+                    next = Some(other);
+                    break;
                 }
                 Err(_) => break,
             }
         }
         counts.batches.fetch_add(1, Relaxed);
         counts.jobs.fetch_add(batch.len() as u64, Relaxed);
-        let _turn = turn.blocking_lock();
         run_batch(&conn, batch);
     }
 }
@@ -206,17 +309,7 @@ fn run_batch(conn: &rusqlite::Connection, batch: Vec<Box<dyn Job>>) {
             if alone {
                 discard = !job.run(conn);
             } else {
-                // A job's own failure is rolled back to its savepoint;
-                // failing to manage the savepoints fails the whole batch.
-                let step = conn.execute_batch("SAVEPOINT job").and_then(|()| {
-                    let kept = job.run(conn);
-                    conn.execute_batch(if kept {
-                        "RELEASE job"
-                    } else {
-                        "ROLLBACK TO job; RELEASE job"
-                    })
-                });
-                failed = step.err().map(from_rusqlite);
+                failed = in_savepoint(conn, job.as_mut()).err();
             }
         }
         done.push(job);
@@ -238,79 +331,107 @@ fn run_batch(conn: &rusqlite::Connection, batch: Vec<Box<dyn Job>>) {
     }
 }
 
-/// `StoreError` holds a sqlx error, which cannot be cloned; a copy keeps
-/// its kind (unavailable or not) and its text.
+/// Runs `job` inside a savepoint, rolled back to when the job fails. An
+/// error here is about the transaction, not the job: the savepoint could
+/// not be taken or ended, or SQLite ended the transaction itself (it does
+/// on a full disk or an I/O error).
+fn in_savepoint(conn: &rusqlite::Connection, job: &mut dyn Job) -> Result<(), StoreError> {
+    conn.execute_batch("SAVEPOINT job").map_err(from_rusqlite)?;
+    let kept = job.run(conn);
+    if conn.is_autocommit() {
+        return Err(StoreError::Unavailable(
+            "SQLite rolled the transaction back after a failed statement".into(),
+        ));
+    }
+    let end = if kept { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    conn.execute_batch(end).map_err(from_rusqlite)
+}
+
+/// Runs a session to its end: its steps in one transaction, committed
+/// when it finishes, rolled back when it is dropped, fails, or leaves the
+/// thread waiting past `bound` in all.
+fn run_session(
+    conn: &rusqlite::Connection,
+    steps: &mpsc::Receiver<Step>,
+    bound: Duration,
+    counts: &Counts,
+) {
+    let begun = conn.execute_batch("BEGIN IMMEDIATE").map_err(from_rusqlite);
+    let mut waited = Duration::ZERO;
+    loop {
+        let started = Instant::now();
+        let step = steps.recv_timeout(bound.saturating_sub(waited));
+        waited += started.elapsed();
+        let step = match step {
+            Ok(step) => step,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                tracing::warn!(
+                    bound_ms = bound.as_millis() as u64,
+                    "a unit of work left the SQLite writer waiting past its bound; rolled back"
+                );
+                break;
+            }
+            // Dropped without finishing: rolled back.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        if let Err(e) = &begun {
+            // The transaction never began: the step hears why, the
+            // session ends.
+            match step {
+                Step::Write(job) => job.answer(Err(copy(e))),
+                Step::Finish(finish) => {
+                    let _ = finish.reply.send(Err(copy(e)));
+                }
+            }
+            return;
+        }
+        match step {
+            Step::Write(mut job) => {
+                counts.jobs.fetch_add(1, Relaxed);
+                match in_savepoint(conn, job.as_mut()) {
+                    Ok(()) => job.answer(Ok(())),
+                    Err(e) => {
+                        job.answer(Err(e));
+                        break;
+                    }
+                }
+            }
+            Step::Finish(Finish { work, reply }) => {
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
+                    .unwrap_or_else(|_| Err(StoreError::corrupt("a write panicked")));
+                let answer = match outcome {
+                    Ok(true) => conn.execute_batch("COMMIT").map(|()| true).map_err(from_rusqlite),
+                    other => other,
+                };
+                if !matches!(answer, Ok(true)) {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                let _ = reply.send(answer);
+                return;
+            }
+        }
+    }
+    let _ = conn.execute_batch("ROLLBACK");
+}
+
+/// A copy of an error for each job of a failed batch; it keeps its kind
+/// (unavailable, conflict or not) and its text.
 fn copy(e: &StoreError) -> StoreError {
     match e {
-        StoreError::Unavailable(inner) => {
-            StoreError::Unavailable(sqlx::Error::Io(std::io::Error::other(inner.to_string())))
-        }
-        other => StoreError::Database(sqlx::Error::Protocol(other.to_string())),
+        StoreError::Unavailable(text) => StoreError::Unavailable(text.clone()),
+        StoreError::Conflict(text) => StoreError::Conflict(text.clone()),
+        other => StoreError::Database(other.to_string()),
     }
 }
 
-/// A rusqlite error as the store reports it: the SQLite codes that mean a
-/// fault outside invitd (busy, locked, full disk, I/O, read-only) are
-/// `Unavailable`, a unique index refusing a row is `Conflict`.
-pub(super) fn from_rusqlite(e: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(failure, _) = &e {
-        let code = failure.extended_code.to_string();
-        if crate::error::sqlite_unavailable(Some(&code)) {
-            return StoreError::Unavailable(sqlx::Error::Io(std::io::Error::other(e.to_string())));
-        }
-        if failure.code == rusqlite::ErrorCode::ConstraintViolation
-            && matches!(failure.extended_code, 1555 | 2067)
-        {
-            return StoreError::Conflict(e.to_string());
-        }
-    }
-    StoreError::Database(sqlx::Error::Protocol(e.to_string()))
-}
-
-/// Runs one statement with `args` on the writer's connection; the rows it
-/// changed.
-pub(super) fn execute(
-    conn: &rusqlite::Connection,
-    sql: &str,
-    args: &[super::args::Arg],
-) -> Result<usize, StoreError> {
-    let mut statement = conn.prepare_cached(sql).map_err(from_rusqlite)?;
-    statement.execute(rusqlite::params_from_iter(args)).map_err(from_rusqlite)
-}
-
-/// Runs one query and reads every row it returns.
-pub(super) fn query_all<T: super::readers::FromCols>(
-    conn: &rusqlite::Connection,
-    sql: &str,
-    args: &[super::args::Arg],
-) -> Result<Vec<T>, StoreError> {
-    let mut statement = conn.prepare_cached(sql).map_err(from_rusqlite)?;
-    // Checked once here rather than for every column of every row.
-    let verified = T::listed_columns().is_some_and(|c| super::rows::selects_first(&statement, c));
-    let mut rows = statement.query(rusqlite::params_from_iter(args)).map_err(from_rusqlite)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(from_rusqlite)? {
-        out.push(if verified {
-            T::from_cols(&super::rows::Verified(row))?
-        } else {
-            T::from_cols(row)?
-        });
-    }
-    Ok(out)
-}
-
-/// Runs one query and reads its first row with `read`; `None` without one.
-pub(super) fn query_row<T>(
-    conn: &rusqlite::Connection,
-    sql: &str,
-    args: &[super::args::Arg],
-    read: impl FnOnce(&rusqlite::Row<'_>) -> Result<T, StoreError>,
-) -> Result<Option<T>, StoreError> {
-    let mut statement = conn.prepare_cached(sql).map_err(from_rusqlite)?;
-    let mut rows = statement.query(rusqlite::params_from_iter(args)).map_err(from_rusqlite)?;
-    match rows.next().map_err(from_rusqlite)? {
-        Some(row) => Ok(Some(read(row)?)),
-        None => Ok(None),
+/// Polls a write body run on the thread's connection, which never waits
+/// (every statement on a [`super::conn::Conn::Lite`] is ready at once),
+/// a single time.
+pub(super) fn ready<T>(body: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    let mut body = std::pin::pin!(body);
+    match body.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => Err(StoreError::corrupt("a write on the writer thread waited")),
     }
 }
 

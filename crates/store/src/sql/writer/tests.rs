@@ -3,10 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::{MAX_BATCH, MAX_BATCH_WEIGHT, Writer, execute};
+use super::{MAX_BATCH, MAX_BATCH_WEIGHT, Writer};
 use crate::StoreError;
-use crate::sql::args::Arg;
+use crate::sql::conn::{Arg, lite_execute as execute};
 use std::sync::{Arc, mpsc};
+
+/// How long a session may leave the thread waiting, in these tests.
+const BOUND: std::time::Duration = std::time::Duration::from_millis(500);
 
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;";
 
@@ -15,7 +18,7 @@ fn setup() -> (tempfile::TempDir, String, Arc<Writer>) {
     let path = dir.path().join("w.db").display().to_string();
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)").unwrap();
-    let writer = Writer::start(&path, PRAGMAS, Default::default()).unwrap();
+    let writer = Writer::start(&path, PRAGMAS, BOUND).unwrap();
     (dir, path, Arc::new(writer))
 }
 
