@@ -30,9 +30,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         state.store.ping().await?;
         match tokio::time::timeout(bound, state.store.probe_write(state.clock.now())).await {
             Ok(result) => result,
-            Err(_) => Err(invitd_store::StoreError::Unavailable(
-                "no write was taken within 3 s".into(),
-            )),
+            Err(_) => {
+                Err(invitd_store::StoreError::Unavailable("no write was taken within 3 s".into()))
+            }
         }
     };
     match check.await {

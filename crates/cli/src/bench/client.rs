@@ -63,20 +63,37 @@ impl Made {
 
 impl Target {
     pub(super) async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let r = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .json(body)
-            .send()
-            .await?;
-        check(r).await
+        self.post_keyed(path, body, None).await
     }
+
+    /// A POST, with `Idempotency-Key: key` when there is one.
+    async fn post_keyed(
+        &self,
+        path: &str,
+        body: &Value,
+        key: Option<String>,
+    ) -> anyhow::Result<Value> {
+        let mut request =
+            self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.key).json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        check(request.send().await?).await
+    }
+
     /// Invites `emails` with the role `viewer`, keeping the ids and
-    /// tokens of what was created.
-    pub(super) async fn create(&self, made: &Made, emails: &[String]) -> anyhow::Result<()> {
+    /// tokens of what was created; `keyed` sends the call with an
+    /// `Idempotency-Key` of its own, as `invitd invite` does.
+    pub(super) async fn create(
+        &self,
+        made: &Made,
+        emails: &[String],
+        keyed: bool,
+    ) -> anyhow::Result<()> {
         let path = format!("/v1/tenants/{}/invitations", self.tenant);
-        let v = self.post(&path, &json!({"emails": emails, "roles": ["viewer"]})).await?;
+        let body = json!({"emails": emails, "roles": ["viewer"]});
+        let key = keyed.then(|| uuid::Uuid::new_v4().to_string());
+        let v = self.post_keyed(&path, &body, key).await?;
         let (mut ids, mut tokens) = (Vec::new(), Vec::new());
         for inv in v["invitations"].as_array().into_iter().flatten() {
             ids.extend(inv["id"].as_str().map(String::from));

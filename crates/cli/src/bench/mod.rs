@@ -40,7 +40,7 @@ pub struct BenchArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "create-one,create-bulk-1000,get,list-50,resend,accept"
+        default_value = "create-one,create-one-keyed,create-bulk-1000,create-bulk-1000-keyed,get,list-50,resend,accept"
     )]
     ops: Vec<Op>,
     /// Invitations to store before measuring (in calls of 1,000 addresses).
@@ -62,9 +62,15 @@ pub struct BenchArgs {
 enum Op {
     /// Each request invites one new address.
     CreateOne,
+    /// `create-one` with an `Idempotency-Key` on each request.
+    CreateOneKeyed,
     /// Each request invites 1,000 new addresses.
     #[value(name = "create-bulk-1000")]
     CreateBulk1000,
+    /// `create-bulk-1000` with an `Idempotency-Key` on each request, as
+    /// `invitd invite` sends its calls.
+    #[value(name = "create-bulk-1000-keyed")]
+    CreateBulk1000Keyed,
     /// Each request reads one invitation by id.
     Get,
     /// Each request lists the 50 newest pending invitations.
@@ -125,19 +131,30 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
     for op in &args.ops {
         let (t, m) = (target.clone(), made.clone());
         let sample = match op {
-            Op::CreateOne => drive("create-one", 1, n, duration, None, server_pid, move |i| {
-                let (t, m) = (t.clone(), m.clone());
-                async move { t.create(&m, &[format!("one-{i}-{}@bench.example.com", m.run)]).await }
-            })
-            .await,
-            Op::CreateBulk1000 => {
-                drive("create-bulk-1000", 1000, n, duration, None, server_pid, move |i| {
+            Op::CreateOne | Op::CreateOneKeyed => {
+                let keyed = *op == Op::CreateOneKeyed;
+                let name = if keyed { "create-one-keyed" } else { "create-one" };
+                drive(name, 1, n, duration, None, server_pid, move |i| {
                     let (t, m) = (t.clone(), m.clone());
+                    let prefix = if keyed { "one-keyed" } else { "one" };
+                    async move {
+                        let email = format!("{prefix}-{i}-{}@bench.example.com", m.run);
+                        t.create(&m, &[email], keyed).await
+                    }
+                })
+                .await
+            }
+            Op::CreateBulk1000 | Op::CreateBulk1000Keyed => {
+                let keyed = *op == Op::CreateBulk1000Keyed;
+                let name = if keyed { "create-bulk-1000-keyed" } else { "create-bulk-1000" };
+                drive(name, 1000, n, duration, None, server_pid, move |i| {
+                    let (t, m) = (t.clone(), m.clone());
+                    let prefix = if keyed { "bulk-keyed" } else { "bulk" };
                     async move {
                         let emails: Vec<String> = (0..1000)
-                            .map(|k| format!("bulk-{i}-{k}-{}@bench.example.com", m.run))
+                            .map(|k| format!("{prefix}-{i}-{k}-{}@bench.example.com", m.run))
                             .collect();
-                        t.create(&m, &emails).await
+                        t.create(&m, &emails, keyed).await
                     }
                 })
                 .await
@@ -239,7 +256,7 @@ async fn preload(target: &Arc<Target>, made: &Arc<Made>, count: usize) -> anyhow
                 let emails: Vec<String> = (0..size)
                     .map(|k| format!("scale-{call}-{k}-{}@bench.example.com", m.run))
                     .collect();
-                t.create(&m, &emails).await?;
+                t.create(&m, &emails, false).await?;
             }
         }));
     }

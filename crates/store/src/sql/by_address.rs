@@ -4,12 +4,12 @@
 //! invitation's terms.
 
 use super::SqlStore;
-use super::tx::write;
 use super::conn::Arg;
-use super::events::{Happened, record};
 use super::conn::Exec;
+use super::events::{Happened, record};
 use super::rows::{INVITATION_COLUMNS, ms, to_json};
 use super::statements::target_query;
+use super::tx::write;
 use crate::{AddressFilter, Audit, Decide, StoreError, Target, Transition};
 use invitd_core::{Invitation, Status, TenantId};
 use time::OffsetDateTime;

@@ -219,8 +219,11 @@ pub(super) trait Exec {
     /// Runs `sql`; the rows it changed.
     async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, StoreError>;
     /// The first row `sql` returns, if any.
-    async fn first<T: FromCols>(&mut self, sql: &str, args: &[Arg])
-    -> Result<Option<T>, StoreError>;
+    async fn first<T: FromCols>(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Option<T>, StoreError>;
     /// Every row `sql` returns.
     async fn all<T: FromCols>(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<T>, StoreError>;
 }
@@ -319,7 +322,14 @@ pub(super) fn lite_execute(
 ) -> Result<usize, StoreError> {
     let mut statement = conn.prepare_cached(sql).map_err(from_rusqlite)?;
     bind_lite(&mut statement, args)?;
-    statement.raw_execute().map_err(from_rusqlite)
+    if statement.column_count() == 0 {
+        return statement.raw_execute().map_err(from_rusqlite);
+    }
+    // A statement that returns rows (`… RETURNING id`) runs to its end,
+    // as it does on PostgreSQL.
+    let mut rows = statement.raw_query();
+    while rows.next().map_err(from_rusqlite)?.is_some() {}
+    Ok(conn.changes() as usize)
 }
 
 /// Runs one query on a SQLite connection and reads every row.

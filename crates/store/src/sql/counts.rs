@@ -3,8 +3,8 @@
 
 use super::SqlStore;
 use super::conn::Arg;
-use super::conn::FromCols;
 use super::conn::Cols;
+use super::conn::FromCols;
 use super::rows::ms;
 use crate::{StatusCounts, StoreError};
 use invitd_core::{Status, TenantId};

@@ -2,10 +2,10 @@
 //! webhook deliveries an invitation event queues) and the event log.
 
 use super::SqlStore;
-use super::tx::write;
 use super::conn::Arg;
 use super::conn::{Exec, Number};
 use super::rows::{self, ms, to_json};
+use super::tx::write;
 use crate::{Audit, Event, EventFilter, EventStore, StoreError};
 use invitd_core::{EventType, Invitation, TenantId};
 use time::OffsetDateTime;

@@ -4,10 +4,10 @@
 //! the address held by an expired invitation both go through here.
 
 use super::conn::Arg;
-use super::events::{Happened, record};
 use super::conn::Exec;
-use super::statements::update_invitation;
+use super::events::{Happened, record};
 use super::rows::INVITATION_COLUMNS;
+use super::statements::update_invitation;
 use crate::{Audit, StoreError};
 use invitd_core::{EventType, Invitation};
 use time::OffsetDateTime;

@@ -78,9 +78,8 @@ impl IdempotencyStore for SqlStore {
             // Nothing written: the answer is a write of its own.
             (UnitState::Idle, Some(args)) => match &self.db {
                 Db::Sqlite(lite) => {
-                    let on_thread = move |c: &rusqlite::Connection| {
-                        ready(store_answer(&mut Lite(c), &args))
-                    };
+                    let on_thread =
+                        move |c: &rusqlite::Connection| ready(store_answer(&mut Lite(c), &args));
                     LiteRoad::Thread(&lite.writer).run(1, on_thread).await?
                 }
                 Db::Postgres(pg) => {
@@ -118,9 +117,9 @@ impl IdempotencyStore for SqlStore {
         };
         match self.idempotency_lookup(answer.scope, answer.key, answer.now).await? {
             Some(first) => Ok(UnitOutcome::Taken(first)),
-            None => {
-                Err(StoreError::Conflict("the idempotency key was answered and expired at once".into()))
-            }
+            None => Err(StoreError::Conflict(
+                "the idempotency key was answered and expired at once".into(),
+            )),
         }
     }
 }

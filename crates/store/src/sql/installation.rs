@@ -10,9 +10,8 @@ use time::OffsetDateTime;
 
 impl FromCols for Backlog {
     fn from_cols(row: &impl Cols) -> Result<Self, StoreError> {
-        let count = |name: &str| -> Result<u64, StoreError> {
-            Ok(row.col::<i64>(name)?.max(0) as u64)
-        };
+        let count =
+            |name: &str| -> Result<u64, StoreError> { Ok(row.col::<i64>(name)?.max(0) as u64) };
         Ok(Backlog {
             emails_due: count("emails")?,
             oldest_email_due_at: rows::opt_time(row, "oldest_email")?,

@@ -285,6 +285,5 @@ impl InvitationStore for SqlStore {
     /// only lands on a row still pending, so each expiry is recorded once.
     async fn expire_due(&self, now: OffsetDateTime, limit: u32) -> Result<usize, StoreError> {
         write!(self, limit as usize, |conn| expire_due_in(conn, now, limit).await)
-
     }
 }

@@ -164,4 +164,3 @@ impl SqlStore {
         Ok(Self { db: Db::Postgres(pg), dialect: Dialect::Postgres })
     }
 }
-

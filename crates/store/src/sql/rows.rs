@@ -1,10 +1,10 @@
 //! Conversions between rows and records. Times are integer milliseconds,
 //! ids and hashes bytes, lists and objects JSON text, on both databases.
 
-use crate::{ApiKey, Event, StoreError};
-use invitd_core::{Actor, DeliveryState, Invitation, RoleId, SecretHash, Status, TenantId};
 pub(super) use super::conn::Listed;
 use super::conn::{Cols, FromCols};
+use crate::{ApiKey, Event, StoreError};
+use invitd_core::{Actor, DeliveryState, Invitation, RoleId, SecretHash, Status, TenantId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 

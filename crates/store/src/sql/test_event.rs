@@ -3,8 +3,8 @@
 //! worker sends like any other (same signing, address checks, retries).
 
 use super::conn::Arg;
-use super::events::{NewEvent, insert_event};
 use super::conn::{Exec, Number};
+use super::events::{NewEvent, insert_event};
 use super::rows::{self, ms};
 use crate::{Audit, QueuedTest, StoreError, WebhookEndpoint};
 use invitd_core::EventType;

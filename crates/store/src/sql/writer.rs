@@ -16,12 +16,12 @@
 //! Sessions: a unit of work (a request with an `Idempotency-Key`, or a
 //! bulk call) needs its writes and its stored answer in one transaction,
 //! with its own code running between them. It queues a session in the
-//! same queue as the jobs; when the thread reaches it, it commits the batch
-//! before it, begins a transaction for the session alone and runs the
-//! session's steps as they come, each in a savepoint and answered at once,
-//! until the session commits (with its answer) or is dropped (rolled
-//! back). Jobs queued meanwhile wait and form the next batch, so the email
-//! and webhook workers get their turn between two sessions. A session
+//! same queue as the jobs; the thread takes sessions and batches of jobs in
+//! turn. A session gets a transaction of its own, whose steps run as they
+//! come, each in a savepoint and answered at once, until the session
+//! commits (with its answer) or is dropped (rolled back). Jobs that come
+//! meanwhile form the batch right after it, so the email and webhook
+//! workers get a turn between any two sessions of an import. A session
 //! that leaves the thread waiting for its next step longer than its bound
 //! in all is rolled back and hears `Unavailable` (503): a stalled request
 //! never holds the writer for long, and a write made outside the session
@@ -30,6 +30,7 @@
 
 use super::conn::from_rusqlite;
 use crate::StoreError;
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, mpsc};
@@ -243,50 +244,50 @@ fn gone() -> StoreError {
 
 fn rolled_back() -> StoreError {
     StoreError::Unavailable(
-        "this request's writes were rolled back: it held the database writer past its bound"
-            .into(),
+        "this request's writes were rolled back: it held the database writer past its bound".into(),
     )
 }
 
-/// The thread: a batch or a session at a time, until every handle is
-/// dropped.
+/// The thread, until every handle is dropped: a batch of the jobs
+/// waiting, then one session, then a batch again, and so on. Jobs keep
+/// their order among themselves; jobs that come while a session runs go
+/// in the batch right after it, so a stream of sessions (an import) cannot
+/// starve them, nor a stream of jobs the sessions.
 fn run(conn: rusqlite::Connection, queue: mpsc::Receiver<Msg>, bound: Duration, counts: &Counts) {
-    // A message taken from the queue that did not fit the last batch.
-    let mut next: Option<Msg> = None;
+    let mut jobs: VecDeque<Box<dyn Job>> = VecDeque::new();
+    let mut sessions: VecDeque<mpsc::Receiver<Step>> = VecDeque::new();
+    let sort = |msg: Msg, jobs: &mut VecDeque<_>, sessions: &mut VecDeque<_>| match msg {
+        Msg::Job(job) => jobs.push_back(job),
+        Msg::Session(steps) => sessions.push_back(steps),
+    };
     loop {
-        let first = match next.take() {
-            Some(msg) => msg,
-            None => match queue.recv() {
-                Ok(msg) => msg,
+        if jobs.is_empty() && sessions.is_empty() {
+            match queue.recv() {
+                Ok(msg) => sort(msg, &mut jobs, &mut sessions),
                 Err(_) => return,
-            },
-        };
-        let first = match first {
-            Msg::Job(job) => job,
-            Msg::Session(steps) => {
-                counts.sessions.fetch_add(1, Relaxed);
-                run_session(&conn, &steps, bound, counts);
-                continue;
-            }
-        };
-        let mut weight = first.weight();
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH && weight < MAX_BATCH_WEIGHT {
-            match queue.try_recv() {
-                Ok(Msg::Job(job)) if weight + job.weight() <= MAX_BATCH_WEIGHT => {
-                    weight += job.weight();
-                    batch.push(job);
-                }
-                Ok(other) => {
-                    next = Some(other);
-                    break;
-                }
-                Err(_) => break,
             }
         }
-        counts.batches.fetch_add(1, Relaxed);
-        counts.jobs.fetch_add(batch.len() as u64, Relaxed);
-        run_batch(&conn, batch);
+        while let Ok(msg) = queue.try_recv() {
+            sort(msg, &mut jobs, &mut sessions);
+        }
+        if let Some(first) = jobs.pop_front() {
+            let mut weight = first.weight();
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH
+                && let Some(job) = jobs.front()
+                && weight + job.weight() <= MAX_BATCH_WEIGHT
+            {
+                weight += job.weight();
+                batch.extend(jobs.pop_front());
+            }
+            counts.batches.fetch_add(1, Relaxed);
+            counts.jobs.fetch_add(batch.len() as u64, Relaxed);
+            run_batch(&conn, batch);
+        }
+        if let Some(steps) = sessions.pop_front() {
+            counts.sessions.fetch_add(1, Relaxed);
+            run_session(&conn, &steps, bound, counts);
+        }
     }
 }
 

@@ -160,5 +160,6 @@ mod counts;
 mod invitation_webhooks;
 mod migrations;
 mod records;
+mod units;
 mod webhooks;
 mod workers;
