@@ -101,6 +101,8 @@ pub struct SqlStore {
     sqlite_readers: Option<readers::Readers>,
     /// SQLite: whose turn it is to write, the sqlx writer's or the thread's.
     write_turn: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite: the file, which the migrations open on their own connection.
+    sqlite_path: Option<String>,
 }
 
 /// SQLite settings applied to every connection.
@@ -184,6 +186,7 @@ impl SqlStore {
             sqlite_writer,
             sqlite_readers: Some(readers::Readers::new(&path, options.read_connections as usize)),
             write_turn: Some(write_turn),
+            sqlite_path: Some(path),
         })
     }
 
@@ -222,6 +225,7 @@ impl SqlStore {
             sqlite_writer: None,
             sqlite_readers: None,
             write_turn: None,
+            sqlite_path: None,
         })
     }
 }
