@@ -29,8 +29,13 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Database(String),
+    /// PostgreSQL: sqlx's migrator failed or refused the database.
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// SQLite: a migration failed, or the record of applied migrations
+    /// does not match this build's files.
+    #[error("migration: {0}")]
+    MigrateSqlite(String),
 }
 
 impl StoreError {

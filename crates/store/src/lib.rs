@@ -4,8 +4,10 @@
 //! defined in `aggregates.rs` and summed here by a blanket impl), the records it reads and writes, and its one
 //! implementation for SQLite and PostgreSQL ([`sql::SqlStore`]), which
 //! implements each aggregate's trait in the `sql` file of its name.
-//! Migrations run at [`open`] (`sql::migrate`); [`testing`] gives tests a
-//! fresh PostgreSQL database.
+//! Migrations run at [`open`] (`sql::migrate`): on SQLite with rusqlite
+//! (failures are [`StoreError::MigrateSqlite`]), on PostgreSQL with sqlx's
+//! migrator (failures are [`StoreError::Migrate`]); [`testing`] gives tests
+//! a fresh PostgreSQL database.
 //!
 //! The traits speak in whole domain operations ("apply this lifecycle
 //! decision atomically", "insert these invitations with their emails"), not

@@ -214,8 +214,7 @@ async fn a_bulk_call_is_one_transaction() {
         let created = app.invite(&["ann@example.com", "bob@example.com", "cy@example.com"]).await;
         // Rows are taken by id, descending: the smallest id comes last.
         let last = created.iter().map(|i| i["id"].as_str().unwrap()).min().unwrap().to_string();
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+        let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
         let mut holder = pool.begin().await.unwrap();
         let bytes = uuid::Uuid::parse_str(&last).unwrap().as_bytes().to_vec();
         sqlx::query("SELECT number FROM invitations WHERE id = $1 FOR UPDATE")

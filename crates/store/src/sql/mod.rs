@@ -60,7 +60,6 @@ enum Db {
 /// failing on the pool's acquire timeout, and a few connections stay free
 /// for reads.
 struct Pg {
-    url: String,
     pool: PgPool,
     writes: std::sync::Arc<tokio::sync::Semaphore>,
     /// Writes waiting for a turn now, for metrics.
@@ -160,7 +159,7 @@ impl SqlStore {
             .await?;
         let turns = options.pool_size.saturating_sub(PG_READ_RESERVE).max(1) as usize;
         let writes = std::sync::Arc::new(tokio::sync::Semaphore::new(turns));
-        let pg = Pg { url: url.to_string(), pool, writes, waiting: Default::default() };
+        let pg = Pg { pool, writes, waiting: Default::default() };
         Ok(Self { db: Db::Postgres(pg), dialect: Dialect::Postgres })
     }
 }
