@@ -95,7 +95,9 @@ impl SqlStore {
                     // A failed migration may leave its connection inside a
                     // transaction: close it rather than hand it back to the
                     // pool.
-                    let _ = sqlx::Connection::close_hard(conn.detach()).await;
+                    // (sqlx's `close_hard` of a detached connection did not
+                    // return here.)
+                    conn.close_on_drop();
                 }
                 result
             }

@@ -113,8 +113,11 @@ enum Step {
     Finish(Finish),
 }
 
+/// The last write of a session: `true` to commit, `false` to roll back.
+type LastWrite = Box<dyn FnOnce(&rusqlite::Connection) -> Result<bool, StoreError> + Send>;
+
 struct Finish {
-    work: Box<dyn FnOnce(&rusqlite::Connection) -> Result<bool, StoreError> + Send>,
+    work: LastWrite,
     reply: tokio::sync::oneshot::Sender<Result<bool, StoreError>>,
 }
 
