@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{acme_on_sqlite, start_ready};
+use common::{acme_on_backend, start_ready};
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -66,8 +66,18 @@ fn assert_complete(call: &Call, status: u16, body: &serde_json::Value) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keyed_creates_retried_after_kill_9_get_their_full_answer() {
-    let (_dir, db, mail, key, client) = acme_on_sqlite();
+async fn keyed_creates_retried_after_kill_9_get_their_full_answer_on_sqlite() {
+    keyed_creates_retried_after_kill_9_get_their_full_answer(false).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL skipped: set INVITD_TEST_DATABASE_URL to run it")]
+async fn keyed_creates_retried_after_kill_9_get_their_full_answer_on_postgres() {
+    keyed_creates_retried_after_kill_9_get_their_full_answer(true).await
+}
+
+async fn keyed_creates_retried_after_kill_9_get_their_full_answer(pg: bool) {
+    let (_dir, db, mail, key, client) = acme_on_backend(pg).await;
 
     let mut total_calls = 0;
     let mut unanswered_total = 0;

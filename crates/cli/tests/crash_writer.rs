@@ -1,5 +1,5 @@
 //! Group commit across `kill -9`: clients create invitations without an
-//! `Idempotency-Key` (the SQLite writer thread's path) while the real
+//! `Idempotency-Key` (on SQLite, the writer thread's group commit) while the real
 //! binary is killed at a random moment. Every create that was answered 201
 //! must be stored after the restart, since no job hears back before its
 //! batch commits; a kill may lose only creates that had no answer yet.
@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{acme_on_sqlite, start_ready};
+use common::{acme_on_backend, start_ready};
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
@@ -17,8 +17,18 @@ const CLIENTS: usize = 16;
 const ROUNDS: usize = 3;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answered_creates_survive_kill_9_of_the_writer() {
-    let (_dir, db, mail, key, client) = acme_on_sqlite();
+async fn answered_creates_survive_kill_9_of_the_writer_on_sqlite() {
+    answered_creates_survive_kill_9_of_the_writer(false).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL skipped: set INVITD_TEST_DATABASE_URL to run it")]
+async fn answered_creates_survive_kill_9_of_the_writer_on_postgres() {
+    answered_creates_survive_kill_9_of_the_writer(true).await
+}
+
+async fn answered_creates_survive_kill_9_of_the_writer(pg: bool) {
+    let (_dir, db, mail, key, client) = acme_on_backend(pg).await;
 
     let (mut answered_total, mut stored_before) = (0, 0);
     for round in 0..ROUNDS {

@@ -151,9 +151,28 @@ pub async fn count_invitations(client: &reqwest::Client, base: &str, key: &str) 
 /// tenant `acme` and a key; its URL, the mail folder's URL, the key, and an
 /// HTTP client with a 30 s timeout.
 pub fn acme_on_sqlite() -> (tempfile::TempDir, String, String, String, reqwest::Client) {
+    acme_on(None)
+}
+
+/// [`acme_on_sqlite`] on a fresh database: SQLite, or PostgreSQL (a new
+/// database on `INVITD_TEST_DATABASE_URL`'s server) when `pg`.
+pub async fn acme_on_backend(
+    pg: bool,
+) -> (tempfile::TempDir, String, String, String, reqwest::Client) {
+    if !pg {
+        return acme_on_sqlite();
+    }
+    let base = invitd_store::testing::postgres_test_url().expect("INVITD_TEST_DATABASE_URL");
+    acme_on(Some(invitd_store::testing::fresh_postgres_database(&base).await.unwrap()))
+}
+
+/// The tenant `acme` and a key on the PostgreSQL database `pg_db`, or on
+/// a SQLite file in the folder returned (which holds the mail too).
+fn acme_on(pg_db: Option<String>) -> (tempfile::TempDir, String, String, String, reqwest::Client) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("invitd.db").display());
+    let db =
+        pg_db.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("invitd.db").display()));
     let mail = format!("file://{}", dir.path().join("mail").display());
     run_ok(invitd(&db).arg("migrate"));
     let key = acme_and_key(&db);

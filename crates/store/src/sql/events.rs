@@ -95,7 +95,7 @@ pub(super) struct Happened<'a> {
 
 impl Happened<'_> {
     /// The event row, with `snapshot`, the invitation serialized.
-    fn event_args(&self, snapshot: &str) -> Vec<Arg> {
+    pub(super) fn event_args(&self, snapshot: &str) -> Vec<Arg> {
         event_args(&NewEvent {
             tenant: Some(&self.inv.tenant_id),
             invitation_number: Some(self.inv.number),
@@ -113,8 +113,13 @@ impl Happened<'_> {
             Arg::int(self.inv.number),
             Arg::int(ms(self.at)),
             Arg::text(self.inv.tenant_id.as_str()),
-            Arg::text(format!("%,{},%", self.event.as_str())),
+            self.subscribed(),
         ]
+    }
+
+    /// The `LIKE` pattern of the endpoints subscribed to the event's type.
+    pub(super) fn subscribed(&self) -> Arg {
+        Arg::text(format!("%,{},%", self.event.as_str()))
     }
 }
 

@@ -3,13 +3,11 @@
 
 use super::SqlStore;
 use super::conn::{Arg, Exec, Number};
-use super::events::{Happened, Listening, listening, record, record_for};
+use super::events::{Happened, Listening, listening, record};
 use super::expiry::{expire_locked, expire_pending_holder};
 use super::quota::{Counter, window};
 use super::rows::{self, INVITATION_COLUMNS, ms};
-use super::statements::{
-    INSERT_INVITATION, INSERT_OUTBOX, applied, insert_args, outbox_args, target_query,
-};
+use super::statements::{applied, create_invitation, target_query};
 use super::tx::write;
 use crate::{
     AddressFilter, Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation,
@@ -51,23 +49,18 @@ async fn create_in(
         // has a pending invitation, without aborting the batch (and
         // across processes). Only on a conflict is the holder looked at:
         // one past its expiry is recorded as expired and gives way.
-        let args = insert_args(&invitation);
-        let mut number = conn.first::<Number>(INSERT_INVITATION, &args).await?;
+        let data = invitation_event_data(&invitation, email.is_some());
+        let event = EventType::InvitationCreated;
+        let h = || Happened { inv: &invitation, event, audit, at: now, data: &data };
+        let mut number = create_invitation(conn, h(), email.as_ref(), listening).await?;
         if number.is_none() && expire_pending_holder(conn, &invitation, now).await? {
-            number = conn.first(INSERT_INVITATION, &args).await?;
+            number = create_invitation(conn, h(), email.as_ref(), listening).await?;
         }
-        let Some(Number(number)) = number else {
+        let Some(number) = number else {
             out.push(CreateOutcome::AlreadyPending { email: invitation.email });
             continue;
         };
         invitation.number = number;
-        let data = invitation_event_data(&invitation, email.is_some());
-        let event = EventType::InvitationCreated;
-        let h = Happened { inv: &invitation, event, audit, at: now, data: &data };
-        record_for(conn, h, listening).await?;
-        if let Some(email) = &email {
-            conn.execute(INSERT_OUTBOX, &outbox_args(&invitation, email, now)).await?;
-        }
         if let Some(counter) = &mut counter {
             counter.created(&invitation);
         }

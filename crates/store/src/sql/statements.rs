@@ -3,7 +3,7 @@
 //! that creates, changes or expires an invitation.
 
 use super::Dialect;
-use super::conn::{Arg, Exec};
+use super::conn::{Arg, Exec, Number};
 use super::rows::{self, INVITATION_COLUMNS, ms, to_json};
 use crate::{OutboxEmail, StoreError, Target, Transition};
 use invitd_core::{Invitation, Status};
@@ -21,6 +21,69 @@ pub(super) fn outbox_args(inv: &Invitation, email: &OutboxEmail, now: OffsetDate
         Arg::int(ms(now)),
         Arg::int(ms(now)),
     ]
+}
+
+/// PostgreSQL: creates a pending invitation with its event, the event's
+/// webhook deliveries and its first email in one statement (one round
+/// trip instead of four), with [`created_args`]; returns its number, or no
+/// row when the address already has a pending one in the tenant. The
+/// event's snapshot gets the number the insert gave.
+const CREATE_ALL_AT_ONCE: &str = concat!(
+    "WITH inv AS (",
+    "INSERT INTO invitations (id, tenant_id, email, email_normalized, roles, location_ids, message, purpose, language, metadata, inviter_account_id, inviter_email, created_at, status, token_hash, expires_at, last_sent_at, accepted_at, declined_at, revoked_at, accepted_by, resend_count, resend_window_start, resend_window_count, delivery_state, delivery_attempts, delivery_last_error, delivery_sent_at, redirect_url, accepted_email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30) ON CONFLICT (tenant_id, email_normalized) WHERE status = 'pending' DO NOTHING RETURNING number",
+    "), ev AS (",
+    "INSERT INTO events (tenant_id, invitation_number, type, actor, ip, user_agent, at, data, snapshot) SELECT $2, number, $31, $32, $33, $34, $35, $36, jsonb_set($37::jsonb, '{number}', to_jsonb(number))::text FROM inv RETURNING id, invitation_number",
+    "), hooks AS (",
+    "INSERT INTO webhook_deliveries (endpoint_id, event_id, invitation_number, state, next_attempt_at, created_at) SELECT w.id, ev.id, ev.invitation_number, 'pending', $35, $35 FROM ev JOIN webhook_endpoints w ON w.tenant_id = $2 AND w.enabled = 1 AND (w.event_types = ',*,' OR w.event_types LIKE $38)",
+    "), mail AS (",
+    "INSERT INTO outbox (invitation_number, tenant_id, kind, state, payload, next_attempt_at, created_at) SELECT number, $2, $39, 'pending', $40, $35, $35 FROM inv WHERE $39 IS NOT NULL",
+    ") SELECT number FROM inv"
+);
+
+/// The arguments of [`CREATE_ALL_AT_ONCE`]: the invitation's, the
+/// event's (`event`, as [`super::events::Happened::event_args`] gives
+/// them, and the `LIKE` pattern of its subscribers), and the email's.
+fn created_args(
+    inv: &Invitation,
+    event: Vec<Arg>,
+    subscribed: Arg,
+    email: Option<&OutboxEmail>,
+) -> Vec<Arg> {
+    let mut args = insert_args(inv);
+    // The event's tenant and invitation number come from the insert.
+    args.extend(event.into_iter().skip(2));
+    args.push(subscribed);
+    args.push(Arg::opt_text(email.map(|e| e.kind.as_str())));
+    args.push(Arg::Text(email.map(|e| to_json(&e.payload))));
+    args
+}
+
+/// Creates `h.inv` (its number not yet known) with its event, webhook
+/// deliveries and `email`: in one statement on PostgreSQL, in four on
+/// SQLite. Its number, or `None` when the address already has a pending
+/// invitation in the tenant.
+pub(super) async fn create_invitation(
+    conn: &mut impl Exec,
+    h: super::events::Happened<'_>,
+    email: Option<&OutboxEmail>,
+    listening: super::events::Listening,
+) -> Result<Option<i64>, StoreError> {
+    if conn.dialect() == Dialect::Postgres {
+        let args = created_args(h.inv, h.event_args(&to_json(h.inv)), h.subscribed(), email);
+        let number = conn.first::<Number>(CREATE_ALL_AT_ONCE, &args).await?;
+        return Ok(number.map(|Number(n)| n));
+    }
+    let Some(Number(number)) = conn.first(INSERT_INVITATION, &insert_args(h.inv)).await? else {
+        return Ok(None);
+    };
+    let mut inv = h.inv.clone();
+    inv.number = number;
+    let at = h.at;
+    super::events::record_for(conn, super::events::Happened { inv: &inv, ..h }, listening).await?;
+    if let Some(email) = email {
+        conn.execute(INSERT_OUTBOX, &outbox_args(&inv, email, at)).await?;
+    }
+    Ok(Some(number))
 }
 
 /// Writes back every field a transition may change, if the stored status
