@@ -260,14 +260,19 @@ pub(super) fn tempdir() -> anyhow::Result<BenchDir> {
     Ok(BenchDir(dir))
 }
 
-/// Starts `invitd serve` as a child on a free port with a fresh database,
-/// a tenant with no resend cooldown, and a key; returns URL and key.
+/// Starts `invitd serve` (this binary, or `binary`) as a child on a free
+/// port with a fresh database, a tenant with no resend cooldown, and a
+/// key; returns URL and key.
 pub(super) async fn spawn_server(
     dir: &std::path::Path,
     db: &str,
     tenant: &str,
+    binary: Option<&std::path::Path>,
 ) -> anyhow::Result<(String, String, tokio::process::Child)> {
-    let exe = std::env::current_exe()?;
+    let exe = match binary {
+        Some(path) => path.to_path_buf(),
+        None => std::env::current_exe()?,
+    };
     let run = |args: &[&str]| -> anyhow::Result<String> {
         let out =
             std::process::Command::new(&exe).env("INVITD_DATABASE_URL", db).args(args).output()?;

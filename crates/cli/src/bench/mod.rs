@@ -55,6 +55,11 @@ pub struct BenchArgs {
     /// outbox (read from its `/metrics`).
     #[arg(long)]
     drain: bool,
+    /// Without `--url`: the `invitd` binary whose server to start (another
+    /// build, to compare two builds with the same client); this one by
+    /// default.
+    #[arg(long)]
+    server_binary: Option<std::path::PathBuf>,
 }
 
 /// One measured operation.
@@ -103,7 +108,8 @@ pub async fn run(args: BenchArgs, _database_url: &str) -> anyhow::Result<()> {
                 None => format!("sqlite://{}", dir.0.join("bench.db").display()),
             };
             eprintln!("database: {}", invitd_store::redact_url(&db));
-            let (base, key, process) = spawn_server(&dir.0, &db, &args.tenant).await?;
+            let (base, key, process) =
+                spawn_server(&dir.0, &db, &args.tenant, args.server_binary.as_deref()).await?;
             child = Some(process);
             _dir = Some(dir);
             (base, key)

@@ -202,7 +202,7 @@ impl InvitationStore for SqlStore {
             cond(&|n| format!("email_normalized = ${n}"), Arg::text(e));
         }
         if let Some(r) = &f.role {
-            cond(&|n| self.dialect.has_role(n), Arg::text(r.as_str()));
+            cond(&|n| self.dialect().has_role(n), Arg::text(r.as_str()));
         }
         if let Some(t) = f.created_after {
             cond(&|n| format!("created_at > ${n}"), Arg::int(ms(t)));

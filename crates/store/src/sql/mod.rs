@@ -12,6 +12,7 @@
 //! takes is decided in one place (`tx.rs`).
 
 mod by_address;
+mod checkpoint;
 mod conn;
 mod counts;
 mod events;
@@ -45,7 +46,6 @@ use std::time::Duration;
 
 pub struct SqlStore {
     db: Db,
-    dialect: Dialect,
 }
 
 /// The connections of one database.
@@ -75,12 +75,21 @@ struct Lite {
     path: String,
     writer: writer::Writer,
     readers: std::sync::Arc<readers::Readers>,
+    _checkpoints: checkpoint::Checkpointer,
 }
 
 /// SQLite settings applied to every connection.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16000;";
 
 impl SqlStore {
+    /// Which database this is.
+    fn dialect(&self) -> Dialect {
+        match self.db {
+            Db::Sqlite(_) => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
     /// Opens the database at `url` (`sqlite://…`, created if missing, or
     /// `postgres://…`).
     pub async fn open(url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
@@ -122,12 +131,15 @@ impl SqlStore {
                 StoreError::Config(format!("cannot create {}: {e}", parent.display()))
             })?;
         }
-        let writer = writer::Writer::start(&path, SQLITE_PRAGMAS, options.unit_bound)?;
-        let readers = readers::Readers::new(&path, options.read_connections as usize);
-        Ok(Self {
-            db: Db::Sqlite(Lite { path, writer, readers: std::sync::Arc::new(readers) }),
-            dialect: Dialect::Sqlite,
-        })
+        let pragmas = format!(
+            "{SQLITE_PRAGMAS} PRAGMA wal_autocheckpoint = {};",
+            checkpoint::WRITER_BACKSTOP
+        );
+        let writer = writer::Writer::start(&path, &pragmas, options.unit_bound)?;
+        let readers =
+            std::sync::Arc::new(readers::Readers::new(&path, options.read_connections as usize));
+        let _checkpoints = checkpoint::Checkpointer::start(&path)?;
+        Ok(Self { db: Db::Sqlite(Lite { path, writer, readers, _checkpoints }) })
     }
 
     async fn open_postgres(url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
@@ -160,6 +172,6 @@ impl SqlStore {
         let turns = options.pool_size.saturating_sub(PG_READ_RESERVE).max(1) as usize;
         let writes = std::sync::Arc::new(tokio::sync::Semaphore::new(turns));
         let pg = Pg { pool, writes, waiting: Default::default() };
-        Ok(Self { db: Db::Postgres(pg), dialect: Dialect::Postgres })
+        Ok(Self { db: Db::Postgres(pg) })
     }
 }

@@ -18,8 +18,9 @@
 //! with its own code running between them. It queues a session in the
 //! same queue as the jobs; the thread takes sessions and batches of jobs in
 //! turn. A session gets a transaction of its own, whose steps run as they
-//! come, each in a savepoint and answered at once, until the session
-//! commits (with its answer) or is dropped (rolled back). Jobs that come
+//! come and are answered at once, until the session
+//! commits (with its answer) or is dropped (rolled back); a step that
+//! fails after it changed rows rolls the whole session back. Jobs that come
 //! meanwhile form the batch right after it, so the email and webhook
 //! workers get a turn between any two sessions of an import. A session
 //! that leaves the thread waiting for its next step longer than its bound
@@ -392,12 +393,24 @@ fn run_session(
         match step {
             Step::Write(mut job) => {
                 counts.jobs.fetch_add(1, Relaxed);
-                match in_savepoint(conn, job.as_mut()) {
-                    Ok(()) => job.answer(Ok(())),
-                    Err(e) => {
-                        job.answer(Err(e));
-                        break;
-                    }
+                // No savepoint (in a transaction of thousands of rows they
+                // cost most of the time): a step that fails before it
+                // changed a row needs nothing undone (a refused statement
+                // is undone by SQLite itself), and the session goes on; one
+                // that fails after it did ends the session, rolled back.
+                let before = conn.total_changes();
+                let kept = job.run(conn);
+                if conn.is_autocommit() {
+                    job.answer(Err(StoreError::Unavailable(
+                        "SQLite rolled the transaction back after a failed statement".into(),
+                    )));
+                    return;
+                }
+                let half_done = !kept && conn.total_changes() != before;
+                job.answer(Ok(()));
+                if half_done {
+                    tracing::warn!("a unit's write failed half-way; the unit is rolled back");
+                    break;
                 }
             }
             Step::Finish(Finish { work, reply }) => {
