@@ -197,3 +197,95 @@ async fn a_batch_that_cannot_commit_fails_all_its_jobs_and_the_next_one_works() 
     writer.run(1, insert("late")).await.unwrap();
     assert_eq!(committed(&path, "late"), Some(0));
 }
+
+/// A session's steps are answered at once, but nothing of it is seen
+/// before it commits; then all of it is.
+#[tokio::test]
+async fn a_session_commits_all_its_steps_at_its_end() {
+    let (_dir, path, writer) = setup();
+    let session = writer.open_session().unwrap();
+    session.run(insert("s1")).await.unwrap();
+    session.run(insert("s2")).await.unwrap();
+    assert_eq!(committed(&path, "s1"), None, "not before the end");
+    assert!(session.finish(|conn| insert("answer")(conn).map(|()| true)).await.unwrap());
+    for k in ["s1", "s2", "answer"] {
+        assert_eq!(committed(&path, k), Some(0), "{k}");
+    }
+}
+
+/// A step refused before it changed a row leaves the session going; one
+/// that fails after it changed rows rolls the whole session back, and the
+/// session's later steps hear that it was.
+#[tokio::test]
+async fn a_step_that_fails_half_way_rolls_its_session_back() {
+    let (_dir, path, writer) = setup();
+    writer.run(1, insert("taken")).await.unwrap();
+    let session = writer.open_session().unwrap();
+    session.run(insert("kept")).await.unwrap();
+    let refused = session.run(insert("taken")).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert!(session.finish(|_| Ok(true)).await.unwrap());
+    assert_eq!(committed(&path, "kept"), Some(0), "a refused step undoes nothing else");
+
+    let session = writer.open_session().unwrap();
+    session.run(insert("lost")).await.unwrap();
+    let half = session
+        .run(|conn| {
+            insert("half")(conn)?;
+            insert("taken")(conn)
+        })
+        .await;
+    assert!(matches!(half, Err(StoreError::Conflict(_))), "{half:?}");
+    let after = session.run(insert("after")).await;
+    assert!(matches!(after, Err(StoreError::Unavailable(_))), "{after:?}");
+    for k in ["lost", "half", "after"] {
+        assert_eq!(committed(&path, k), None, "{k} was rolled back");
+    }
+    // The thread goes on.
+    writer.run(1, insert("next")).await.unwrap();
+    assert_eq!(committed(&path, "next"), Some(0));
+}
+
+/// A session that leaves the thread waiting past its bound is rolled back;
+/// the jobs queued behind it run once the bound has passed.
+#[tokio::test]
+async fn a_stalled_session_is_rolled_back_at_its_bound_and_the_jobs_go_on() {
+    let (_dir, path, writer) = setup();
+    let session = writer.open_session().unwrap();
+    session.run(insert("stalled")).await.unwrap();
+    let started = std::time::Instant::now();
+    let job = queue(&writer, insert("behind"));
+    job.await.unwrap().unwrap();
+    let waited = started.elapsed();
+    assert!(waited >= BOUND / 2, "the job ran while the session held the thread: {waited:?}");
+    assert!(waited < BOUND * 4, "the job waited past the bound: {waited:?}");
+    let late = session.finish(|_| Ok(true)).await;
+    assert!(matches!(late, Err(StoreError::Unavailable(_))), "{late:?}");
+    assert_eq!(committed(&path, "stalled"), None);
+    assert_eq!(committed(&path, "behind"), Some(0));
+}
+
+/// Jobs queued while a session runs go in the batch right after it, ahead
+/// of the sessions queued meanwhile: a stream of sessions cannot starve
+/// them.
+#[tokio::test]
+async fn jobs_queued_behind_sessions_run_before_the_next_session() {
+    let (_dir, path, writer) = setup();
+    let first = writer.open_session().unwrap();
+    first.run(insert("first")).await.unwrap();
+    // Queued while the first runs: a second session, then a job.
+    let second = writer.open_session().unwrap();
+    let job = queue(&writer, insert("job"));
+    tokio::task::yield_now().await;
+    assert!(first.finish(|_| Ok(true)).await.unwrap());
+    // The job is done without the second session taking a step.
+    tokio::time::timeout(BOUND / 2, job)
+        .await
+        .expect("the job waited for a session")
+        .unwrap()
+        .unwrap();
+    assert_eq!(committed(&path, "job"), Some(0));
+    second.run(insert("second")).await.unwrap();
+    assert!(second.finish(|_| Ok(true)).await.unwrap());
+    assert_eq!(committed(&path, "second"), Some(0));
+}
