@@ -8,7 +8,7 @@ use super::conn::Arg;
 use super::conn::Exec;
 use super::events::{Happened, record};
 use super::rows::{INVITATION_COLUMNS, ms, to_json};
-use super::statements::target_query;
+use super::statements::read_target;
 use super::tx::write;
 use crate::{AddressFilter, Audit, Decide, StoreError, Target, Transition};
 use invitd_core::{Invitation, Status, TenantId};
@@ -103,8 +103,7 @@ async fn change_terms(
     decide: Decide,
     audit: &Audit,
 ) -> Result<Invitation, StoreError> {
-    let (sql, args) = target_query(&target, conn.dialect());
-    let current: Invitation = conn.first(&sql, &args).await?.ok_or(StoreError::NotFound)?;
+    let current = read_target(conn, &target).await?;
     let Transition { updated, at, event, event_data, .. } = decide(&current)?;
     if updated == current {
         // Nothing changes: nothing is written, no event.

@@ -7,7 +7,7 @@ use super::events::{Happened, Listening, listening, record};
 use super::expiry::{expire_locked, expire_pending_holder};
 use super::quota::{Counter, window};
 use super::rows::{self, INVITATION_COLUMNS, ms};
-use super::statements::{applied, create_invitation, target_query};
+use super::statements::{applied, create_invitation, read_target};
 use super::tx::write;
 use crate::{
     AddressFilter, Audit, CreateOutcome, Decide, InvitationFilter, InvitationStore, NewInvitation,
@@ -77,8 +77,7 @@ async fn transition_in(
     decide: Decide,
     audit: &Audit,
 ) -> Result<Invitation, StoreError> {
-    let (sql, args) = target_query(&target, conn.dialect());
-    let current: Invitation = conn.first(&sql, &args).await?.ok_or(StoreError::NotFound)?;
+    let current = read_target(conn, &target).await?;
     let change = decide(&current)?;
     for (sql, args) in applied(&current, &change) {
         conn.execute(sql, &args).await?;

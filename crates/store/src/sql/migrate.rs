@@ -61,6 +61,7 @@ migrations!(
     9 "0009_quotas",
     10 "0010_console_sessions",
     11 "0011_invitation_webhooks_index",
+    12 "0012_idempotency_body_encoding",
 );
 
 /// A migration's description, made from its file name the way sqlx does

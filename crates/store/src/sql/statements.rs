@@ -157,8 +157,17 @@ pub(super) fn update_args(inv: &Invitation, was: Status) -> Vec<Arg> {
     args
 }
 
+/// Reads (and on PostgreSQL locks) a transition's target.
+pub(super) async fn read_target(
+    conn: &mut impl Exec,
+    target: &Target,
+) -> Result<Invitation, StoreError> {
+    let (sql, args) = target_query(target, conn.dialect());
+    conn.first(&sql, &args).await?.ok_or(StoreError::NotFound)
+}
+
 /// The query that reads (and on PostgreSQL locks) a transition's target.
-pub(super) fn target_query(target: &Target, dialect: Dialect) -> (String, Vec<Arg>) {
+fn target_query(target: &Target, dialect: Dialect) -> (String, Vec<Arg>) {
     let lock = dialect.for_update();
     match target {
         Target::Id { tenant, id } => (
