@@ -294,22 +294,24 @@ pub(super) fn pg_query<'q>(
     q
 }
 
-/// Binds `args` to a prepared SQLite statement by number: the parameter
-/// named `$N` takes `args[N - 1]`.
+/// A statement's text for SQLite: `$N` becomes `?N`, which SQLite binds to
+/// index N exactly (a `$N` would be a name, numbered by first appearance).
+/// The store's SQL has no `$` but its parameters'.
+fn lite_sql(sql: &str) -> std::borrow::Cow<'_, str> {
+    if sql.contains('$') { sql.replace('$', "?").into() } else { sql.into() }
+}
+
+/// Binds `args` to a prepared SQLite statement: `?N` takes `args[N - 1]`.
 fn bind_lite(statement: &mut rusqlite::Statement<'_>, args: &[Arg]) -> Result<(), StoreError> {
-    for index in 1..=statement.parameter_count() {
-        let name = statement.parameter_name(index).unwrap_or_default();
-        let arg = name
-            .strip_prefix('$')
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| args.get(n.wrapping_sub(1)))
-            .ok_or_else(|| {
-                StoreError::Database(format!(
-                    "statement parameter {name:?} has no argument ({} given)",
-                    args.len()
-                ))
-            })?;
-        statement.raw_bind_parameter(index, arg).map_err(from_rusqlite)?;
+    let wanted = statement.parameter_count();
+    if wanted > args.len() {
+        return Err(StoreError::Database(format!(
+            "the statement has {wanted} parameters, {} arguments were given",
+            args.len()
+        )));
+    }
+    for (index, arg) in args.iter().enumerate().take(wanted) {
+        statement.raw_bind_parameter(index + 1, arg).map_err(from_rusqlite)?;
     }
     Ok(())
 }
@@ -320,7 +322,7 @@ pub(super) fn lite_execute(
     sql: &str,
     args: &[Arg],
 ) -> Result<usize, StoreError> {
-    let mut statement = conn.prepare_cached(sql).map_err(from_rusqlite)?;
+    let mut statement = conn.prepare_cached(&lite_sql(sql)).map_err(from_rusqlite)?;
     bind_lite(&mut statement, args)?;
     if statement.column_count() == 0 {
         return statement.raw_execute().map_err(from_rusqlite);
@@ -338,7 +340,7 @@ pub(super) fn lite_all<T: FromCols>(
     sql: &str,
     args: &[Arg],
 ) -> Result<Vec<T>, StoreError> {
-    let mut statement = conn.prepare_cached(sql).map_err(from_rusqlite)?;
+    let mut statement = conn.prepare_cached(&lite_sql(sql)).map_err(from_rusqlite)?;
     // Checked once here rather than for every column of every row.
     let verified = T::listed_columns().is_some_and(|c| selects_first(&statement, c));
     bind_lite(&mut statement, args)?;
@@ -356,7 +358,7 @@ pub(super) fn lite_first<T: FromCols>(
     sql: &str,
     args: &[Arg],
 ) -> Result<Option<T>, StoreError> {
-    let mut statement = conn.prepare_cached(sql).map_err(from_rusqlite)?;
+    let mut statement = conn.prepare_cached(&lite_sql(sql)).map_err(from_rusqlite)?;
     bind_lite(&mut statement, args)?;
     let mut rows = statement.raw_query();
     match rows.next().map_err(from_rusqlite)? {
