@@ -36,7 +36,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, mpsc};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Most jobs in one transaction.
 pub(super) const MAX_BATCH: usize = 256;
@@ -210,38 +210,6 @@ where
     (Box::new(Typed { weight, work: Some(work), outcome: None, reply }), answer)
 }
 
-/// A unit's transaction on the writer thread. Dropped without
-/// [`Session::finish`], it is rolled back.
-pub(crate) struct Session {
-    steps: mpsc::Sender<Step>,
-}
-
-impl Session {
-    /// Runs `work` in the session; its outcome as soon as it ran (it is
-    /// durable only once the session commits).
-    pub(super) async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let (job, answer) = typed(1, work);
-        self.steps.send(Step::Write(job)).map_err(|_| rolled_back())?;
-        answer.await.map_err(|_| rolled_back())?
-    }
-
-    /// Runs `work` last: when it answers `true` the session commits, when
-    /// `false` (or an error) it is rolled back; that answer once it is.
-    pub(super) async fn finish(
-        self,
-        work: impl FnOnce(&rusqlite::Connection) -> Result<bool, StoreError> + Send + 'static,
-    ) -> Result<bool, StoreError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let finish = Finish { work: Box::new(work), reply };
-        self.steps.send(Step::Finish(finish)).map_err(|_| rolled_back())?;
-        answer.await.map_err(|_| rolled_back())?
-    }
-}
-
 fn gone() -> StoreError {
     StoreError::Unavailable("the SQLite writer thread stopped".into())
 }
@@ -352,85 +320,6 @@ fn in_savepoint(conn: &rusqlite::Connection, job: &mut dyn Job) -> Result<(), St
     conn.execute_batch(end).map_err(from_rusqlite)
 }
 
-/// Runs a session to its end: its steps in one transaction, committed
-/// when it finishes, rolled back when it is dropped, fails, or leaves the
-/// thread waiting past `bound` in all.
-fn run_session(
-    conn: &rusqlite::Connection,
-    steps: &mpsc::Receiver<Step>,
-    bound: Duration,
-    counts: &Counts,
-) {
-    let begun = conn.execute_batch("BEGIN IMMEDIATE").map_err(from_rusqlite);
-    let mut waited = Duration::ZERO;
-    loop {
-        let started = Instant::now();
-        let step = steps.recv_timeout(bound.saturating_sub(waited));
-        waited += started.elapsed();
-        let step = match step {
-            Ok(step) => step,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                tracing::warn!(
-                    bound_ms = bound.as_millis() as u64,
-                    "a unit of work left the SQLite writer waiting past its bound; rolled back"
-                );
-                break;
-            }
-            // Dropped without finishing: rolled back.
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        };
-        if let Err(e) = &begun {
-            // The transaction never began: the step hears why, the
-            // session ends.
-            match step {
-                Step::Write(job) => job.answer(Err(copy(e))),
-                Step::Finish(finish) => {
-                    let _ = finish.reply.send(Err(copy(e)));
-                }
-            }
-            return;
-        }
-        match step {
-            Step::Write(mut job) => {
-                counts.jobs.fetch_add(1, Relaxed);
-                // No savepoint (in a transaction of thousands of rows they
-                // cost most of the time): a step that fails before it
-                // changed a row needs nothing undone (a refused statement
-                // is undone by SQLite itself), and the session goes on; one
-                // that fails after it did ends the session, rolled back.
-                let before = conn.total_changes();
-                let kept = job.run(conn);
-                if conn.is_autocommit() {
-                    job.answer(Err(StoreError::Unavailable(
-                        "SQLite rolled the transaction back after a failed statement".into(),
-                    )));
-                    return;
-                }
-                let half_done = !kept && conn.total_changes() != before;
-                job.answer(Ok(()));
-                if half_done {
-                    tracing::warn!("a unit's write failed half-way; the unit is rolled back");
-                    break;
-                }
-            }
-            Step::Finish(Finish { work, reply }) => {
-                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
-                    .unwrap_or_else(|_| Err(StoreError::corrupt("a write panicked")));
-                let answer = match outcome {
-                    Ok(true) => conn.execute_batch("COMMIT").map(|()| true).map_err(from_rusqlite),
-                    other => other,
-                };
-                if !matches!(answer, Ok(true)) {
-                    let _ = conn.execute_batch("ROLLBACK");
-                }
-                let _ = reply.send(answer);
-                return;
-            }
-        }
-    }
-    let _ = conn.execute_batch("ROLLBACK");
-}
-
 /// A copy of an error for each job of a failed batch; it keeps its kind
 /// (unavailable, conflict or not) and its text.
 fn copy(e: &StoreError) -> StoreError {
@@ -451,6 +340,10 @@ pub(super) fn ready<T>(body: impl Future<Output = Result<T, StoreError>>) -> Res
         Poll::Pending => Err(StoreError::corrupt("a write on the writer thread waited")),
     }
 }
+
+mod session;
+pub(crate) use session::Session;
+use session::run_session;
 
 #[cfg(test)]
 mod tests;
