@@ -10,8 +10,8 @@
 //! | PostgreSQL | a transaction of its own on the pool | a savepoint in the unit's transaction |
 //!
 //! A unit (a request with an `Idempotency-Key`, or one bulk call) puts all
-//! its writes in one transaction, which [`SqlStore::end_unit`] commits
-//! together with the request's stored answer (`idempotency.rs`): after a
+//! its writes in one transaction, which `commit_unit` (`idempotency.rs`)
+//! commits together with the request's stored answer: after a
 //! crash a retry finds either nothing (nothing happened) or the answer
 //! (everything happened). This file is the only reader of the unit's
 //! task-local.
