@@ -1,11 +1,11 @@
 //! Stored idempotent answers, and the end of a unit of work that stores one
 //! with the writes it describes (see `tx.rs`).
 
+use super::SqlStore;
 use super::conn::{Arg, Cols, Exec, FromCols, Lite};
 use super::rows::{from_ms, ms};
-use super::tx::{LiteRoad, PgRoad, UnitState, roll_back_unfinished};
+use super::tx::{UnitState, roll_back_unfinished, write};
 use super::writer::ready;
-use super::{Db, SqlStore};
 use crate::{IdempotencyStore, IdempotentAnswer, StoreError, StoredAnswer, Unit, UnitOutcome};
 use time::OffsetDateTime;
 
@@ -121,17 +121,11 @@ impl IdempotencyStore for SqlStore {
         let args = answer.as_ref().map(answer_args);
         let stored = match (state, args) {
             (UnitState::Idle, None) => true,
-            // Nothing written: the answer is a write of its own.
-            (UnitState::Idle, Some(args)) => match &self.db {
-                Db::Sqlite(lite) => {
-                    let on_thread =
-                        move |c: &rusqlite::Connection| ready(store_answer(&mut Lite(c), &args));
-                    LiteRoad::Thread(&lite.writer).run(1, on_thread).await?
-                }
-                Db::Postgres(pg) => {
-                    PgRoad::Own(pg).run(async |c| store_answer(c, &args).await).await?
-                }
-            },
+            // Nothing written: the answer is a write of its own (this runs
+            // outside the unit's scope, so `write!` takes the plain road).
+            (UnitState::Idle, Some(args)) => {
+                write!(self, 1, |conn| store_answer(conn, &args).await)?
+            }
             (UnitState::Lite(session), args) => {
                 let last = move |c: &rusqlite::Connection| match args {
                     Some(args) => ready(store_answer(&mut Lite(c), &args)),

@@ -227,3 +227,32 @@ contract! {
         assert!(sent >= 200, "only {sent} of 4,800 emails went out while the keyed calls ran");
     }
 }
+
+/// PostgreSQL: a write waits for its turn in the process rather than for a
+/// pooled connection (whose acquire gives up after 5 s). With a pool of
+/// one, a unit holds the only connection for 6 s; a second unit's write
+/// waits that out and succeeds instead of failing on the pool's timeout.
+#[tokio::test]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL skipped: set INVITD_TEST_DATABASE_URL to run it")]
+async fn a_postgres_write_waits_for_its_turn_past_the_pools_timeout() {
+    let db = database(true).await;
+    let options = OpenOptions { pool_size: 1, ..OpenOptions::default() };
+    let store = invitd_store::open(&db.url, &options).await.unwrap();
+    let t = tenant(&*store, "acme").await;
+    let first = Unit::new();
+    create_in_unit(&*store, &first, &t, "first@example.com").await;
+    let holder = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+            store.commit_unit(first, None).await.unwrap()
+        })
+    };
+    let second = Unit::new();
+    let started = std::time::Instant::now();
+    create_in_unit(&*store, &second, &t, "second@example.com").await;
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5), "it did not wait");
+    assert_eq!(store.commit_unit(second, None).await.unwrap(), UnitOutcome::Committed);
+    assert_eq!(holder.await.unwrap(), UnitOutcome::Committed);
+    assert!(exists(&*store, &t, "second@example.com").await);
+}
