@@ -17,6 +17,7 @@ mod invitations;
 mod keys;
 pub mod render;
 pub mod session;
+mod signed_in;
 pub mod strings;
 mod tenant;
 mod tenants;

@@ -2,7 +2,7 @@
 //! the frame every page shares, the styles and script, the security
 //! headers, and the pages for errors.
 
-use super::session::Session;
+use super::signed_in::Session;
 use super::strings;
 use crate::error::Error;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

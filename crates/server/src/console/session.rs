@@ -49,18 +49,7 @@ pub fn sign_in_limiter() -> RateLimiter {
     RateLimiter::new(SIGN_IN_FAILURES_PER_MINUTE, SIGN_IN_FAILURES_PER_MINUTE)
 }
 
-/// A signed-in request: the key it acts as, and the token its forms carry.
-pub struct Session {
-    pub caller: Caller,
-    pub csrf: String,
-    id_hash: SecretHash,
-}
-
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("key", &self.caller.key.id).finish_non_exhaustive()
-    }
-}
+pub use super::signed_in::Session;
 
 /// The session id in the request's cookie, if it has the shape we mint.
 fn cookie_id(headers: &HeaderMap) -> Option<Secret> {
