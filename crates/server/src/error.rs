@@ -186,6 +186,9 @@ impl From<StoreError> for Error {
     }
 }
 
+/// The media type of problem documents (RFC 9457).
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
 /// An RFC 9457 problem document, with the stable `code` as an extension;
 /// served as `application/problem+json`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -223,15 +226,12 @@ impl IntoResponse for Error {
             detail: self.to_string(),
             code: self.code().into(),
             errors: self.field_errors().to_vec(),
-            request_id: crate::http::access::RequestId::current(),
+            request_id: crate::http::request_id::RequestId::current(),
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(crate::openapi::PROBLEM_CONTENT_TYPE),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
         if let Some(secs) = self.retry_after() {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

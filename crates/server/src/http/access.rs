@@ -1,48 +1,17 @@
-//! What every request leaves behind: a request id (the client's
-//! `x-request-id` if it sent a usable one, else a new one) that is returned
-//! on the response, named in problem documents and in the request's log
-//! lines; and one access line per request at `info`, with the matched route
+//! What every request leaves behind: a request id (`request_id.rs`: the
+//! client's `x-request-id` if it sent a usable one, else a new one) that is
+//! returned on the response, named in problem documents and in the
+//! request's log lines; and one access line per request at `info`, with the matched route
 //! (never the raw path, so accept-link tokens stay out of logs).
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// The header a request id travels in, both ways.
-pub const HEADER: &str = "x-request-id";
-
-/// A request's id.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
-tokio::task_local! {
-    static CURRENT: RequestId;
-}
-
-impl RequestId {
-    /// The client's id when it is 1 to 128 visible ASCII characters (so it
-    /// is safe in a header and a log line); otherwise a new UUIDv7.
-    pub fn from_headers(headers: &HeaderMap) -> Self {
-        let given = headers
-            .get(HEADER)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()));
-        Self(given.map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_string))
-    }
-
-    /// The id of the request being answered on this task, if any.
-    pub fn current() -> Option<String> {
-        CURRENT.try_with(|id| id.0.clone()).ok()
-    }
-
-    /// Runs `f` as the answer to the request with this id.
-    pub async fn scope<F: Future>(self, f: F) -> F::Output {
-        CURRENT.scope(self, f).await
-    }
-}
+pub use super::request_id::{HEADER, RequestId};
 
 /// The route a response answered, copied from the request for the access
 /// line (which is written after the response leaves the router).

@@ -25,6 +25,7 @@
 pub mod access;
 mod activity;
 mod open_files;
+pub mod request_id;
 
 use activity::{Activity, Tracked, Watched};
 pub use open_files::{effective_max_connections, open_files_limit, raise_open_files_limit};

@@ -18,8 +18,7 @@ use utoipa::openapi::{
     ContentBuilder, HeaderBuilder, Ref, RefOr, Required, Response, ResponseBuilder,
 };
 
-/// The media type of every error answer.
-pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+pub use crate::error::PROBLEM_CONTENT_TYPE;
 
 /// The header that makes a write idempotent (see `idempotency.rs`).
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";

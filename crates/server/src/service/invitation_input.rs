@@ -76,6 +76,11 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// The accept link for a token.
+pub fn accept_url(public_url: &str, token: &invitd_core::Secret) -> String {
+    format!("{}/i/{}", public_url.trim_end_matches('/'), token.expose())
+}
+
 /// One created invitation with the token of its link.
 pub struct Created {
     pub invitation: Invitation,
@@ -114,8 +119,7 @@ impl CreateOutput {
         &'a self,
         public_url: &'a str,
     ) -> impl Iterator<Item = (&'a Invitation, String)> + 'a {
-        let link =
-            |c: &'a Created| (&c.invitation, super::invitations::accept_url(public_url, &c.token));
+        let link = |c: &'a Created| (&c.invitation, accept_url(public_url, &c.token));
         self.created.iter().map(link)
     }
 }

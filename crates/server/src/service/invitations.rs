@@ -3,6 +3,7 @@
 
 pub use super::invitation_input::{
     CreateInvitations, CreateOutput, Created, Failure, Inviter, ListQuery, ResendOptions,
+    accept_url,
 };
 use super::{Service, check_text, not_found_as, parse_time};
 use crate::auth::{Caller, Scope};
@@ -14,11 +15,6 @@ use invitd_store::{
     Audit, CreateOutcome, InvitationFilter, NewInvitation, OutboxEmail, Role, Tenant,
 };
 use uuid::Uuid;
-
-/// The accept link for a token.
-pub fn accept_url(public_url: &str, token: &Secret) -> String {
-    format!("{}/i/{}", public_url.trim_end_matches('/'), token.expose())
-}
 
 impl Service {
     /// Validates and inserts invitations. Unknown roles or any invalid

@@ -3,7 +3,7 @@
 //! what a refusal says, and how much of them is used.
 
 use super::Service;
-use super::invitations::Failure;
+use super::invitation_input::Failure;
 use crate::auth::Caller;
 use crate::error::Error;
 use invitd_core::limits;
