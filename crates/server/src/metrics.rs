@@ -87,16 +87,19 @@ fn describe() {
     describe_gauge!("invitd_database_up", "1 when the last scrape could read the database");
     describe_gauge!(
         "invitd_db_connections",
-        "This process's database connections, in use and idle"
+        "This process's database connections that serve traffic (SQLite: the readers and the writer thread's; PostgreSQL: the pool), in use and idle"
     );
-    describe_gauge!("invitd_db_writes_waiting", "Writes waiting to begin (SQLite's single writer)");
+    describe_gauge!(
+        "invitd_db_writes_waiting",
+        "Writes waiting to begin (for SQLite's writer thread, or for a PostgreSQL write turn)"
+    );
     describe_gauge!(
         "invitd_db_writer_queue",
         "Writes queued on the SQLite writer thread, not yet answered"
     );
     describe_counter!(
         "invitd_db_writer_batches_total",
-        "Transactions of the SQLite writer thread (group commits)"
+        "Transactions of the SQLite writer thread (group commits and units' sessions)"
     );
     describe_counter!(
         "invitd_db_writer_jobs_total",
